@@ -1,0 +1,45 @@
+# motcua: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PROVINCE ?= quang-tri
+ENV_FILE := .local/$(PROVINCE).env
+PY := .venv/bin/python
+
+.PHONY: run test test-unit test-integration test-e2e bench setup infra python protos province clean
+
+## run: install what is missing, start PostgreSQL and RabbitMQ, and run every service (Ctrl-C stops)
+run: setup
+	$(PY) -m motcua_common.platform_runner --env-file $(ENV_FILE)
+
+## test: every test (unit, integration on real PostgreSQL/RabbitMQ, e2e through gRPC)
+test: infra python protos
+	$(PY) -m pytest
+
+test-unit: python protos
+	$(PY) -m pytest -m "not integration and not e2e"
+
+test-integration: infra python protos
+	$(PY) -m pytest -m integration
+
+test-e2e: infra python protos
+	$(PY) -m pytest -m e2e
+
+## bench: measure throughput and latency on this machine (a benchmark, never a test)
+bench: setup
+	$(PY) bench/run.py --env-file $(ENV_FILE)
+
+setup: infra python protos province
+
+infra:
+	@bash infra/local/ensure-infra.sh
+
+python:
+	@bash infra/local/ensure-python.sh
+
+protos: python
+	@bash infra/local/gen-protos.sh
+
+province: infra
+	@bash infra/local/provision-province.sh $(PROVINCE) $(ENV_FILE)
+
+clean:
+	rm -rf build .venv .pytest_cache

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install PostgreSQL and RabbitMQ from Debian packages where missing, and start them
+# where they are not running. Idempotent; needs root (or sudo) for apt and service start.
+set -euo pipefail
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+need=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> installing ${need[*]} from Debian packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+PG_VERSION=$(ls /etc/postgresql | sort -V | tail -n1)
+if ! pg_lsclusters -h | awk '{print $4}' | grep -q online; then
+  echo "==> starting PostgreSQL $PG_VERSION"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
+fi
+for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
+pg_isready -q -h 127.0.0.1 || { echo "PostgreSQL did not become ready" >&2; exit 1; }
+
+if ! $SUDO rabbitmqctl -q status >/dev/null 2>&1; then
+  echo "==> starting RabbitMQ"
+  $SUDO rabbitmq-server -detached
+  for _ in $(seq 1 120); do $SUDO rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
+fi
+$SUDO rabbitmqctl -q await_startup >/dev/null
+echo "==> PostgreSQL and RabbitMQ are running"

@@ -1,0 +1,1 @@
+"""Code shared by every motcua service (see ARCHITECTURE.md, "Shape of one service")."""

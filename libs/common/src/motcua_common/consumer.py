@@ -1,0 +1,147 @@
+"""The consumer: applies an upstream service's events to this service exactly once, in order.
+
+- Strictly in order per upstream: one page at a time under a lock, and inside the
+  insert transaction an advisory lock plus a check that the stored tracking
+  position is still the one the page was read after. eventsourcing refuses a
+  position at or below the stored one exactly as it refuses a duplicate, so two
+  workers committing 7 before 6 would otherwise drop 6 silently.
+- Exactly once: a page's new events and its tracking record commit in one
+  transaction; a redelivered or replayed event at or below the position is skipped.
+- Push only wakes it: a pushed event that is the next one is applied directly;
+  otherwise the consumer pulls the range it lacks from the upstream's log
+  (through the upstream's API) in pages, one transaction per page. It also polls
+  the upstream now and then, because a lost last event leaves no gap to notice.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterable, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+
+from motcua_common.clock import Clock
+from motcua_common.context import Actor, CommandContext, command_context, concerning
+from motcua_common.eventstore import LoggedEvent, MotcuaApplication, logged_event_from_wire
+from motcua_common.logs import bound, get_logger
+
+log = get_logger()
+
+ReadPage = Callable[[int, int], list[dict]]  # (start position, limit) -> wire notifications
+
+
+class StaleTracking(RuntimeError):
+    """Another worker advanced this upstream's position first; re-read and continue."""
+
+
+class UnitOfWork:
+    """The aggregates a page of upstream events touched; saved together with the tracking record."""
+
+    def __init__(self, app: MotcuaApplication) -> None:
+        self.app = app
+        self._touched: dict[UUID, Any] = {}
+
+    def get(self, aggregate_id: UUID) -> Any | None:
+        if aggregate_id in self._touched:
+            return self._touched[aggregate_id]
+        return self.app.get_or_none(aggregate_id)
+
+    def add(self, aggregate: Any) -> None:
+        self._touched[aggregate.id] = aggregate
+
+    @property
+    def aggregates(self) -> Iterable[Any]:
+        return self._touched.values()
+
+
+class Policy(Protocol):
+    def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None: ...
+
+
+class UpstreamFollower:
+    def __init__(self, app: MotcuaApplication, upstream: str, policy: Policy, clock: Clock,
+                 province: str, page_size: int = 500) -> None:
+        self.app = app
+        self.upstream = upstream
+        self.policy = policy
+        self.clock = clock
+        self.province = province
+        self.page_size = page_size
+        self.actor = Actor.system(f"{app.name}.consumer")
+        self._lock = threading.Lock()
+        schema = app.env.get("POSTGRES_SCHEMA")
+        self._tracking_table = f'"{schema}"."{app.name.lower()}_tracking"'
+        self._lock_key = f"{schema}:{app.name}:{upstream}"
+
+    def position(self) -> int:
+        return self.app.recorder.max_tracking_id(self.upstream) or 0
+
+    def on_push(self, wire: dict, read_page: ReadPage) -> None:
+        """A message from the broker: apply it if it is next, else pull what is missing up to it."""
+        pushed = int(wire["id"])
+        with self._lock:
+            current = self.position()
+            if pushed <= current:
+                log.info("duplicate_skipped", upstream=self.upstream, position=pushed, tracked=current)
+                return
+            if pushed == current + 1:
+                try:
+                    self._apply_page([logged_event_from_wire(self.upstream, wire)], current)
+                    return
+                except StaleTracking:
+                    pass
+            else:
+                log.info("gap_detected", upstream=self.upstream, position=pushed, tracked=current)
+            self._catch_up_locked(read_page, until=pushed)
+
+    def catch_up(self, read_page: ReadPage, until: int | None = None) -> int:
+        """Pull and apply everything after the tracked position (up to `until`); returns events applied."""
+        with self._lock:
+            return self._catch_up_locked(read_page, until)
+
+    def _catch_up_locked(self, read_page: ReadPage, until: int | None) -> int:
+        applied = 0
+        while True:
+            current = self.position()
+            if until is not None and current >= until:
+                return applied
+            page = read_page(current + 1, self.page_size)
+            if not page:
+                return applied
+            try:
+                self._apply_page([logged_event_from_wire(self.upstream, w) for w in page], current)
+            except StaleTracking:
+                continue
+            applied += len(page)
+            log.info("pulled_page", upstream=self.upstream, count=len(page), position=int(page[-1]["id"]))
+
+    def _apply_page(self, events: list[LoggedEvent], expected_position: int) -> None:
+        work = UnitOfWork(self.app)
+        with command_context(CommandContext(actor=self.actor, province=self.province, clock=self.clock)):
+            for event in events:
+                correlation = event.envelope.get("correlation_id")
+                with concerning(UUID(correlation), causation_id=event.ref) if correlation else _nullcontext():
+                    with bound(upstream_position=event.position):
+                        self.policy(event, work)
+            self.app.record(*work.aggregates, tracking=Tracking(self.upstream, events[-1].position),
+                            before_insert=[self._expect_position(expected_position)])
+
+    def _expect_position(self, expected: int) -> Callable[[Any], None]:
+        def check(curs: Any) -> None:
+            curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock_key,))
+            curs.execute(f"SELECT notification_id FROM {self._tracking_table} WHERE application_name = %s",
+                         (self.upstream,))
+            row = curs.fetchone()
+            stored = (row["notification_id"] if row else None) or 0
+            if stored != expected:
+                raise StaleTracking(f"{self.upstream} position is {stored}, page was read after {expected}")
+
+        return check
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None

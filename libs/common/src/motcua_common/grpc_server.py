@@ -1,0 +1,146 @@
+"""gRPC server bootstrap shared by every service's edge process.
+
+`create_server(address, ...)` returns (server, port) without starting to serve,
+so tests bind port 0. Health checking, reflection and graceful shutdown are
+always on; one interceptor maps application errors to status codes:
+not found -> NOT_FOUND, rule violated -> FAILED_PRECONDITION, bad field ->
+INVALID_ARGUMENT with google.rpc.BadRequest, conflict -> ABORTED, store or
+broker unreachable -> UNAVAILABLE (the caller may retry with its idempotency key).
+"""
+from __future__ import annotations
+
+import signal
+import threading
+from concurrent import futures
+from typing import Any, Callable, Iterable
+
+import grpc
+from eventsourcing.persistence import InterfaceError, OperationalError
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from motcua_common.context import Actor
+from motcua_common.errors import Conflict, InvalidArgument, MotcuaError, NotFound, RuleViolated
+from motcua_common.logs import get_logger
+
+log = get_logger()
+
+ACTOR_METADATA = {
+    "x-motcua-actor-kind": "kind",
+    "x-motcua-actor-subject": "subject",
+    "x-motcua-actor-role": "role",
+    "x-motcua-actor-unit": "unit",
+    "x-motcua-client": "client",
+    "x-motcua-on-behalf-of": "on_behalf_of",
+}
+
+
+def actor_from_metadata(context: grpc.ServicerContext) -> Actor:
+    """The caller's identity claims from request metadata (authentication will verify them later)."""
+    claims = {"kind": "anonymous"}
+    for key, value in context.invocation_metadata() or ():
+        if key in ACTOR_METADATA and value:
+            claims[ACTOR_METADATA[key]] = value[:200]
+    if claims["kind"] not in ("official", "citizen", "integrator", "system", "anonymous"):
+        raise InvalidArgument.single("metadata.x-motcua-actor-kind", "must be official, citizen, integrator or system")
+    return Actor(**claims)
+
+
+def _status_for(error: MotcuaError) -> status_pb2.Status:
+    detail = any_pb2.Any()
+    if isinstance(error, InvalidArgument):
+        detail.Pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ]))
+        return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail])
+    if isinstance(error, NotFound):
+        detail.Pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=error.field, description=str(error))
+        ]))
+        return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=[detail])
+    if isinstance(error, RuleViolated):
+        detail.Pack(error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(type=error.reason, description=str(error))
+        ]))
+        return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=[detail])
+    if isinstance(error, Conflict):
+        return status_pb2.Status(code=code_pb2.ABORTED, message=str(error))
+    return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+
+
+def _guard(behaviour: Callable, method: str) -> Callable:
+    def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return behaviour(request, context)
+        except MotcuaError as error:
+            context.abort_with_status(rpc_status.to_status(_status_for(error)))
+        except (OperationalError, InterfaceError) as error:
+            log.warning("store_unavailable", method=method, error=str(error)[:300])
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the event store is unavailable; retry with the same idempotency key")
+        except Exception:
+            if context.code() is not None:  # already aborted by the handler
+                raise
+            log.exception("unhandled_error", method=method)
+            context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+    return guarded
+
+
+class ErrorMappingInterceptor(grpc.ServerInterceptor):
+    def intercept_service(self, continuation: Callable, handler_call_details: Any) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _guard(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _guard(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+def create_server(
+    address: str,
+    register: Callable[[grpc.Server], Iterable[str]],
+    max_workers: int = 16,
+) -> tuple[grpc.Server, int, health.HealthServicer]:
+    """Build a server with the services `register` adds (it returns their full names)."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=[ErrorMappingInterceptor()],
+        options=[("grpc.max_receive_message_length", 4 * 1024 * 1024), ("grpc.so_reuseport", 0)],
+    )
+    names = list(register(server))
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in names:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind gRPC address {address}")
+    return server, port, health_servicer
+
+
+def serve_until_signalled(server: grpc.Server, health_servicer: health.HealthServicer, grace: float = 5.0) -> None:
+    """Serve; on SIGTERM/SIGINT report NOT_SERVING, finish in-flight calls, then stop."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server.start()
+    stop.wait()
+    health_servicer.enter_graceful_shutdown()
+    server.stop(grace).wait()

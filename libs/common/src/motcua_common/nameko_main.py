@@ -1,0 +1,59 @@
+"""Run nameko services in their own eventlet process: `python -m motcua_common.nameko_main module:Class ...`.
+
+eventlet must patch the standard library before anything else imports it, and
+psycopg must use its pure-Python implementation (the C one blocks the hub).
+gRPC never runs in this process.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("PSYCOPG_IMPL", "python")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import signal  # noqa: E402
+
+from eventsourcing.utils import resolve_topic  # noqa: E402
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from motcua_common.logs import configure, get_logger  # noqa: E402
+from motcua_common.settings import Settings  # noqa: E402
+
+
+def nameko_config(settings: Settings) -> dict:
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "serializer": "json",
+        "max_workers": int(os.environ.get("MOTCUA_NAMEKO_MAX_WORKERS", "10")),
+        "HEARTBEAT": 30,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    settings = Settings.from_env()
+    service_classes = [resolve_topic(topic) for topic in argv]
+    configure(service=service_classes[0].name, process="worker", level=settings.log_level)
+    log = get_logger()
+    runner = ServiceRunner(nameko_config(settings))
+    for cls in service_classes:
+        runner.add_service(cls)
+
+    def shutdown(*_: object) -> None:
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("worker_started", services=[c.name for c in service_classes])
+    runner.wait()
+    log.info("worker_stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Run the whole platform locally: set up schemas, start every service's processes
+(gRPC edge, nameko worker, relay), wait until each gRPC server reports SERVING,
+print the endpoints, and stop everything on Ctrl-C. A process that dies is restarted.
+
+    motcua-platform [--env-file .local/quang-tri.env]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+
+@dataclass(frozen=True)
+class ServiceProcesses:
+    name: str
+    package: str
+    port: int
+
+    @property
+    def address_variable(self) -> str:
+        return f"MOTCUA_{self.name.upper()}_GRPC_ADDRESS"
+
+    def commands(self) -> dict[str, list[str]]:
+        py = sys.executable
+        return {
+            f"{self.name}-grpc": [py, "-m", f"{self.package}.entrypoints.grpc_server"],
+            f"{self.name}-worker": [py, "-m", "motcua_common.nameko_main",
+                                    f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
+            f"{self.name}-relay": [py, "-m", f"{self.package}.entrypoints.relay"],
+        }
+
+
+# The services built so far (payment 50053, notification 50054, evaluation 50055 and
+# reporting 50056 join when their issues land).
+SERVICES = [
+    ServiceProcesses("intake", "motcua_intake", 50051),
+    ServiceProcesses("workflow", "motcua_workflow", 50052),
+]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
+    env = dict(base)
+    if "MOTCUA_AMQP_URI" not in env and "MOTCUA_AMQP_USER" in env:
+        env["MOTCUA_AMQP_URI"] = (f"amqp://{env['MOTCUA_AMQP_USER']}:{env['MOTCUA_AMQP_PASSWORD']}"
+                                  f"@127.0.0.1:5672/{env['MOTCUA_AMQP_VHOST']}")
+    env.setdefault("MOTCUA_DATA_DIR", str(repo / "infra" / "provinces" / env.get("MOTCUA_PROVINCE", "quang-tri")))
+    for service in SERVICES:
+        env.setdefault(service.address_variable, f"127.0.0.1:{service.port}")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def setup_schemas(env: dict[str, str]) -> None:
+    for service in SERVICES:
+        subprocess.run([sys.executable, "-m", f"{service.package}.bootstrap", "setup-schema"], env=env, check=True)
+
+
+def wait_serving(address: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gRPC server at {address} did not become SERVING")
+            time.sleep(0.2)
+
+
+class Supervisor:
+    def __init__(self, env: dict[str, str], log_dir: Path | None, output: IO[str] | None = None) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.output = output
+        self.commands = {name: cmd for s in SERVICES for name, cmd in s.commands().items()}
+        self.children: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, int] = {}
+
+    def start(self, name: str) -> subprocess.Popen:
+        stdout = self.output
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            stdout = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child
+        child = subprocess.Popen(self.commands[name], env=self.env, stdout=stdout, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        self.children[name] = child
+        return child
+
+    def start_all(self) -> None:
+        for name in self.commands:
+            self.start(name)
+
+    def watch_once(self) -> None:
+        for name, child in list(self.children.items()):
+            code = child.poll()
+            if code is not None:
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                print(f"!! {name} exited with {code}; restarting (restart {self.restarts[name]})", flush=True)
+                time.sleep(min(5, 0.5 * self.restarts[name]))
+                self.start(name)
+
+    def stop_all(self, grace: float = 10.0) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motcua-platform", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env-file", type=Path, help="a province's environment file (see infra/local)")
+    parser.add_argument("--log-dir", type=Path, default=None, help="write each process's log to a file here")
+    args = parser.parse_args(argv)
+    repo = Path(__file__).resolve().parents[4]
+    base = dict(os.environ)
+    if args.env_file:
+        base.update(read_env_file(args.env_file))
+    env = platform_env(base, repo)
+    print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
+    setup_schemas(env)
+    supervisor = Supervisor(env, args.log_dir)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    supervisor.start_all()
+    try:
+        for service in SERVICES:
+            wait_serving(env[service.address_variable])
+        print("==> motcua is up. gRPC endpoints (health and reflection on each):", flush=True)
+        for service in SERVICES:
+            print(f"    {service.name:<10} {env[service.address_variable]}", flush=True)
+        print("    try: grpcurl -plaintext localhost:50051 list      (Ctrl-C stops everything)", flush=True)
+        while not stopping:
+            supervisor.watch_once()
+            time.sleep(0.5)
+    finally:
+        print("==> stopping", flush=True)
+        supervisor.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

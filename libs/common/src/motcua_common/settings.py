@@ -1,0 +1,96 @@
+"""Process configuration, read once from the environment by each bootstrap().
+
+Every variable is documented in README.md ("Configuration"). Secrets have no
+defaults: a process without them refuses to start with a message naming them.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required but not set")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    province: str
+    postgres_host: str
+    postgres_port: int
+    postgres_user: str
+    postgres_password: str
+    postgres_dbname: str
+    amqp_uri: str
+    clock: str
+    subject_kek: bytes
+    log_level: str
+    data_dir: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        environment = env.get("MOTCUA_ENVIRONMENT", "development")
+        if environment not in {"development", "test", "production"}:
+            raise ConfigurationError(
+                f"MOTCUA_ENVIRONMENT must be development, test or production, not {environment!r}"
+            )
+        clock = env.get("MOTCUA_CLOCK", "system")
+        if clock not in {"system", "settable"}:
+            raise ConfigurationError(f"MOTCUA_CLOCK must be system or settable, not {clock!r}")
+        if clock == "settable" and environment == "production":
+            raise ConfigurationError("MOTCUA_CLOCK=settable is refused when MOTCUA_ENVIRONMENT=production")
+        try:
+            kek = base64.b64decode(_required(env, "MOTCUA_SUBJECT_KEK"), validate=True)
+        except ValueError as exc:
+            raise ConfigurationError("MOTCUA_SUBJECT_KEK must be base64") from exc
+        if len(kek) != 32:
+            raise ConfigurationError("MOTCUA_SUBJECT_KEK must decode to 32 bytes")
+        return cls(
+            environment=environment,
+            province=_required(env, "MOTCUA_PROVINCE"),
+            postgres_host=env.get("MOTCUA_PG_HOST", "127.0.0.1"),
+            postgres_port=int(env.get("MOTCUA_PG_PORT", "5432")),
+            postgres_user=_required(env, "MOTCUA_PG_USER"),
+            postgres_password=_required(env, "MOTCUA_PG_PASSWORD"),
+            postgres_dbname=_required(env, "MOTCUA_PG_DBNAME"),
+            amqp_uri=_required(env, "MOTCUA_AMQP_URI"),
+            clock=clock,
+            subject_kek=kek,
+            log_level=env.get("MOTCUA_LOG_LEVEL", "info"),
+            data_dir=_required(env, "MOTCUA_DATA_DIR"),
+        )
+
+    def postgres_conninfo(self) -> str:
+        return (
+            f"host={self.postgres_host} port={self.postgres_port} user={self.postgres_user} "
+            f"password={self.postgres_password} dbname={self.postgres_dbname}"
+        )
+
+    def eventsourcing_env(self, service: str) -> dict[str, str]:
+        """Environment for an eventsourcing Application of `service` (own schema, own tables)."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PROCESS_RECORDER_TOPIC": "motcua_common.eventstore:MotcuaRecorder",
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password,
+            "POSTGRES_DBNAME": self.postgres_dbname,
+            "POSTGRES_SCHEMA": service,
+            "POSTGRES_POOL_SIZE": os.environ.get("MOTCUA_PG_POOL_SIZE", "5"),
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # Tables are created once by `setup-schema`, never racily by workers.
+            "CREATE_TABLE": "n",
+        }

@@ -1,0 +1,56 @@
+"""Load a province's catalogue from its data file, refusing bad records with their position."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from motcua_intake.domain.catalogue import ONLINE_LEVELS, Catalogue, Procedure
+
+CODE_PATTERN = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")
+
+
+class CatalogueDataError(ValueError):
+    pass
+
+
+def load_catalogue(path: Path) -> tuple[Catalogue, str]:
+    """Returns the catalogue and the province's dossier code format."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    agencies = {a["code"]: a["name"] for a in data["agencies"]}
+    procedures = []
+    for i, raw in enumerate(data["procedures"]):
+        where = f"{path.name}: procedures[{i}]"
+        code = str(raw.get("code", ""))
+        if not CODE_PATTERN.match(code):
+            raise CatalogueDataError(f"{where}.code: {code!r} is not a national procedure code like 1.001193")
+        if raw.get("online_level") not in ONLINE_LEVELS:
+            raise CatalogueDataError(f"{where}.online_level: must be one of {ONLINE_LEVELS}")
+        agency = raw.get("receiving_agency")
+        if agency not in agencies:
+            raise CatalogueDataError(f"{where}.receiving_agency: {agency!r} is not listed under agencies")
+        if not raw.get("source"):
+            raise CatalogueDataError(f"{where}.source: every record names its source")
+        deadline = float(raw["deadline_working_days"])
+        if deadline <= 0:
+            raise CatalogueDataError(f"{where}.deadline_working_days: must be positive")
+        procedures.append(Procedure(
+            code=code,
+            name=raw["name"],
+            deadline_working_days=deadline,
+            fee_vnd=int(raw.get("fee_vnd", 0)),
+            online_level=raw["online_level"],
+            receiving_agency_code=agency,
+            receiving_agency_name=agencies[agency],
+            handling_unit_code=raw.get("handling_unit", agency),
+            field=raw.get("field", ""),
+            source=raw["source"],
+            example_fields=tuple(raw.get("example_fields", ())),
+            calendar_group=raw.get("calendar_group"),
+        ))
+    codes = [p.code for p in procedures]
+    duplicates = {c for c in codes if codes.count(c) > 1}
+    if duplicates:
+        raise CatalogueDataError(f"{path.name}: procedure codes listed twice: {sorted(duplicates)}")
+    return Catalogue(procedures), data.get("dossier_code_format", "{agency}-{date:%y%m%d}-{number:04d}")

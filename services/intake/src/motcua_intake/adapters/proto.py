@@ -1,0 +1,103 @@
+"""proto <-> application mapping, and the shape checks that name the offending field."""
+from __future__ import annotations
+
+import re
+from datetime import timezone
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from motcua.intake.v1 import intake_pb2 as pb
+from motcua_common.errors import FieldViolation, InvalidArgument
+
+from motcua_intake.application import ApplicantInput, SubmitDossier
+from motcua_intake.domain.catalogue import Procedure
+
+CHANNEL_NAMES = {pb.CHANNEL_DESK: "desk", pb.CHANNEL_ONLINE: "online", pb.CHANNEL_POST: "post"}
+CHANNEL_VALUES = {v: k for k, v in CHANNEL_NAMES.items()}
+ONLINE_LEVELS = {"partial": pb.ONLINE_LEVEL_PARTIAL, "full": pb.ONLINE_LEVEL_FULL}
+CITIZEN_ID = re.compile(r"^[0-9]{12}$")
+TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
+PHONE = re.compile(r"^\+?[0-9 ]{8,15}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_COMPONENTS = 100
+MAX_COMPONENT_BYTES = 1 << 30
+
+
+def _text(violations: list[FieldViolation], field: str, value: str, limit: int, required: bool = False) -> None:
+    if required and not value.strip():
+        violations.append(FieldViolation(field, "is required"))
+    elif len(value) > limit:
+        violations.append(FieldViolation(field, f"must be at most {limit} characters"))
+
+
+def submit_from_proto(request: pb.SubmitDossierRequest) -> SubmitDossier:
+    v: list[FieldViolation] = []
+    _text(v, "idempotency_key", request.idempotency_key, 128, required=True)
+    _text(v, "procedure_code", request.procedure_code, 32, required=True)
+    if request.channel not in CHANNEL_NAMES:
+        v.append(FieldViolation("channel", "must be CHANNEL_DESK, CHANNEL_ONLINE or CHANNEL_POST"))
+    if not request.HasField("applicant"):
+        v.append(FieldViolation("applicant", "is required"))
+    a = request.applicant
+    _text(v, "applicant.full_name", a.full_name, 200, required=request.HasField("applicant"))
+    if a.citizen_id and a.tax_code:
+        v.append(FieldViolation("applicant.citizen_id", "give either citizen_id or tax_code, not both"))
+    elif request.HasField("applicant") and not (a.citizen_id or a.tax_code):
+        v.append(FieldViolation("applicant.citizen_id", "is required (or applicant.tax_code for an organisation)"))
+    if a.citizen_id and not CITIZEN_ID.match(a.citizen_id):
+        v.append(FieldViolation("applicant.citizen_id", "must be the 12 digits of a citizen identification number"))
+    if a.tax_code and not TAX_CODE.match(a.tax_code):
+        v.append(FieldViolation("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch"))
+    if a.phone and not PHONE.match(a.phone):
+        v.append(FieldViolation("applicant.phone", "must be 8 to 15 digits, optionally starting with +"))
+    if a.email and (len(a.email) > 254 or not EMAIL.match(a.email)):
+        v.append(FieldViolation("applicant.email", "is not an email address"))
+    _text(v, "applicant.address", a.address, 500)
+    if len(request.components) > MAX_COMPONENTS:
+        v.append(FieldViolation("components", f"at most {MAX_COMPONENTS} components"))
+    components = []
+    for i, c in enumerate(request.components[:MAX_COMPONENTS]):
+        _text(v, f"components[{i}].name", c.name, 300, required=True)
+        if not SHA256.match(c.sha256):
+            v.append(FieldViolation(f"components[{i}].sha256", "must be 64 lowercase hex digits"))
+        if not 0 <= c.size_bytes <= MAX_COMPONENT_BYTES:
+            v.append(FieldViolation(f"components[{i}].size_bytes", "must be between 0 and 1 GiB"))
+        _text(v, f"components[{i}].media_type", c.media_type, 100)
+        components.append({"name": c.name, "sha256": c.sha256, "size_bytes": c.size_bytes, "media_type": c.media_type})
+    if v:
+        raise InvalidArgument(v)
+    return SubmitDossier(
+        idempotency_key=request.idempotency_key,
+        procedure_code=request.procedure_code,
+        channel=CHANNEL_NAMES[request.channel],
+        applicant=ApplicantInput(a.full_name.strip(), a.citizen_id, a.tax_code, a.phone, a.email, a.address),
+        components=components,
+        received_at=request.received_at.ToDatetime(tzinfo=timezone.utc) if request.HasField("received_at") else None,
+    )
+
+
+def timestamp(value: Any) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def dossier_to_proto(d: dict) -> pb.Dossier:
+    a = d["applicant"]
+    return pb.Dossier(
+        id=str(d["id"]), code=d["code"], procedure_code=d["procedure_code"], channel=CHANNEL_VALUES[d["channel"]],
+        received_at=timestamp(d["received_at"]), appointment_at=timestamp(d["appointment_at"]),
+        national_status=d["national_status"], receiving_agency_code=d["receiving_agency_code"],
+        applicant=pb.Applicant(**{k: a.get(k, "") for k in ("full_name", "citizen_id", "tax_code", "phone", "email", "address")}),
+        components=[pb.Component(**c) for c in d["components"]], version=d["version"],
+    )
+
+
+def procedure_to_proto(p: Procedure) -> pb.Procedure:
+    return pb.Procedure(
+        code=p.code, name=p.name, deadline_working_days=p.deadline_working_days, fee_vnd=p.fee_vnd,
+        online_level=ONLINE_LEVELS[p.online_level], receiving_agency_code=p.receiving_agency_code,
+        receiving_agency_name=p.receiving_agency_name, source=p.source, example_fields=list(p.example_fields),
+    )

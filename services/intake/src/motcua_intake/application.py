@@ -1,0 +1,154 @@
+"""Intake's use cases: load, decide, save; plain data out."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Callable, Protocol
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError
+
+from motcua_common.clock import Clock
+from motcua_common.context import CommandContext, command_context, concerning, Actor
+from motcua_common.errors import InvalidArgument, NotFound
+from motcua_common.eventstore import MotcuaApplication
+from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
+from motcua_common.privacy import SubjectErased, SubjectVault
+from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
+
+from motcua_intake.domain.catalogue import Catalogue, Procedure
+from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, format_code
+
+
+class DossierNumbering(Protocol):
+    def next_number(self, agency_code: str, day: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class ApplicantInput:
+    full_name: str
+    citizen_id: str
+    tax_code: str
+    phone: str
+    email: str
+    address: str
+
+
+@dataclass(frozen=True)
+class SubmitDossier:
+    idempotency_key: str
+    procedure_code: str
+    channel: str
+    applicant: ApplicantInput
+    components: list[dict]
+    received_at: datetime | None = None
+
+
+class IntakeApplication(MotcuaApplication):
+    name = "intake"
+
+    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, catalogue: Catalogue,
+                 calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
+                 vault: SubjectVault, code_format: str) -> None:
+        super().__init__(env=env)
+        self.province = province
+        self.clock = clock
+        self.catalogue = catalogue
+        self.calendar_for = calendar_for
+        self.numbering = numbering
+        self.vault = vault
+        self.code_format = code_format
+
+    def context(self, actor: Actor) -> CommandContext:
+        return CommandContext(actor=actor, province=self.province, clock=self.clock)
+
+    def list_procedures(self) -> list[Procedure]:
+        return self.catalogue.all()
+
+    def submit_dossier(self, command: SubmitDossier, actor: Actor) -> dict:
+        check_key(command.idempotency_key)
+        procedure = self.catalogue.get(command.procedure_code)
+        if procedure is None:
+            raise NotFound("procedure_code", f"procedure {command.procedure_code!r} is not in this province's catalogue")
+        if command.channel not in CHANNELS:
+            raise InvalidArgument.single("channel", "must be desk, online or post")
+        caller = actor.client or actor.subject or actor.kind
+        record_id = IdempotencyRecord.id_for(self.province, "SubmitDossier", caller, command.idempotency_key)
+        request_print = fingerprint({k: v for k, v in vars(command).items() if k != "idempotency_key"})
+        existing = self.get_or_none(record_id)
+        if existing is not None:
+            return self.get_dossier(dossier_id=existing.replay_result(request_print))
+
+        now = self.clock.now()
+        received_at = command.received_at or now
+        if received_at > now + timedelta(minutes=1):
+            raise InvalidArgument.single("received_at", "cannot be in the future")
+        calendar = self.calendar_for(procedure.calendar_group)
+        appointment_at = calendar.add_working_days(received_at, procedure.deadline_working_days)
+        received_local = received_at.astimezone(VIETNAM_TZ)
+        number = self.numbering.next_number(procedure.receiving_agency_code, received_local.strftime("%Y-%m-%d"))
+        code = format_code(self.code_format, procedure.receiving_agency_code, received_local, number)
+
+        applicant = command.applicant
+        kind, identifier = ("citizen", applicant.citizen_id) if applicant.citizen_id else ("organisation", applicant.tax_code)
+        subject_id = self.vault.subject_id(kind, identifier)
+        sealed = self.vault.seal(subject_id, {
+            "full_name": applicant.full_name, "citizen_id": applicant.citizen_id, "tax_code": applicant.tax_code,
+            "phone": applicant.phone, "email": applicant.email, "address": applicant.address,
+        })
+
+        dossier_id = uuid4()
+        context = replace(self.context(actor), occurred_at=received_at)
+        with command_context(context), concerning(dossier_id):
+            dossier = Dossier(
+                id=dossier_id,
+                code=code,
+                procedure_code=procedure.code,
+                receiving_agency_code=procedure.receiving_agency_code,
+                handling_unit_code=procedure.handling_unit_code,
+                channel=command.channel,
+                applicant={"subject_id": str(subject_id), "kind": kind, "sealed": sealed},
+                components=command.components,
+                received_at=received_at,
+                appointment_at=appointment_at,
+                deadline_working_days=procedure.deadline_working_days,
+            )
+            index = DossierCode(id=DossierCode.id_for(self.province, code), code=code, dossier_id=dossier_id)
+            record = IdempotencyRecord(id=record_id, scope="SubmitDossier", request_fingerprint=request_print,
+                                       result_id=dossier_id, result_version=dossier.version)
+        try:
+            self.record(dossier, index, record)
+        except IntegrityError:
+            # A concurrent try with the same key won the race: answer with its dossier.
+            winner = self.get_or_none(record_id)
+            if winner is None:
+                raise
+            return self.get_dossier(dossier_id=winner.replay_result(request_print))
+        return self._view(dossier)
+
+    def get_dossier(self, dossier_id: UUID | None = None, code: str | None = None) -> dict:
+        if dossier_id is None:
+            if not code:
+                raise InvalidArgument.single("dossier_id", "give the dossier's id or its code")
+            index = self.get_or_none(DossierCode.id_for(self.province, code))
+            if index is None:
+                raise NotFound("code", f"no dossier has code {code!r}")
+            dossier_id = index.dossier_id
+        dossier = self.get_or_none(dossier_id)
+        if not isinstance(dossier, Dossier):
+            raise NotFound("dossier_id", f"dossier {dossier_id} does not exist")
+        return self._view(dossier)
+
+    def _view(self, dossier: Dossier) -> dict:
+        try:
+            applicant = self.vault.unseal(UUID(dossier.applicant["subject_id"]), dossier.applicant["sealed"])
+        except SubjectErased:
+            applicant = {}
+        return {
+            "id": dossier.id, "code": dossier.code, "procedure_code": dossier.procedure_code,
+            "channel": dossier.channel, "received_at": dossier.received_at, "appointment_at": dossier.appointment_at,
+            "national_status": dossier.national_status, "receiving_agency_code": dossier.receiving_agency_code,
+            "applicant": applicant, "components": dossier.components, "version": dossier.version,
+        }
+
+

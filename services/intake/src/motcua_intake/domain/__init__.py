@@ -1,0 +1,1 @@
+"""Intake's domain: no I/O here."""

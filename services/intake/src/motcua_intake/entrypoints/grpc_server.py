@@ -1,0 +1,69 @@
+"""intake's gRPC edge (its own process; never inside nameko/eventlet)."""
+from __future__ import annotations
+
+import os
+from uuid import UUID
+
+import grpc
+
+from motcua.intake.v1 import intake_pb2 as pb
+from motcua.intake.v1 import intake_pb2_grpc as pb_grpc
+from motcua_common.errors import InvalidArgument
+from motcua_common.grpc_server import actor_from_metadata, create_server, serve_until_signalled
+from motcua_common.logs import bound, configure, get_logger
+
+from motcua_intake.adapters.proto import dossier_to_proto, procedure_to_proto, submit_from_proto
+from motcua_intake.application import IntakeApplication
+
+log = get_logger()
+
+
+class IntakeServicer(pb_grpc.IntakeServiceServicer):
+    def __init__(self, app: IntakeApplication) -> None:
+        self.app = app
+
+    def ListProcedures(self, request: pb.ListProceduresRequest, context: grpc.ServicerContext) -> pb.ListProceduresResponse:
+        return pb.ListProceduresResponse(procedures=[procedure_to_proto(p) for p in self.app.list_procedures()])
+
+    def SubmitDossier(self, request: pb.SubmitDossierRequest, context: grpc.ServicerContext) -> pb.SubmitDossierResponse:
+        command = submit_from_proto(request)
+        dossier = self.app.submit_dossier(command, actor_from_metadata(context))
+        with bound(dossier_code=dossier["code"]):
+            log.info("dossier_received", procedure_code=dossier["procedure_code"], channel=dossier["channel"])
+        return pb.SubmitDossierResponse(dossier=dossier_to_proto(dossier))
+
+    def GetDossier(self, request: pb.GetDossierRequest, context: grpc.ServicerContext) -> pb.GetDossierResponse:
+        dossier_id = None
+        if request.dossier_id:
+            try:
+                dossier_id = UUID(request.dossier_id)
+            except ValueError:
+                raise InvalidArgument.single("dossier_id", "is not a UUID") from None
+        elif len(request.code) > 64:
+            raise InvalidArgument.single("code", "must be at most 64 characters")
+        dossier = self.app.get_dossier(dossier_id=dossier_id, code=request.code or None)
+        return pb.GetDossierResponse(dossier=dossier_to_proto(dossier))
+
+
+def build(app: IntakeApplication, address: str):  # type: ignore[no-untyped-def]
+    def register(server: grpc.Server) -> list[str]:
+        pb_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(app), server)
+        return [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name]
+
+    return create_server(address, register)
+
+
+def main() -> None:
+    from motcua_intake.bootstrap import bootstrap
+    from motcua_common.settings import Settings
+
+    settings = Settings.from_env()
+    configure(service="intake", process="grpc", level=settings.log_level)
+    address = os.environ.get("MOTCUA_INTAKE_GRPC_ADDRESS", "127.0.0.1:50051")
+    server, port, health = build(bootstrap(settings), address)
+    log.info("grpc_serving", address=address, port=port)
+    serve_until_signalled(server, health)
+
+
+if __name__ == "__main__":
+    main()

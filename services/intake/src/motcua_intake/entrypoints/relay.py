@@ -1,0 +1,14 @@
+"""intake's relay process: publishes intake's stored events to RabbitMQ."""
+from __future__ import annotations
+
+from motcua_common.relay_main import run_relay
+
+
+def main() -> None:
+    from motcua_intake.bootstrap import SERVICE, bootstrap
+
+    run_relay(SERVICE, bootstrap)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""motcua payment: invoices, payments, refunds, reconciliation. Not built yet: see README.md."""

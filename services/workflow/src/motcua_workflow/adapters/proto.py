@@ -1,0 +1,53 @@
+"""proto <-> workflow mapping."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from motcua.workflow.v1 import workflow_pb2 as pb
+from motcua_common.errors import InvalidArgument
+
+from motcua_workflow.domain.case import Case
+
+CASE_STATUS = {"in_progress": pb.CASE_STATUS_IN_PROGRESS, "processed": pb.CASE_STATUS_PROCESSED}
+CASE_STATUS_NAMES = {v: k for k, v in CASE_STATUS.items()}
+STEP_STATUS = {"pending": pb.STEP_STATUS_PENDING, "in_progress": pb.STEP_STATUS_IN_PROGRESS,
+               "completed": pb.STEP_STATUS_COMPLETED}
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument.single(field, "is not a UUID") from None
+
+
+def timestamp(value: Any) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def case_to_proto(case: Case) -> pb.Case:
+    return pb.Case(
+        id=str(case.id), dossier_id=str(case.dossier_id), dossier_code=case.dossier_code,
+        procedure_code=case.procedure_code, unit_code=case.unit_code, status=CASE_STATUS[case.status],
+        national_status=case.national_status, received_at=timestamp(case.received_at), due_at=timestamp(case.due_at),
+        current_step=case.current_step, version=case.version,
+        steps=[pb.Step(index=s["index"], code=s["code"], name=s["name"], unit_code=s["unit_code"], role=s["role"],
+                       allotted_working_hours=s["allotted_working_hours"], status=STEP_STATUS[s["status"]],
+                       started_at=timestamp(s["started_at"]), completed_at=timestamp(s["completed_at"]),
+                       completed_by=s["completed_by"]) for s in case.steps],
+    )
+
+
+def summary_to_proto(row: dict) -> pb.CaseSummary:
+    return pb.CaseSummary(
+        case_id=str(row["case_id"]), dossier_id=str(row["dossier_id"]), dossier_code=row["dossier_code"],
+        procedure_code=row["procedure_code"], unit_code=row["unit_code"], status=CASE_STATUS[row["status"]],
+        due_at=timestamp(row["due_at"]), current_step=row["current_step"], version=row["version"],
+    )

@@ -1,0 +1,43 @@
+"""Case summaries: the work-queue table behind ListCases, written in the same
+transaction as the case's events and rebuildable from workflow's log."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from motcua_common.eventstore import ReadModel
+
+COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code", "status", "due_at",
+           "current_step", "version")
+
+
+class CaseSummaries(ReadModel):
+    def __init__(self, schema: str) -> None:
+        self.table = f'"{schema}".case_summaries'
+        self.tables = (self.table,)
+
+    @staticmethod
+    def create_table(conn: Any, schema: str) -> None:
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".case_summaries ('
+            "case_id uuid PRIMARY KEY, dossier_id uuid NOT NULL UNIQUE, dossier_code text NOT NULL UNIQUE, "
+            "procedure_code text NOT NULL, unit_code text NOT NULL, status text NOT NULL, "
+            "due_at timestamptz NOT NULL, current_step integer NOT NULL, version bigint NOT NULL)"
+        )
+        conn.execute(
+            f'CREATE INDEX IF NOT EXISTS case_summaries_queue ON "{schema}".case_summaries (unit_code, status, due_at, case_id)'
+        )
+
+    def statements(self, e: Any) -> Iterable[tuple[str, Sequence[Any]]]:
+        name = type(e).__qualname__
+        if name == "Case.Opened":
+            yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+                   (e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code, "in_progress",
+                    e.due_at, 0, e.originator_version))
+        elif name == "Case.StepStarted":
+            yield (f"UPDATE {self.table} SET current_step = %s, version = %s WHERE case_id = %s",
+                   (e.index, e.originator_version, e.originator_id))
+        elif name == "Case.Processed":
+            yield (f"UPDATE {self.table} SET status = 'processed', version = %s WHERE case_id = %s",
+                   (e.originator_version, e.originator_id))
+        elif name.startswith("Case."):
+            yield (f"UPDATE {self.table} SET version = %s WHERE case_id = %s", (e.originator_version, e.originator_id))

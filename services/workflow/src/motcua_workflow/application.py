@@ -1,0 +1,129 @@
+"""Workflow's use cases."""
+from __future__ import annotations
+
+import base64
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+from psycopg_pool import ConnectionPool
+
+from motcua_common.clock import Clock
+from motcua_common.context import Actor, CommandContext, command_context, concerning
+from motcua_common.errors import Conflict, InvalidArgument, NotFound
+from motcua_common.eventstore import MotcuaApplication
+from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
+
+from motcua_workflow.adapters.read_model import COLUMNS, CaseSummaries
+from motcua_workflow.domain.case import Case
+
+MAX_PAGE = 500
+
+
+class WorkflowApplication(MotcuaApplication):
+    name = "workflow"
+
+    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str) -> None:
+        self.read_model = CaseSummaries(schema)
+        super().__init__(env=env)
+        self.province = province
+        self.clock = clock
+        self.pool = pool
+
+    def get_case(self, case_id: UUID | None = None, dossier_id: UUID | None = None, dossier_code: str = "") -> Case:
+        if case_id is None and dossier_id is not None:
+            case_id = Case.id_for(self.province, dossier_id)
+        if case_id is None and dossier_code:
+            with self.pool.connection() as conn:
+                row = conn.execute(f"SELECT case_id FROM {self.read_model.table} WHERE dossier_code = %s",
+                                   (dossier_code,)).fetchone()
+            if row is None:
+                raise NotFound("dossier_code", f"no case for dossier {dossier_code!r}")
+            case_id = row[0]
+        if case_id is None:
+            raise InvalidArgument.single("case_id", "give case_id, dossier_id or dossier_code")
+        case = self.get_or_none(case_id)
+        if not isinstance(case, Case):
+            raise NotFound("case_id", f"case {case_id} does not exist")
+        return case
+
+    def list_cases(self, unit_code: str, status: str | None, page_size: int, page_token: str) -> tuple[list[dict], str]:
+        if not unit_code:
+            raise InvalidArgument.single("unit_code", "is required")
+        if not 0 <= page_size <= MAX_PAGE:
+            raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_PAGE}")
+        page_size = page_size or 50
+        where, params = ["unit_code = %s"], [unit_code]
+        if status:
+            where.append("status = %s")
+            params.append(status)
+        if page_token:
+            try:
+                due_at, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
+                params.extend([due_at, due_at, UUID(case_id)])
+            except ValueError:
+                raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
+            where.append("(due_at > %s OR (due_at = %s AND case_id > %s))")
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM {self.read_model.table} WHERE {' AND '.join(where)} "
+                "ORDER BY due_at, case_id LIMIT %s", (*params, page_size + 1)).fetchall()
+        items = [dict(zip(COLUMNS, r)) for r in rows[:page_size]]
+        token = ""
+        if len(rows) > page_size:
+            last = items[-1]
+            token = base64.urlsafe_b64encode(f"{last['due_at'].isoformat()}|{last['case_id']}".encode()).decode()
+        return items, token
+
+    def complete_step(self, idempotency_key: str, case_id: UUID, step_index: int, expected_version: int,
+                      note: str, actor: Actor) -> Case:
+        check_key(idempotency_key)
+        caller = actor.client or actor.subject or actor.kind
+        record_id = IdempotencyRecord.id_for(self.province, "CompleteStep", caller, idempotency_key)
+        request_print = fingerprint({"case_id": case_id, "step_index": step_index,
+                                     "expected_version": expected_version, "note": note})
+        existing = self.get_or_none(record_id)
+        if existing is not None:
+            existing.replay_result(request_print)
+            return self.get_case(case_id)
+        case = self.get_case(case_id)
+        if expected_version <= 0:
+            raise InvalidArgument.single("expected_version", "is required: the case's version as you last read it")
+        if case.version != expected_version:
+            raise Conflict(f"case is at version {case.version}, not {expected_version}: re-read it and retry")
+        context = CommandContext(actor=actor, province=self.province, clock=self.clock)
+        with command_context(context), concerning(case.dossier_id):
+            case.complete_step(step_index, by=actor.subject or actor.kind, note=note, now=self.clock.now())
+            record = IdempotencyRecord(id=record_id, scope="CompleteStep", request_fingerprint=request_print,
+                                       result_id=case.id, result_version=case.version)
+        try:
+            self.record(case, record)
+        except IntegrityError:
+            raise Conflict("the case changed while this step was being completed: re-read it and retry") from None
+        return case
+
+    # -- read-model maintenance ----------------------------------------------
+    def read_model_rows(self) -> list[tuple]:
+        with self.pool.connection() as conn:
+            return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.read_model.table} ORDER BY case_id").fetchall()
+
+    def rebuild_read_model(self, page_size: int = 1000, progress: Any = None) -> int:
+        """Truncate and replay workflow's own log from position 0 through the same projection."""
+        done, position = 0, 0
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                conn.execute(f"TRUNCATE {self.read_model.table}")
+                while True:
+                    page = self.recorder.select_notifications(start=position + 1, limit=page_size)
+                    if not page:
+                        break
+                    for n in page:
+                        for sql, params in self.read_model.statements(self.decode(n)):
+                            conn.execute(sql, params)
+                    position = page[-1].id
+                    done += len(page)
+                    if progress:
+                        progress(done)
+        return done
+
+

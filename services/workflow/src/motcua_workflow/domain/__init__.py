@@ -1,0 +1,1 @@
+"""Workflow's domain: no I/O here."""

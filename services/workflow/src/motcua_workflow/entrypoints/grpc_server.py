@@ -1,0 +1,79 @@
+"""workflow's gRPC edge (its own process; never inside nameko/eventlet)."""
+from __future__ import annotations
+
+import os
+
+import grpc
+
+from motcua.workflow.v1 import workflow_pb2 as pb
+from motcua.workflow.v1 import workflow_pb2_grpc as pb_grpc
+from motcua_common.errors import InvalidArgument
+from motcua_common.grpc_server import actor_from_metadata, create_server, serve_until_signalled
+from motcua_common.logs import bound, configure, get_logger
+
+from motcua_workflow.adapters.proto import CASE_STATUS_NAMES, case_to_proto, parse_uuid, summary_to_proto
+from motcua_workflow.application import WorkflowApplication
+
+log = get_logger()
+
+
+class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
+    def __init__(self, app: WorkflowApplication) -> None:
+        self.app = app
+
+    def GetCase(self, request: pb.GetCaseRequest, context: grpc.ServicerContext) -> pb.GetCaseResponse:
+        if len(request.dossier_code) > 64:
+            raise InvalidArgument.single("dossier_code", "must be at most 64 characters")
+        case = self.app.get_case(
+            case_id=parse_uuid(request.case_id, "case_id") if request.case_id else None,
+            dossier_id=parse_uuid(request.dossier_id, "dossier_id") if request.dossier_id else None,
+            dossier_code=request.dossier_code,
+        )
+        return pb.GetCaseResponse(case=case_to_proto(case))
+
+    def ListCases(self, request: pb.ListCasesRequest, context: grpc.ServicerContext) -> pb.ListCasesResponse:
+        if len(request.unit_code) > 64:
+            raise InvalidArgument.single("unit_code", "must be at most 64 characters")
+        if request.status and request.status not in CASE_STATUS_NAMES:
+            raise InvalidArgument.single("status", "is not a CaseStatus value")
+        rows, token = self.app.list_cases(request.unit_code, CASE_STATUS_NAMES.get(request.status),
+                                          request.page_size, request.page_token)
+        return pb.ListCasesResponse(cases=[summary_to_proto(r) for r in rows], next_page_token=token)
+
+    def CompleteStep(self, request: pb.CompleteStepRequest, context: grpc.ServicerContext) -> pb.CompleteStepResponse:
+        case = self.app.complete_step(
+            idempotency_key=request.idempotency_key,
+            case_id=parse_uuid(request.case_id, "case_id"),
+            step_index=request.step_index,
+            expected_version=request.expected_version,
+            note=request.note,
+            actor=actor_from_metadata(context),
+        )
+        with bound(dossier_code=case.dossier_code):
+            log.info("step_completed", step_index=request.step_index, version=case.version)
+        return pb.CompleteStepResponse(case=case_to_proto(case))
+
+
+def build(app: WorkflowApplication, address: str):  # type: ignore[no-untyped-def]
+    def register(server: grpc.Server) -> list[str]:
+        pb_grpc.add_WorkflowServiceServicer_to_server(WorkflowServicer(app), server)
+        return [pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name]
+
+    return create_server(address, register)
+
+
+def main() -> None:
+    from motcua_common.settings import Settings
+
+    from motcua_workflow.bootstrap import bootstrap
+
+    settings = Settings.from_env()
+    configure(service="workflow", process="grpc", level=settings.log_level)
+    address = os.environ.get("MOTCUA_WORKFLOW_GRPC_ADDRESS", "127.0.0.1:50052")
+    server, port, health = build(bootstrap(settings), address)
+    log.info("grpc_serving", address=address, port=port)
+    serve_until_signalled(server, health)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""workflow's relay process: publishes workflow's stored events to RabbitMQ."""
+from __future__ import annotations
+
+from motcua_common.relay_main import run_relay
+
+
+def main() -> None:
+    from motcua_workflow.bootstrap import SERVICE, bootstrap
+
+    run_relay(SERVICE, bootstrap)
+
+
+if __name__ == "__main__":
+    main()

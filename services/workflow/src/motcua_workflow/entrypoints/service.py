@@ -1,0 +1,48 @@
+"""workflow's nameko worker: applies intake's events (push wakes, pull completes) and serves workflow's log."""
+from __future__ import annotations
+
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from motcua_common.nameko_deps import Built
+
+ALL_EVENTS = "#"  # a topic binding: every event of the upstream, so the consumer sees every position
+
+
+def _app_and_follower(settings):  # type: ignore[no-untyped-def]
+    from motcua_workflow.bootstrap import bootstrap, intake_follower
+
+    app = bootstrap(settings)
+    return _Bundle(app, intake_follower(app, settings))
+
+
+class _Bundle:
+    def __init__(self, app, follower) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.follower = follower
+
+    def close(self) -> None:
+        self.app.close()
+
+
+class WorkflowService:
+    name = "workflow"
+    parts = Built(_app_and_follower)
+    intake = RpcProxy("intake")
+
+    @event_handler("intake", ALL_EVENTS)
+    def on_intake_event(self, notification: dict) -> None:
+        self.parts.follower.on_push(notification, read_page=self.intake.read_notifications)
+
+    @timer(interval=2.0, eager=True)
+    def poll_intake(self) -> None:
+        self.parts.follower.catch_up(read_page=self.intake.read_notifications)
+
+    @rpc
+    def read_notifications(self, start: int, limit: int) -> list[dict]:
+        return self.parts.app.read_notifications(start, limit)
+
+    @rpc
+    def tracked_position(self, upstream: str) -> int:
+        return self.parts.follower.position() if upstream == "intake" else 0
