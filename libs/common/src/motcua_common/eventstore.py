@@ -287,5 +287,6 @@ def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> No
     )
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
-    app = app_class(env={**env, "CREATE_TABLE": "y"})
-    app.close()
+    # A bare Application with the service's name creates the same tables without its collaborators.
+    tables = type(f"{app_class.__name__}Tables", (MotcuaApplication,), {"name": app_class.name})
+    tables(env={**env, "CREATE_TABLE": "y"}).close()

@@ -37,7 +37,7 @@ class IdempotencyRecord(MotcuaAggregate):
         return deterministic_id(province, "idempotency", scope, caller, key)
 
     @event("Recorded")
-    def __init__(self, scope: str, request_fingerprint: str, result_id: UUID, result_version: int) -> None:
+    def __init__(self, id: UUID, scope: str, request_fingerprint: str, result_id: UUID, result_version: int) -> None:
         self.scope = scope
         self.request_fingerprint = request_fingerprint
         self.result_id = result_id

@@ -43,8 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     for cls in service_classes:
         runner.add_service(cls)
 
+    stopping = []
+
     def shutdown(*_: object) -> None:
-        eventlet.spawn_n(runner.stop)
+        if not stopping:  # nameko's stop must run once; a second signal would re-trigger its events
+            stopping.append(True)
+            eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

@@ -75,6 +75,17 @@ def setup_schemas(env: dict[str, str]) -> None:
         subprocess.run([sys.executable, "-m", f"{service.package}.bootstrap", "setup-schema"], env=env, check=True)
 
 
+def check_ports_free(env: dict[str, str]) -> None:
+    import socket
+
+    for service in SERVICES:
+        host, port = env[service.address_variable].rsplit(":", 1)
+        with socket.socket() as probe:
+            if probe.connect_ex((host, int(port))) == 0:
+                raise SystemExit(f"{service.name}: {host}:{port} is already in use (is another motcua running?). "
+                                 f"Stop it, or set {service.address_variable}.")
+
+
 def wait_serving(address: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
@@ -145,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.env_file:
         base.update(read_env_file(args.env_file))
     env = platform_env(base, repo)
+    check_ports_free(env)
     print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
     setup_schemas(env)
     supervisor = Supervisor(env, args.log_dir)

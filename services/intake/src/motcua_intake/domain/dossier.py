@@ -19,6 +19,7 @@ class Dossier(MotcuaAggregate):
     @event("Received")
     def __init__(
         self,
+        id: UUID,  # noqa: A002 - chosen by the application
         code: str,
         procedure_code: str,
         receiving_agency_code: str,
@@ -51,7 +52,7 @@ class DossierCode(MotcuaAggregate):
         return deterministic_id(province, "dossier-code", code)
 
     @event("Assigned")
-    def __init__(self, code: str, dossier_id: UUID) -> None:
+    def __init__(self, id: UUID, code: str, dossier_id: UUID) -> None:  # noqa: A002
         self.code = code
         self.dossier_id = dossier_id
 

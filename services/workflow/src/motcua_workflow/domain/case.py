@@ -47,7 +47,7 @@ class Case(MotcuaAggregate):
                    steps=steps)
 
     @event("Opened")
-    def __init__(self, dossier_id: UUID, dossier_code: str, procedure_code: str, unit_code: str,
+    def __init__(self, id: UUID, dossier_id: UUID, dossier_code: str, procedure_code: str, unit_code: str,
                  received_at: datetime, due_at: datetime, steps: list[dict]) -> None:
         self.dossier_id = dossier_id
         self.dossier_code = dossier_code
