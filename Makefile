@@ -4,23 +4,23 @@ PROVINCE ?= quang-tri
 ENV_FILE := .local/$(PROVINCE).env
 PY := .venv/bin/python
 
-.PHONY: run test test-unit test-integration test-e2e bench setup infra python protos province clean
+.PHONY: test-accounts run test test-unit test-integration test-e2e bench setup infra python protos province clean
 
 ## run: install what is missing, start PostgreSQL and RabbitMQ, and run every service (Ctrl-C stops)
 run: setup
 	$(PY) -m motcua_common.platform_runner --env-file $(ENV_FILE)
 
 ## test: every test (unit, integration on real PostgreSQL/RabbitMQ, e2e through gRPC)
-test: infra python protos
+test: infra python protos test-accounts
 	$(PY) -m pytest
 
 test-unit: python protos
 	$(PY) -m pytest -m "not integration and not e2e"
 
-test-integration: infra python protos
+test-integration: infra python protos test-accounts
 	$(PY) -m pytest -m integration
 
-test-e2e: infra python protos
+test-e2e: infra python protos test-accounts
 	$(PY) -m pytest -m e2e
 
 ## bench: measure throughput and latency on this machine (a benchmark, never a test)
@@ -43,3 +43,6 @@ province: infra
 
 clean:
 	rm -rf build .venv .pytest_cache
+
+test-accounts: infra
+	@bash infra/local/provision-test.sh

@@ -1,0 +1,143 @@
+"""Invariant 2 for intake -> workflow: redelivery, reordering and racing workers give
+exactly one case per dossier and lose none (tests c and d of the walking skeleton)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from motcua_common.consumer import StaleTracking
+from motcua_common.eventstore import logged_event_from_wire
+
+from conftest import case_counts, dossier_ids, submit_dossiers
+
+pytestmark = pytest.mark.integration
+
+
+def reader(intake):  # type: ignore[no-untyped-def]
+    return lambda start, limit: intake.read_notifications(start, limit)
+
+
+def test_a_redelivered_event_has_no_second_effect(apps):
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 1)
+    received = next(w for w in intake.read_notifications(1, 100) if w["topic"].endswith("Dossier.Received"))
+    follower.catch_up(reader(intake), until=received["id"] - 1)
+
+    follower.on_push(received, reader(intake))
+    follower.on_push(received, reader(intake))
+
+    assert list(case_counts(workflow).values()) == [1]
+    assert follower.position() == received["id"]
+
+
+def test_an_event_pushed_ahead_of_its_predecessors_pulls_the_missing_range(apps):
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 5)
+    log = intake.read_notifications(1, 100)
+
+    follower.on_push(log[-1], reader(intake))          # the last one arrives first
+    for wire in log[:-1]:                              # then the earlier ones, late
+        follower.on_push(wire, reader(intake))
+
+    counts = case_counts(workflow)
+    assert set(counts) == dossier_ids(intake) and len(counts) == 5
+    assert set(counts.values()) == {1}
+    assert follower.position() == log[-1]["id"]
+
+
+def test_a_page_read_after_an_outdated_position_is_refused_and_nothing_is_saved(apps):
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 3)
+    log = intake.read_notifications(1, 100)
+    follower.page_size = 3
+    follower.catch_up(reader(intake), until=log[2]["id"])  # tracked position is now 3
+    later = [logged_event_from_wire("intake", w) for w in log[3:]]
+
+    with pytest.raises(StaleTracking):
+        follower._apply_page(later, expected_position=1)  # as if read by a worker that saw position 1
+
+    assert follower.position() == log[2]["id"]
+    assert len(case_counts(workflow)) == 1
+
+
+def test_two_workers_applying_the_same_page_at_once_apply_it_once(apps):
+    from motcua_workflow.bootstrap import bootstrap, intake_follower
+
+    intake, workflow, follower, settings = apps
+    other_app = bootstrap(settings)  # a second worker process: its own pool and in-process lock
+    other = intake_follower(other_app, settings)
+    submit_dossiers(intake, 4)
+    page = [logged_event_from_wire("intake", w) for w in intake.read_notifications(1, 100)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def apply(worker):  # type: ignore[no-untyped-def]
+        barrier.wait()
+        try:
+            worker._apply_page(page, expected_position=0)
+            outcomes.append("applied")
+        except StaleTracking:
+            outcomes.append("refused")
+        except Exception as exc:  # a conflicting insert is also a refusal, never a silent drop
+            outcomes.append(f"conflict:{type(exc).__name__}")
+
+    threads = [threading.Thread(target=apply, args=(w,)) for w in (follower, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    other_app.close()
+
+    assert sorted(outcomes)[0] == "applied" and outcomes.count("applied") == 1, outcomes
+    counts = case_counts(workflow)
+    assert len(counts) == 4 and set(counts.values()) == {1}
+
+
+def test_many_pages_under_racing_workers_leave_no_gap(apps):
+    from motcua_workflow.bootstrap import bootstrap, intake_follower
+
+    intake, workflow, follower, settings = apps
+    other_app = bootstrap(settings)
+    other = intake_follower(other_app, settings)
+    follower.page_size = other.page_size = 7
+    submit_dossiers(intake, 60)
+    threads = [threading.Thread(target=w.catch_up, args=(reader(intake),)) for w in (follower, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    other_app.close()
+
+    counts = case_counts(workflow)
+    assert set(counts) == dossier_ids(intake)
+    assert set(counts.values()) == {1}
+    assert follower.position() == intake.head_position()
+
+
+def test_rebuilt_read_model_equals_the_live_one(apps):
+    from motcua_workflow.domain.case import Case
+
+    from conftest import OFFICIAL
+
+    intake, workflow, follower, settings = apps
+    dossiers = submit_dossiers(intake, 12)
+    follower.catch_up(reader(intake))
+    for i, dossier in enumerate(dossiers[:6]):
+        case = workflow.get_case(dossier_id=dossier["id"])
+        for step in range(i % 5):
+            if case.status != "in_progress":
+                break
+            case = workflow.complete_step(f"k-{dossier['id']}-{step}", case.id, step, case.version, "", OFFICIAL)
+    live = workflow.read_model_rows()
+    assert len(live) == 12 and any(r[5] == "processed" for r in live) and any(r[7] > 0 for r in live)
+
+    workflow.pool.connection().__enter__().execute(  # damage one row: the comparison must notice
+        f"UPDATE {workflow.read_model.table} SET current_step = 99 WHERE case_id = %s", (live[0][0],))
+    assert workflow.read_model_rows() != live
+
+    replayed = workflow.rebuild_read_model(page_size=5)
+
+    assert replayed == workflow.head_position() or replayed > 0
+    assert workflow.read_model_rows() == live
+    assert isinstance(workflow.get_case(dossier_id=dossiers[0]["id"]), Case)
