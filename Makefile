@@ -3,15 +3,16 @@ SHELL := /bin/bash
 PROVINCE ?= quang-tri
 ENV_FILE := .local/$(PROVINCE).env
 PY := .venv/bin/python
+export PATH := $(CURDIR)/build/tools/bin:$(PATH)
 
-.PHONY: test-accounts run test test-unit test-integration test-e2e bench setup infra python protos province clean
+.PHONY: tools test-accounts run test test-unit test-integration test-e2e bench setup infra python protos province clean
 
 ## run: install what is missing, start PostgreSQL and RabbitMQ, and run every service (Ctrl-C stops)
 run: setup
 	$(PY) -m motcua_common.platform_runner --env-file $(ENV_FILE)
 
 ## test: every test (unit, integration on real PostgreSQL/RabbitMQ, e2e through gRPC)
-test: infra python protos test-accounts
+test: infra python protos test-accounts tools
 	$(PY) -m pytest
 
 test-unit: python protos
@@ -20,14 +21,18 @@ test-unit: python protos
 test-integration: infra python protos test-accounts
 	$(PY) -m pytest -m integration
 
-test-e2e: infra python protos test-accounts
+test-e2e: infra python protos test-accounts tools
 	$(PY) -m pytest -m e2e
 
 ## bench: measure throughput and latency on this machine (a benchmark, never a test)
-bench: setup
+bench: setup tools
 	$(PY) bench/run.py --env-file $(ENV_FILE)
 
 setup: infra python protos province
+
+## tools: grpcurl and ghz through go install (optional)
+tools:
+	@bash infra/local/ensure-tools.sh
 
 infra:
 	@bash infra/local/ensure-infra.sh

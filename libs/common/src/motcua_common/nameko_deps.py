@@ -25,3 +25,18 @@ class Built(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return self.instance
+
+
+def bounded(call: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+    """An RPC call that gives up after `seconds`.
+
+    nameko RPC waits forever for a reply, and a request sent before the target's
+    queue exists is dropped: a consumer holding its in-order lock would hang for good.
+    """
+    import eventlet
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        with eventlet.Timeout(seconds):
+            return call(*args, **kwargs)
+
+    return timed

@@ -78,8 +78,18 @@ class ProvinceEnv:
 
 
 @pytest.fixture
-def province(request: pytest.FixtureRequest) -> Iterator[ProvinceEnv]:
+def province() -> Iterator[ProvinceEnv]:
     """A province of its own: database and vhost private to this test."""
+    yield from private_province()
+
+
+@pytest.fixture(scope="module")
+def module_province() -> Iterator[ProvinceEnv]:
+    """A private province shared by one module's tests (each test makes its own ids)."""
+    yield from private_province()
+
+
+def private_province() -> Iterator[ProvinceEnv]:
     creds = test_credentials()
     suffix = uuid.uuid4().hex[:10]
     dbname, vhost = f"motcua_t_{suffix}", f"motcua-t-{suffix}"

@@ -5,8 +5,9 @@ from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import Built
+from motcua_common.nameko_deps import Built, bounded
 
+PULL_TIMEOUT_SECONDS = 10.0
 ALL_EVENTS = "#"  # a topic binding: every event of the upstream, so the consumer sees every position
 
 
@@ -33,11 +34,11 @@ class WorkflowService:
 
     @event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
-        self.parts.follower.on_push(notification, read_page=self.intake.read_notifications)
+        self.parts.follower.on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @timer(interval=2.0, eager=True)
     def poll_intake(self) -> None:
-        self.parts.follower.catch_up(read_page=self.intake.read_notifications)
+        self.parts.follower.catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @rpc
     def read_notifications(self, start: int, limit: int) -> list[dict]:

@@ -1,0 +1,56 @@
+"""Start the platform the way `make run` does (motcua-platform), on a private province, and
+hand tests gRPC channels only."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Iterator
+
+import grpc
+import pytest
+
+from motcua_common.testing import free_port
+
+
+@pytest.fixture(scope="module")
+def platform(module_province, tmp_path_factory) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+    tmp_path = tmp_path_factory.mktemp("platform")
+    env = dict(module_province.env)
+    env["MOTCUA_INTAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    log_path = tmp_path / "platform.log"
+    with open(log_path, "w") as log:
+        runner = subprocess.Popen([sys.executable, "-m", "motcua_common.platform_runner", "--log-dir", str(tmp_path)],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while "motcua is up" not in log_path.read_text():
+        if runner.poll() is not None or time.monotonic() > deadline:
+            runner.kill()
+            pytest.fail(f"the platform did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+    yield {"intake": env["MOTCUA_INTAKE_GRPC_ADDRESS"], "workflow": env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
+           "log_dir": str(tmp_path)}
+    os.killpg(runner.pid, signal.SIGINT)
+    try:
+        runner.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(runner.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def intake(platform):  # type: ignore[no-untyped-def]
+    from motcua.intake.v1 import intake_pb2_grpc
+
+    with grpc.insecure_channel(platform["intake"]) as channel:
+        yield intake_pb2_grpc.IntakeServiceStub(channel)
+
+
+@pytest.fixture(scope="module")
+def workflow(platform):  # type: ignore[no-untyped-def]
+    from motcua.workflow.v1 import workflow_pb2_grpc
+
+    with grpc.insecure_channel(platform["workflow"]) as channel:
+        yield workflow_pb2_grpc.WorkflowServiceStub(channel)

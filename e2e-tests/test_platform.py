@@ -1,0 +1,194 @@
+"""Black-box tests: the platform as `make run` starts it, driven only through gRPC."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import uuid
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from grpc_status import rpc_status
+
+from motcua.intake.v1 import intake_pb2 as ipb
+from motcua.workflow.v1 import workflow_pb2 as wpb
+
+pytestmark = pytest.mark.e2e
+
+OFFICIAL = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "canbo.e2e"),
+            ("x-motcua-actor-unit", "000.31.01.H45"), ("x-motcua-client", "e2e"))
+CODE = re.compile(r"^000\.31\.01\.H45-\d{6}-\d{4}$")
+
+
+def submit_request(key: str | None = None, **changes) -> ipb.SubmitDossierRequest:  # type: ignore[no-untyped-def]
+    request = ipb.SubmitDossierRequest(
+        idempotency_key=key or uuid.uuid4().hex, procedure_code="1.004873", channel=ipb.CHANNEL_DESK,
+        applicant=ipb.Applicant(full_name="Lê Thị Hồng", citizen_id="045190012345", phone="0912345678"),
+        components=[ipb.Component(name="Tờ khai", sha256="ab" * 32, size_bytes=2048, media_type="application/pdf")])
+    for field, value in changes.items():
+        setattr(request, field, value)
+    return request
+
+
+def bad_request_fields(error: grpc.RpcError) -> list[str]:
+    status = rpc_status.from_call(error)
+    fields = []
+    for detail in status.details if status else []:
+        info = error_details_pb2.BadRequest()
+        if detail.Unpack(info):
+            fields += [v.field for v in info.field_violations]
+    return fields
+
+
+def wait_for_case(workflow, dossier_id: str, timeout: float = 10.0) -> wpb.Case:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier_id)).case
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def test_every_server_has_health_and_reflection(platform):
+    for name, service in (("intake", "motcua.intake.v1.IntakeService"), ("workflow", "motcua.workflow.v1.WorkflowService")):
+        with grpc.insecure_channel(platform[name]) as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service))
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+            services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
+            assert {service, "grpc.health.v1.Health"} <= services
+
+
+def test_the_catalogue_lists_real_procedures_with_their_sources(intake):
+    procedures = intake.ListProcedures(ipb.ListProceduresRequest()).procedures
+    assert len(procedures) >= 20
+    assert all(p.source and re.match(r"^\d\.\d{6}$", p.code) and p.deadline_working_days > 0 for p in procedures)
+
+
+def test_a_submitted_dossier_gets_code_and_appointment_and_workflow_opens_its_case(intake, workflow):
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    assert CODE.match(dossier.code)
+    assert dossier.appointment_at.ToDatetime() > dossier.received_at.ToDatetime()
+    assert dossier.national_status == 2
+
+    case = wait_for_case(workflow, dossier.id)
+    assert case.dossier_code == dossier.code
+    assert case.due_at == dossier.appointment_at
+    assert [s.code for s in case.steps] == ["TIEP_NHAN", "THAM_DINH", "PHE_DUYET", "TRA_KET_QUA"]
+    assert case.steps[0].status == wpb.STEP_STATUS_IN_PROGRESS
+    assert intake.GetDossier(ipb.GetDossierRequest(code=dossier.code)).dossier.id == dossier.id
+
+
+def test_a_retried_submission_returns_the_first_dossier_and_a_reused_key_is_refused(intake):
+    key = uuid.uuid4().hex
+    first = intake.SubmitDossier(submit_request(key), metadata=OFFICIAL).dossier
+    again = intake.SubmitDossier(submit_request(key), metadata=OFFICIAL).dossier
+    assert again.id == first.id and again.code == first.code
+
+    with pytest.raises(grpc.RpcError) as refused:
+        intake.SubmitDossier(submit_request(key, procedure_code="1.004194"), metadata=OFFICIAL)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.parametrize("changes, code, field", [
+    ({"procedure_code": "9.999999"}, grpc.StatusCode.NOT_FOUND, "procedure_code"),
+    ({"procedure_code": ""}, grpc.StatusCode.INVALID_ARGUMENT, "procedure_code"),
+    ({"idempotency_key": ""}, grpc.StatusCode.INVALID_ARGUMENT, "idempotency_key"),
+    ({"channel": ipb.CHANNEL_UNSPECIFIED}, grpc.StatusCode.INVALID_ARGUMENT, "channel"),
+    ({"procedure_code": "1" * 40}, grpc.StatusCode.INVALID_ARGUMENT, "procedure_code"),
+])
+def test_bad_submissions_are_refused_naming_the_field(intake, changes, code, field):
+    with pytest.raises(grpc.RpcError) as error:
+        intake.SubmitDossier(submit_request(**changes), metadata=OFFICIAL)
+    assert error.value.code() == code
+    assert field in bad_request_fields(error.value)
+
+
+def test_a_submission_without_applicant_or_with_a_malformed_one_names_each_field(intake):
+    request = submit_request()
+    request.ClearField("applicant")
+    with pytest.raises(grpc.RpcError) as missing:
+        intake.SubmitDossier(request, metadata=OFFICIAL)
+    assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "applicant" in bad_request_fields(missing.value)
+
+    request = submit_request()
+    request.applicant.citizen_id = "12345"
+    request.applicant.full_name = "x" * 201
+    request.components[0].sha256 = "not-a-hash"
+    with pytest.raises(grpc.RpcError) as malformed:
+        intake.SubmitDossier(request, metadata=OFFICIAL)
+    assert {"applicant.citizen_id", "applicant.full_name", "components[0].sha256"} <= set(bad_request_fields(malformed.value))
+
+
+def test_malformed_and_unknown_ids_are_refused(intake, workflow):
+    with pytest.raises(grpc.RpcError) as malformed:
+        intake.GetDossier(ipb.GetDossierRequest(dossier_id="not-a-uuid"))
+    assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as unknown:
+        workflow.GetCase(wpb.GetCaseRequest(case_id=str(uuid.uuid4())))
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_an_official_takes_a_case_through_every_step(intake, workflow):
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    case = wait_for_case(workflow, dossier.id)
+    for index in range(len(case.steps)):
+        case = workflow.CompleteStep(wpb.CompleteStepRequest(
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=index, expected_version=case.version),
+            metadata=OFFICIAL).case
+    assert case.status == wpb.CASE_STATUS_PROCESSED and case.national_status == 9
+    assert all(s.completed_by == "canbo.e2e" for s in case.steps)
+
+    processed = workflow.ListCases(wpb.ListCasesRequest(unit_code="000.31.01.H45", status=wpb.CASE_STATUS_PROCESSED))
+    assert case.id in [c.case_id for c in processed.cases]
+
+
+def test_stale_versions_and_repeated_steps_are_refused(intake, workflow):
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    case = wait_for_case(workflow, dossier.id)
+    done = workflow.CompleteStep(wpb.CompleteStepRequest(
+        idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=0, expected_version=case.version),
+        metadata=OFFICIAL).case
+
+    with pytest.raises(grpc.RpcError) as stale:
+        workflow.CompleteStep(wpb.CompleteStepRequest(
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=1, expected_version=case.version),
+            metadata=OFFICIAL)
+    assert stale.value.code() == grpc.StatusCode.ABORTED
+    with pytest.raises(grpc.RpcError) as twice:
+        workflow.CompleteStep(wpb.CompleteStepRequest(
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=0, expected_version=done.version),
+            metadata=OFFICIAL)
+    assert twice.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert workflow.GetCase(wpb.GetCaseRequest(case_id=case.id)).case.version == done.version
+
+
+def test_work_queue_pages_are_ordered_by_due_time(intake, workflow):
+    for procedure in ("1.004222", "1.004873", "2.000815"):
+        wait_for_case(workflow, intake.SubmitDossier(submit_request(procedure_code=procedure), metadata=OFFICIAL).dossier.id)
+    seen, token = [], ""
+    while True:
+        page = workflow.ListCases(wpb.ListCasesRequest(unit_code="000.31.01.H45", page_size=1, page_token=token))
+        seen += [c.due_at.ToDatetime() for c in page.cases]
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(seen) >= 2 and seen == sorted(seen)
+
+
+@pytest.mark.skipif(shutil.which("grpcurl") is None, reason="grpcurl is installed by `make tools` (go install); Go is missing here")
+def test_grpcurl_lists_services_and_submits_a_dossier(platform):
+    listed = subprocess.run(["grpcurl", "-plaintext", platform["intake"], "list"], capture_output=True, text=True, check=True)
+    assert "motcua.intake.v1.IntakeService" in listed.stdout and "grpc.health.v1.Health" in listed.stdout
+    body = ('{"idempotency_key": "%s", "procedure_code": "1.001193", "channel": "CHANNEL_ONLINE", '
+            '"applicant": {"full_name": "Phạm Minh", "citizen_id": "045200001111"}}' % uuid.uuid4().hex)
+    submitted = subprocess.run(["grpcurl", "-plaintext", "-H", "x-motcua-actor-kind: citizen", "-d", body,
+                                platform["intake"], "motcua.intake.v1.IntakeService/SubmitDossier"],
+                               capture_output=True, text=True, check=True)
+    assert '"code": "000.31.01.H45-' in submitted.stdout and '"appointment_at"' in submitted.stdout
