@@ -290,3 +290,18 @@ def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> No
     # A bare Application with the service's name creates the same tables without its collaborators.
     tables = type(f"{app_class.__name__}Tables", (MotcuaApplication,), {"name": app_class.name})
     tables(env={**env, "CREATE_TABLE": "y"}).close()
+
+
+def first_broken_link(recorder: Any, originator_id: Any) -> int | None:
+    """The first version whose `prev_hash` does not match its predecessor's stored bytes (None: intact)."""
+    transcoder = make_transcoder()
+    previous = GENESIS
+    expected_version = 1
+    for stored in recorder.select_events(originator_id):
+        if stored.originator_version != expected_version:
+            return expected_version  # a removed event
+        if transcoder.decode(stored.state)["envelope"].get("prev_hash") != previous:
+            return stored.originator_version
+        previous = stored_event_hash(stored.topic, stored.state)
+        expected_version += 1
+    return None

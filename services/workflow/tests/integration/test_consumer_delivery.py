@@ -9,7 +9,7 @@ import pytest
 from motcua_common.consumer import StaleTracking
 from motcua_common.eventstore import logged_event_from_wire
 
-from conftest import case_counts, dossier_ids, submit_dossiers
+from workflow_testkit import case_counts, dossier_ids, submit_dossiers
 
 pytestmark = pytest.mark.integration
 
@@ -118,7 +118,7 @@ def test_many_pages_under_racing_workers_leave_no_gap(apps):
 def test_rebuilt_read_model_equals_the_live_one(apps):
     from motcua_workflow.domain.case import Case
 
-    from conftest import OFFICIAL
+    from workflow_testkit import OFFICIAL
 
     intake, workflow, follower, settings = apps
     dossiers = submit_dossiers(intake, 12)

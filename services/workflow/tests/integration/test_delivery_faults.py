@@ -17,7 +17,7 @@ import pytest
 
 from motcua_common.testing import rabbitmqctl, service_command, wait_until
 
-from conftest import OFFICIAL, case_counts, dossier_ids, submit_dossiers
+from workflow_testkit import OFFICIAL, case_counts, dossier_ids, submit_dossiers
 
 pytestmark = pytest.mark.integration
 
