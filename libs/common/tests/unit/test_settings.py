@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from motcua_common.settings import ConfigurationError, Settings
+
+BASE = {
+    "MOTCUA_PROVINCE": "quang-tri", "MOTCUA_PG_USER": "u", "MOTCUA_PG_PASSWORD": "p", "MOTCUA_PG_DBNAME": "d",
+    "MOTCUA_AMQP_URI": "amqp://u:p@127.0.0.1:5672/v", "MOTCUA_SUBJECT_KEK": base64.b64encode(b"k" * 32).decode(),
+    "MOTCUA_DATA_DIR": "/tmp",
+}
+
+
+def test_a_complete_environment_is_accepted_with_documented_defaults():
+    settings = Settings.from_env(BASE)
+    assert (settings.environment, settings.clock, settings.postgres_port) == ("development", "system", 5432)
+
+
+@pytest.mark.parametrize("missing", ["MOTCUA_PG_PASSWORD", "MOTCUA_SUBJECT_KEK", "MOTCUA_PROVINCE"])
+def test_a_missing_secret_or_name_is_refused_by_name(missing):
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(ConfigurationError, match=missing):
+        Settings.from_env(env)
+
+
+def test_the_settable_clock_is_refused_in_production():
+    with pytest.raises(ConfigurationError, match="settable"):
+        Settings.from_env({**BASE, "MOTCUA_ENVIRONMENT": "production", "MOTCUA_CLOCK": "settable"})
+
+
+def test_a_short_key_encryption_key_is_refused():
+    with pytest.raises(ConfigurationError, match="32 bytes"):
+        Settings.from_env({**BASE, "MOTCUA_SUBJECT_KEK": base64.b64encode(b"short").decode()})
