@@ -25,8 +25,9 @@ test-e2e: infra python protos test-accounts tools
 	$(PY) -m pytest -m e2e
 
 ## bench: measure throughput and latency on this machine (a benchmark, never a test)
-bench: setup tools
-	$(PY) bench/run.py --env-file $(ENV_FILE)
+bench: infra python protos tools
+	@bash infra/local/provision-province.sh bench .local/bench.env
+	$(PY) bench/run.py --env-file .local/bench.env
 
 setup: infra python protos province
 

@@ -1,0 +1,165 @@
+"""`make bench`: throughput and latency of the running stack on this machine (a benchmark, not a test).
+
+Starts the platform on a province of its own (`bench`, its database emptied first),
+measures, prints a table and writes JSON under bench/results/. Figures vary by
+±10-25% on a shared machine: compare only runs made on the same machine.
+
+Measured now:
+  submit   SubmitDossier through the whole stack (gRPC edge -> application -> PostgreSQL),
+           ghz with concurrent clients: requests/s, p50, p99
+  propagation  submit -> case visible on workflow's gRPC API, at a steady offered load: p50, p99
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as host
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import grpc
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "libs" / "common" / "src"))
+
+from motcua_common.platform_runner import platform_env, read_env_file  # noqa: E402
+
+SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "channel": "CHANNEL_DESK", '
+               '"applicant": {"full_name": "Nguyễn Văn Bench", "citizen_id": "045090001234"}, '
+               '"components": [{"name": "Tờ khai", "sha256": "' + "a" * 64 + '", "size_bytes": 1, '
+               '"media_type": "application/pdf"}]}')
+
+
+def reset_database(env: dict[str, str]) -> None:
+    conninfo = (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
+                f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for schema in ("intake", "workflow", "platform"):
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def start_platform(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    log = open(log_dir / "platform.log", "w")  # noqa: SIM115
+    runner = subprocess.Popen([sys.executable, "-m", "motcua_common.platform_runner", "--log-dir", str(log_dir)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while "motcua is up" not in (log_dir / "platform.log").read_text():
+        if runner.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the platform did not start; see {log_dir / 'platform.log'}")
+        time.sleep(0.2)
+    return runner
+
+
+def bench_submit(address: str, total: int, concurrency: int) -> dict:
+    ghz = shutil.which("ghz")
+    if ghz is None:
+        raise SystemExit("ghz is missing: `make tools` installs it with go install")
+    out = subprocess.run(
+        [ghz, "--insecure", "--call", "motcua.intake.v1.IntakeService/SubmitDossier", "-d", SUBMIT_BODY,
+         "-m", '{"x-motcua-actor-kind": "official", "x-motcua-actor-subject": "bench"}',
+         "-n", str(total), "-c", str(concurrency), "--format", "json", address],
+        capture_output=True, text=True, check=True).stdout
+    report = json.loads(out)
+    latencies = {d["percentage"]: d["latency"] / 1e6 for d in report.get("latencyDistribution") or []}
+    return {"requests_per_second": round(report["rps"], 1), "p50_ms": round(latencies.get(50, 0), 2),
+            "p99_ms": round(latencies.get(99, 0), 2), "count": report["count"],
+            "errors": sum(report.get("statusCodeDistribution", {}).get(k, 0)
+                          for k in report.get("statusCodeDistribution", {}) if k != "OK"),
+            "concurrency": concurrency}
+
+
+def bench_propagation(intake_address: str, workflow_address: str, rate: float, seconds: float) -> dict:
+    from motcua.intake.v1 import intake_pb2 as ipb
+    from motcua.intake.v1 import intake_pb2_grpc
+    from motcua.workflow.v1 import workflow_pb2 as wpb
+    from motcua.workflow.v1 import workflow_pb2_grpc
+
+    intake = intake_pb2_grpc.IntakeServiceStub(grpc.insecure_channel(intake_address))
+    workflow = workflow_pb2_grpc.WorkflowServiceStub(grpc.insecure_channel(workflow_address))
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        request = ipb.SubmitDossierRequest(
+            idempotency_key=uuid.uuid4().hex, procedure_code="1.004873", channel=ipb.CHANNEL_DESK,
+            applicant=ipb.Applicant(full_name="Bench", citizen_id="045090001234"))
+        started = time.perf_counter()
+        dossier = intake.SubmitDossier(request).dossier
+        while True:
+            try:
+                workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id))
+                break
+            except grpc.RpcError:
+                if time.perf_counter() - started > 30:
+                    return
+                time.sleep(0.002)
+        with lock:
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    threads = []
+    interval = 1.0 / rate
+    begin = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = begin + i * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        t = threading.Thread(target=one, daemon=True)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join(60)
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0] * 99
+    return {"offered_per_second": rate, "measured": len(latencies), "p50_ms": round(q[49], 1), "p99_ms": round(q[98], 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env-file", type=Path, required=True)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=50.0, help="offered load for the propagation figure")
+    args = parser.parse_args()
+    env = platform_env({**os.environ, **read_env_file(args.env_file)}, REPO)
+    env["MOTCUA_INTAKE_GRPC_ADDRESS"] = "127.0.0.1:51051"
+    env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = "127.0.0.1:51052"
+    env["MOTCUA_LOG_LEVEL"] = "warning"
+    log_dir = REPO / "bench" / "results" / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    reset_database(env)
+    runner = start_platform(env, log_dir)
+    try:
+        print("measuring SubmitDossier (ghz)...", flush=True)
+        bench_submit(env["MOTCUA_INTAKE_GRPC_ADDRESS"], 300, args.concurrency)  # warm-up
+        submit = bench_submit(env["MOTCUA_INTAKE_GRPC_ADDRESS"], args.requests, args.concurrency)
+        print("measuring submit -> case propagation...", flush=True)
+        propagation = bench_propagation(env["MOTCUA_INTAKE_GRPC_ADDRESS"], env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
+                                        args.rate, 10)
+    finally:
+        os.killpg(runner.pid, signal.SIGINT)
+        runner.wait(30)
+    result = {"measured_at": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count(),
+              "python": host.python_version()}, "submit_dossier": submit, "propagation": propagation}
+    out = REPO / "bench" / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\n{'figure':<38}{'value':>12}")
+    print(f"{'SubmitDossier requests/s (c=' + str(submit['concurrency']) + ')':<38}{submit['requests_per_second']:>12}")
+    print(f"{'SubmitDossier p50 / p99 ms':<38}{str(submit['p50_ms']) + ' / ' + str(submit['p99_ms']):>12}")
+    print(f"{'submit -> case p50 / p99 ms @' + str(int(args.rate)) + '/s':<38}"
+          f"{str(propagation['p50_ms']) + ' / ' + str(propagation['p99_ms']):>12}")
+    print(f"\nwritten to {out.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
