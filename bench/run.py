@@ -7,7 +7,8 @@ measures, prints a table and writes JSON under bench/results/. Figures vary by
 Measured now:
   submit   SubmitDossier through the whole stack (gRPC edge -> application -> PostgreSQL),
            ghz with concurrent clients: requests/s, p50, p99
-  propagation  submit -> case visible on workflow's gRPC API, at a steady offered load: p50, p99
+  drain    how fast workflow's consumer applies intake's events while and after they are submitted
+  propagation  dossier received -> case opened (recorded_at of each, one clock), at a steady offered load
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def bench_submit(address: str, total: int, concurrency: int) -> dict:
     if ghz is None:
         raise SystemExit("ghz is missing: `make tools` installs it with go install")
     out = subprocess.run(
-        [ghz, "--insecure", "--call", "motcua.intake.v1.IntakeService/SubmitDossier", "-d", SUBMIT_BODY,
+        [ghz, "--insecure", "--import-paths", str(REPO / "protos"), "--proto", "motcua/intake/v1/intake.proto", "--call", "motcua.intake.v1.IntakeService/SubmitDossier", "-d", SUBMIT_BODY,
          "-m", '{"x-motcua-actor-kind": "official", "x-motcua-actor-subject": "bench"}',
          "-n", str(total), "-c", str(concurrency), "--format", "json", address],
         capture_output=True, text=True, check=True).stdout
@@ -78,49 +79,86 @@ def bench_submit(address: str, total: int, concurrency: int) -> dict:
             "concurrency": concurrency}
 
 
-def bench_propagation(intake_address: str, workflow_address: str, rate: float, seconds: float) -> dict:
+def wait_for_drain(env: dict[str, str], started: float) -> dict:
+    """Wait until workflow has applied everything intake recorded; the consumer's catch-up rate."""
+    conninfo = (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
+                f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        head = conn.execute("SELECT max(notification_id) FROM intake.intake_events").fetchone()[0]
+        while True:
+            row = conn.execute("SELECT notification_id FROM workflow.workflow_tracking "
+                               "WHERE application_name = 'intake'").fetchone()
+            if row and row[0] >= head:
+                break
+            if time.perf_counter() - started > 600:
+                raise SystemExit("the consumer did not catch up within 10 minutes")
+            time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    return {"events": head, "seconds_after_submit_started": round(elapsed, 2), "events_per_second": round(head / elapsed, 1)}
+
+
+def wait_for_quiet_queues(env: dict[str, str], timeout: float = 300) -> float:
+    """After a burst the consumer catches up by pulling, but the burst's pushes are still queued:
+    wait until the relay has published everything and the vhost's queues are empty."""
+    vhost = env["MOTCUA_AMQP_URI"].rsplit("/", 1)[1]
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        out = subprocess.run([*sudo, "rabbitmqctl", "-q", "list_queues", "-p", vhost, "messages"],
+                             capture_output=True, text=True).stdout
+        depths = [int(x) for x in out.split() if x.isdigit()]
+        if depths and sum(depths) == 0:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    raise SystemExit("queues did not drain")
+
+
+def bench_propagation(env: dict[str, str], intake_address: str, rate: float, seconds: float) -> dict:
+    """Submit at a steady rate, then read both services' stored events: propagation is Case.Opened's
+    recorded_at minus Dossier.Received's (same platform clock), so measuring adds no load."""
     from motcua.intake.v1 import intake_pb2 as ipb
     from motcua.intake.v1 import intake_pb2_grpc
-    from motcua.workflow.v1 import workflow_pb2 as wpb
-    from motcua.workflow.v1 import workflow_pb2_grpc
 
     intake = intake_pb2_grpc.IntakeServiceStub(grpc.insecure_channel(intake_address))
-    workflow = workflow_pb2_grpc.WorkflowServiceStub(grpc.insecure_channel(workflow_address))
-    latencies: list[float] = []
+    ids: list[str] = []
     lock = threading.Lock()
 
     def one() -> None:
         request = ipb.SubmitDossierRequest(
             idempotency_key=uuid.uuid4().hex, procedure_code="1.004873", channel=ipb.CHANNEL_DESK,
             applicant=ipb.Applicant(full_name="Bench", citizen_id="045090001234"))
-        started = time.perf_counter()
         dossier = intake.SubmitDossier(request).dossier
-        while True:
-            try:
-                workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id))
-                break
-            except grpc.RpcError:
-                if time.perf_counter() - started > 30:
-                    return
-                time.sleep(0.002)
         with lock:
-            latencies.append((time.perf_counter() - started) * 1000)
+            ids.append(dossier.id)
 
     threads = []
-    interval = 1.0 / rate
     begin = time.perf_counter()
     for i in range(int(rate * seconds)):
-        delay = begin + i * interval - time.perf_counter()
+        delay = begin + i / rate - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        t = threading.Thread(target=one, daemon=True)
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join(60)
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0] * 99
-    return {"offered_per_second": rate, "measured": len(latencies), "p50_ms": round(q[49], 1), "p99_ms": round(q[98], 1)}
+        thread = threading.Thread(target=one, daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join(60)
+    wait_for_drain(env, time.perf_counter())
+    conninfo = (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
+                f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        rows = conn.execute(
+            "WITH received AS (SELECT originator_id AS dossier_id, "
+            "  (convert_from(state, 'UTF8')::json->'timestamp'->>'_data_')::timestamptz AS at "
+            "  FROM intake.intake_events WHERE topic LIKE '%%:Dossier.Received' AND originator_id = ANY(%s)), "
+            "opened AS (SELECT (convert_from(state, 'UTF8')::json->'dossier_id'->>'_data_')::uuid AS dossier_id, "
+            "  (convert_from(state, 'UTF8')::json->'timestamp'->>'_data_')::timestamptz AS at "
+            "  FROM workflow.workflow_events WHERE topic LIKE '%%:Case.Opened') "
+            "SELECT extract(epoch FROM opened.at - received.at) * 1000 FROM received JOIN opened USING (dossier_id)",
+            ([uuid.UUID(i) for i in ids],)).fetchall()
+    latencies = sorted(r[0] for r in rows)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    return {"offered_per_second": rate, "measured": len(latencies), "p50_ms": round(float(q[49]), 1),
+            "p99_ms": round(float(q[98]), 1)}
 
 
 def main() -> int:
@@ -130,7 +168,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rate", type=float, default=50.0, help="offered load for the propagation figure")
     args = parser.parse_args()
-    env = platform_env({**os.environ, **read_env_file(args.env_file)}, REPO)
+    env = platform_env({**os.environ, **read_env_file(args.env_file),
+                        "MOTCUA_DATA_DIR": str(REPO / "infra" / "provinces" / "quang-tri")}, REPO)
     env["MOTCUA_INTAKE_GRPC_ADDRESS"] = "127.0.0.1:51051"
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = "127.0.0.1:51052"
     env["MOTCUA_LOG_LEVEL"] = "warning"
@@ -141,20 +180,26 @@ def main() -> int:
     try:
         print("measuring SubmitDossier (ghz)...", flush=True)
         bench_submit(env["MOTCUA_INTAKE_GRPC_ADDRESS"], 300, args.concurrency)  # warm-up
+        started = time.perf_counter()
         submit = bench_submit(env["MOTCUA_INTAKE_GRPC_ADDRESS"], args.requests, args.concurrency)
+        print("waiting for workflow to apply every intake event...", flush=True)
+        drain = wait_for_drain(env, started)
+        print("waiting for the burst's queued pushes to drain...", flush=True)
+        drain["queued_pushes_drained_after_s"] = round(wait_for_quiet_queues(env), 1)
         print("measuring submit -> case propagation...", flush=True)
-        propagation = bench_propagation(env["MOTCUA_INTAKE_GRPC_ADDRESS"], env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
-                                        args.rate, 10)
+        propagation = bench_propagation(env, env["MOTCUA_INTAKE_GRPC_ADDRESS"], args.rate, 10)
     finally:
         os.killpg(runner.pid, signal.SIGINT)
         runner.wait(30)
     result = {"measured_at": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count(),
-              "python": host.python_version()}, "submit_dossier": submit, "propagation": propagation}
+              "python": host.python_version()}, "submit_dossier": submit, "consumer_drain": drain, "propagation": propagation}
     out = REPO / "bench" / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2))
     print(f"\n{'figure':<38}{'value':>12}")
     print(f"{'SubmitDossier requests/s (c=' + str(submit['concurrency']) + ')':<38}{submit['requests_per_second']:>12}")
     print(f"{'SubmitDossier p50 / p99 ms':<38}{str(submit['p50_ms']) + ' / ' + str(submit['p99_ms']):>12}")
+    print(f"{'consumer: intake events applied/s':<38}{drain['events_per_second']:>12}")
+    print(f"{'stale pushes drained after (s)':<38}{drain['queued_pushes_drained_after_s']:>12}")
     print(f"{'submit -> case p50 / p99 ms @' + str(int(args.rate)) + '/s':<38}"
           f"{str(propagation['p50_ms']) + ' / ' + str(propagation['p99_ms']):>12}")
     print(f"\nwritten to {out.relative_to(REPO)}")

@@ -69,6 +69,11 @@ class UpstreamFollower:
         self.page_size = page_size
         self.actor = Actor.system(f"{app.name}.consumer")
         self._lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: dict[int, dict] = {}
+        self._coalesced: set[int] = set()
+        # Safe to cache: a stale value only makes the in-transaction check refuse a page.
+        self._cached_position: int | None = None
         schema = app.env.get("POSTGRES_SCHEMA")
         self._tracking_table = f'"{schema}"."{app.name.lower()}_tracking"'
         self._lock_key = f"{schema}:{app.name}:{upstream}"
@@ -77,32 +82,67 @@ class UpstreamFollower:
         return self.app.recorder.max_tracking_id(self.upstream) or 0
 
     def on_push(self, wire: dict, read_page: ReadPage) -> None:
-        """A message from the broker: apply it if it is next, else pull what is missing up to it."""
+        """A message from the broker: apply it if it is next, else pull what is missing up to it.
+
+        Pushes that arrive while another is being applied wait in `_pending`; whoever
+        holds the lock next applies every contiguous pending event as one page.
+        """
         pushed = int(wire["id"])
+        with self._pending_lock:
+            self._pending[pushed] = wire
         with self._lock:
-            current = self.position()
+            current = self._known_position()
             if pushed <= current:
-                log.info("duplicate_skipped", upstream=self.upstream, position=pushed, tracked=current)
+                with self._pending_lock:
+                    self._pending.pop(pushed, None)
+                if not self._applied_by_a_waiting_push(pushed):
+                    log.info("duplicate_skipped", upstream=self.upstream, position=pushed, tracked=current)
                 return
-            if pushed == current + 1:
+            run = self._take_contiguous(current, own=pushed)
+            if run:
                 try:
-                    self._apply_page([logged_event_from_wire(self.upstream, wire)], current)
-                    return
+                    self._apply_page([logged_event_from_wire(self.upstream, w) for w in run], current)
                 except StaleTracking:
-                    pass
-            else:
-                log.info("gap_detected", upstream=self.upstream, position=pushed, tracked=current)
-            self._catch_up_locked(read_page, until=pushed)
+                    self._cached_position = None
+            if self._known_position() < pushed:
+                log.info("gap_detected", upstream=self.upstream, position=pushed, tracked=self._known_position())
+                self._catch_up_locked(read_page, until=pushed)
+
+    def _applied_by_a_waiting_push(self, position: int) -> bool:
+        with self._pending_lock:
+            if position in self._coalesced:
+                self._coalesced.discard(position)
+                return True
+        return False
+
+    def _take_contiguous(self, current: int, own: int) -> list[dict]:
+        """Every pending event from current+1 on without a gap; the others' pushes then find them applied."""
+        run = []
+        with self._pending_lock:
+            position = current + 1
+            while position in self._pending:
+                run.append(self._pending.pop(position))
+                position += 1
+            self._coalesced.update(int(w["id"]) for w in run if int(w["id"]) != own)
+            for stale in [p for p in self._pending if p <= current]:
+                self._pending.pop(stale)
+        return run
+
+    def _known_position(self) -> int:
+        if self._cached_position is None:
+            self._cached_position = self.position()
+        return self._cached_position
 
     def catch_up(self, read_page: ReadPage, until: int | None = None) -> int:
-        """Pull and apply everything after the tracked position (up to `until`); returns events applied."""
+        """Pull and apply everything after the tracked position (at least up to `until`); returns events applied."""
         with self._lock:
+            self._cached_position = None  # a periodic catch-up re-reads the stored position
             return self._catch_up_locked(read_page, until)
 
     def _catch_up_locked(self, read_page: ReadPage, until: int | None) -> int:
         applied = 0
         while True:
-            current = self.position()
+            current = self._known_position()
             if until is not None and current >= until:
                 return applied
             page = read_page(current + 1, self.page_size)
@@ -111,6 +151,7 @@ class UpstreamFollower:
             try:
                 self._apply_page([logged_event_from_wire(self.upstream, w) for w in page], current)
             except StaleTracking:
+                self._cached_position = None
                 continue
             applied += len(page)
             log.info("pulled_page", upstream=self.upstream, count=len(page), position=int(page[-1]["id"]))
@@ -123,8 +164,13 @@ class UpstreamFollower:
                 with concerning(UUID(correlation), causation_id=event.ref) if correlation else _nullcontext():
                     with bound(upstream_position=event.position):
                         self.policy(event, work)
-            self.app.record(*work.aggregates, tracking=Tracking(self.upstream, events[-1].position),
-                            before_insert=[self._expect_position(expected_position)])
+            try:
+                self.app.record(*work.aggregates, tracking=Tracking(self.upstream, events[-1].position),
+                                before_insert=[self._expect_position(expected_position)])
+            except Exception:
+                self._cached_position = None
+                raise
+        self._cached_position = events[-1].position
 
     def _expect_position(self, expected: int) -> Callable[[Any], None]:
         def check(curs: Any) -> None:

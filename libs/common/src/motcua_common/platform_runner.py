@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         base.update(read_env_file(args.env_file))
     env = platform_env(base, repo)
     check_ports_free(env)
+    if not Path(env["MOTCUA_DATA_DIR"]).is_dir():
+        raise SystemExit(f"no province data at {env['MOTCUA_DATA_DIR']}: create it (see infra/provinces/) "
+                         "or set MOTCUA_DATA_DIR")
     print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
     setup_schemas(env)
     supervisor = Supervisor(env, args.log_dir)

@@ -25,8 +25,8 @@ class OpenCaseOnReceipt:
             return
         data = event.data
         dossier_id = event.originator_id
-        if work.get(Case.id_for(self.province, dossier_id)) is not None:
-            return  # already opened (a replay below the tracked position never gets here; this is belt and braces)
+        # No look-up for an existing case: the tracking check makes each event apply once, and the
+        # case id derived from the dossier would make a second opening fail loudly, never silently.
         plan = self.templates.plan(data["procedure_code"], data["handling_unit_code"], data["deadline_working_days"])
         case = Case.open(self.province, dossier_id, data["code"], data["procedure_code"], data["handling_unit_code"],
                          received_at=data["received_at"], due_at=data["appointment_at"], plan=plan,
