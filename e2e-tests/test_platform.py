@@ -16,6 +16,7 @@ from grpc_status import rpc_status
 
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
+from motcua_common.testing import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -182,13 +183,16 @@ def test_work_queue_pages_are_ordered_by_due_time(intake, workflow):
     assert len(seen) >= 2 and seen == sorted(seen)
 
 
-@pytest.mark.skipif(shutil.which("grpcurl") is None, reason="grpcurl is installed by `make tools` (go install); Go is missing here")
+GRPCURL = shutil.which("grpcurl") or shutil.which("grpcurl", path=str(REPO / "build" / "tools" / "bin"))
+
+
+@pytest.mark.skipif(GRPCURL is None, reason="grpcurl is installed by `make tools` (go install); Go is missing here")
 def test_grpcurl_lists_services_and_submits_a_dossier(platform):
-    listed = subprocess.run(["grpcurl", "-plaintext", platform["intake"], "list"], capture_output=True, text=True, check=True)
+    listed = subprocess.run([GRPCURL, "-plaintext", platform["intake"], "list"], capture_output=True, text=True, check=True)
     assert "motcua.intake.v1.IntakeService" in listed.stdout and "grpc.health.v1.Health" in listed.stdout
     body = ('{"idempotency_key": "%s", "procedure_code": "1.001193", "channel": "CHANNEL_ONLINE", '
             '"applicant": {"full_name": "Phạm Minh", "citizen_id": "045200001111"}}' % uuid.uuid4().hex)
-    submitted = subprocess.run(["grpcurl", "-plaintext", "-H", "x-motcua-actor-kind: citizen", "-d", body,
+    submitted = subprocess.run([GRPCURL, "-plaintext", "-H", "x-motcua-actor-kind: citizen", "-d", body,
                                 platform["intake"], "motcua.intake.v1.IntakeService/SubmitDossier"],
                                capture_output=True, text=True, check=True)
     assert '"code": "000.31.01.H45-' in submitted.stdout and '"appointment_at"' in submitted.stdout

@@ -144,3 +144,28 @@ def serve_until_signalled(server: grpc.Server, health_servicer: health.HealthSer
     stop.wait()
     health_servicer.enter_graceful_shutdown()
     server.stop(grace).wait()
+
+
+def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any], tuple[Callable, list[str]]],
+             bootstrap: Callable[[Any], Any]) -> None:
+    """The main() of every service's gRPC edge process: settings, logs, bootstrap, serve until signalled.
+
+    `servicer_and_names(app)` returns a function that adds the servicers to a server, and their full names.
+    """
+    import os
+
+    from motcua_common.logs import configure
+    from motcua_common.settings import Settings
+
+    settings = Settings.from_env()
+    configure(service=service, process="grpc", level=settings.log_level)
+    address = os.environ.get(f"MOTCUA_{service.upper()}_GRPC_ADDRESS", f"127.0.0.1:{default_port}")
+    add, names = servicer_and_names(bootstrap(settings))
+
+    def register(server: grpc.Server) -> list[str]:
+        add(server)
+        return names
+
+    server, port, health_servicer = create_server(address, register)
+    log.info("grpc_serving", address=address, port=port)
+    serve_until_signalled(server, health_servicer)

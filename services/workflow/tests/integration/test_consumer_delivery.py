@@ -141,3 +141,15 @@ def test_rebuilt_read_model_equals_the_live_one(apps):
     assert replayed == workflow.head_position() or replayed > 0
     assert workflow.read_model_rows() == live
     assert isinstance(workflow.get_case(dossier_id=dossiers[0]["id"]), Case)
+
+
+def test_a_case_records_the_intake_event_that_caused_it_and_the_consumer_as_actor(apps):
+    intake, workflow, follower, _ = apps
+    dossier = submit_dossiers(intake, 1)[0]
+    follower.catch_up(reader(intake))
+    opened = next(n for n in workflow.recorder.select_notifications(start=1, limit=100)
+                  if n.topic.endswith(":Case.Opened"))
+    envelope = workflow.decode(opened).envelope
+    assert envelope["causation_id"] == f"intake:{dossier['id']}:1"
+    assert envelope["correlation_id"] == str(dossier["id"])
+    assert envelope["actor"]["kind"] == "system" and envelope["actor"]["subject"] == "workflow.consumer"

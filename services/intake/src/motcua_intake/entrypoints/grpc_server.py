@@ -1,7 +1,6 @@
 """intake's gRPC edge (its own process; never inside nameko/eventlet)."""
 from __future__ import annotations
 
-import os
 from uuid import UUID
 
 import grpc
@@ -9,8 +8,8 @@ import grpc
 from motcua.intake.v1 import intake_pb2 as pb
 from motcua.intake.v1 import intake_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.grpc_server import actor_from_metadata, create_server, serve_until_signalled
-from motcua_common.logs import bound, configure, get_logger
+from motcua_common.grpc_server import actor_from_metadata, run_edge
+from motcua_common.logs import bound, get_logger
 
 from motcua_intake.adapters.proto import dossier_to_proto, procedure_to_proto, submit_from_proto
 from motcua_intake.application import IntakeApplication
@@ -45,24 +44,17 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         return pb.GetDossierResponse(dossier=dossier_to_proto(dossier))
 
 
-def build(app: IntakeApplication, address: str):  # type: ignore[no-untyped-def]
-    def register(server: grpc.Server) -> list[str]:
+def servicers(app: IntakeApplication):  # type: ignore[no-untyped-def]
+    def add(server: grpc.Server) -> None:
         pb_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(app), server)
-        return [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name]
 
-    return create_server(address, register)
+    return add, [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name]
 
 
 def main() -> None:
     from motcua_intake.bootstrap import bootstrap
-    from motcua_common.settings import Settings
 
-    settings = Settings.from_env()
-    configure(service="intake", process="grpc", level=settings.log_level)
-    address = os.environ.get("MOTCUA_INTAKE_GRPC_ADDRESS", "127.0.0.1:50051")
-    server, port, health = build(bootstrap(settings), address)
-    log.info("grpc_serving", address=address, port=port)
-    serve_until_signalled(server, health)
+    run_edge("intake", 50051, servicers, bootstrap)
 
 
 if __name__ == "__main__":

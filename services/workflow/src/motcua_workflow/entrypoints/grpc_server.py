@@ -1,15 +1,13 @@
 """workflow's gRPC edge (its own process; never inside nameko/eventlet)."""
 from __future__ import annotations
 
-import os
-
 import grpc
 
 from motcua.workflow.v1 import workflow_pb2 as pb
 from motcua.workflow.v1 import workflow_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.grpc_server import actor_from_metadata, create_server, serve_until_signalled
-from motcua_common.logs import bound, configure, get_logger
+from motcua_common.grpc_server import actor_from_metadata, run_edge
+from motcua_common.logs import bound, get_logger
 
 from motcua_workflow.adapters.proto import CASE_STATUS_NAMES, case_to_proto, parse_uuid, summary_to_proto
 from motcua_workflow.application import WorkflowApplication
@@ -54,25 +52,17 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         return pb.CompleteStepResponse(case=case_to_proto(case))
 
 
-def build(app: WorkflowApplication, address: str):  # type: ignore[no-untyped-def]
-    def register(server: grpc.Server) -> list[str]:
+def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
+    def add(server: grpc.Server) -> None:
         pb_grpc.add_WorkflowServiceServicer_to_server(WorkflowServicer(app), server)
-        return [pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name]
 
-    return create_server(address, register)
+    return add, [pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name]
 
 
 def main() -> None:
-    from motcua_common.settings import Settings
-
     from motcua_workflow.bootstrap import bootstrap
 
-    settings = Settings.from_env()
-    configure(service="workflow", process="grpc", level=settings.log_level)
-    address = os.environ.get("MOTCUA_WORKFLOW_GRPC_ADDRESS", "127.0.0.1:50052")
-    server, port, health = build(bootstrap(settings), address)
-    log.info("grpc_serving", address=address, port=port)
-    serve_until_signalled(server, health)
+    run_edge("workflow", 50052, servicers, bootstrap)
 
 
 if __name__ == "__main__":
