@@ -8,8 +8,8 @@ export PATH := $(CURDIR)/build/tools/bin:$(PATH)
 .PHONY: tools test-accounts run test test-unit test-integration test-e2e bench setup infra python protos province clean
 
 ## run: install what is missing, start PostgreSQL and RabbitMQ, and run every service (Ctrl-C stops)
-run: setup
-	$(PY) -m motcua_common.platform_runner --env-file $(ENV_FILE)
+run: python protos
+	@PROVINCE=$(PROVINCE) bash infra/local/run.sh
 
 ## test: every test (unit, integration on real PostgreSQL/RabbitMQ, e2e through gRPC)
 test: infra python protos test-accounts tools

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install PostgreSQL and RabbitMQ from Debian packages where missing, and start them
 # where they are not running. Idempotent; needs root (or sudo) for apt and service start.
+# With STARTED_FILE set, the names of the servers this call started are appended to it,
+# so `make run` can stop exactly those on Ctrl-C.
 set -euo pipefail
+STARTED_FILE=${STARTED_FILE:-/dev/null}
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 need=()
@@ -17,6 +20,7 @@ PG_VERSION=$(ls /etc/postgresql | sort -V | tail -n1)
 if ! pg_lsclusters -h | awk '{print $4}' | grep -q online; then
   echo "==> starting PostgreSQL $PG_VERSION"
   $SUDO pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
+  echo "postgresql $PG_VERSION" >> "$STARTED_FILE"
 fi
 for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
 pg_isready -q -h 127.0.0.1 || { echo "PostgreSQL did not become ready" >&2; exit 1; }
@@ -24,6 +28,7 @@ pg_isready -q -h 127.0.0.1 || { echo "PostgreSQL did not become ready" >&2; exit
 if ! $SUDO rabbitmqctl -q status >/dev/null 2>&1; then
   echo "==> starting RabbitMQ"
   $SUDO rabbitmq-server -detached
+  echo "rabbitmq" >> "$STARTED_FILE"
   for _ in $(seq 1 120); do $SUDO rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
 fi
 $SUDO rabbitmqctl -q await_startup >/dev/null

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make run`: start what is missing, run the platform in the foreground, and on Ctrl-C stop
+# everything this run started (the services, and PostgreSQL/RabbitMQ if it started them).
+set -uo pipefail
+PROVINCE=${PROVINCE:-quang-tri}
+ENV_FILE=.local/$PROVINCE.env
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+mkdir -p .local
+started=$(mktemp .local/started.XXXXXX)
+stop_started() {
+  while read -r what version; do
+    case $what in
+      postgresql) echo "==> stopping PostgreSQL (started by this run)"; $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main stop ;;
+      rabbitmq) echo "==> stopping RabbitMQ (started by this run)"; $SUDO rabbitmqctl -q stop ;;
+    esac
+  done < "$started"
+  rm -f "$started"
+}
+trap stop_started EXIT
+STARTED_FILE=$started bash infra/local/ensure-infra.sh || exit 1
+bash infra/local/provision-province.sh "$PROVINCE" "$ENV_FILE" || exit 1
+trap '' INT  # Ctrl-C reaches the runner, which stops the services; then this script cleans up
+.venv/bin/python -m motcua_common.platform_runner --env-file "$ENV_FILE"
