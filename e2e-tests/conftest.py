@@ -16,9 +16,9 @@ from motcua_common.testing import free_port
 
 
 @pytest.fixture(scope="module")
-def platform(module_province, tmp_path_factory) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+def platform(request, module_province, tmp_path_factory) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     tmp_path = tmp_path_factory.mktemp("platform")
-    env = dict(module_province.env)
+    env = {**module_province.env, **getattr(request.module, "PLATFORM_ENV", {})}
     env["MOTCUA_INTAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     log_path = tmp_path / "platform.log"

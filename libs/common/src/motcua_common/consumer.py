@@ -24,6 +24,9 @@ from motcua_common.clock import Clock
 from motcua_common.context import Actor, CommandContext, command_context, concerning
 from motcua_common.eventstore import LoggedEvent, MotcuaApplication, logged_event_from_wire
 from motcua_common.logs import bound, get_logger
+from motcua_common.telemetry import DOSSIER_CODE, meter, span
+from opentelemetry.metrics import Observation
+from opentelemetry.trace import SpanKind
 
 log = get_logger()
 
@@ -74,9 +77,17 @@ class UpstreamFollower:
         self._coalesced: set[int] = set()
         # Safe to cache: a stale value only makes the in-transaction check refuse a page.
         self._cached_position: int | None = None
+        self._seen_head = 0  # the highest upstream position pushed or pulled: lag = seen head - applied
         schema = app.env.get("POSTGRES_SCHEMA")
         self._tracking_table = f'"{schema}"."{app.name.lower()}_tracking"'
         self._lock_key = f"{schema}:{app.name}:{upstream}"
+        meter().create_observable_gauge(
+            "motcua.consumer.lag", callbacks=[self._observe_lag],
+            description="upstream events seen but not yet applied, by upstream")
+
+    def _observe_lag(self, _options: Any) -> list[Observation]:
+        applied = self._cached_position or 0
+        return [Observation(max(0, self._seen_head - applied), {"consumer": self.app.name, "upstream": self.upstream})]
 
     def position(self) -> int:
         return self.app.recorder.max_tracking_id(self.upstream) or 0
@@ -88,6 +99,7 @@ class UpstreamFollower:
         holds the lock next applies every contiguous pending event as one page.
         """
         pushed = int(wire["id"])
+        self._seen_head = max(self._seen_head, pushed)
         with self._pending_lock:
             self._pending[pushed] = wire
         with self._lock:
@@ -157,20 +169,39 @@ class UpstreamFollower:
             log.info("pulled_page", upstream=self.upstream, count=len(page), position=int(page[-1]["id"]))
 
     def _apply_page(self, events: list[LoggedEvent], expected_position: int) -> None:
+        """Apply a page and save its consequences with the tracking record, in one transaction.
+
+        Each event is applied in a span continuing its own trace; the page is saved inside
+        the last event's span, so a one-event page shows submit -> saved as one trace.
+        """
         work = UnitOfWork(self.app)
         with command_context(CommandContext(actor=self.actor, province=self.province, clock=self.clock)):
-            for event in events:
-                correlation = event.envelope.get("correlation_id")
-                with concerning(UUID(correlation), causation_id=event.ref) if correlation else _nullcontext():
-                    with bound(upstream_position=event.position):
-                        self.policy(event, work)
-            try:
-                self.app.record(*work.aggregates, tracking=Tracking(self.upstream, events[-1].position),
-                                before_insert=[self._expect_position(expected_position)])
-            except Exception:
-                self._cached_position = None
-                raise
+            for event in events[:-1]:
+                with self._span_for(event):
+                    self._apply_one(event, work)
+            with self._span_for(events[-1]):
+                self._apply_one(events[-1], work)
+                try:
+                    self.app.record(*work.aggregates, tracking=Tracking(self.upstream, events[-1].position),
+                                    before_insert=[self._expect_position(expected_position)])
+                except Exception:
+                    self._cached_position = None
+                    raise
         self._cached_position = events[-1].position
+        self._seen_head = max(self._seen_head, events[-1].position)
+
+    def _span_for(self, event: LoggedEvent) -> Any:
+        return span(f"{self.app.name}.consume {event.name}", event.envelope.get("traceparent"), SpanKind.CONSUMER,
+                    **{"messaging.source": self.upstream, "motcua.position": event.position,
+                       DOSSIER_CODE: event.envelope.get("dossier_code")})
+
+    def _apply_one(self, event: LoggedEvent, work: UnitOfWork) -> None:
+        correlation = event.envelope.get("correlation_id")
+        code = event.envelope.get("dossier_code") or None
+        with concerning(UUID(correlation), causation_id=event.ref, dossier_code=code) if correlation \
+                else _nullcontext():
+            with bound(upstream_position=event.position, dossier_code=code):
+                self.policy(event, work)
 
     def _expect_position(self, expected: int) -> Callable[[Any], None]:
         def check(curs: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Iterator
 from uuid import UUID
 
 from motcua_common.clock import Clock
+from motcua_common.telemetry import current_traceparent, mark_dossier
 
 ACTOR_KINDS = ("official", "citizen", "integrator", "system", "anonymous")
 
@@ -44,6 +45,7 @@ class CommandContext:
     correlation_id: UUID | None = None
     causation_id: str = ""
     occurred_at: datetime | None = None
+    dossier_code: str = ""
 
     def envelope(self) -> dict:
         if self.correlation_id is None:
@@ -54,6 +56,9 @@ class CommandContext:
             "correlation_id": str(self.correlation_id),
             "causation_id": self.causation_id,
             "occurred_at": (self.occurred_at or self.clock.now()).isoformat(),
+            "dossier_code": self.dossier_code,
+            # The span that recorded the event: the relay and consumers continue its trace.
+            "traceparent": current_traceparent(),
         }
 
 
@@ -77,11 +82,15 @@ def command_context(ctx: CommandContext) -> Iterator[CommandContext]:
 
 
 @contextmanager
-def concerning(correlation_id: UUID, causation_id: str | None = None) -> Iterator[CommandContext]:
+def concerning(correlation_id: UUID, causation_id: str | None = None,
+               dossier_code: str | None = None) -> Iterator[CommandContext]:
     """Narrow the current context to one dossier (and, for policies, the upstream event)."""
     ctx = current()
     changes: dict = {"correlation_id": correlation_id}
     if causation_id is not None:
         changes["causation_id"] = causation_id
+    if dossier_code:
+        changes["dossier_code"] = dossier_code
+        mark_dossier(dossier_code)
     with command_context(replace(ctx, **changes)) as narrowed:
         yield narrowed

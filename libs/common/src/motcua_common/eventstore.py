@@ -34,8 +34,10 @@ from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.utils import get_topic
 
 from motcua_common.errors import NotFound
+from motcua_common.telemetry import meter, tracer
 
 GENESIS = "0" * 64
+_events_appended = meter().create_counter("motcua.events.appended", description="events stored, by service and type")
 InTransactionHook = Callable[[Any], None]  # receives a psycopg cursor inside the insert transaction
 
 
@@ -248,7 +250,12 @@ class MotcuaApplication(Application):
             if hook is not None:
                 hooks.append(hook)
         processing.saved_kwargs["before_insert"] = hooks
-        return self._record(processing)
+        with tracer().start_as_current_span("eventstore.record", attributes={
+                "motcua.service": self.name, "motcua.events": len(processing.events)}):
+            recordings = self._record(processing)
+        for event in processing.events:
+            _events_appended.add(1, {"service": self.name, "type": type(event).__qualname__})
+        return recordings
 
     def get_or_none(self, aggregate_id: UUID) -> Any | None:
         from eventsourcing.application import AggregateNotFoundError

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from concurrent import futures
 from typing import Any, Callable, Iterable
 
@@ -25,6 +26,8 @@ from grpc_status import rpc_status
 from motcua_common.context import Actor
 from motcua_common.errors import Conflict, InvalidArgument, MotcuaError, NotFound, RuleViolated
 from motcua_common.logs import get_logger
+from motcua_common.telemetry import context_from_metadata, meter, tracer
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 log = get_logger()
 
@@ -72,22 +75,49 @@ def _status_for(error: MotcuaError) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
 
 
+_rpc_duration = meter().create_histogram(
+    "rpc.server.duration", unit="ms", description="gRPC server call duration, by method and status code")
+
+
 def _guard(behaviour: Callable, method: str) -> Callable:
+    _, service, rpc = method.split("/")
+
     def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-        try:
-            return behaviour(request, context)
-        except MotcuaError as error:
-            context.abort_with_status(rpc_status.to_status(_status_for(error)))
-        except (OperationalError, InterfaceError) as error:
-            log.warning("store_unavailable", method=method, error=str(error)[:300])
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the event store is unavailable; retry with the same idempotency key")
-        except Exception:
-            if context.code() is not None:  # already aborted by the handler
-                raise
-            log.exception("unhandled_error", method=method)
-            context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        started = time.perf_counter()
+        status = "OK"
+        parent = context_from_metadata(context.invocation_metadata())
+        with tracer().start_as_current_span(method.lstrip("/"), context=parent, kind=SpanKind.SERVER,
+                                            attributes={"rpc.system": "grpc", "rpc.service": service,
+                                                        "rpc.method": rpc}) as span:
+            try:
+                return behaviour(request, context)
+            except MotcuaError as error:
+                mapped = _status_for(error)
+                status = _CODE_NAMES.get(mapped.code, "UNKNOWN")
+                context.abort_with_status(rpc_status.to_status(mapped))
+            except (OperationalError, InterfaceError) as error:
+                status = "UNAVAILABLE"
+                log.warning("store_unavailable", method=method, error=str(error)[:300])
+                context.abort(grpc.StatusCode.UNAVAILABLE,
+                              "the event store is unavailable; retry with the same idempotency key")
+            except Exception as error:
+                if context.code() is not None:  # already aborted by the handler
+                    raise
+                status = "INTERNAL"
+                span.record_exception(error)
+                log.exception("unhandled_error", method=method)
+                context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                span.set_attribute("rpc.grpc.status_code", status)
+                if status != "OK":
+                    span.set_status(Status(StatusCode.ERROR, status))
+                _rpc_duration.record((time.perf_counter() - started) * 1000,
+                                     {"rpc.service": service, "rpc.method": rpc, "rpc.grpc.status_code": status})
 
     return guarded
+
+
+_CODE_NAMES = {c.value[0]: c.name for c in grpc.StatusCode}
 
 
 class ErrorMappingInterceptor(grpc.ServerInterceptor):

@@ -11,13 +11,20 @@ from typing import Any, Iterator
 
 import structlog
 
+from motcua_common.telemetry import add_trace_ids
+
 
 def configure(service: str, process: str, level: str = "info") -> None:
+    """Logs and telemetry for one process (see motcua_common.telemetry for the variables)."""
+    from motcua_common.telemetry import setup
+
+    setup(service, process)
     numeric = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(stream=sys.stderr, level=max(numeric, logging.WARNING), format="%(message)s")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

@@ -30,6 +30,12 @@ class ServiceProcesses:
     def address_variable(self) -> str:
         return f"MOTCUA_{self.name.upper()}_GRPC_ADDRESS"
 
+    def metrics_port(self, base: int, process: str) -> int:
+        """Prometheus port of one process: base + 10 x the service's place + 1 (grpc), 2 (worker), 3 (relay)."""
+        if not base:
+            return 0
+        return base + 10 * SERVICES.index(self) + {"grpc": 1, "worker": 2, "relay": 3}[process]
+
     def commands(self) -> dict[str, list[str]]:
         py = sys.executable
         return {
@@ -111,11 +117,14 @@ class Supervisor:
         self.restarts: dict[str, int] = {}
 
     def start(self, name: str) -> subprocess.Popen:
+        service_name, process = name.rsplit("-", 1)
+        service = next(s for s in SERVICES if s.name == service_name)
+        env = {**self.env, "MOTCUA_METRICS_PORT": str(service.metrics_port(int(self.env.get("MOTCUA_METRICS_BASE_PORT", "9100")), process))}
         stdout = self.output
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             stdout = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child
-        child = subprocess.Popen(self.commands[name], env=self.env, stdout=stdout, stderr=subprocess.STDOUT,
+        child = subprocess.Popen(self.commands[name], env=env, stdout=stdout, stderr=subprocess.STDOUT,
                                  start_new_session=True)
         self.children[name] = child
         return child
@@ -176,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         for service in SERVICES:
             wait_serving(env[service.address_variable])
         print("==> motcua is up. gRPC endpoints (health and reflection on each):", flush=True)
+        base = int(env.get("MOTCUA_METRICS_BASE_PORT", "9100"))
         for service in SERVICES:
-            print(f"    {service.name:<10} {env[service.address_variable]}", flush=True)
+            ports = ", ".join(str(service.metrics_port(base, p)) for p in ("grpc", "worker", "relay")) if base else "off"
+            print(f"    {service.name:<10} {env[service.address_variable]:<18} metrics: {ports}", flush=True)
         print("    try: grpcurl -plaintext localhost:50051 list      (Ctrl-C stops everything)", flush=True)
         while not stopping:
             supervisor.watch_once()

@@ -17,10 +17,16 @@ from urllib.parse import unquote, urlparse
 import amqp
 import psycopg
 
-from motcua_common.eventstore import MotcuaApplication, notification_to_wire
-from motcua_common.logs import get_logger
+from opentelemetry.metrics import Observation
+from opentelemetry.trace import SpanKind
+
+from motcua_common.eventstore import MotcuaApplication, make_transcoder, notification_to_wire
+from motcua_common.logs import bound, get_logger
+from motcua_common.telemetry import DOSSIER_CODE, current_traceparent, meter, span
 
 log = get_logger()
+_transcoder = make_transcoder()
+_published = meter().create_counter("motcua.relay.published", description="events published to RabbitMQ")
 
 
 def create_position_table(conn: Any, schema: str) -> None:
@@ -77,18 +83,19 @@ class ConfirmingPublisher:
                 pass
         self._conn = self._channel = None
 
-    def publish_batch(self, messages: list[tuple[str, dict]], timeout: float = 30.0) -> None:
-        """Publish (routing_key, body) pairs and return once the broker confirmed all of them."""
+    def publish_batch(self, messages: list[tuple[str, dict, dict]], timeout: float = 30.0) -> None:
+        """Publish (routing_key, body, headers) and return once the broker confirmed all of them."""
         try:
             if self._conn is None:
                 self._connect()
-            for routing_key, body in messages:
+            for routing_key, body, headers in messages:
                 msg = amqp.Message(
                     json.dumps(body, ensure_ascii=False).encode(),
                     content_type="application/json",
                     content_encoding="utf-8",
                     delivery_mode=2,
-                    application_headers={"nameko.call_id_stack": [f"{self._service}.relay.{body.get('id')}"]},
+                    application_headers={"nameko.call_id_stack": [f"{self._service}.relay.{body.get('id')}"],
+                                         **headers},
                 )
                 self._channel.basic_publish(msg, exchange=self.exchange, routing_key=routing_key)
                 self._published += 1
@@ -116,6 +123,13 @@ class Relay:
         self._batch_size = batch_size
         self._idle_poll = idle_poll
         self._channel = f"{app.name.lower()}_events"
+        self.backlog = 0
+        meter().create_observable_gauge(
+            "motcua.relay.backlog", callbacks=[self._observe_backlog],
+            description="stored events not yet published to RabbitMQ")
+
+    def _observe_backlog(self, _options: Any) -> list[Observation]:
+        return [Observation(self.backlog, {"service": self.app.name})]
 
     def position(self, conn: Any) -> int:
         row = conn.execute(f'SELECT position FROM "{self._schema}".relay_position WHERE relay = %s', (self.name,)).fetchone()
@@ -134,11 +148,23 @@ class Relay:
         notifications = self.app.recorder.select_notifications(start=position + 1, limit=self._batch_size)
         if not notifications:
             return 0
-        messages = [(n.topic.rsplit(":", 1)[-1], notification_to_wire(n)) for n in notifications]
+        messages = []
+        for n in notifications:
+            envelope = _transcoder.decode(n.state).get("envelope", {})
+            name = n.topic.rsplit(":", 1)[-1]
+            # A producer span per event, child of the span that recorded it: one trace per dossier.
+            with span(f"{self.app.name}.relay publish {name}", envelope.get("traceparent"), SpanKind.PRODUCER,
+                      **{"messaging.system": "rabbitmq", "motcua.position": n.id,
+                         DOSSIER_CODE: envelope.get("dossier_code")}):
+                headers = {"nameko.traceparent": current_traceparent(), "traceparent": current_traceparent()}
+                with bound(dossier_code=envelope.get("dossier_code") or None):
+                    log.debug("event_publishing", position=n.id, type=name)
+            messages.append((name, notification_to_wire(n), headers))
         self._publisher.publish_batch(messages)
         self._save_position(conn, notifications[-1].id)
-        log.info("relay_published", count=len(messages), position=notifications[-1].id,
-                 backlog=max(0, (self.app.head_position() - notifications[-1].id)))
+        self.backlog = max(0, self.app.head_position() - notifications[-1].id)
+        _published.add(len(messages), {"service": self.app.name})
+        log.info("relay_published", count=len(messages), position=notifications[-1].id, backlog=self.backlog)
         return len(messages)
 
     def run(self, stop: threading.Event) -> None:
@@ -165,6 +191,8 @@ class Relay:
                             log.info("broker_reconnected")
                             broker_down = False
                         backoff = 0.2
+                        if published == 0:
+                            self.backlog = max(0, self.app.head_position() - self.position(conn))
                         if published < self._batch_size:
                             for _ in conn.notifies(timeout=self._idle_poll, stop_after=1):
                                 pass

@@ -114,6 +114,7 @@ def private_province() -> Iterator[ProvinceEnv]:
         "MOTCUA_DATA_DIR": str(DEMO_DATA),
         "MOTCUA_CLOCK": "system",
         "MOTCUA_LOG_LEVEL": "info",
+        "MOTCUA_METRICS_BASE_PORT": "0",
     }
     yield ProvinceEnv(env=env, admin_conninfo=admin)
     try:

@@ -99,7 +99,7 @@ class IntakeApplication(MotcuaApplication):
 
         dossier_id = uuid4()
         context = replace(self.context(actor), occurred_at=received_at)
-        with command_context(context), concerning(dossier_id):
+        with command_context(context), concerning(dossier_id, dossier_code=code):
             dossier = Dossier(
                 id=dossier_id,
                 code=code,

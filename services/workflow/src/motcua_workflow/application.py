@@ -92,7 +92,7 @@ class WorkflowApplication(MotcuaApplication):
         if case.version != expected_version:
             raise Conflict(f"case is at version {case.version}, not {expected_version}: re-read it and retry")
         context = CommandContext(actor=actor, province=self.province, clock=self.clock)
-        with command_context(context), concerning(case.dossier_id):
+        with command_context(context), concerning(case.dossier_id, dossier_code=case.dossier_code):
             case.complete_step(step_index, by=actor.subject or actor.kind, note=note, now=self.clock.now())
             record = IdempotencyRecord(id=record_id, scope="CompleteStep", request_fingerprint=request_print,
                                        result_id=case.id, result_version=case.version)
