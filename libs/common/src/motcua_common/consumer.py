@@ -58,6 +58,9 @@ class UnitOfWork:
 
 
 class Policy(Protocol):
+    #: names of the upstream events it reacts to (e.g. "Dossier.Received"); others only advance the position
+    handles: frozenset[str]
+
     def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None: ...
 
 
@@ -175,12 +178,14 @@ class UpstreamFollower:
         the last event's span, so a one-event page shows submit -> saved as one trace.
         """
         work = UnitOfWork(self.app)
+        handled = [e for e in events if e.name in self.policy.handles]
         with command_context(CommandContext(actor=self.actor, province=self.province, clock=self.clock)):
-            for event in events[:-1]:
+            for event in handled[:-1]:
                 with self._span_for(event):
                     self._apply_one(event, work)
-            with self._span_for(events[-1]):
-                self._apply_one(events[-1], work)
+            with self._span_for(handled[-1]) if handled else _nullcontext():
+                if handled:
+                    self._apply_one(handled[-1], work)
                 try:
                     self.app.record(*work.aggregates, tracking=Tracking(self.upstream, events[-1].position),
                                     before_insert=[self._expect_position(expected_position)])

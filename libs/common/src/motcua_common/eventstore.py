@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import queue
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from uuid import UUID
@@ -22,9 +25,11 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     EventStore,
+    IntegrityError,
     JSONTranscoder,
     Mapper,
     Notification,
+    Recording,
     StoredEvent,
     Tracking,
     Transcoding,
@@ -37,6 +42,8 @@ from motcua_common.errors import NotFound
 from motcua_common.telemetry import meter, tracer
 
 GENESIS = "0" * 64
+_batch_sizes = meter().create_histogram("motcua.eventstore.group_commit.size",
+                                        description="commands saved together in one insert transaction")
 _events_appended = meter().create_counter("motcua.events.appended", description="events stored, by service and type")
 InTransactionHook = Callable[[Any], None]  # receives a psycopg cursor inside the insert transaction
 
@@ -84,16 +91,20 @@ class ChainingMapper(Mapper):
 class ChainedEventStore(EventStore):
     """Fills `prev_hash` from the predecessor's stored bytes (cached, else read back)."""
 
-    def __init__(self, mapper: ChainingMapper, recorder: Any, cache_size: int = 10_000) -> None:
+    def __init__(self, mapper: ChainingMapper, recorder: Any, cache_size: int = 10_000,
+                 group_commit: "GroupCommit | None" = None) -> None:
         super().__init__(mapper, recorder)
         self._heads: OrderedDict[Any, tuple[int, str]] = OrderedDict()
         self._cache_size = cache_size
+        self._heads_lock = threading.Lock()
+        self.group_commit = group_commit
 
     def _remember(self, originator_id: Any, version: int, digest: str) -> None:
-        self._heads[originator_id] = (version, digest)
-        self._heads.move_to_end(originator_id)
-        while len(self._heads) > self._cache_size:
-            self._heads.popitem(last=False)
+        with self._heads_lock:
+            self._heads[originator_id] = (version, digest)
+            self._heads.move_to_end(originator_id)
+            while len(self._heads) > self._cache_size:
+                self._heads.popitem(last=False)
 
     def _hash_of(self, originator_id: Any, version: int) -> str:
         if version == 0:
@@ -107,6 +118,17 @@ class ChainedEventStore(EventStore):
         return stored_event_hash(rows[0].topic, rows[0].state)
 
     def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list:  # type: ignore[override]
+        stored_events, heads = self._chain(domain_events)
+        if kwargs.get("tracking") is None and self.group_commit is not None:
+            notification_ids = self.group_commit.insert(stored_events, kwargs.get("before_insert", ()))
+        else:
+            notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        for originator_id, (version, digest) in heads.items():
+            self._remember(originator_id, version, digest)
+        return [Recording(d, Notification(s.originator_id, s.originator_version, s.topic, s.state, n_id))
+                for d, s, n_id in zip(domain_events, stored_events, notification_ids or [], strict=False)]
+
+    def _chain(self, domain_events: Sequence[Any]) -> tuple[list[StoredEvent], dict[Any, tuple[int, str]]]:
         stored_events: list[StoredEvent] = []
         batch_heads: dict[Any, tuple[int, str]] = {}
         for event in domain_events:
@@ -118,15 +140,7 @@ class ChainedEventStore(EventStore):
             stored = self.mapper.to_stored_event(event, prev_hash=prev_hash)
             batch_heads[event.originator_id] = (event.originator_version, stored_event_hash(stored.topic, stored.state))
             stored_events.append(stored)
-        notification_ids = self.recorder.insert_events(stored_events, **kwargs)
-        for originator_id, (version, digest) in batch_heads.items():
-            self._remember(originator_id, version, digest)
-        recordings = []
-        from eventsourcing.persistence import Recording
-
-        for d, s, n_id in zip(domain_events, stored_events, notification_ids or [], strict=False):
-            recordings.append(Recording(d, Notification(s.originator_id, s.originator_version, s.topic, s.state, n_id)))
-        return recordings
+        return stored_events, batch_heads
 
     def get(self, originator_id: Any, *, gt: int | None = None, lte: int | None = None,
             desc: bool = False, limit: int | None = None) -> Iterator[Any]:  # type: ignore[override]
@@ -135,6 +149,98 @@ class ChainedEventStore(EventStore):
             last = stored[-1]
             self._remember(originator_id, last.originator_version, stored_event_hash(last.topic, last.state))
         return map(self.mapper.to_domain_event, stored)
+
+
+class GroupCommit:
+    """Commands from concurrent requests share one insert transaction.
+
+    eventsourcing keeps log order equal to commit order by locking the events table
+    for each insert; with one transaction per request, requests queue on that lock
+    while the holder waits for the interpreter lock to finish its round trips. Here
+    one writer thread takes every waiting request's events and inserts them together:
+    one lock, one commit. If the batch breaks a uniqueness rule (an idempotency key
+    or version taken meanwhile), each request is retried alone so only the guilty one
+    fails. Consumer pages (with a tracking record) never come through here.
+    """
+
+    def __init__(self, recorder: Any, max_batch: int = 200) -> None:
+        self._recorder = recorder
+        self._max_batch = max_batch
+        self._queue: "queue.Queue[_PendingInsert]" = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.largest_batch = 0
+        self.conflicted_batches = 0
+
+    def insert(self, stored_events: list[StoredEvent], hooks: Sequence[InTransactionHook]) -> Sequence[int]:
+        self._ensure_started()
+        pending = _PendingInsert(stored_events, list(hooks))
+        self._queue.put(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return pending.notification_ids
+
+    def _ensure_started(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list["_PendingInsert"]) -> None:
+        _batch_sizes.record(len(batch))
+        self.largest_batch = max(self.largest_batch, len(batch))
+        if len(batch) > 1:
+            try:
+                ids = self._recorder.insert_events([e for p in batch for e in p.stored_events],
+                                                   before_insert=[h for p in batch for h in p.hooks])
+            except IntegrityError:
+                self.conflicted_batches += 1
+                for pending in batch:
+                    self._write([pending])
+                return
+            except Exception as error:  # noqa: BLE001 - every waiting request gets the failure
+                for pending in batch:
+                    pending.fail(error)
+                return
+            offset = 0
+            for pending in batch:
+                pending.succeed(list(ids[offset:offset + len(pending.stored_events)]))
+                offset += len(pending.stored_events)
+            return
+        pending = batch[0]
+        try:
+            pending.succeed(self._recorder.insert_events(pending.stored_events, before_insert=pending.hooks))
+        except Exception as error:  # noqa: BLE001
+            pending.fail(error)
+
+
+class _PendingInsert:
+    def __init__(self, stored_events: list[StoredEvent], hooks: list[InTransactionHook]) -> None:
+        self.stored_events = stored_events
+        self.hooks = hooks
+        self.done = threading.Event()
+        self.notification_ids: Sequence[int] = []
+        self.error: BaseException | None = None
+
+    def succeed(self, ids: Sequence[int]) -> None:
+        self.notification_ids = ids
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done.set()
 
 
 class MotcuaRecorder(PostgresProcessRecorder):
@@ -165,22 +271,37 @@ class ReadModel:
             return None
 
         def apply(curs: Any) -> None:
+            # Consecutive statements with the same SQL go as one executemany (order is kept).
+            run_sql, run_params = None, []
             for sql, params in work:
-                curs.execute(sql, params)
+                if sql != run_sql and run_params:
+                    curs.executemany(run_sql, run_params)
+                    run_params = []
+                run_sql = sql
+                run_params.append(params)
+            if run_params:
+                curs.executemany(run_sql, run_params)
 
         return apply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LoggedEvent:
-    """A stored event as another service sees it: decoded JSON, no Python classes of the upstream."""
+    """A stored event as another service sees it: JSON, no Python classes of the upstream.
+
+    The state is decoded on first use, so events a consumer does not handle cost no decoding.
+    """
 
     upstream: str
     position: int
     topic: str
     originator_id: UUID
     originator_version: int
-    data: dict
+    state: bytes
+
+    @cached_property
+    def data(self) -> dict:
+        return _wire_transcoder.decode(self.state)
 
     @property
     def name(self) -> str:
@@ -217,7 +338,7 @@ def logged_event_from_wire(upstream: str, wire: dict) -> LoggedEvent:
         topic=wire["topic"],
         originator_id=UUID(wire["originator_id"]),
         originator_version=int(wire["originator_version"]),
-        data=_wire_transcoder.decode(base64.b64decode(wire["state"])),
+        state=base64.b64decode(wire["state"]),
     )
 
 
@@ -236,8 +357,12 @@ class MotcuaApplication(Application):
     def construct_recorder(self) -> MotcuaRecorder:
         return self.factory.process_recorder()  # type: ignore[return-value]
 
+    #: share insert transactions between concurrent commands (see GroupCommit); off in eventlet workers
+    group_commit = True
+
     def construct_event_store(self) -> EventStore:
-        return ChainedEventStore(self.mapper, self.recorder)  # type: ignore[arg-type]
+        batching = GroupCommit(self.recorder) if self.group_commit and not _eventlet_patched() else None
+        return ChainedEventStore(self.mapper, self.recorder, group_commit=batching)  # type: ignore[arg-type]
 
     def record(self, *aggregates: Any, tracking: Tracking | None = None,
                before_insert: Sequence[InTransactionHook] = ()) -> list:
@@ -297,6 +422,14 @@ def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> No
     # A bare Application with the service's name creates the same tables without its collaborators.
     tables = type(f"{app_class.__name__}Tables", (MotcuaApplication,), {"name": app_class.name})
     tables(env={**env, "CREATE_TABLE": "y"}).close()
+
+
+def _eventlet_patched() -> bool:
+    """In a nameko worker threads are green: a writer thread would only add switches."""
+    import sys
+
+    patcher = sys.modules.get("eventlet.patcher")
+    return bool(patcher and patcher.is_monkey_patched("thread"))
 
 
 def first_broken_link(recorder: Any, originator_id: Any) -> int | None:

@@ -16,13 +16,13 @@ log = get_logger()
 class OpenCaseOnReceipt:
     """A dossier received at intake gets exactly one processing case."""
 
+    handles = frozenset({"Dossier.Received"})
+
     def __init__(self, province: str, templates: ProcessTemplates) -> None:
         self.province = province
         self.templates = templates
 
     def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None:
-        if event.name != "Dossier.Received":
-            return
         data = event.data
         dossier_id = event.originator_id
         # No look-up for an existing case: the tracking check makes each event apply once, and the
