@@ -78,6 +78,14 @@ def test_one_trace_follows_a_dossier_through_intake_the_relay_and_the_consumer(p
         assert trace_id in spans, f"{process} printed no span of the dossier's trace"
 
 
+def test_the_trace_has_the_grpc_call_the_use_case_and_the_event_store(platform, submitted):
+    received = next(e for e in lines(platform["log_dir"], "intake-grpc")
+                    if e.get("event") == "dossier_received" and e.get("dossier_code") == submitted.code)
+    names = {e["name"] for e in lines(platform["log_dir"], "intake-grpc")
+             if "context" in e and e["context"]["trace_id"].removeprefix("0x") == received["trace_id"]}
+    assert {"motcua.intake.v1.IntakeService/SubmitDossier", "intake.submit_dossier", "eventstore.record"} <= names
+
+
 def test_spans_concerning_the_dossier_carry_its_code(platform, submitted):
     coded = [e for process in ("intake-grpc", "intake-relay", "workflow-worker")
              for e in lines(platform["log_dir"], process)

@@ -111,6 +111,21 @@ def span(name: str, parent_traceparent: str | None = None, kind: trace.SpanKind 
         yield s
 
 
+def traced(name: str) -> Any:
+    """Decorator: run a use case in its own span (between the gRPC span and the event store's)."""
+    def decorate(function: Any) -> Any:
+        import functools
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with tracer().start_as_current_span(name):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def add_trace_ids(_: Any, __: str, event_dict: dict) -> dict:
     """structlog processor: the current span's trace and span ids on every log line."""
     context = trace.get_current_span().get_span_context()

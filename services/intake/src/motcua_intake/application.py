@@ -12,6 +12,7 @@ from motcua_common.clock import Clock
 from motcua_common.context import CommandContext, command_context, concerning, Actor
 from motcua_common.errors import InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
+from motcua_common.telemetry import traced
 from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
 from motcua_common.privacy import SubjectErased, SubjectVault
 from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
@@ -65,6 +66,7 @@ class IntakeApplication(MotcuaApplication):
     def list_procedures(self) -> list[Procedure]:
         return self.catalogue.all()
 
+    @traced("intake.submit_dossier")
     def submit_dossier(self, command: SubmitDossier, actor: Actor) -> dict:
         check_key(command.idempotency_key)
         procedure = self.catalogue.get(command.procedure_code)
@@ -126,6 +128,7 @@ class IntakeApplication(MotcuaApplication):
             return self.get_dossier(dossier_id=winner.replay_result(request_print))
         return self._view(dossier)
 
+    @traced("intake.get_dossier")
     def get_dossier(self, dossier_id: UUID | None = None, code: str | None = None) -> dict:
         if dossier_id is None:
             if not code:

@@ -12,6 +12,7 @@ from motcua_common.clock import Clock
 from motcua_common.context import Actor, CommandContext, command_context, concerning
 from motcua_common.errors import Conflict, InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
+from motcua_common.telemetry import traced
 from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
 
 from motcua_workflow.adapters.read_model import COLUMNS, CaseSummaries
@@ -30,6 +31,7 @@ class WorkflowApplication(MotcuaApplication):
         self.clock = clock
         self.pool = pool
 
+    @traced("workflow.get_case")
     def get_case(self, case_id: UUID | None = None, dossier_id: UUID | None = None, dossier_code: str = "") -> Case:
         if case_id is None and dossier_id is not None:
             case_id = Case.id_for(self.province, dossier_id)
@@ -47,6 +49,7 @@ class WorkflowApplication(MotcuaApplication):
             raise NotFound("case_id", f"case {case_id} does not exist")
         return case
 
+    @traced("workflow.list_cases")
     def list_cases(self, unit_code: str, status: str | None, page_size: int, page_token: str) -> tuple[list[dict], str]:
         if not unit_code:
             raise InvalidArgument.single("unit_code", "is required")
@@ -75,6 +78,7 @@ class WorkflowApplication(MotcuaApplication):
             token = base64.urlsafe_b64encode(f"{last['due_at'].isoformat()}|{last['case_id']}".encode()).decode()
         return items, token
 
+    @traced("workflow.complete_step")
     def complete_step(self, idempotency_key: str, case_id: UUID, step_index: int, expected_version: int,
                       note: str, actor: Actor) -> Case:
         check_key(idempotency_key)

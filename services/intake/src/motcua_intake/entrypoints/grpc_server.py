@@ -10,6 +10,7 @@ from motcua.intake.v1 import intake_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
 from motcua_common.grpc_server import actor_from_metadata, run_edge
 from motcua_common.logs import bound, get_logger
+from motcua_common.telemetry import mark_dossier
 
 from motcua_intake.adapters.proto import dossier_to_proto, procedure_to_proto, submit_from_proto
 from motcua_intake.application import IntakeApplication
@@ -27,6 +28,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
     def SubmitDossier(self, request: pb.SubmitDossierRequest, context: grpc.ServicerContext) -> pb.SubmitDossierResponse:
         command = submit_from_proto(request)
         dossier = self.app.submit_dossier(command, actor_from_metadata(context))
+        mark_dossier(dossier["code"])
         with bound(dossier_code=dossier["code"]):
             log.info("dossier_received", procedure_code=dossier["procedure_code"], channel=dossier["channel"])
         return pb.SubmitDossierResponse(dossier=dossier_to_proto(dossier))
@@ -41,6 +43,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         elif len(request.code) > 64:
             raise InvalidArgument.single("code", "must be at most 64 characters")
         dossier = self.app.get_dossier(dossier_id=dossier_id, code=request.code or None)
+        mark_dossier(dossier["code"])
         return pb.GetDossierResponse(dossier=dossier_to_proto(dossier))
 
 

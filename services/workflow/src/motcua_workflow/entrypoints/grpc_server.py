@@ -8,6 +8,7 @@ from motcua.workflow.v1 import workflow_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
 from motcua_common.grpc_server import actor_from_metadata, run_edge
 from motcua_common.logs import bound, get_logger
+from motcua_common.telemetry import mark_dossier
 
 from motcua_workflow.adapters.proto import CASE_STATUS_NAMES, case_to_proto, parse_uuid, summary_to_proto
 from motcua_workflow.application import WorkflowApplication
@@ -27,6 +28,7 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
             dossier_id=parse_uuid(request.dossier_id, "dossier_id") if request.dossier_id else None,
             dossier_code=request.dossier_code,
         )
+        mark_dossier(case.dossier_code)
         return pb.GetCaseResponse(case=case_to_proto(case))
 
     def ListCases(self, request: pb.ListCasesRequest, context: grpc.ServicerContext) -> pb.ListCasesResponse:
@@ -47,6 +49,7 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
             note=request.note,
             actor=actor_from_metadata(context),
         )
+        mark_dossier(case.dossier_code)
         with bound(dossier_code=case.dossier_code):
             log.info("step_completed", step_index=request.step_index, version=case.version)
         return pb.CompleteStepResponse(case=case_to_proto(case))
