@@ -75,7 +75,7 @@ class BackgroundSubmitter(threading.Thread):
 def test_relay_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(apps, province, processes):
     intake, workflow, _, _ = apps
     start(processes)
-    submitter = BackgroundSubmitter(intake, 250)
+    submitter = BackgroundSubmitter(intake, 400)
     submitter.start()
     wait_until(lambda: relay_position(province) > 0, 60, "the relay to publish something")
 
@@ -88,13 +88,13 @@ def test_relay_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(app
     processes.start("intake-relay", service_command("intake", "relay"))
     wait_until(lambda: relay_position(province) == intake.head_position(), 60, "the restarted relay to catch up")
     wait_until(lambda: every_dossier_has_one_case(intake, workflow), 60, "a case for every dossier")
-    assert len(case_counts(workflow)) == 250
+    assert len(case_counts(workflow)) == 400
 
 
 def test_consumer_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(apps, province, processes):
     intake, workflow, _, _ = apps
     start(processes)
-    submitter = BackgroundSubmitter(intake, 250)
+    submitter = BackgroundSubmitter(intake, 400)
     submitter.start()
     wait_until(lambda: tracked_position(province) > 0, 60, "the consumer to apply something")
 
@@ -105,7 +105,7 @@ def test_consumer_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(
     assert at_kill < intake.head_position(), "the consumer must die with events left to apply"
 
     processes.start("workflow-worker", service_command("workflow", "worker"))
-    wait_until(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 250,
+    wait_until(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 400,
                90, "a case for every dossier after the restart")
     assert tracked_position(province) == intake.head_position()
 
@@ -145,7 +145,7 @@ def test_database_restarted_during_submissions_loses_nothing_acknowledged(apps, 
     intake, workflow, _, _ = apps
     start(processes)
     before = _postmaster_started(province)
-    submitter = BackgroundSubmitter(intake, 150)
+    submitter = BackgroundSubmitter(intake, 600)
     submitter.start()
     wait_until(lambda: len(submitter.acknowledged) >= 20, 60, "some acknowledged submissions")
 
@@ -154,10 +154,10 @@ def test_database_restarted_during_submissions_loses_nothing_acknowledged(apps, 
 
     wait_until(lambda: _try(lambda: _postmaster_started(province)) not in (None, before), 60, "PostgreSQL to be back")
     assert submitter.failures > 0, "some submissions must have been refused while the database restarted"
-    assert len(submitter.acknowledged) == 150
+    assert len(submitter.acknowledged) == 600
     for dossier in submitter.acknowledged:
         assert intake.get_dossier(dossier_id=dossier["id"])["code"] == dossier["code"]
-    wait_until(lambda: _try(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 150),
+    wait_until(lambda: _try(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 600),
                120, "a case for every acknowledged dossier")
 
 
