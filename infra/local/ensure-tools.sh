@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# gRPC command-line tools through `go install` (Go module proxy), into build/tools/bin.
+# Tools through `go install` (Go module proxy), into build/tools/bin: grpcurl and ghz (gRPC),
+# helm and kubeconform (chart checks).
 # Optional: without Go they are skipped with a notice, and the tests that need them say so.
 set -euo pipefail
 bin=$(pwd)/build/tools/bin
@@ -15,3 +16,5 @@ install() {  # name module@version
 }
 install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3
 install ghz github.com/bojand/ghz/cmd/ghz@v0.120.0
+install helm helm.sh/helm/v3/cmd/helm@v3.17.3
+install kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0

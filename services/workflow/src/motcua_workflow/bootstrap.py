@@ -32,5 +32,19 @@ def setup_schema(settings: Settings | None = None) -> None:
     setup_service_schema(settings or Settings.from_env(), SERVICE, WorkflowApplication, CaseSummaries.create_table)
 
 
+def rebuild_read_model() -> None:
+    """Replay workflow's log from position 0 into its read models, printing progress and the rate."""
+    import time
+
+    app = bootstrap()
+    head = app.head_position()
+    started = time.monotonic()
+    done = app.rebuild_read_model(progress=lambda n: print(f"\r{n}/{head} events", end="", flush=True))
+    seconds = max(time.monotonic() - started, 1e-9)
+    print(f"\nrebuilt from {done} events in {seconds:.1f}s ({done / seconds:.0f} events/s)")
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
     setup_schema()
+elif __name__ == "__main__" and sys.argv[1:] == ["rebuild-read-model"]:
+    rebuild_read_model()
