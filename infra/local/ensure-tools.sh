@@ -5,6 +5,19 @@
 set -euo pipefail
 bin=$(pwd)/build/tools/bin
 mkdir -p "$bin"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if ! command -v promtool >/dev/null 2>&1; then
+  # promtool checks the alert rules; Debian ships it in the prometheus package. Keep the
+  # package from starting a Prometheus server: it is only wanted for its checker.
+  echo "==> installing promtool (Debian package prometheus)"
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d; policy_added=1
+  fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+    || echo "!! could not install promtool" >&2
+  [ -n "$policy_added" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+fi
 if ! command -v go >/dev/null 2>&1; then
   echo "==> Go is not installed: skipping grpcurl and ghz (apt-get install golang-go, or see go.dev)" >&2
   exit 0

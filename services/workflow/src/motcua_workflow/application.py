@@ -106,6 +106,14 @@ class WorkflowApplication(MotcuaApplication):
             raise Conflict("the case changed while this step was being completed: re-read it and retry") from None
         return case
 
+    def overdue_by_unit(self) -> dict[str, int]:
+        """Open cases past their due time, per unit (for the overdue alert)."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(f"SELECT unit_code, count(*) FROM {self.read_model.table} "
+                                "WHERE status = 'in_progress' AND due_at < %s GROUP BY unit_code",
+                                (self.clock.now(),)).fetchall()
+        return dict(rows)
+
     # -- read-model maintenance ----------------------------------------------
     def read_model_rows(self) -> list[tuple]:
         with self.pool.connection() as conn:

@@ -8,7 +8,8 @@ from motcua.workflow.v1 import workflow_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
 from motcua_common.grpc_server import actor_from_metadata, run_edge
 from motcua_common.logs import bound, get_logger
-from motcua_common.telemetry import mark_dossier
+from motcua_common.telemetry import mark_dossier, meter
+from opentelemetry.metrics import Observation
 
 from motcua_workflow.adapters.proto import CASE_STATUS_NAMES, case_to_proto, parse_uuid, summary_to_proto
 from motcua_workflow.application import WorkflowApplication
@@ -56,6 +57,10 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
 
 
 def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
+    meter().create_observable_gauge(
+        "motcua.cases.overdue", description="open cases past their due time, by unit",
+        callbacks=[lambda _options: [Observation(n, {"unit_code": unit}) for unit, n in app.overdue_by_unit().items()]])
+
     def add(server: grpc.Server) -> None:
         pb_grpc.add_WorkflowServiceServicer_to_server(WorkflowServicer(app), server)
 
