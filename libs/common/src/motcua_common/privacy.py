@@ -94,6 +94,29 @@ class SubjectVault:
                 self._keys.popitem(last=False)
         return key
 
+    def rewrap_all(self, new_kek: bytes) -> int:
+        """Re-wrap every subject key under a new key-encryption key, in one transaction.
+
+        Afterwards only the new key opens them: switch MOTCUA_SUBJECT_KEK everywhere, then
+        restart. Erased subjects stay erased. Returns how many keys were re-wrapped.
+        """
+        new_wrap = AESGCM(_derive(new_kek, b"motcua subject key wrapping"))
+        count = 0
+        with self._pool.connection() as conn, conn.transaction():
+            rows = conn.execute(f"SELECT subject_id, wrapped_key FROM {self._table} "
+                                "WHERE wrapped_key IS NOT NULL FOR UPDATE").fetchall()
+            for subject_id, wrapped in rows:
+                wrapped = bytes(wrapped)
+                key = self._wrap.decrypt(wrapped[:12], wrapped[12:], subject_id.bytes)
+                nonce = os.urandom(12)
+                conn.execute(f"UPDATE {self._table} SET wrapped_key = %s WHERE subject_id = %s",
+                             (nonce + new_wrap.encrypt(nonce, key, subject_id.bytes), subject_id))
+                count += 1
+        self._wrap = new_wrap
+        with self._lock:
+            self._keys.clear()
+        return count
+
     def _wrap_key(self, subject_id: UUID, key: bytes) -> bytes:
         nonce = os.urandom(12)
         return nonce + self._wrap.encrypt(nonce, key, subject_id.bytes)

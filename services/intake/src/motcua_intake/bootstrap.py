@@ -40,5 +40,19 @@ def setup_schema(settings: Settings | None = None) -> None:
     setup_service_schema(settings or Settings.from_env(), SERVICE, IntakeApplication, _own_tables)
 
 
+def rotate_subject_kek() -> None:
+    """Re-wrap intake's subject keys: current key in MOTCUA_SUBJECT_KEK, new one in MOTCUA_SUBJECT_KEK_NEW."""
+    import base64
+    import os
+
+    new_kek = base64.b64decode(os.environ["MOTCUA_SUBJECT_KEK_NEW"], validate=True)
+    if len(new_kek) != 32:
+        raise SystemExit("MOTCUA_SUBJECT_KEK_NEW must decode to 32 bytes")
+    app = bootstrap()
+    print(f"re-wrapped {app.vault.rewrap_all(new_kek)} subject keys; now set MOTCUA_SUBJECT_KEK to the new key")
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
     setup_schema()
+elif __name__ == "__main__" and sys.argv[1:] == ["rotate-subject-kek"]:
+    rotate_subject_kek()

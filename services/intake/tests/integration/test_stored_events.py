@@ -130,3 +130,30 @@ def test_dossier_codes_follow_the_province_format_and_count_per_agency_per_day(i
     assert first["code"] == f"000.31.01.H45-{day}-0001"
     assert second["code"] == f"000.31.01.H45-{day}-0002"
     assert police["code"] == f"000.31.02.H45-{day}-0001"
+
+
+def test_rotating_the_key_encryption_key_keeps_every_applicant_readable_only_with_the_new_key(intake_app, province):
+    import os
+
+    from motcua_common.platform import make_pool
+    from motcua_common.privacy import SubjectVault
+    from motcua_intake.application import ApplicantInput
+
+    dossiers = [intake_app.submit_dossier(command(), OFFICIAL),
+                intake_app.submit_dossier(command(applicant=ApplicantInput("Trịnh Công Sơn", "045039000111", "", "",
+                                                                           "", "")), OFFICIAL)]
+    new_kek = os.urandom(32)
+    assert intake_app.vault.rewrap_all(new_kek) == 2
+
+    settings = province.settings()
+    pool = make_pool(settings)
+    try:
+        with_old = SubjectVault(pool, "intake", settings.subject_kek, settings.province)
+        with_new = SubjectVault(pool, "intake", new_kek, settings.province)
+        for dossier in dossiers:
+            applicant = intake_app.repository.get(dossier["id"]).applicant
+            assert with_new.unseal(UUID(applicant["subject_id"]), applicant["sealed"]) == dossier["applicant"]
+            with pytest.raises(Exception):
+                with_old.unseal(UUID(applicant["subject_id"]), applicant["sealed"])
+    finally:
+        pool.close()
