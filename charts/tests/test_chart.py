@@ -21,7 +21,9 @@ K8S_VERSION = "1.31.0"
 # Operator resources have no Kubernetes schema; they are skipped by name, never by
 # ignoring every missing schema.
 OPERATOR_KINDS = {"Cluster": "CloudNativePG's CRD", "RabbitmqCluster": "RabbitMQ cluster operator's CRD",
-                  "Vhost": "RabbitMQ messaging topology operator's CRD"}
+                  "Vhost": "RabbitMQ messaging topology operator's CRD",
+                  "User": "RabbitMQ messaging topology operator's CRD",
+                  "Permission": "RabbitMQ messaging topology operator's CRD"}
 
 
 def tool(name: str) -> str:
@@ -143,7 +145,13 @@ def test_two_provinces_share_no_namespace_database_vhost_or_keys(helm):
 
 def test_the_operator_resources_are_rendered_when_enabled(helm):
     kinds = {d["kind"] for d in manifests(helm, "quang-ngai")}
-    assert {"Cluster", "RabbitmqCluster", "Vhost"} <= kinds
+    assert {"Cluster", "RabbitmqCluster", "Vhost", "User", "Permission"} <= kinds
+    docs = manifests(helm, "quang-ngai")
+    permission = next(d for d in docs if d["kind"] == "Permission")
+    assert permission["spec"]["vhost"] == "motcua-quang-ngai"
+    env = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
+    assert "motcua-quang-ngai-mq-user-user-credentials" in secrets and "motcua-quang-ngai-pg-app" in secrets
 
 
 def test_a_province_calendar_reaches_its_config_map(helm):

@@ -104,10 +104,10 @@ spec:
     secretKeyRef: {name: {{ ternary $v.postgresql.existingSecret (printf "%s-pg-app" $full) (eq $v.postgresql.mode "external") }}, key: password}
 - name: MOTCUA_AMQP_USER
   valueFrom:
-    secretKeyRef: {name: {{ ternary $v.rabbitmq.existingSecret (printf "%s-mq-default-user" $full) (eq $v.rabbitmq.mode "external") }}, key: username}
+    secretKeyRef: {name: {{ ternary $v.rabbitmq.existingSecret (printf "%s-mq-user-user-credentials" $full) (eq $v.rabbitmq.mode "external") }}, key: username}
 - name: MOTCUA_AMQP_PASSWORD
   valueFrom:
-    secretKeyRef: {name: {{ ternary $v.rabbitmq.existingSecret (printf "%s-mq-default-user" $full) (eq $v.rabbitmq.mode "external") }}, key: password}
+    secretKeyRef: {name: {{ ternary $v.rabbitmq.existingSecret (printf "%s-mq-user-user-credentials" $full) (eq $v.rabbitmq.mode "external") }}, key: password}
 - name: MOTCUA_AMQP_URI
   value: {{ printf "amqp://$(MOTCUA_AMQP_USER):$(MOTCUA_AMQP_PASSWORD)@%s:%v/%s" (ternary $v.rabbitmq.external.host (printf "%s-mq" $full) (eq $v.rabbitmq.mode "external")) (ternary $v.rabbitmq.external.port 5672 (eq $v.rabbitmq.mode "external")) $v.rabbitmq.vhost | quote }}
 - name: MOTCUA_SUBJECT_KEK
