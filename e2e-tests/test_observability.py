@@ -15,7 +15,7 @@ import pytest
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
 
-from motcua_common.testing import free_port, wait_until
+from motcua_common.testing import free_port, json_lines, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,14 +27,7 @@ PERSONAL = {"full_name": "Vũ Thị Bích Ngọc", "citizen_id": "045301234567",
 
 
 def lines(log_dir: str, process: str) -> list[dict]:
-    out = []
-    for line in (Path(log_dir) / f"{process}.log").read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-    return out
+    return json_lines(Path(log_dir) / f"{process}.log")
 
 
 def trace_ids_in(log_dir: str, process: str) -> tuple[set[str], set[str]]:

@@ -128,6 +128,18 @@ def private_province() -> Iterator[ProvinceEnv]:
         pass
 
 
+def json_lines(path: Path) -> list[dict]:
+    """The JSON lines of a process's output (logs and console spans), skipping anything else."""
+    entries = []
+    for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+        if line.startswith("{"):
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                pass
+    return entries
+
+
 @dataclass
 class Processes:
     """Platform processes started as `make run` starts them, with their logs kept per process."""
@@ -162,15 +174,7 @@ class Processes:
             self.stop(name)
 
     def log_events(self, name: str) -> list[dict]:
-        path = self.log_dir / f"{name}.log"
-        events = []
-        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
-            if line.startswith("{"):
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    pass
-        return events
+        return json_lines(self.log_dir / f"{name}.log")
 
     def log_text(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"
