@@ -196,3 +196,13 @@ def test_grpcurl_lists_services_and_submits_a_dossier(platform):
                                 platform["intake"], "motcua.intake.v1.IntakeService/SubmitDossier"],
                                capture_output=True, text=True, check=True)
     assert '"code": "000.31.01.H45-' in submitted.stdout and '"appointment_at"' in submitted.stdout
+
+
+def test_the_receipt_form_comes_as_a_pdf_over_grpc(intake):
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    document = intake.GetReceiptForm(ipb.GetReceiptFormRequest(code=dossier.code)).document
+    assert document.media_type == "application/pdf" and document.content.startswith(b"%PDF")
+    assert document.filename == f"phieu-tiep-nhan-{dossier.code}.pdf"
+    with pytest.raises(grpc.RpcError) as unknown:
+        intake.GetReceiptForm(ipb.GetReceiptFormRequest(code="000.31.01.H45-000000-9999"))
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND

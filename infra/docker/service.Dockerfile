@@ -27,7 +27,9 @@ ENV PATH=/opt/motcua/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     MOTCUA_SERVICE=${SERVICE}
 COPY --from=build /opt/motcua /opt/motcua
-RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin motcua
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin motcua
 USER 10001
 EXPOSE 50051 9100
 HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["python", "-m", "motcua_common.healthcheck"]

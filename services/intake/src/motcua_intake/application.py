@@ -10,7 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from motcua_common.clock import Clock
 from motcua_common.context import CommandContext, command_context, concerning, Actor
-from motcua_common.errors import InvalidArgument, NotFound
+from motcua_common.errors import InvalidArgument, NotFound, RuleViolated
 from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
 from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
@@ -141,6 +141,21 @@ class IntakeApplication(MotcuaApplication):
         if not isinstance(dossier, Dossier):
             raise NotFound("dossier_id", f"dossier {dossier_id} does not exist")
         return self._view(dossier)
+
+    @traced("intake.receipt_form")
+    def receipt_form(self, dossier_id: UUID | None = None, code: str | None = None) -> tuple[str, bytes]:
+        """Form 01 (receipt and appointment) of a received dossier, as (filename, PDF bytes)."""
+        from motcua_intake.adapters.forms import receipt_and_appointment
+
+        view = self.get_dossier(dossier_id=dossier_id, code=code)
+        received = next(iter(self.events.get(view["id"], lte=1)))  # who received it is the event's actor
+        procedure = self.catalogue.get(view["procedure_code"])
+        if procedure is None:
+            raise RuleViolated("PROCEDURE_WITHDRAWN", f"procedure {view['procedure_code']} is no longer in the catalogue")
+        actor = received.envelope["actor"]
+        received_by = actor["subject"] if actor["kind"] == "official" else "Hệ thống một cửa điện tử"
+        content = receipt_and_appointment(view, procedure, received_by, issued_at=self.clock.now())
+        return f"phieu-tiep-nhan-{view['code']}.pdf", content
 
     def _view(self, dossier: Dossier) -> dict:
         try:

@@ -157,3 +157,23 @@ def test_rotating_the_key_encryption_key_keeps_every_applicant_readable_only_wit
                 with_old.unseal(UUID(applicant["subject_id"]), applicant["sealed"])
     finally:
         pool.close()
+
+
+def test_the_receipt_form_is_a_pdf_in_vietnamese_with_the_dossier_filled_in(intake_app, tmp_path):
+    import subprocess
+
+    dossier = intake_app.submit_dossier(command(), OFFICIAL)
+    filename, content = intake_app.receipt_form(code=dossier["code"])
+    assert content.startswith(b"%PDF") and filename == f"phieu-tiep-nhan-{dossier['code']}.pdf"
+    path = tmp_path / filename
+    path.write_bytes(content)
+    layout = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                            check=True).stdout
+    text = " ".join(layout.split())
+    assert any("Hoàng Văn Thái" in line and "canbo07" in line for line in layout.splitlines()), \
+        "the two signatures stand side by side"
+    for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+                     "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", dossier["code"], "Hoàng Văn Thái",
+                     "Cấp Giấy xác nhận tình trạng hôn nhân", "Tờ khai", "3 ngày làm việc",
+                     "NGƯỜI TIẾP NHẬN HỒ SƠ", "canbo07", "UBND PHƯỜNG ĐỒNG HỚI"):
+        assert expected in text, expected

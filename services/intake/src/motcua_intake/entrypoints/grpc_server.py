@@ -34,17 +34,26 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         return pb.SubmitDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetDossier(self, request: pb.GetDossierRequest, context: grpc.ServicerContext) -> pb.GetDossierResponse:
-        dossier_id = None
-        if request.dossier_id:
-            try:
-                dossier_id = UUID(request.dossier_id)
-            except ValueError:
-                raise InvalidArgument.single("dossier_id", "is not a UUID") from None
-        elif len(request.code) > 64:
-            raise InvalidArgument.single("code", "must be at most 64 characters")
-        dossier = self.app.get_dossier(dossier_id=dossier_id, code=request.code or None)
+        dossier = self.app.get_dossier(**_dossier_ref(request))
         mark_dossier(dossier["code"])
         return pb.GetDossierResponse(dossier=dossier_to_proto(dossier))
+
+    def GetReceiptForm(self, request: pb.GetReceiptFormRequest,
+                       context: grpc.ServicerContext) -> pb.GetReceiptFormResponse:
+        filename, content = self.app.receipt_form(**_dossier_ref(request))
+        return pb.GetReceiptFormResponse(document=pb.Document(filename=filename, media_type="application/pdf",
+                                                              content=content))
+
+
+def _dossier_ref(request: pb.GetDossierRequest | pb.GetReceiptFormRequest) -> dict:
+    if request.dossier_id:
+        try:
+            return {"dossier_id": UUID(request.dossier_id)}
+        except ValueError:
+            raise InvalidArgument.single("dossier_id", "is not a UUID") from None
+    if len(request.code) > 64:
+        raise InvalidArgument.single("code", "must be at most 64 characters")
+    return {"code": request.code or None}
 
 
 def servicers(app: IntakeApplication):  # type: ignore[no-untyped-def]
