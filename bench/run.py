@@ -216,7 +216,7 @@ def bench_rebuild(env: dict[str, str]) -> dict:
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
         CaseSummaries.create_table(conn, schema)
     app = WorkflowApplication(env=rebuild_env, province=settings.province, clock=intake.clock,
-                              pool=make_pool(settings), schema=schema)
+                              pool=make_pool(settings), schema=schema, calendar=intake.calendar_for(None))
     follower = intake_follower(app, settings)
     started = time.perf_counter()
     applied = follower.catch_up(lambda start, limit: intake.read_notifications(start, limit))

@@ -206,3 +206,32 @@ def test_the_receipt_form_comes_as_a_pdf_over_grpc(intake):
     with pytest.raises(grpc.RpcError) as unknown:
         intake.GetReceiptForm(ipb.GetReceiptFormRequest(code="000.31.01.H45-000000-9999"))
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_supplement_pauses_the_case_and_resuming_moves_its_due_time(intake, workflow):
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    case = wait_for_case(workflow, dossier.id)
+    paused = workflow.RequestSupplement(wpb.RequestSupplementRequest(
+        idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=case.version,
+        reason="Thiếu bản sao giấy khai sinh"), metadata=OFFICIAL).case
+    assert paused.status == wpb.CASE_STATUS_PAUSED and paused.national_status == 5
+    with pytest.raises(grpc.RpcError) as refused:
+        workflow.CompleteStep(wpb.CompleteStepRequest(idempotency_key=uuid.uuid4().hex, case_id=case.id,
+                                                      step_index=0, expected_version=paused.version), metadata=OFFICIAL)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    resumed = workflow.ResumeCase(wpb.ResumeCaseRequest(idempotency_key=uuid.uuid4().hex, case_id=case.id,
+                                                        expected_version=paused.version), metadata=OFFICIAL).case
+    assert resumed.status == wpb.CASE_STATUS_IN_PROGRESS
+    assert resumed.due_at.ToDatetime() >= case.due_at.ToDatetime()  # moved by the working time paused (>= 0)
+    queue = workflow.ListCases(wpb.ListCasesRequest(unit_code="000.31.01.H45", status=wpb.CASE_STATUS_IN_PROGRESS,
+                                                    page_size=500))
+    assert resumed.id in [c.case_id for c in queue.cases]
+
+    done = resumed
+    for index in range(len(done.steps)):
+        done = workflow.CompleteStep(wpb.CompleteStepRequest(
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=index, expected_version=done.version),
+            metadata=OFFICIAL).case
+    assert done.status == wpb.CASE_STATUS_PROCESSED
+    assert done.classification == wpb.CLASSIFICATION_EARLY and done.supplement_requests == 1

@@ -13,6 +13,7 @@ from motcua_common.context import Actor, CommandContext, command_context, concer
 from motcua_common.errors import Conflict, InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
+from motcua_common.working_calendar import WorkingCalendar
 from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
 
 from motcua_workflow.adapters.read_model import COLUMNS, CaseSummaries
@@ -24,12 +25,14 @@ MAX_PAGE = 500
 class WorkflowApplication(MotcuaApplication):
     name = "workflow"
 
-    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str) -> None:
+    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
+                 calendar: WorkingCalendar) -> None:
         self.read_model = CaseSummaries(schema)
         super().__init__(env=env)
         self.province = province
         self.clock = clock
         self.pool = pool
+        self.calendar = calendar  # the province's default calendar (procedure groups' extra sessions: later)
 
     @traced("workflow.get_case")
     def get_case(self, case_id: UUID | None = None, dossier_id: UUID | None = None, dossier_code: str = "") -> Case:
@@ -81,11 +84,29 @@ class WorkflowApplication(MotcuaApplication):
     @traced("workflow.complete_step")
     def complete_step(self, idempotency_key: str, case_id: UUID, step_index: int, expected_version: int,
                       note: str, actor: Actor) -> Case:
+        return self._case_command(
+            "CompleteStep", idempotency_key, case_id, expected_version, actor, {"step_index": step_index, "note": note},
+            lambda case, now: case.complete_step(step_index, by=actor.subject or actor.kind, note=note, now=now,
+                                                 calendar=self.calendar))
+
+    @traced("workflow.request_supplement")
+    def request_supplement(self, idempotency_key: str, case_id: UUID, expected_version: int, reason: str,
+                           actor: Actor) -> Case:
+        return self._case_command("RequestSupplement", idempotency_key, case_id, expected_version, actor,
+                                  {"reason": reason}, lambda case, now: case.request_supplement(reason, now))
+
+    @traced("workflow.resume")
+    def resume(self, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor) -> Case:
+        return self._case_command("ResumeCase", idempotency_key, case_id, expected_version, actor, {},
+                                  lambda case, now: case.resume(now, self.calendar))
+
+    def _case_command(self, name: str, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor,
+                      request: dict, act: Any) -> Case:
+        """Every command on a case: idempotency key, expected version, one decision, one save."""
         check_key(idempotency_key)
         caller = actor.client or actor.subject or actor.kind
-        record_id = IdempotencyRecord.id_for(self.province, "CompleteStep", caller, idempotency_key)
-        request_print = fingerprint({"case_id": case_id, "step_index": step_index,
-                                     "expected_version": expected_version, "note": note})
+        record_id = IdempotencyRecord.id_for(self.province, name, caller, idempotency_key)
+        request_print = fingerprint({"case_id": case_id, "expected_version": expected_version, **request})
         existing = self.get_or_none(record_id)
         if existing is not None:
             existing.replay_result(request_print)
@@ -97,22 +118,14 @@ class WorkflowApplication(MotcuaApplication):
             raise Conflict(f"case is at version {case.version}, not {expected_version}: re-read it and retry")
         context = CommandContext(actor=actor, province=self.province, clock=self.clock)
         with command_context(context), concerning(case.dossier_id, dossier_code=case.dossier_code):
-            case.complete_step(step_index, by=actor.subject or actor.kind, note=note, now=self.clock.now())
-            record = IdempotencyRecord(id=record_id, scope="CompleteStep", request_fingerprint=request_print,
+            act(case, self.clock.now())
+            record = IdempotencyRecord(id=record_id, scope=name, request_fingerprint=request_print,
                                        result_id=case.id, result_version=case.version)
         try:
             self.record(case, record)
         except IntegrityError:
-            raise Conflict("the case changed while this step was being completed: re-read it and retry") from None
+            raise Conflict("the case changed meanwhile: re-read it and retry") from None
         return case
-
-    def overdue_by_unit(self) -> dict[str, int]:
-        """Open cases past their due time, per unit (for the overdue alert)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(f"SELECT unit_code, count(*) FROM {self.read_model.table} "
-                                "WHERE status = 'in_progress' AND due_at < %s GROUP BY unit_code",
-                                (self.clock.now(),)).fetchall()
-        return dict(rows)
 
     # -- read-model maintenance ----------------------------------------------
     def read_model_rows(self) -> list[tuple]:

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from motcua_common.consumer import UpstreamFollower
-from motcua_common.platform import make_clock, make_pool, setup_service_schema
+from motcua_common.platform import calendars, make_clock, make_pool, setup_service_schema
 from motcua_common.settings import Settings
 
 from motcua_workflow.adapters.read_model import CaseSummaries
@@ -19,7 +19,8 @@ SERVICE = "workflow"
 def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
     settings = settings or Settings.from_env()
     return WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
-                               clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE)
+                               clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
+                               calendar=calendars(settings)(None))
 
 
 def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:

@@ -125,12 +125,17 @@ def test_rebuilt_read_model_equals_the_live_one(apps):
     follower.catch_up(reader(intake))
     for i, dossier in enumerate(dossiers[:6]):
         case = workflow.get_case(dossier_id=dossier["id"])
+        if i % 2:  # paused and resumed: the projection follows status and the moved due time
+            case = workflow.request_supplement(f"s-{dossier['id']}", case.id, case.version, "Thiếu giấy tờ", OFFICIAL)
+            if i % 3:
+                case = workflow.resume(f"r-{dossier['id']}", case.id, case.version, OFFICIAL)
         for step in range(i % 5):
             if case.status != "in_progress":
                 break
             case = workflow.complete_step(f"k-{dossier['id']}-{step}", case.id, step, case.version, "", OFFICIAL)
     live = workflow.read_model_rows()
     assert len(live) == 12 and any(r[5] == "processed" for r in live) and any(r[7] > 0 for r in live)
+    assert any(r[5] == "paused" for r in live)
 
     workflow.pool.connection().__enter__().execute(  # damage one row: the comparison must notice
         f"UPDATE {workflow.read_model.table} SET current_step = 99 WHERE case_id = %s", (live[0][0],))

@@ -12,10 +12,17 @@ from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.testing import DEMO_DATA
 
 from motcua_workflow.adapters.templates_file import load_templates
-from motcua_workflow.domain.case import PROCESSED, Case
+from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
-START = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+from motcua_workflow.domain.case import EARLY, LATE, ON_TIME, PAUSED, PROCESSED, Case, classify
+
+START = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 08:00 in Vietnam
 CLOCK = FixedClock(START)
+CALENDAR = WorkingCalendar.from_data({})
+
+
+def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=VIETNAM_TZ)
 
 
 @pytest.fixture
@@ -24,8 +31,9 @@ def case():
     plan = load_templates(DEMO_DATA / "process_templates.yaml").plan("1.004873", "000.31.01.H45", 3)
     ctx = CommandContext(Actor(kind="system", subject="test"), "test", CLOCK)
     with command_context(ctx), concerning(dossier_id):
+        # received Monday 23 Nov 08:00; 3 working days, with Tuesday 24 Nov a holiday: due Friday 27 Nov 08:00
         yield Case.open("test", dossier_id, "X-261123-0001", "1.004873", "000.31.01.H45",
-                        START, START + timedelta(days=3), plan, START)
+                        START, CALENDAR.add_working_days(START, 3), plan, START)
 
 
 def test_a_case_opens_on_its_first_step_with_the_deadline_shared_between_steps(case):
@@ -35,30 +43,87 @@ def test_a_case_opens_on_its_first_step_with_the_deadline_shared_between_steps(c
 
 
 def test_completing_the_current_step_starts_the_next(case):
-    case.complete_step(0, by="canbo", note="", now=CLOCK.now())
+    case.complete_step(0, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
     assert case.steps[0]["status"] == "completed" and case.current_step == 1
     assert case.steps[1]["status"] == "in_progress"
 
 
 def test_a_step_cannot_be_completed_twice_or_before_its_turn(case):
-    case.complete_step(0, by="canbo", note="", now=CLOCK.now())
+    case.complete_step(0, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
     with pytest.raises(RuleViolated, match="already completed"):
-        case.complete_step(0, by="canbo", note="", now=CLOCK.now())
+        case.complete_step(0, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
     with pytest.raises(RuleViolated, match="not started yet"):
-        case.complete_step(2, by="canbo", note="", now=CLOCK.now())
+        case.complete_step(2, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
     with pytest.raises(InvalidArgument):
-        case.complete_step(9, by="canbo", note="", now=CLOCK.now())
+        case.complete_step(9, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
 
 
 def test_completing_the_last_step_processes_the_case_and_closes_it(case):
     for i in range(len(case.steps)):
-        case.complete_step(i, by="canbo", note="", now=CLOCK.now())
+        case.complete_step(i, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
     assert case.status == PROCESSED and case.national_status == 9
     with pytest.raises(RuleViolated, match="already processed"):
-        case.complete_step(len(case.steps) - 1, by="canbo", note="", now=CLOCK.now())
+        case.complete_step(len(case.steps) - 1, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
 
 
 def test_the_case_id_is_derived_from_the_dossier_so_a_second_opening_cannot_be_stored():
     dossier_id = uuid4()
     assert Case.id_for("quang-tri", dossier_id) == Case.id_for("quang-tri", dossier_id)
     assert Case.id_for("quang-tri", dossier_id) != Case.id_for("quang-ngai", dossier_id)
+
+
+def test_a_supplement_request_stops_the_clock_and_resuming_moves_the_due_time_by_the_working_time_paused(case):
+    due = case.due_at
+    assert due == local(2026, 11, 27, 8)
+    case.request_supplement("Thiếu bản sao giấy khai sinh", now=local(2026, 11, 25, 16))  # Wednesday 16:00
+    assert case.status == PAUSED and case.national_status == 5
+    case.resume(now=local(2026, 11, 30, 9), calendar=CALENDAR)  # the next Monday 09:00
+    # paused: Wed 16:00-17:00 (1 h), Thu and Fri (16 h), Mon 07:00-09:00 (2 h) = 19 working hours
+    assert case.due_at == CALENDAR.add_working_time(due, timedelta(hours=19)) == local(2026, 12, 1, 11)
+    assert case.status == "in_progress"
+
+
+def test_a_paused_case_cannot_advance_and_cannot_be_paused_twice(case):
+    case.request_supplement("Thiếu tờ khai", now=CLOCK.now())
+    with pytest.raises(RuleViolated, match="resume it first"):
+        case.complete_step(0, by="canbo", note="", now=CLOCK.now(), calendar=CALENDAR)
+    with pytest.raises(RuleViolated, match="already waits"):
+        case.request_supplement("again", now=CLOCK.now())
+
+
+def test_resuming_a_case_that_is_not_paused_is_refused(case):
+    with pytest.raises(RuleViolated, match="not waiting"):
+        case.resume(now=CLOCK.now(), calendar=CALENDAR)
+
+
+def test_a_second_supplement_request_makes_the_dossier_late_even_if_finished_in_time(case):
+    for _ in range(2):
+        case.request_supplement("Thiếu giấy tờ", now=START)
+        case.resume(now=START, calendar=CALENDAR)
+    for i in range(len(case.steps)):
+        case.complete_step(i, by="canbo", note="", now=START + timedelta(hours=1), calendar=CALENDAR)
+    assert case.classification == LATE
+
+
+@pytest.mark.parametrize("finished, expected", [
+    (local(2026, 11, 25, 16), EARLY),     # the day before
+    (local(2026, 11, 26, 7, 30), ON_TIME),  # within the half-day that holds the due time (07:00-11:30)
+    (local(2026, 11, 26, 8), ON_TIME),    # at the due time
+    (local(2026, 11, 26, 8, 1), LATE),
+])
+def test_a_finished_dossier_is_classified_against_its_due_time(finished, expected):
+    assert classify(finished, local(2026, 11, 26, 8), CALENDAR, late_by_rule=False) == expected
+
+
+def test_a_processed_event_stored_before_classification_existed_still_reads():
+    from motcua_common.eventstore import ChainingMapper, make_transcoder
+    from eventsourcing.persistence import StoredEvent
+
+    v1_state = (b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-20T03:00:00+00:00"},'
+                b'"envelope":{"actor":{"kind":"system"},"province":"test","correlation_id":"x","causation_id":"",'
+                b'"occurred_at":"2026-11-20T03:00:00+00:00","prev_hash":"' + b"0" * 64 + b'"},'
+                b'"processed_at":{"_type_":"datetime_iso","_data_":"2026-11-20T03:00:00+00:00"}}')
+    stored = StoredEvent(originator_id=uuid4(), originator_version=7,
+                         topic="motcua_workflow.domain.case:Case.Processed", state=v1_state)
+    event = ChainingMapper(transcoder=make_transcoder()).to_domain_event(stored)
+    assert isinstance(event, Case.Processed) and event.classification == ""

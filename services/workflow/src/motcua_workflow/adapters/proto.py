@@ -11,7 +11,10 @@ from motcua_common.errors import InvalidArgument
 
 from motcua_workflow.domain.case import Case
 
-CASE_STATUS = {"in_progress": pb.CASE_STATUS_IN_PROGRESS, "processed": pb.CASE_STATUS_PROCESSED}
+CASE_STATUS = {"in_progress": pb.CASE_STATUS_IN_PROGRESS, "processed": pb.CASE_STATUS_PROCESSED,
+               "paused": pb.CASE_STATUS_PAUSED}
+CLASSIFICATION = {"": pb.CLASSIFICATION_UNSPECIFIED, "early": pb.CLASSIFICATION_EARLY,
+                  "on_time": pb.CLASSIFICATION_ON_TIME, "late": pb.CLASSIFICATION_LATE}
 CASE_STATUS_NAMES = {v: k for k, v in CASE_STATUS.items()}
 STEP_STATUS = {"pending": pb.STEP_STATUS_PENDING, "in_progress": pb.STEP_STATUS_IN_PROGRESS,
                "completed": pb.STEP_STATUS_COMPLETED}
@@ -37,7 +40,8 @@ def case_to_proto(case: Case) -> pb.Case:
         id=str(case.id), dossier_id=str(case.dossier_id), dossier_code=case.dossier_code,
         procedure_code=case.procedure_code, unit_code=case.unit_code, status=CASE_STATUS[case.status],
         national_status=case.national_status, received_at=timestamp(case.received_at), due_at=timestamp(case.due_at),
-        current_step=case.current_step, version=case.version,
+        current_step=case.current_step, version=case.version, classification=CLASSIFICATION[case.classification],
+        supplement_requests=case.supplement_requests,
         steps=[pb.Step(index=s["index"], code=s["code"], name=s["name"], unit_code=s["unit_code"], role=s["role"],
                        allotted_working_hours=s["allotted_working_hours"], status=STEP_STATUS[s["status"]],
                        started_at=timestamp(s["started_at"]), completed_at=timestamp(s["completed_at"]),

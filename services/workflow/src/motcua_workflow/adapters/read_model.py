@@ -36,6 +36,12 @@ class CaseSummaries(ReadModel):
         elif name == "Case.StepStarted":
             yield (f"UPDATE {self.table} SET current_step = %s, version = %s WHERE case_id = %s",
                    (e.index, e.originator_version, e.originator_id))
+        elif name == "Case.SupplementRequested":
+            yield (f"UPDATE {self.table} SET status = 'paused', version = %s WHERE case_id = %s",
+                   (e.originator_version, e.originator_id))
+        elif name == "Case.Resumed":
+            yield (f"UPDATE {self.table} SET status = 'in_progress', due_at = %s, version = %s WHERE case_id = %s",
+                   (e.due_at, e.originator_version, e.originator_id))
         elif name == "Case.Processed":
             yield (f"UPDATE {self.table} SET status = 'processed', version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))

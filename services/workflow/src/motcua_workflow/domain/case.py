@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -10,9 +11,30 @@ from eventsourcing.domain import event
 from motcua_common.domain import MotcuaAggregate
 from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
+from motcua_common.working_calendar import VIETNAM_TZ
 
-IN_PROGRESS, PROCESSED = "in_progress", "processed"
-NATIONAL_STATUS = {IN_PROGRESS: 4, PROCESSED: 9}
+IN_PROGRESS, PAUSED, PROCESSED = "in_progress", "paused", "processed"
+NATIONAL_STATUS = {IN_PROGRESS: 4, PAUSED: 5, PROCESSED: 9}
+EARLY, ON_TIME, LATE = "early", "on_time", "late"
+
+
+class WorkingTime(Protocol):
+    """The province's calendar, as the case needs it (motcua_common.working_calendar.WorkingCalendar)."""
+
+    def add_working_time(self, start: datetime, amount: timedelta) -> datetime: ...
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta: ...
+    def sessions_on(self, day: date) -> list[tuple[datetime, datetime]]: ...
+
+
+def classify(finished_at: datetime, due_at: datetime, calendar: WorkingTime, late_by_rule: bool) -> str:
+    """Late if after the due time (or late by rule); early if before the working half-day that holds
+    the due time (as OpenCPS refines the national portal's rule); otherwise on time."""
+    if late_by_rule or finished_at > due_at:
+        return LATE
+    local_due = due_at.astimezone(VIETNAM_TZ)
+    holding = [s for s, e in calendar.sessions_on(local_due.date()) if s < local_due <= e]
+    half_day_start = holding[0] if holding else local_due
+    return EARLY if finished_at < half_day_start else ON_TIME
 
 
 @dataclass(frozen=True)
@@ -58,14 +80,56 @@ class Case(MotcuaAggregate):
         self.steps = steps
         self.current_step = 0
         self.status = IN_PROGRESS
+        self.paused_since: datetime | None = None
+        self.supplement_requests = 0
+        self.classification = ""
 
     @property
     def national_status(self) -> int:
         return NATIONAL_STATUS[self.status]
 
-    def complete_step(self, index: int, by: str, note: str, now: datetime) -> None:
-        if self.status != IN_PROGRESS:
+    @property
+    def late_by_rule(self) -> bool:
+        """A second supplementation request makes the dossier late (national rule)."""
+        return self.supplement_requests >= 2
+
+    def request_supplement(self, reason: str, now: datetime) -> None:
+        """The dossier waits on the applicant: the clock stops until the supplement arrives."""
+        self._require_open()
+        if self.status == PAUSED:
+            raise RuleViolated("ALREADY_PAUSED", f"dossier {self.dossier_code} already waits for a supplement")
+        if not reason.strip() or len(reason) > 2000:
+            raise InvalidArgument.single("reason", "say what is missing, in at most 2000 characters")
+        self._request_supplement(reason=reason.strip(), requested_at=now)
+
+    @event("SupplementRequested")
+    def _request_supplement(self, reason: str, requested_at: datetime) -> None:
+        self.status = PAUSED
+        self.paused_since = requested_at
+        self.supplement_requests += 1
+
+    def resume(self, now: datetime, calendar: WorkingTime) -> None:
+        """The supplement arrived: the due time moves by exactly the working time the clock stood still."""
+        if self.status != PAUSED or self.paused_since is None:
+            raise RuleViolated("NOT_PAUSED", f"dossier {self.dossier_code} is not waiting for a supplement")
+        paused = calendar.working_time_between(self.paused_since, now)
+        self._resume(resumed_at=now, paused_working_seconds=paused.total_seconds(),
+                     due_at=calendar.add_working_time(self.due_at, paused))
+
+    @event("Resumed")
+    def _resume(self, resumed_at: datetime, paused_working_seconds: float, due_at: datetime) -> None:
+        self.status = IN_PROGRESS
+        self.paused_since = None
+        self.due_at = due_at
+
+    def _require_open(self) -> None:
+        if self.status == PROCESSED:
             raise RuleViolated("CASE_CLOSED", f"case of dossier {self.dossier_code} is already {self.status}")
+
+    def complete_step(self, index: int, by: str, note: str, now: datetime, calendar: WorkingTime) -> None:
+        self._require_open()
+        if self.status == PAUSED:
+            raise RuleViolated("CASE_PAUSED", f"dossier {self.dossier_code} waits for a supplement: resume it first")
         if not 0 <= index < len(self.steps):
             raise InvalidArgument.single("step_index", f"must be between 0 and {len(self.steps) - 1}")
         if index != self.current_step:
@@ -77,7 +141,7 @@ class Case(MotcuaAggregate):
         if index + 1 < len(self.steps):
             self._start_step(index=index + 1, started_at=now)
         else:
-            self._finish(processed_at=now)
+            self._finish(processed_at=now, classification=classify(now, self.due_at, calendar, self.late_by_rule))
 
     @event("StepCompleted")
     def _complete_step(self, index: int, completed_by: str, note: str, completed_at: datetime) -> None:
@@ -89,7 +153,19 @@ class Case(MotcuaAggregate):
         self.steps[index] = {**self.steps[index], "status": "in_progress", "started_at": started_at}
         self.current_step = index
 
-    @event("Processed")
-    def _finish(self, processed_at: datetime) -> None:
+    class Processed(MotcuaAggregate.Event):
+        """Version 2 added `classification`; version-1 events (before it existed) read as unclassified."""
+
+        class_version = 2
+        processed_at: datetime
+        classification: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["classification"] = ""
+
+    @event(Processed)
+    def _finish(self, processed_at: datetime, classification: str) -> None:
         self.status = PROCESSED
         self.processed_at = processed_at
+        self.classification = classification

@@ -56,6 +56,20 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         return pb.CompleteStepResponse(case=case_to_proto(case))
 
 
+    def RequestSupplement(self, request: pb.RequestSupplementRequest,
+                          context: grpc.ServicerContext) -> pb.RequestSupplementResponse:
+        case = self.app.request_supplement(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                           request.expected_version, request.reason, actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.RequestSupplementResponse(case=case_to_proto(case))
+
+    def ResumeCase(self, request: pb.ResumeCaseRequest, context: grpc.ServicerContext) -> pb.ResumeCaseResponse:
+        case = self.app.resume(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                               request.expected_version, actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.ResumeCaseResponse(case=case_to_proto(case))
+
+
 def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
     meter().create_observable_gauge(
         "motcua.cases.overdue", description="open cases past their due time, by unit",
