@@ -112,3 +112,12 @@ def test_every_process_answers_on_its_metrics_endpoint_with_the_metrics_to_alert
     assert re.search(r'motcua_consumer_lag\{.*upstream="intake".*\} 0', workflow_worker)
     assert re.search(r'motcua_events_appended_total\{.*type="Case.Opened".*\} [1-9]', workflow_worker)
     assert "python_gc_objects_collected_total" in intake_worker and "rpc_server_duration" in workflow_grpc
+
+
+def test_the_overdue_gauge_is_served_by_workflows_edge(platform, submitted):
+    # No case is overdue on a fresh province, so the gauge has no samples, but its callback must
+    # run without error on every scrape (an error would surface in the edge's log).
+    scrape(METRICS_BASE + 11)
+    log = (Path(platform["log_dir"]) / "workflow-grpc.log").read_text()
+    assert "Callback failed" not in log  # what the OpenTelemetry SDK logs when a gauge's callback raises
+    assert "Traceback" not in log  # and expected refusals (NOT_FOUND while waiting for a case) leave none

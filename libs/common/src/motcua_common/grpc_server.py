@@ -86,9 +86,11 @@ def _guard(behaviour: Callable, method: str) -> Callable:
         started = time.perf_counter()
         status = "OK"
         parent = context_from_metadata(context.invocation_metadata())
+        # Exceptions are recorded by hand below: an expected refusal (NOT_FOUND...) is no stack trace.
         with tracer().start_as_current_span(method.lstrip("/"), context=parent, kind=SpanKind.SERVER,
                                             attributes={"rpc.system": "grpc", "rpc.service": service,
-                                                        "rpc.method": rpc}) as span:
+                                                        "rpc.method": rpc},
+                                            record_exception=False, set_status_on_exception=False) as span:
             try:
                 return behaviour(request, context)
             except MotcuaError as error:

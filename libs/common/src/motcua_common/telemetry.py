@@ -118,8 +118,17 @@ def traced(name: str) -> Any:
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with tracer().start_as_current_span(name):
-                return function(*args, **kwargs)
+            from motcua_common.errors import MotcuaError
+
+            with tracer().start_as_current_span(name, record_exception=False, set_status_on_exception=False) as s:
+                try:
+                    return function(*args, **kwargs)
+                except MotcuaError:
+                    raise  # a refusal the caller is told about, not a fault
+                except Exception as error:
+                    s.record_exception(error)
+                    s.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+                    raise
 
         return wrapper
 

@@ -127,6 +127,36 @@ class WorkflowApplication(MotcuaApplication):
             raise Conflict("the case changed meanwhile: re-read it and retry") from None
         return case
 
+    def mark_overdue_cases(self, limit: int = 500) -> int:
+        """The scheduler's tick: record MarkedOverdue on every open case past its due time (once each)."""
+        now = self.clock.now()
+        with self.pool.connection() as conn:
+            due = [r[0] for r in conn.execute(
+                f"SELECT case_id FROM {self.read_model.table} WHERE status = 'in_progress' AND NOT overdue "
+                "AND due_at < %s ORDER BY due_at LIMIT %s", (now, limit)).fetchall()]
+        marked = 0
+        context = CommandContext(actor=Actor.system("workflow.overdue-scheduler"), province=self.province,
+                                 clock=self.clock)
+        for case_id in due:
+            case = self.get_case(case_id)
+            with command_context(context), concerning(case.dossier_id, dossier_code=case.dossier_code):
+                if not case.mark_overdue(now):
+                    continue
+            try:
+                self.record(case)
+                marked += 1
+            except IntegrityError:
+                continue  # another scheduler marked it first: nothing to do
+        return marked
+
+    def overdue_by_unit(self) -> dict[str, int]:
+        """Open cases past their due time, per unit (for the overdue alert)."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(f"SELECT unit_code, count(*) FROM {self.read_model.table} "
+                                "WHERE status = 'in_progress' AND due_at < %s GROUP BY unit_code",
+                                (self.clock.now(),)).fetchall()
+        return dict(rows)
+
     # -- read-model maintenance ----------------------------------------------
     def read_model_rows(self) -> list[tuple]:
         with self.pool.connection() as conn:

@@ -127,3 +127,15 @@ def test_a_processed_event_stored_before_classification_existed_still_reads():
                          topic="motcua_workflow.domain.case:Case.Processed", state=v1_state)
     event = ChainingMapper(transcoder=make_transcoder()).to_domain_event(stored)
     assert isinstance(event, Case.Processed) and event.classification == ""
+
+
+def test_a_case_is_marked_overdue_once_and_only_while_its_clock_runs(case):
+    assert not case.mark_overdue(case.due_at)  # at the due time it is not yet late
+    after = case.due_at + timedelta(minutes=1)
+    assert case.mark_overdue(after) and case.overdue
+    assert not case.mark_overdue(after + timedelta(hours=1))  # never twice
+
+
+def test_a_paused_case_is_not_marked_overdue(case):
+    case.request_supplement("Thiếu giấy tờ", now=START)
+    assert not case.mark_overdue(case.due_at + timedelta(days=30))

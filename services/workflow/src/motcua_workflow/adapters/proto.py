@@ -41,7 +41,7 @@ def case_to_proto(case: Case) -> pb.Case:
         procedure_code=case.procedure_code, unit_code=case.unit_code, status=CASE_STATUS[case.status],
         national_status=case.national_status, received_at=timestamp(case.received_at), due_at=timestamp(case.due_at),
         current_step=case.current_step, version=case.version, classification=CLASSIFICATION[case.classification],
-        supplement_requests=case.supplement_requests,
+        supplement_requests=case.supplement_requests, overdue=case.overdue,
         steps=[pb.Step(index=s["index"], code=s["code"], name=s["name"], unit_code=s["unit_code"], role=s["role"],
                        allotted_working_hours=s["allotted_working_hours"], status=STEP_STATUS[s["status"]],
                        started_at=timestamp(s["started_at"]), completed_at=timestamp(s["completed_at"]),
@@ -54,4 +54,5 @@ def summary_to_proto(row: dict) -> pb.CaseSummary:
         case_id=str(row["case_id"]), dossier_id=str(row["dossier_id"]), dossier_code=row["dossier_code"],
         procedure_code=row["procedure_code"], unit_code=row["unit_code"], status=CASE_STATUS[row["status"]],
         due_at=timestamp(row["due_at"]), current_step=row["current_step"], version=row["version"],
+        overdue=row["overdue"],
     )

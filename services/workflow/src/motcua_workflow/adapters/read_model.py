@@ -7,7 +7,7 @@ from typing import Any, Iterable, Sequence
 from motcua_common.eventstore import ReadModel
 
 COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code", "status", "due_at",
-           "current_step", "version")
+           "current_step", "version", "overdue")
 
 
 class CaseSummaries(ReadModel):
@@ -23,6 +23,8 @@ class CaseSummaries(ReadModel):
             "procedure_code text NOT NULL, unit_code text NOT NULL, status text NOT NULL, "
             "due_at timestamptz NOT NULL, current_step integer NOT NULL, version bigint NOT NULL)"
         )
+        # Added after the first release of the table: existing databases gain it here.
+        conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS overdue boolean NOT NULL DEFAULT false')
         conn.execute(
             f'CREATE INDEX IF NOT EXISTS case_summaries_queue ON "{schema}".case_summaries (unit_code, status, due_at, case_id)'
         )
@@ -32,7 +34,7 @@ class CaseSummaries(ReadModel):
         if name == "Case.Opened":
             yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                    (e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code, "in_progress",
-                    e.due_at, 0, e.originator_version))
+                    e.due_at, 0, e.originator_version, False))
         elif name == "Case.StepStarted":
             yield (f"UPDATE {self.table} SET current_step = %s, version = %s WHERE case_id = %s",
                    (e.index, e.originator_version, e.originator_id))
@@ -42,6 +44,9 @@ class CaseSummaries(ReadModel):
         elif name == "Case.Resumed":
             yield (f"UPDATE {self.table} SET status = 'in_progress', due_at = %s, version = %s WHERE case_id = %s",
                    (e.due_at, e.originator_version, e.originator_id))
+        elif name == "Case.MarkedOverdue":
+            yield (f"UPDATE {self.table} SET overdue = true, version = %s WHERE case_id = %s",
+                   (e.originator_version, e.originator_id))
         elif name == "Case.Processed":
             yield (f"UPDATE {self.table} SET status = 'processed', version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))

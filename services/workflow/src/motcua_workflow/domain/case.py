@@ -83,6 +83,7 @@ class Case(MotcuaAggregate):
         self.paused_since: datetime | None = None
         self.supplement_requests = 0
         self.classification = ""
+        self.overdue = False
 
     @property
     def national_status(self) -> int:
@@ -121,6 +122,21 @@ class Case(MotcuaAggregate):
         self.status = IN_PROGRESS
         self.paused_since = None
         self.due_at = due_at
+
+    def mark_overdue(self, now: datetime) -> bool:
+        """Record, once, that the due time passed while the case was being processed.
+
+        Not while paused (the clock stands still) nor after processing; a second marking is
+        a no-op, so a scheduler that restarts or runs twice never fires twice.
+        """
+        if self.overdue or self.status != IN_PROGRESS or now <= self.due_at:
+            return False
+        self._mark_overdue(marked_at=now, due_at=self.due_at)
+        return True
+
+    @event("MarkedOverdue")
+    def _mark_overdue(self, marked_at: datetime, due_at: datetime) -> None:
+        self.overdue = True
 
     def _require_open(self) -> None:
         if self.status == PROCESSED:

@@ -1,11 +1,16 @@
 """workflow's nameko worker: applies intake's events (push wakes, pull completes) and serves workflow's log."""
 from __future__ import annotations
 
+import os
+
 from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from motcua_common.logs import get_logger
 from motcua_common.nameko_deps import Built, bounded
+
+log = get_logger()
 
 PULL_TIMEOUT_SECONDS = 10.0
 ALL_EVENTS = "#"  # a topic binding: every event of the upstream, so the consumer sees every position
@@ -39,6 +44,14 @@ class WorkflowService:
     @timer(interval=2.0, eager=True)
     def poll_intake(self) -> None:
         self.parts.follower.catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+
+    @timer(interval=float(os.environ.get("MOTCUA_OVERDUE_SCAN_SECONDS", "30")), eager=True)
+    def mark_overdue_cases(self) -> None:
+        """Due times pass without any event: a scheduler records them (its state lives in the store,
+        so it survives restarts, and a case is marked once however often it runs)."""
+        marked = self.parts.app.mark_overdue_cases()
+        if marked:
+            log.info("cases_marked_overdue", count=marked)
 
     @rpc
     def read_notifications(self, start: int, limit: int) -> list[dict]:

@@ -1,0 +1,54 @@
+"""Due times pass without any event: the scheduler records them once, and the queue shows them."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from motcua_common.clock import SettableClock
+from motcua_common.testing import wait_until
+
+from workflow_testkit import OFFICIAL, submit_dossiers
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settable_apps(province):  # type: ignore[no-untyped-def]
+    province.env["MOTCUA_CLOCK"] = "settable"
+    from motcua_intake.bootstrap import bootstrap as intake_bootstrap
+    from motcua_intake.bootstrap import setup_schema as intake_schema
+    from motcua_workflow.bootstrap import bootstrap as workflow_bootstrap
+    from motcua_workflow.bootstrap import intake_follower
+    from motcua_workflow.bootstrap import setup_schema as workflow_schema
+
+    settings = province.settings()
+    intake_schema(settings)
+    workflow_schema(settings)
+    intake, workflow = intake_bootstrap(settings), workflow_bootstrap(settings)
+    yield intake, workflow, intake_follower(workflow, settings), SettableClock(settings.postgres_conninfo(), ttl=0)
+    intake.close()
+    workflow.close()
+
+
+def test_the_scheduler_marks_each_late_case_once_and_the_queue_shows_it(settable_apps):
+    intake, workflow, follower, clock = settable_apps
+    dossiers = submit_dossiers(intake, 3, procedure="1.004873")  # 3 working days
+    follower.catch_up(lambda start, limit: intake.read_notifications(start, limit))
+    paused = workflow.get_case(dossier_id=dossiers[2]["id"])
+    workflow.request_supplement("k-pause", paused.id, paused.version, "Thiếu giấy tờ", OFFICIAL)
+    assert workflow.mark_overdue_cases() == 0  # nothing is due yet
+
+    moved = clock.advance(timedelta(days=14))
+    wait_until(lambda: workflow.clock.now() >= moved, 5, "the app's clock to read the moved province clock")
+    assert workflow.mark_overdue_cases() == 2  # the paused one's clock stands still
+    assert workflow.mark_overdue_cases() == 0  # a second tick (or a restarted scheduler) marks nothing
+
+    rows, _ = workflow.list_cases("000.31.01.H45", None, 50, "")
+    flags = {str(r["dossier_id"]): r["overdue"] for r in rows}
+    assert flags == {str(dossiers[0]["id"]): True, str(dossiers[1]["id"]): True, str(dossiers[2]["id"]): False}
+    events = [n for n in workflow.recorder.select_notifications(start=1, limit=1000)
+              if n.topic.endswith(":Case.MarkedOverdue")]
+    assert len(events) == 2
+    assert workflow.decode(events[0]).envelope["actor"]["subject"] == "workflow.overdue-scheduler"
+    assert workflow.overdue_by_unit() == {"000.31.01.H45": 2}
