@@ -235,3 +235,20 @@ def test_a_supplement_pauses_the_case_and_resuming_moves_its_due_time(intake, wo
             metadata=OFFICIAL).case
     assert done.status == wpb.CASE_STATUS_PROCESSED
     assert done.classification == wpb.CLASSIFICATION_EARLY and done.supplement_requests == 1
+
+
+def test_an_apology_sets_a_new_appointment_and_keeps_the_commitment(intake, workflow):
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    case = wait_for_case(workflow, dossier.id)
+    later = Timestamp(seconds=case.due_at.seconds + 7 * 86400)
+    extended = workflow.ExtendDeadline(wpb.ExtendDeadlineRequest(
+        idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=case.version, new_due_at=later,
+        reason="Cần xác minh thêm với cơ quan liên quan"), metadata=OFFICIAL).case
+    assert extended.due_at == later and extended.committed_due_at == case.due_at and extended.extensions == 1
+    with pytest.raises(grpc.RpcError) as earlier:
+        workflow.ExtendDeadline(wpb.ExtendDeadlineRequest(
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=extended.version,
+            new_due_at=case.due_at, reason="x"), metadata=OFFICIAL)
+    assert earlier.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "new_due_at" in bad_request_fields(earlier.value)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -99,6 +100,13 @@ class WorkflowApplication(MotcuaApplication):
     def resume(self, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor) -> Case:
         return self._case_command("ResumeCase", idempotency_key, case_id, expected_version, actor, {},
                                   lambda case, now: case.resume(now, self.calendar))
+
+    @traced("workflow.extend_deadline")
+    def extend_deadline(self, idempotency_key: str, case_id: UUID, expected_version: int, new_due_at: datetime,
+                        reason: str, actor: Actor) -> Case:
+        return self._case_command("ExtendDeadline", idempotency_key, case_id, expected_version, actor,
+                                  {"new_due_at": new_due_at.isoformat(), "reason": reason},
+                                  lambda case, now: case.extend(new_due_at, reason, now))
 
     def _case_command(self, name: str, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor,
                       request: dict, act: Any) -> Case:

@@ -3,6 +3,7 @@ exactly one case per dossier and lose none (tests c and d of the walking skeleto
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -129,6 +130,9 @@ def test_rebuilt_read_model_equals_the_live_one(apps):
             case = workflow.request_supplement(f"s-{dossier['id']}", case.id, case.version, "Thiếu giấy tờ", OFFICIAL)
             if i % 3:
                 case = workflow.resume(f"r-{dossier['id']}", case.id, case.version, OFFICIAL)
+        if i == 4:
+            case = workflow.extend_deadline(f"e-{dossier['id']}", case.id, case.version,
+                                            case.due_at + timedelta(days=5), "Cần xác minh", OFFICIAL)
         for step in range(i % 5):
             if case.status != "in_progress":
                 break

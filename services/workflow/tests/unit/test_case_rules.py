@@ -139,3 +139,49 @@ def test_a_case_is_marked_overdue_once_and_only_while_its_clock_runs(case):
 def test_a_paused_case_is_not_marked_overdue(case):
     case.request_supplement("Thiếu giấy tờ", now=START)
     assert not case.mark_overdue(case.due_at + timedelta(days=30))
+
+
+def test_an_apology_sets_a_new_appointment_but_a_dossier_finished_after_its_commitment_is_late(case):
+    committed = case.due_at
+    new_appointment = committed + timedelta(days=7)
+    case.extend(new_appointment, "Cần xác minh thêm với cơ quan liên quan", now=START)
+    assert case.due_at == new_appointment and case.committed_due_at == committed and case.extensions == 1
+    finished = committed + timedelta(days=1)  # before the new appointment, after the commitment
+    for i in range(len(case.steps)):
+        case.complete_step(i, by="canbo", note="", now=finished, calendar=CALENDAR)
+    assert case.classification == LATE
+
+
+@pytest.mark.parametrize("new_due, reason, field", [
+    (lambda c: c.due_at - timedelta(hours=1), "lý do", "new_due_at"),
+    (lambda c: c.due_at + timedelta(days=1), "  ", "reason"),
+])
+def test_a_bad_extension_is_refused_naming_the_field(case, new_due, reason, field):
+    with pytest.raises(InvalidArgument) as error:
+        case.extend(new_due(case), reason, now=START)
+    assert error.value.violations[0].field == field
+
+
+def test_a_pause_after_an_apology_moves_both_the_appointment_and_the_commitment(case):
+    committed = case.committed_due_at
+    case.extend(case.due_at + timedelta(days=7), "Cần xác minh", now=START)
+    appointment = case.due_at
+    case.request_supplement("Thiếu giấy tờ", now=local(2026, 11, 25, 16))
+    case.resume(now=local(2026, 11, 30, 9), calendar=CALENDAR)
+    assert case.committed_due_at == CALENDAR.add_working_time(committed, timedelta(hours=19))
+    assert case.due_at == CALENDAR.add_working_time(appointment, timedelta(hours=19))
+
+
+def test_a_resumed_event_stored_before_extensions_existed_still_reads():
+    from eventsourcing.persistence import StoredEvent
+
+    from motcua_common.eventstore import ChainingMapper, make_transcoder
+
+    at = b'{"_type_":"datetime_iso","_data_":"2026-11-20T03:00:00+00:00"}'
+    v1_state = (b'{"timestamp":' + at + b',"envelope":{"actor":{"kind":"system"},"province":"test",'
+                b'"correlation_id":"x","causation_id":"","occurred_at":"2026-11-20T03:00:00+00:00","prev_hash":"'
+                + b"0" * 64 + b'"},"resumed_at":' + at + b',"paused_working_seconds":3600.0,"due_at":' + at + b'}')
+    stored = StoredEvent(originator_id=uuid4(), originator_version=3,
+                         topic="motcua_workflow.domain.case:Case.Resumed", state=v1_state)
+    event = ChainingMapper(transcoder=make_transcoder()).to_domain_event(stored)
+    assert isinstance(event, Case.Resumed) and event.committed_due_at == event.due_at

@@ -42,6 +42,7 @@ def case_to_proto(case: Case) -> pb.Case:
         national_status=case.national_status, received_at=timestamp(case.received_at), due_at=timestamp(case.due_at),
         current_step=case.current_step, version=case.version, classification=CLASSIFICATION[case.classification],
         supplement_requests=case.supplement_requests, overdue=case.overdue,
+        committed_due_at=timestamp(case.committed_due_at), extensions=case.extensions,
         steps=[pb.Step(index=s["index"], code=s["code"], name=s["name"], unit_code=s["unit_code"], role=s["role"],
                        allotted_working_hours=s["allotted_working_hours"], status=STEP_STATUS[s["status"]],
                        started_at=timestamp(s["started_at"]), completed_at=timestamp(s["completed_at"]),

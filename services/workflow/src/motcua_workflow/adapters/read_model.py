@@ -44,6 +44,9 @@ class CaseSummaries(ReadModel):
         elif name == "Case.Resumed":
             yield (f"UPDATE {self.table} SET status = 'in_progress', due_at = %s, version = %s WHERE case_id = %s",
                    (e.due_at, e.originator_version, e.originator_id))
+        elif name == "Case.DeadlineExtended":
+            yield (f"UPDATE {self.table} SET due_at = %s, version = %s WHERE case_id = %s",
+                   (e.new_due_at, e.originator_version, e.originator_id))
         elif name == "Case.MarkedOverdue":
             yield (f"UPDATE {self.table} SET overdue = true, version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))

@@ -84,6 +84,8 @@ class Case(MotcuaAggregate):
         self.supplement_requests = 0
         self.classification = ""
         self.overdue = False
+        self.committed_due_at = due_at  # moved by pauses, never by an apology's new appointment
+        self.extensions = 0
 
     @property
     def national_status(self) -> int:
@@ -115,13 +117,46 @@ class Case(MotcuaAggregate):
             raise RuleViolated("NOT_PAUSED", f"dossier {self.dossier_code} is not waiting for a supplement")
         paused = calendar.working_time_between(self.paused_since, now)
         self._resume(resumed_at=now, paused_working_seconds=paused.total_seconds(),
-                     due_at=calendar.add_working_time(self.due_at, paused))
+                     due_at=calendar.add_working_time(self.due_at, paused),
+                     committed_due_at=calendar.add_working_time(self.committed_due_at, paused))
 
-    @event("Resumed")
-    def _resume(self, resumed_at: datetime, paused_working_seconds: float, due_at: datetime) -> None:
+    class Resumed(MotcuaAggregate.Event):
+        """Version 2 added `committed_due_at` (with extensions); before them it equalled `due_at`."""
+
+        class_version = 2
+        resumed_at: datetime
+        paused_working_seconds: float
+        due_at: datetime
+        committed_due_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["committed_due_at"] = state["due_at"]
+
+    @event(Resumed)
+    def _resume(self, resumed_at: datetime, paused_working_seconds: float, due_at: datetime,
+                committed_due_at: datetime) -> None:
         self.status = IN_PROGRESS
         self.paused_since = None
         self.due_at = due_at
+        self.committed_due_at = committed_due_at
+
+    def extend(self, new_due_at: datetime, reason: str, now: datetime) -> None:
+        """The unit cannot finish in time: it apologises to the applicant and sets a new appointment.
+        The dossier still counts as late if it finishes after the time it was committed to."""
+        self._require_open()
+        if new_due_at <= self.due_at:
+            raise InvalidArgument.single("new_due_at", "must be later than the current appointment")
+        if new_due_at <= now:
+            raise InvalidArgument.single("new_due_at", "must be in the future")
+        if not reason.strip() or len(reason) > 2000:
+            raise InvalidArgument.single("reason", "give the reason for the delay, in at most 2000 characters")
+        self._extend(previous_due_at=self.due_at, new_due_at=new_due_at, reason=reason.strip(), apologised_at=now)
+
+    @event("DeadlineExtended")
+    def _extend(self, previous_due_at: datetime, new_due_at: datetime, reason: str, apologised_at: datetime) -> None:
+        self.due_at = new_due_at
+        self.extensions += 1
 
     def mark_overdue(self, now: datetime) -> bool:
         """Record, once, that the due time passed while the case was being processed.
@@ -129,7 +164,7 @@ class Case(MotcuaAggregate):
         Not while paused (the clock stands still) nor after processing; a second marking is
         a no-op, so a scheduler that restarts or runs twice never fires twice.
         """
-        if self.overdue or self.status != IN_PROGRESS or now <= self.due_at:
+        if self.overdue or self.status != IN_PROGRESS or now <= self.committed_due_at:
             return False
         self._mark_overdue(marked_at=now, due_at=self.due_at)
         return True
@@ -157,7 +192,8 @@ class Case(MotcuaAggregate):
         if index + 1 < len(self.steps):
             self._start_step(index=index + 1, started_at=now)
         else:
-            self._finish(processed_at=now, classification=classify(now, self.due_at, calendar, self.late_by_rule))
+            self._finish(processed_at=now,
+                         classification=classify(now, self.committed_due_at, calendar, self.late_by_rule))
 
     @event("StepCompleted")
     def _complete_step(self, index: int, completed_by: str, note: str, completed_at: datetime) -> None:

@@ -1,6 +1,8 @@
 """workflow's gRPC edge (its own process; never inside nameko/eventlet)."""
 from __future__ import annotations
 
+from datetime import timezone
+
 import grpc
 
 from motcua.workflow.v1 import workflow_pb2 as pb
@@ -68,6 +70,17 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
                                request.expected_version, actor_from_metadata(context))
         mark_dossier(case.dossier_code)
         return pb.ResumeCaseResponse(case=case_to_proto(case))
+
+    def ExtendDeadline(self, request: pb.ExtendDeadlineRequest,
+                       context: grpc.ServicerContext) -> pb.ExtendDeadlineResponse:
+        if not request.HasField("new_due_at"):
+            raise InvalidArgument.single("new_due_at", "is required")
+        case = self.app.extend_deadline(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                        request.expected_version,
+                                        request.new_due_at.ToDatetime(tzinfo=timezone.utc), request.reason,
+                                        actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.ExtendDeadlineResponse(case=case_to_proto(case))
 
 
 def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
