@@ -252,3 +252,17 @@ def test_an_apology_sets_a_new_appointment_and_keeps_the_commitment(intake, work
             idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=extended.version,
             new_due_at=case.due_at, reason="x"), metadata=OFFICIAL)
     assert earlier.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "new_due_at" in bad_request_fields(earlier.value)
+
+
+def test_withdrawing_a_dossier_stops_its_case(intake, workflow):
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    wait_for_case(workflow, dossier.id)
+    withdrawn = intake.WithdrawDossier(ipb.WithdrawDossierRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=dossier.version,
+        reason="Người nộp không còn nhu cầu"), metadata=OFFICIAL).dossier
+    assert withdrawn.national_status == 7
+    deadline = time.monotonic() + 10
+    while (case := workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id)).case).status != wpb.CASE_STATUS_STOPPED:
+        assert time.monotonic() < deadline, "the case was not stopped"
+        time.sleep(0.05)
+    assert case.national_status == 8

@@ -10,7 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from motcua_common.clock import Clock
 from motcua_common.context import CommandContext, command_context, concerning, Actor
-from motcua_common.errors import InvalidArgument, NotFound, RuleViolated
+from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
 from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
 from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
@@ -126,6 +126,33 @@ class IntakeApplication(MotcuaApplication):
             if winner is None:
                 raise
             return self.get_dossier(dossier_id=winner.replay_result(request_print))
+        return self._view(dossier)
+
+    @traced("intake.withdraw_dossier")
+    def withdraw_dossier(self, idempotency_key: str, dossier_id: UUID, expected_version: int, reason: str,
+                         actor: Actor) -> dict:
+        check_key(idempotency_key)
+        caller = actor.client or actor.subject or actor.kind
+        record_id = IdempotencyRecord.id_for(self.province, "WithdrawDossier", caller, idempotency_key)
+        request_print = fingerprint({"dossier_id": dossier_id, "expected_version": expected_version, "reason": reason})
+        existing = self.get_or_none(record_id)
+        if existing is not None:
+            return self.get_dossier(dossier_id=existing.replay_result(request_print))
+        dossier = self.get_or_none(dossier_id)
+        if not isinstance(dossier, Dossier):
+            raise NotFound("dossier_id", f"dossier {dossier_id} does not exist")
+        if expected_version <= 0:
+            raise InvalidArgument.single("expected_version", "is required: the dossier's version as you last read it")
+        if dossier.version != expected_version:
+            raise Conflict(f"dossier is at version {dossier.version}, not {expected_version}: re-read it and retry")
+        with command_context(self.context(actor)), concerning(dossier.id, dossier_code=dossier.code):
+            dossier.withdraw(reason)
+            record = IdempotencyRecord(id=record_id, scope="WithdrawDossier", request_fingerprint=request_print,
+                                       result_id=dossier.id, result_version=dossier.version)
+        try:
+            self.record(dossier, record)
+        except IntegrityError:
+            raise Conflict("the dossier changed meanwhile: re-read it and retry") from None
         return self._view(dossier)
 
     @traced("intake.get_dossier")

@@ -108,6 +108,12 @@ class WorkflowApplication(MotcuaApplication):
                                   {"new_due_at": new_due_at.isoformat(), "reason": reason},
                                   lambda case, now: case.extend(new_due_at, reason, now))
 
+    @traced("workflow.stop_processing")
+    def stop_processing(self, idempotency_key: str, case_id: UUID, expected_version: int, reason: str,
+                        actor: Actor) -> Case:
+        return self._case_command("StopProcessing", idempotency_key, case_id, expected_version, actor,
+                                  {"reason": reason}, lambda case, now: case.stop(reason, now, self.calendar))
+
     def _case_command(self, name: str, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor,
                       request: dict, act: Any) -> Case:
         """Every command on a case: idempotency key, expected version, one decision, one save."""

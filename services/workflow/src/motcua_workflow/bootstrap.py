@@ -11,7 +11,7 @@ from motcua_common.settings import Settings
 from motcua_workflow.adapters.read_model import CaseSummaries
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
-from motcua_workflow.policies import OpenCaseOnReceipt
+from motcua_workflow.policies import IntakePolicies
 
 SERVICE = "workflow"
 
@@ -25,7 +25,7 @@ def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
 
 def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:
     templates = load_templates(Path(settings.data_dir) / "process_templates.yaml")
-    return UpstreamFollower(app, "intake", OpenCaseOnReceipt(settings.province, templates),
+    return UpstreamFollower(app, "intake", IntakePolicies(settings.province, templates, app.calendar),
                             clock=app.clock, province=settings.province)
 
 

@@ -7,22 +7,39 @@ from motcua_common.consumer import UnitOfWork
 from motcua_common.eventstore import LoggedEvent
 from motcua_common.logs import bound, get_logger
 
-from motcua_workflow.domain.case import Case
+from motcua_workflow.domain.case import PROCESSED, STOPPED, Case, WorkingTime
 from motcua_workflow.domain.templates import ProcessTemplates
 
 log = get_logger()
 
 
-class OpenCaseOnReceipt:
-    """A dossier received at intake gets exactly one processing case."""
+class IntakePolicies:
+    """Workflow's reactions to intake: a received dossier gets exactly one processing case; a
+    withdrawn one has its processing stopped."""
 
-    handles = frozenset({"Dossier.Received"})
+    handles = frozenset({"Dossier.Received", "Dossier.Withdrawn"})
 
-    def __init__(self, province: str, templates: ProcessTemplates) -> None:
+    def __init__(self, province: str, templates: ProcessTemplates, calendar: WorkingTime) -> None:
         self.province = province
         self.templates = templates
+        self.calendar = calendar
 
     def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None:
+        if event.name == "Dossier.Withdrawn":
+            self._stop_on_withdrawal(event, work)
+        else:
+            self._open_case(event, work)
+
+    def _stop_on_withdrawal(self, event: LoggedEvent, work: UnitOfWork) -> None:
+        case = work.get(Case.id_for(self.province, event.originator_id))
+        if case is None or case.status in (PROCESSED, STOPPED):
+            log.info("withdrawal_after_processing", upstream_position=event.position)
+            return
+        # The withdrawal's own time, not now: a replay gives the same classification.
+        case.stop(f"Người nộp rút hồ sơ: {event.data['reason']}", now=event.data["timestamp"], calendar=self.calendar)
+        work.add(case)
+
+    def _open_case(self, event: LoggedEvent, work: UnitOfWork) -> None:
         data = event.data
         dossier_id = event.originator_id
         # No look-up for an existing case: the tracking check makes each event apply once, and the

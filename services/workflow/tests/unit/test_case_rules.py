@@ -185,3 +185,18 @@ def test_a_resumed_event_stored_before_extensions_existed_still_reads():
                          topic="motcua_workflow.domain.case:Case.Resumed", state=v1_state)
     event = ChainingMapper(transcoder=make_transcoder()).to_domain_event(stored)
     assert isinstance(event, Case.Resumed) and event.committed_due_at == event.due_at
+
+
+def test_stopping_ends_the_case_classifies_it_and_closes_it(case):
+    case.stop("Người nộp rút hồ sơ", now=START + timedelta(hours=1), calendar=CALENDAR)
+    assert case.status == "stopped" and case.national_status == 8 and case.classification == EARLY
+    with pytest.raises(RuleViolated, match="already stopped"):
+        case.complete_step(0, by="canbo", note="", now=START, calendar=CALENDAR)
+    with pytest.raises(RuleViolated):
+        case.stop("again", now=START, calendar=CALENDAR)
+
+
+def test_a_case_stopped_while_paused_is_judged_when_its_clock_stopped(case):
+    case.request_supplement("Thiếu giấy tờ", now=case.due_at - timedelta(hours=1))
+    case.stop("Quá hạn bổ sung", now=case.due_at + timedelta(days=30), calendar=CALENDAR)
+    assert case.classification != LATE

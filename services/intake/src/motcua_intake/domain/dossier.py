@@ -7,10 +7,12 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from motcua_common.domain import MotcuaAggregate
+from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 
 CHANNELS = ("desk", "online", "post")
 NATIONAL_STATUS_RECEIVED = 2
+NATIONAL_STATUS_WITHDRAWAL_REQUESTED = 7
 
 
 class Dossier(MotcuaAggregate):
@@ -42,6 +44,20 @@ class Dossier(MotcuaAggregate):
         self.appointment_at = appointment_at
         self.deadline_working_days = deadline_working_days
         self.national_status = NATIONAL_STATUS_RECEIVED
+        self.withdrawn = False
+
+    def withdraw(self, reason: str) -> None:
+        """The applicant withdraws the dossier; processing stops (workflow reacts to the event)."""
+        if self.withdrawn:
+            raise RuleViolated("ALREADY_WITHDRAWN", f"dossier {self.code} is already withdrawn")
+        if not reason.strip() or len(reason) > 2000:
+            raise InvalidArgument.single("reason", "give the applicant's reason, in at most 2000 characters")
+        self._withdraw(reason=reason.strip())
+
+    @event("Withdrawn")
+    def _withdraw(self, reason: str) -> None:
+        self.withdrawn = True
+        self.national_status = NATIONAL_STATUS_WITHDRAWAL_REQUESTED
 
 
 class DossierCode(MotcuaAggregate):

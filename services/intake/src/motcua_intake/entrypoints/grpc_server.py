@@ -38,11 +38,26 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         mark_dossier(dossier["code"])
         return pb.GetDossierResponse(dossier=dossier_to_proto(dossier))
 
+    def WithdrawDossier(self, request: pb.WithdrawDossierRequest,
+                        context: grpc.ServicerContext) -> pb.WithdrawDossierResponse:
+        return _withdraw(self, request, context)
+
     def GetReceiptForm(self, request: pb.GetReceiptFormRequest,
                        context: grpc.ServicerContext) -> pb.GetReceiptFormResponse:
         filename, content = self.app.receipt_form(**_dossier_ref(request))
         return pb.GetReceiptFormResponse(document=pb.Document(filename=filename, media_type="application/pdf",
                                                               content=content))
+
+
+def _withdraw(servicer: "IntakeServicer", request: pb.WithdrawDossierRequest, context: grpc.ServicerContext) -> pb.WithdrawDossierResponse:
+    try:
+        dossier_id = UUID(request.dossier_id)
+    except ValueError:
+        raise InvalidArgument.single("dossier_id", "is not a UUID") from None
+    dossier = servicer.app.withdraw_dossier(request.idempotency_key, dossier_id, request.expected_version,
+                                            request.reason, actor_from_metadata(context))
+    mark_dossier(dossier["code"])
+    return pb.WithdrawDossierResponse(dossier=dossier_to_proto(dossier))
 
 
 def _dossier_ref(request: pb.GetDossierRequest | pb.GetReceiptFormRequest) -> dict:

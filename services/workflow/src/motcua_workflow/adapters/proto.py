@@ -12,7 +12,7 @@ from motcua_common.errors import InvalidArgument
 from motcua_workflow.domain.case import Case
 
 CASE_STATUS = {"in_progress": pb.CASE_STATUS_IN_PROGRESS, "processed": pb.CASE_STATUS_PROCESSED,
-               "paused": pb.CASE_STATUS_PAUSED}
+               "paused": pb.CASE_STATUS_PAUSED, "stopped": pb.CASE_STATUS_STOPPED}
 CLASSIFICATION = {"": pb.CLASSIFICATION_UNSPECIFIED, "early": pb.CLASSIFICATION_EARLY,
                   "on_time": pb.CLASSIFICATION_ON_TIME, "late": pb.CLASSIFICATION_LATE}
 CASE_STATUS_NAMES = {v: k for k, v in CASE_STATUS.items()}

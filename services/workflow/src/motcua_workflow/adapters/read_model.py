@@ -50,6 +50,9 @@ class CaseSummaries(ReadModel):
         elif name == "Case.MarkedOverdue":
             yield (f"UPDATE {self.table} SET overdue = true, version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))
+        elif name == "Case.Stopped":
+            yield (f"UPDATE {self.table} SET status = 'stopped', version = %s WHERE case_id = %s",
+                   (e.originator_version, e.originator_id))
         elif name == "Case.Processed":
             yield (f"UPDATE {self.table} SET status = 'processed', version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))

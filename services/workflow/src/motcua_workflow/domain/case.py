@@ -13,8 +13,8 @@ from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 from motcua_common.working_calendar import VIETNAM_TZ
 
-IN_PROGRESS, PAUSED, PROCESSED = "in_progress", "paused", "processed"
-NATIONAL_STATUS = {IN_PROGRESS: 4, PAUSED: 5, PROCESSED: 9}
+IN_PROGRESS, PAUSED, PROCESSED, STOPPED = "in_progress", "paused", "processed", "stopped"
+NATIONAL_STATUS = {IN_PROGRESS: 4, PAUSED: 5, PROCESSED: 9, STOPPED: 8}
 EARLY, ON_TIME, LATE = "early", "on_time", "late"
 
 
@@ -173,8 +173,24 @@ class Case(MotcuaAggregate):
     def _mark_overdue(self, marked_at: datetime, due_at: datetime) -> None:
         self.overdue = True
 
+    def stop(self, reason: str, now: datetime, calendar: WorkingTime) -> None:
+        """Processing ends without a result (withdrawn, or stopped by law): the end of processing,
+        so the dossier is classified now. While paused, the clock stood still since the pause."""
+        self._require_open()
+        if not reason.strip() or len(reason) > 2000:
+            raise InvalidArgument.single("reason", "give the reason, in at most 2000 characters")
+        ended = self.paused_since if self.status == PAUSED and self.paused_since else now
+        self._stop(reason=reason.strip(), stopped_at=now,
+                   classification=classify(ended, self.committed_due_at, calendar, self.late_by_rule))
+
+    @event("Stopped")
+    def _stop(self, reason: str, stopped_at: datetime, classification: str) -> None:
+        self.status = STOPPED
+        self.paused_since = None
+        self.classification = classification
+
     def _require_open(self) -> None:
-        if self.status == PROCESSED:
+        if self.status in (PROCESSED, STOPPED):
             raise RuleViolated("CASE_CLOSED", f"case of dossier {self.dossier_code} is already {self.status}")
 
     def complete_step(self, index: int, by: str, note: str, now: datetime, calendar: WorkingTime) -> None:

@@ -82,6 +82,13 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         mark_dossier(case.dossier_code)
         return pb.ExtendDeadlineResponse(case=case_to_proto(case))
 
+    def StopProcessing(self, request: pb.StopProcessingRequest,
+                       context: grpc.ServicerContext) -> pb.StopProcessingResponse:
+        case = self.app.stop_processing(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                        request.expected_version, request.reason, actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.StopProcessingResponse(case=case_to_proto(case))
+
 
 def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
     meter().create_observable_gauge(
