@@ -64,11 +64,43 @@ def test_the_dashboard_is_well_formed():
     assert len(ids) == len(set(ids))
 
 
+COMPONENTS = {"type": "object", "minProperties": 1, "additionalProperties": {"type": ["object", "null"]}}
+COLLECTOR_SCHEMA = {
+    "type": "object", "required": ["receivers", "exporters", "service"], "additionalProperties": False,
+    "properties": {
+        "receivers": COMPONENTS, "processors": COMPONENTS, "exporters": COMPONENTS, "extensions": COMPONENTS,
+        "connectors": COMPONENTS,
+        "service": {"type": "object", "required": ["pipelines"], "additionalProperties": False, "properties": {
+            "extensions": {"type": "array", "items": {"type": "string"}},
+            "telemetry": {"type": "object"},
+            "pipelines": {"type": "object", "minProperties": 1, "additionalProperties": {
+                "type": "object", "required": ["receivers", "exporters"], "additionalProperties": False,
+                "properties": {k: {"type": "array", "items": {"type": "string"}, "minItems": 1}
+                               for k in ("receivers", "processors", "exporters")}}}}},
+    },
+}
+
+
 def test_the_collector_pipeline_uses_only_components_it_defines():
     config = yaml.safe_load((OBSERVABILITY / "otel-collector.yaml").read_text())
+    jsonschema.validate(config, COLLECTOR_SCHEMA)
     for name, pipeline in config["service"]["pipelines"].items():
         for kind in ("receivers", "processors", "exporters"):
             missing = set(pipeline.get(kind, [])) - set(config.get(kind, {}))
             assert not missing, f"pipeline {name} uses undefined {kind}: {missing}"
     assert set(config["service"]["extensions"]) <= set(config["extensions"])
     assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")  # the chart's default
+
+
+def test_every_deployed_service_has_an_image_target_built_from_the_shared_dockerfile():
+    bake = (REPO / "infra" / "docker" / "docker-bake.hcl").read_text()
+    dockerfile = (REPO / "infra" / "docker" / "service.Dockerfile").read_text()
+    values = yaml.safe_load((REPO / "charts" / "motcua" / "values.yaml").read_text())
+    for service in values["services"]:
+        assert f'target "{service}"' in bake and f'SERVICE = "{service}"' in bake
+        assert (REPO / "services" / service / "pyproject.toml").exists()
+    stages = re.findall(r"^FROM ", dockerfile, re.M)
+    assert len(stages) == 2, "a build stage and a final stage"
+    final = dockerfile.split("\nFROM ")[-1]
+    assert "USER 10001" in final and "HEALTHCHECK" in final and "motcua_common.healthcheck" in final
+    assert "grpcio-tools" not in final and "pip install" not in final  # no build tools in the final stage

@@ -67,6 +67,13 @@ class ProvinceEnv:
         return (f"host={e['MOTCUA_PG_HOST']} port={e['MOTCUA_PG_PORT']} user={e['MOTCUA_PG_USER']} "
                 f"password={e['MOTCUA_PG_PASSWORD']} dbname={e['MOTCUA_PG_DBNAME']}")
 
+    def use_settable_clock(self):  # type: ignore[no-untyped-def]
+        """Switch this province to the settable clock; returns an operator's handle on it."""
+        from motcua_common.clock import SettableClock
+
+        self.env["MOTCUA_CLOCK"] = "settable"
+        return SettableClock(self.conninfo, ttl=0)
+
     def settings(self):  # type: ignore[no-untyped-def]
         from motcua_common.settings import Settings
 

@@ -21,6 +21,12 @@ from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, format_code
 
 
+class ReceiptRenderer(Protocol):
+    """Form 01 as a printable document: (dossier view, procedure, received by, issued at) -> bytes."""
+
+    def __call__(self, dossier: dict, procedure: Procedure, received_by: str, issued_at: datetime) -> bytes: ...
+
+
 class DossierNumbering(Protocol):
     def next_number(self, agency_code: str, day: str) -> int: ...
 
@@ -50,7 +56,7 @@ class IntakeApplication(MotcuaApplication):
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, catalogue: Catalogue,
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
-                 vault: SubjectVault, code_format: str) -> None:
+                 vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer) -> None:
         super().__init__(env=env)
         self.province = province
         self.clock = clock
@@ -59,6 +65,7 @@ class IntakeApplication(MotcuaApplication):
         self.numbering = numbering
         self.vault = vault
         self.code_format = code_format
+        self.render_receipt = render_receipt
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -172,8 +179,6 @@ class IntakeApplication(MotcuaApplication):
     @traced("intake.receipt_form")
     def receipt_form(self, dossier_id: UUID | None = None, code: str | None = None) -> tuple[str, bytes]:
         """Form 01 (receipt and appointment) of a received dossier, as (filename, PDF bytes)."""
-        from motcua_intake.adapters.forms import receipt_and_appointment
-
         view = self.get_dossier(dossier_id=dossier_id, code=code)
         received = next(iter(self.events.get(view["id"], lte=1)))  # who received it is the event's actor
         procedure = self.catalogue.get(view["procedure_code"])
@@ -181,7 +186,7 @@ class IntakeApplication(MotcuaApplication):
             raise RuleViolated("PROCEDURE_WITHDRAWN", f"procedure {view['procedure_code']} is no longer in the catalogue")
         actor = received.envelope["actor"]
         received_by = actor["subject"] if actor["kind"] == "official" else "Hệ thống một cửa điện tử"
-        content = receipt_and_appointment(view, procedure, received_by, issued_at=self.clock.now())
+        content = self.render_receipt(view, procedure, received_by, self.clock.now())
         return f"phieu-tiep-nhan-{view['code']}.pdf", content
 
     def _view(self, dossier: Dossier) -> dict:

@@ -9,6 +9,7 @@ from motcua_common.privacy import SubjectVault
 from motcua_common.settings import Settings
 
 from motcua_intake.adapters.catalogue_file import load_catalogue
+from motcua_intake.adapters.forms import receipt_and_appointment
 from motcua_intake.adapters.numbering import PostgresDossierNumbering
 from motcua_intake.application import IntakeApplication
 
@@ -28,6 +29,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         numbering=PostgresDossierNumbering(pool, SERVICE),
         vault=SubjectVault(pool, SERVICE, settings.subject_kek, settings.province),
         code_format=code_format,
+        render_receipt=receipt_and_appointment,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from motcua_common.clock import ClockMovedBackwards, SettableClock
+from motcua_common.clock import ClockMovedBackwards
 from motcua_common.eventstore import make_transcoder
 
 from intake_testkit import OFFICIAL, command
@@ -18,11 +18,11 @@ pytestmark = pytest.mark.integration
 def settable(province):  # type: ignore[no-untyped-def]
     from motcua_intake.bootstrap import bootstrap, setup_schema
 
-    province.env["MOTCUA_CLOCK"] = "settable"
+    operator = province.use_settable_clock()
     settings = province.settings()
     setup_schema(settings)
     app = bootstrap(settings)
-    yield app, SettableClock(settings.postgres_conninfo(), ttl=0)
+    yield app, operator
     app.close()
 
 

@@ -72,20 +72,24 @@ class BackgroundSubmitter(threading.Thread):
                     time.sleep(0.2)
 
 
+def kill_mid_stream_and_restart(intake, processes, name: str, position) -> None:  # type: ignore[no-untyped-def]
+    """Kill -9 `name` while submissions run and it has events left, then start it again."""
+    service, kind = name.split("-")
+    submitter = BackgroundSubmitter(intake, 400)
+    submitter.start()
+    wait_until(lambda: position() > 0, 60, f"{name} to make progress")
+    code = processes.kill9(name)
+    at_kill = position()
+    submitter.join(120)
+    assert code == -9
+    assert at_kill < intake.head_position(), f"{name} must die with events left to handle"
+    processes.start(name, service_command(service, kind))
+
+
 def test_relay_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(apps, province, processes):
     intake, workflow, _, _ = apps
     start(processes)
-    submitter = BackgroundSubmitter(intake, 400)
-    submitter.start()
-    wait_until(lambda: relay_position(province) > 0, 60, "the relay to publish something")
-
-    code = processes.kill9("intake-relay")
-    at_kill = relay_position(province)
-    submitter.join(120)
-    assert code == -9
-    assert at_kill < intake.head_position(), "the relay must die with events left to publish"
-
-    processes.start("intake-relay", service_command("intake", "relay"))
+    kill_mid_stream_and_restart(intake, processes, "intake-relay", lambda: relay_position(province))
     wait_until(lambda: relay_position(province) == intake.head_position(), 60, "the restarted relay to catch up")
     wait_until(lambda: every_dossier_has_one_case(intake, workflow), 60, "a case for every dossier")
     assert len(case_counts(workflow)) == 400
@@ -94,17 +98,7 @@ def test_relay_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(app
 def test_consumer_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(apps, province, processes):
     intake, workflow, _, _ = apps
     start(processes)
-    submitter = BackgroundSubmitter(intake, 400)
-    submitter.start()
-    wait_until(lambda: tracked_position(province) > 0, 60, "the consumer to apply something")
-
-    code = processes.kill9("workflow-worker")
-    at_kill = tracked_position(province)
-    submitter.join(120)
-    assert code == -9
-    assert at_kill < intake.head_position(), "the consumer must die with events left to apply"
-
-    processes.start("workflow-worker", service_command("workflow", "worker"))
+    kill_mid_stream_and_restart(intake, processes, "workflow-worker", lambda: tracked_position(province))
     wait_until(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 400,
                90, "a case for every dossier after the restart")
     assert tracked_position(province) == intake.head_position()

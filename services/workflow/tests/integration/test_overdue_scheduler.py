@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 
-from motcua_common.clock import SettableClock
 from motcua_common.testing import wait_until
 
 from workflow_testkit import OFFICIAL, submit_dossiers
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def settable_apps(province):  # type: ignore[no-untyped-def]
-    province.env["MOTCUA_CLOCK"] = "settable"
+    operator = province.use_settable_clock()
     from motcua_intake.bootstrap import bootstrap as intake_bootstrap
     from motcua_intake.bootstrap import setup_schema as intake_schema
     from motcua_workflow.bootstrap import bootstrap as workflow_bootstrap
@@ -26,7 +25,7 @@ def settable_apps(province):  # type: ignore[no-untyped-def]
     intake_schema(settings)
     workflow_schema(settings)
     intake, workflow = intake_bootstrap(settings), workflow_bootstrap(settings)
-    yield intake, workflow, intake_follower(workflow, settings), SettableClock(settings.postgres_conninfo(), ttl=0)
+    yield intake, workflow, intake_follower(workflow, settings), operator
     intake.close()
     workflow.close()
 

@@ -1,0 +1,24 @@
+# One image per service, each its own build target over the shared Dockerfile:
+#   docker buildx bake -f infra/docker/docker-bake.hcl            (every service)
+#   docker buildx bake -f infra/docker/docker-bake.hcl intake     (one)
+variable "REGISTRY" { default = "ghcr.io/motcua" }
+variable "TAG" { default = "0.1.0" }
+
+group "default" { targets = ["intake", "workflow"] }
+
+target "service" {
+  context    = "."
+  dockerfile = "infra/docker/service.Dockerfile"
+}
+
+target "intake" {
+  inherits = ["service"]
+  args     = { SERVICE = "intake" }
+  tags     = ["${REGISTRY}/intake:${TAG}"]
+}
+
+target "workflow" {
+  inherits = ["service"]
+  args     = { SERVICE = "workflow" }
+  tags     = ["${REGISTRY}/workflow:${TAG}"]
+}
