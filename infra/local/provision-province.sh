@@ -21,6 +21,8 @@ MOTCUA_AMQP_VHOST=motcua-$PROVINCE
 MOTCUA_SUBJECT_KEK=$(head -c 32 /dev/urandom | base64)
 EOV
 fi
+# Added after the first release: existing env files gain the audit signing key.
+grep -q '^MOTCUA_AUDIT_SIGNING_KEY=' "$ENV_FILE" || echo "MOTCUA_AUDIT_SIGNING_KEY=$(head -c 32 /dev/urandom | base64)" >> "$ENV_FILE"
 set -a; . "$ENV_FILE"; set +a
 psql_admin() { $SUDO -u postgres psql -v ON_ERROR_STOP=1 -qAt "$@"; }
 if [ "$(id -u)" -eq 0 ]; then psql_admin() { su postgres -c "psql -v ON_ERROR_STOP=1 -qAt $(printf '%q ' "$@")"; }; fi

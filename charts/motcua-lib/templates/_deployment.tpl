@@ -113,6 +113,9 @@ spec:
 - name: MOTCUA_SUBJECT_KEK
   valueFrom:
     secretKeyRef: {name: {{ $v.keys.existingSecret }}, key: subject-kek}
+- name: MOTCUA_AUDIT_SIGNING_KEY
+  valueFrom:
+    secretKeyRef: {name: {{ $v.keys.existingSecret }}, key: audit-signing-key}
 - name: MOTCUA_METRICS_PORT
   value: "9100"
 - name: MOTCUA_METRICS_ADDRESS

@@ -38,10 +38,10 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.utils import get_topic
 
+from motcua_common.audit_log import GENESIS, chain_inserted_events, create_audit_tables
 from motcua_common.errors import NotFound
 from motcua_common.telemetry import meter, tracer
 
-GENESIS = "0" * 64
 _batch_sizes = meter().create_histogram("motcua.eventstore.group_commit.size",
                                         description="commands saved together in one insert transaction")
 _events_appended = meter().create_counter("motcua.events.appended", description="events stored, by service and type")
@@ -244,12 +244,23 @@ class _PendingInsert:
 
 
 class MotcuaRecorder(PostgresProcessRecorder):
-    """Runs `before_insert` hooks in the insert transaction, before the tracking row and events."""
+    """Runs `before_insert` hooks in the insert transaction, before the tracking row and events,
+    and extends the log chain (motcua_common.audit_log) with the inserted events, in the same
+    transaction and under the events table's lock."""
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for hook in kwargs.get("before_insert", ()):
             hook(curs)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            chain_inserted_events(curs, self.datastore.schema, [
+                (n, e.originator_id, e.originator_version, e.topic, e.state)
+                for n, e in zip(ids, stored_events, strict=True)])
+        return ids
 
 
 class ReadModel:
@@ -419,6 +430,7 @@ def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> No
     )
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+        create_audit_tables(conn, env["POSTGRES_SCHEMA"])
     # A bare Application with the service's name creates the same tables without its collaborators.
     tables = type(f"{app_class.__name__}Tables", (MotcuaApplication,), {"name": app_class.name})
     tables(env={**env, "CREATE_TABLE": "y"}).close()

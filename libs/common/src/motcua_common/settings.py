@@ -36,6 +36,8 @@ class Settings:
     subject_kek: bytes
     log_level: str
     data_dir: str
+    audit_signing_key: bytes = b""
+    audit_trusted_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -56,6 +58,12 @@ class Settings:
             raise ConfigurationError("MOTCUA_SUBJECT_KEK must be base64") from exc
         if len(kek) != 32:
             raise ConfigurationError("MOTCUA_SUBJECT_KEK must decode to 32 bytes")
+        try:
+            signing_key = base64.b64decode(_required(env, "MOTCUA_AUDIT_SIGNING_KEY"), validate=True)
+        except ValueError as exc:
+            raise ConfigurationError("MOTCUA_AUDIT_SIGNING_KEY must be base64") from exc
+        if len(signing_key) != 32:
+            raise ConfigurationError("MOTCUA_AUDIT_SIGNING_KEY must decode to 32 bytes (an Ed25519 seed)")
         return cls(
             environment=environment,
             province=_required(env, "MOTCUA_PROVINCE"),
@@ -69,7 +77,21 @@ class Settings:
             subject_kek=kek,
             log_level=env.get("MOTCUA_LOG_LEVEL", "info"),
             data_dir=_required(env, "MOTCUA_DATA_DIR"),
+            audit_signing_key=signing_key,
+            # Public keys of earlier signing keys, still trusted for what they signed.
+            audit_trusted_keys=tuple(k.strip() for k in env.get("MOTCUA_AUDIT_TRUSTED_KEYS", "").split(",") if k.strip()),
         )
+
+    def audit_signer(self):  # type: ignore[no-untyped-def]
+        from motcua_common.audit_log import Signer
+
+        return Signer(self.audit_signing_key)
+
+    def audit_trust(self):  # type: ignore[no-untyped-def]
+        """The current key's public half and every earlier one still trusted."""
+        from motcua_common.audit_log import TrustedKeys, load_public_key
+
+        return TrustedKeys([self.audit_signer().public_key, *(load_public_key(k) for k in self.audit_trusted_keys)])
 
     def postgres_conninfo(self) -> str:
         return (

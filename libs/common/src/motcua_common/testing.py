@@ -118,6 +118,7 @@ def private_province() -> Iterator[ProvinceEnv]:
         "MOTCUA_PG_DBNAME": dbname,
         "MOTCUA_AMQP_URI": f"amqp://{creds['MOTCUA_TEST_AMQP_USER']}:{creds['MOTCUA_TEST_AMQP_PASSWORD']}@127.0.0.1:5672/{vhost}",
         "MOTCUA_SUBJECT_KEK": base64.b64encode(os.urandom(32)).decode(),
+        "MOTCUA_AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "MOTCUA_DATA_DIR": str(DEMO_DATA),
         "MOTCUA_CLOCK": "system",
         "MOTCUA_LOG_LEVEL": "info",

@@ -9,7 +9,7 @@ from motcua_common.settings import ConfigurationError, Settings
 BASE = {
     "MOTCUA_PROVINCE": "quang-tri", "MOTCUA_PG_USER": "u", "MOTCUA_PG_PASSWORD": "p", "MOTCUA_PG_DBNAME": "d",
     "MOTCUA_AMQP_URI": "amqp://u:p@127.0.0.1:5672/v", "MOTCUA_SUBJECT_KEK": base64.b64encode(b"k" * 32).decode(),
-    "MOTCUA_DATA_DIR": "/tmp",
+    "MOTCUA_DATA_DIR": "/tmp", "MOTCUA_AUDIT_SIGNING_KEY": base64.b64encode(b"s" * 32).decode(),
 }
 
 
@@ -18,7 +18,8 @@ def test_a_complete_environment_is_accepted_with_documented_defaults():
     assert (settings.environment, settings.clock, settings.postgres_port) == ("development", "system", 5432)
 
 
-@pytest.mark.parametrize("missing", ["MOTCUA_PG_PASSWORD", "MOTCUA_SUBJECT_KEK", "MOTCUA_PROVINCE"])
+@pytest.mark.parametrize("missing", ["MOTCUA_PG_PASSWORD", "MOTCUA_SUBJECT_KEK", "MOTCUA_PROVINCE",
+                                     "MOTCUA_AUDIT_SIGNING_KEY"])
 def test_a_missing_secret_or_name_is_refused_by_name(missing):
     env = {k: v for k, v in BASE.items() if k != missing}
     with pytest.raises(ConfigurationError, match=missing):
@@ -33,3 +34,8 @@ def test_the_settable_clock_is_refused_in_production():
 def test_a_short_key_encryption_key_is_refused():
     with pytest.raises(ConfigurationError, match="32 bytes"):
         Settings.from_env({**BASE, "MOTCUA_SUBJECT_KEK": base64.b64encode(b"short").decode()})
+
+
+def test_a_short_audit_signing_key_is_refused():
+    with pytest.raises(ConfigurationError, match="MOTCUA_AUDIT_SIGNING_KEY must decode to 32 bytes"):
+        Settings.from_env({**BASE, "MOTCUA_AUDIT_SIGNING_KEY": base64.b64encode(b"short").decode()})
