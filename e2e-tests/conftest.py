@@ -21,6 +21,7 @@ def platform(request, module_province, tmp_path_factory) -> Iterator[dict[str, s
     env = {**module_province.env, **getattr(request.module, "PLATFORM_ENV", {})}
     env["MOTCUA_INTAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["MOTCUA_REPORTING_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     log_path = tmp_path / "platform.log"
     with open(log_path, "w") as log:
         runner = subprocess.Popen([sys.executable, "-m", "motcua_common.platform_runner", "--log-dir", str(tmp_path)],
@@ -32,7 +33,7 @@ def platform(request, module_province, tmp_path_factory) -> Iterator[dict[str, s
             pytest.fail(f"the platform did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.1)
     yield {"intake": env["MOTCUA_INTAKE_GRPC_ADDRESS"], "workflow": env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
-           "log_dir": str(tmp_path)}
+           "reporting": env["MOTCUA_REPORTING_GRPC_ADDRESS"], "log_dir": str(tmp_path), "env": env}
     os.killpg(runner.pid, signal.SIGINT)
     try:
         runner.wait(30)
@@ -54,3 +55,11 @@ def workflow(platform):  # type: ignore[no-untyped-def]
 
     with grpc.insecure_channel(platform["workflow"]) as channel:
         yield workflow_pb2_grpc.WorkflowServiceStub(channel)
+
+
+@pytest.fixture(scope="module")
+def audit(platform):  # type: ignore[no-untyped-def]
+    from motcua.audit.v1 import audit_pb2_grpc
+
+    with grpc.insecure_channel(platform["reporting"]) as channel:
+        yield audit_pb2_grpc.AuditServiceStub(channel)

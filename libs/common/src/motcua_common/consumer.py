@@ -22,7 +22,7 @@ from eventsourcing.persistence import Tracking
 
 from motcua_common.clock import Clock
 from motcua_common.context import Actor, CommandContext, command_context, concerning
-from motcua_common.eventstore import LoggedEvent, MotcuaApplication, logged_event_from_wire
+from motcua_common.eventstore import LoggedEvent, MotcuaApplication, execute_in_order, logged_event_from_wire
 from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import DOSSIER_CODE, meter, span
 from opentelemetry.metrics import Observation
@@ -43,6 +43,7 @@ class UnitOfWork:
     def __init__(self, app: MotcuaApplication) -> None:
         self.app = app
         self._touched: dict[UUID, Any] = {}
+        self.statements: list[tuple[str, tuple]] = []
 
     def get(self, aggregate_id: UUID) -> Any | None:
         if aggregate_id in self._touched:
@@ -52,9 +53,23 @@ class UnitOfWork:
     def add(self, aggregate: Any) -> None:
         self._touched[aggregate.id] = aggregate
 
+    def execute(self, sql: str, params: tuple) -> None:
+        """A projection row to write in the page's transaction (for consumers that keep tables, not aggregates)."""
+        self.statements.append((sql, params))
+
     @property
     def aggregates(self) -> Iterable[Any]:
         return self._touched.values()
+
+    def write_statements(self, curs: Any) -> None:
+        execute_in_order(curs, self.statements)
+
+
+class EveryEvent(frozenset):
+    """`Policy.handles` for a policy that sees every upstream event (e.g. reporting's history)."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
 
 
 class Policy(Protocol):
@@ -188,7 +203,7 @@ class UpstreamFollower:
                     self._apply_one(handled[-1], work)
                 try:
                     self.app.record(*work.aggregates, tracking=Tracking(self.upstream, events[-1].position),
-                                    before_insert=[self._expect_position(expected_position)])
+                                    before_insert=[self._expect_position(expected_position), work.write_statements])
                 except Exception:
                     self._cached_position = None
                     raise

@@ -44,3 +44,7 @@ class RuleViolated(MotcuaError):
 
 class Conflict(MotcuaError):
     """The aggregate changed since the caller read it (-> ABORTED); re-read and retry."""
+
+
+class Unavailable(MotcuaError):
+    """A service this call depends on did not answer (-> UNAVAILABLE); the caller may retry."""

@@ -281,19 +281,20 @@ class ReadModel:
         if not work:
             return None
 
-        def apply(curs: Any) -> None:
-            # Consecutive statements with the same SQL go as one executemany (order is kept).
-            run_sql, run_params = None, []
-            for sql, params in work:
-                if sql != run_sql and run_params:
-                    curs.executemany(run_sql, run_params)
-                    run_params = []
-                run_sql = sql
-                run_params.append(params)
-            if run_params:
-                curs.executemany(run_sql, run_params)
+        return lambda curs: execute_in_order(curs, work)
 
-        return apply
+
+def execute_in_order(curs: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """Consecutive statements with the same SQL go as one executemany (order is kept)."""
+    run_sql, run_params = None, []
+    for sql, params in statements:
+        if sql != run_sql and run_params:
+            curs.executemany(run_sql, run_params)
+            run_params = []
+        run_sql = sql
+        run_params.append(params)
+    if run_params:
+        curs.executemany(run_sql, run_params)
 
 
 @dataclass(frozen=True, eq=False)
@@ -418,6 +419,64 @@ class MotcuaApplication(Application):
 
     def decode(self, notification: Notification) -> Any:
         return self.mapper.to_domain_event(notification)
+
+    # -- audit: reads recorded, checkpoints signed, the log verified (motcua_common.audit_log) ----
+    def record_read(self, actor: Any, dossier_id: UUID, dossier_code: str, what: str) -> None:
+        """Record that `actor` read this dossier through `what` (before the data is returned)."""
+        from motcua_common.access import DossierRead
+        from motcua_common.context import CommandContext, command_context, concerning
+
+        context = CommandContext(actor=actor, province=self.province, clock=self.clock)  # type: ignore[attr-defined]
+        with command_context(context), concerning(dossier_id, dossier_code=dossier_code):
+            read = DossierRead(what=what)
+        self.record(read)
+
+    def _audit_connection(self) -> Any:
+        import psycopg
+
+        e = self.env
+        return psycopg.connect(f"host={e['POSTGRES_HOST']} port={e['POSTGRES_PORT']} user={e['POSTGRES_USER']} "
+                               f"password={e['POSTGRES_PASSWORD']} dbname={e['POSTGRES_DBNAME']}", autocommit=True)
+
+    def sign_checkpoint(self, signer: Any) -> Any:
+        """Sign the head of this service's log chain (a no-op when nothing was stored since)."""
+        from motcua_common.audit_log import record_checkpoint
+
+        with self._audit_connection() as conn:
+            return record_checkpoint(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province,  # type: ignore[attr-defined]
+                                     signer, self.clock.now())  # type: ignore[attr-defined]
+
+    def verify_history(self, trust: Any, originator_ids: Sequence[UUID], positions: Sequence[int] = ()) -> dict:
+        """Check these aggregates' chains and the signed log segments holding their events (and
+        `positions`: events a follower saw), against this service's own store."""
+        from motcua_common.audit_log import BrokenLink, LogVerifier
+
+        with self._audit_connection() as conn:
+            verifier = LogVerifier(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province, trust)  # type: ignore[attr-defined]
+            wanted = {int(p) for p in positions}
+            aggregate_breaks = []
+            for originator_id in originator_ids:
+                stored = self._positions_of(conn, originator_id)
+                wanted.update(position for position, _ in stored)
+                version = first_broken_link(self.recorder, originator_id)
+                if version is not None:
+                    position = next((p for p, v in stored if v == version), 0)
+                    aggregate_breaks.append(BrokenLink(
+                        self.name, position, "aggregate_chain",
+                        f"version {version} of {originator_id} does not follow its predecessor's stored bytes",
+                        str(originator_id), version))
+            report = verifier.verify_positions(wanted)
+            # The log chain names a position for every kind of break; the aggregate chain adds
+            # breaks inside a segment the log chain could not attribute (a rewritten chain).
+            if report.broken is None and aggregate_breaks:
+                report.broken = min(aggregate_breaks, key=lambda b: b.position)
+            return report.as_dict()
+
+    def _positions_of(self, conn: Any, originator_id: UUID) -> list[tuple[int, int]]:
+        rows = conn.execute(f'SELECT notification_id, originator_version FROM "{self.env["POSTGRES_SCHEMA"]}".'
+                            f'{self.name.lower()}_events WHERE originator_id = %s ORDER BY originator_version',
+                            (originator_id,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
 
 def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> None:

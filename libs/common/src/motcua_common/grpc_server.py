@@ -5,7 +5,7 @@ so tests bind port 0. Health checking, reflection and graceful shutdown are
 always on; one interceptor maps application errors to status codes:
 not found -> NOT_FOUND, rule violated -> FAILED_PRECONDITION, bad field ->
 INVALID_ARGUMENT with google.rpc.BadRequest, conflict -> ABORTED, store or
-broker unreachable -> UNAVAILABLE (the caller may retry with its idempotency key).
+broker or a needed service unreachable -> UNAVAILABLE (the caller may retry with its idempotency key).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from motcua_common.context import Actor
-from motcua_common.errors import Conflict, InvalidArgument, MotcuaError, NotFound, RuleViolated
+from motcua_common.errors import Conflict, InvalidArgument, MotcuaError, NotFound, RuleViolated, Unavailable
 from motcua_common.logs import get_logger
 from motcua_common.telemetry import context_from_metadata, meter, tracer
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -72,6 +72,8 @@ def _status_for(error: MotcuaError) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=[detail])
     if isinstance(error, Conflict):
         return status_pb2.Status(code=code_pb2.ABORTED, message=str(error))
+    if isinstance(error, Unavailable):
+        return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error))
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
 
 

@@ -1,9 +1,12 @@
 """nameko DependencyProviders and entrypoint helpers shared by every service's worker."""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import timer
 
 from motcua_common.settings import Settings
 
@@ -40,3 +43,36 @@ def bounded(call: Callable[..., Any], seconds: float) -> Callable[..., Any]:
             return call(*args, **kwargs)
 
     return timed
+
+
+class _AuditKeys:
+    def __init__(self, settings: Settings) -> None:
+        self.signer = settings.audit_signer()
+        self.trust = settings.audit_trust()
+
+
+class AuditEndpoints:
+    """Mixed into every service's nameko class: the service signs checkpoints of its own log and
+    verifies its own store for reporting's audit calls (verification never reads a copy)."""
+
+    audit_keys = Built(_AuditKeys)
+
+    @property
+    def audited_app(self) -> Any:
+        raise NotImplementedError
+
+    @rpc
+    def verify_history(self, originator_ids: list[str], positions: list[int]) -> dict:
+        from uuid import UUID
+
+        return self.audited_app.verify_history(self.audit_keys.trust, [UUID(i) for i in originator_ids], positions)
+
+    @timer(interval=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "60")))
+    def sign_checkpoint(self) -> None:
+        self.audited_app.sign_checkpoint(self.audit_keys.signer)
+
+    @rpc
+    def sign_checkpoint_now(self) -> int:
+        """For operators and tests: sign the head now; returns the signed position (0: nothing new)."""
+        checkpoint = self.audited_app.sign_checkpoint(self.audit_keys.signer)
+        return checkpoint.position if checkpoint else 0

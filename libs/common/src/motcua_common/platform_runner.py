@@ -46,11 +46,12 @@ class ServiceProcesses:
         }
 
 
-# The services built so far (payment 50053, notification 50054, evaluation 50055 and
-# reporting 50056 join when their issues land).
+# The services built so far (payment 50053, notification 50054 and evaluation 50055 join
+# when their issues land). Metrics ports follow the place in this list.
 SERVICES = [
     ServiceProcesses("intake", "motcua_intake", 50051),
     ServiceProcesses("workflow", "motcua_workflow", 50052),
+    ServiceProcesses("reporting", "motcua_reporting", 50056),
 ]
 
 

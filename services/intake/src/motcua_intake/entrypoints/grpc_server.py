@@ -36,6 +36,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
     def GetDossier(self, request: pb.GetDossierRequest, context: grpc.ServicerContext) -> pb.GetDossierResponse:
         dossier = self.app.get_dossier(**_dossier_ref(request))
         mark_dossier(dossier["code"])
+        self.app.record_read(actor_from_metadata(context), dossier["id"], dossier["code"], "intake.GetDossier")
         return pb.GetDossierResponse(dossier=dossier_to_proto(dossier))
 
     def WithdrawDossier(self, request: pb.WithdrawDossierRequest,
@@ -44,7 +45,10 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
 
     def GetReceiptForm(self, request: pb.GetReceiptFormRequest,
                        context: grpc.ServicerContext) -> pb.GetReceiptFormResponse:
-        filename, content = self.app.receipt_form(**_dossier_ref(request))
+        ref = _dossier_ref(request)
+        dossier = self.app.get_dossier(**ref)
+        self.app.record_read(actor_from_metadata(context), dossier["id"], dossier["code"], "intake.GetReceiptForm")
+        filename, content = self.app.receipt_form(dossier_id=dossier["id"])
         return pb.GetReceiptFormResponse(document=pb.Document(filename=filename, media_type="application/pdf",
                                                               content=content))
 

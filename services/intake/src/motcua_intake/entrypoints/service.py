@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
-from motcua_common.nameko_deps import Built
+from motcua_common.nameko_deps import AuditEndpoints, Built
 
 
 def _app(settings):  # type: ignore[no-untyped-def]
@@ -12,9 +12,13 @@ def _app(settings):  # type: ignore[no-untyped-def]
     return bootstrap(settings)
 
 
-class IntakeService:
+class IntakeService(AuditEndpoints):
     name = "intake"
     app = Built(_app)
+
+    @property
+    def audited_app(self):  # type: ignore[no-untyped-def]
+        return self.app
 
     @rpc
     def read_notifications(self, start: int, limit: int) -> list[dict]:

@@ -32,6 +32,7 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
             dossier_code=request.dossier_code,
         )
         mark_dossier(case.dossier_code)
+        self.app.record_read(actor_from_metadata(context), case.dossier_id, case.dossier_code, "workflow.GetCase")
         return pb.GetCaseResponse(case=case_to_proto(case))
 
     def ListCases(self, request: pb.ListCasesRequest, context: grpc.ServicerContext) -> pb.ListCasesResponse:

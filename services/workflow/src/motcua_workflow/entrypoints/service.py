@@ -8,7 +8,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.logs import get_logger
-from motcua_common.nameko_deps import Built, bounded
+from motcua_common.nameko_deps import AuditEndpoints, Built, bounded
 
 log = get_logger()
 
@@ -32,10 +32,14 @@ class _Bundle:
         self.app.close()
 
 
-class WorkflowService:
+class WorkflowService(AuditEndpoints):
     name = "workflow"
     parts = Built(_app_and_follower)
     intake = RpcProxy("intake")
+
+    @property
+    def audited_app(self):  # type: ignore[no-untyped-def]
+        return self.parts.app
 
     @event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:

@@ -1,0 +1,21 @@
+"""Access is history too: every read of a dossier through a gRPC API is recorded as an event.
+
+Each read is its own small aggregate (one event), so recording it never contends
+with the dossier's own writes; it is chained, signed and relayed like every other
+event, and reporting shows it in the dossier's history when asked to. The read is
+recorded before the data leaves the service: if it cannot be recorded, the read fails.
+"""
+from __future__ import annotations
+
+from eventsourcing.domain import event
+
+from motcua_common.domain import MotcuaAggregate
+
+
+class DossierRead(MotcuaAggregate):
+    """Who read which dossier, when, through which call (actor and dossier are in the envelope)."""
+
+    @event("Recorded")
+    def __init__(self, what: str) -> None:
+        self.what = what
+

@@ -1,0 +1,124 @@
+"""Reporting's audit use cases: a dossier's history, its state as of an instant, verification
+against the source services' own stores, and a signed export. Each records the read."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+from uuid import UUID
+
+from psycopg_pool import ConnectionPool
+
+from motcua_common.audit_export import FORMAT, export_event, sign_document
+from motcua_common.audit_log import Signer, TrustedKeys
+from motcua_common.clock import Clock
+from motcua_common.context import Actor
+from motcua_common.errors import InvalidArgument, NotFound
+from motcua_common.eventstore import MotcuaApplication
+from motcua_common.telemetry import traced
+
+from motcua_reporting.adapters.history_table import HistoryRow, HistoryTable, as_entries
+from motcua_reporting.domain.dossier_state import DossierState, state_as_of
+
+#: (service, aggregate ids, positions) -> that service's verification report (motcua_common.audit_log)
+SourceVerifier = Callable[[str, list[str], list[int]], dict]
+
+
+class ReportingApplication(MotcuaApplication):
+    name = "reporting"
+
+    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
+                 signer: Signer, trust: TrustedKeys, verify_source: SourceVerifier) -> None:
+        super().__init__(env=env)
+        self.province = province
+        self.clock = clock
+        self.pool = pool
+        self.history_table = HistoryTable(schema)
+        self.signer = signer
+        self.trust = trust
+        self.verify_source = verify_source
+
+    # -- the audit calls -----------------------------------------------------------------------
+    @traced("reporting.history")
+    def history(self, actor: Actor, dossier_id: str, dossier_code: str, include_reads: bool,
+                what: str = "audit.StreamHistory") -> list[HistoryRow]:
+        with self.pool.connection() as conn:
+            resolved = self._resolve(conn, dossier_id, dossier_code)
+            rows = self.history_table.rows(conn, resolved, include_reads)
+        if not rows:
+            raise NotFound("dossier_id", f"no history for dossier {resolved} other than reads")
+        self.record_read(actor, resolved, rows[0].dossier_code, what)
+        return rows
+
+    @traced("reporting.state_at")
+    def state_at(self, actor: Actor, dossier_id: str, dossier_code: str, as_of: datetime) -> DossierState:
+        rows = self.history(actor, dossier_id, dossier_code, include_reads=False, what="audit.GetStateAt")
+        resolved = rows[0].dossier_id
+        state = state_as_of(str(resolved), as_of=as_of, entries=as_entries(rows))
+        if state is None:
+            raise NotFound("as_of", f"dossier {rows[0].dossier_code} had no history yet at {as_of.isoformat()} "
+                                    f"(its first event was recorded at {rows[0].recorded_at.isoformat()})")
+        return state
+
+    @traced("reporting.verify")
+    def verify(self, actor: Actor, dossier_id: str, dossier_code: str) -> dict:
+        rows = self.history(actor, dossier_id, dossier_code, include_reads=True, what="audit.VerifyHistory")
+        return self._verify_rows(rows)
+
+    @traced("reporting.export")
+    def export(self, actor: Actor, dossier_id: str, dossier_code: str, include_reads: bool) -> tuple[str, bytes]:
+        rows = self.history(actor, dossier_id, dossier_code, include_reads, what="audit.ExportHistory")
+        verification = self._verify_rows(rows)
+        payload = {
+            "format": FORMAT,
+            "province": self.province,
+            "dossier_id": str(rows[0].dossier_id),
+            "dossier_code": rows[0].dossier_code,
+            "exported_at": self.clock.now().isoformat(),
+            "exported_by": actor.as_dict(),
+            "verification": verification,
+            "events": [export_event(r.service, r.position, r.originator_id, r.originator_version, r.topic,
+                                    r.event_type, r.recorded_at, r.actor, bytes(r.state), r.stored_hash)
+                       for r in rows],
+        }
+        return f"lich-su-ho-so-{rows[0].dossier_code}.json", sign_document(payload, self.signer)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _resolve(self, conn: Any, dossier_id: str, dossier_code: str) -> UUID:
+        if dossier_id:
+            try:
+                resolved = UUID(dossier_id)
+            except ValueError:
+                raise InvalidArgument.single("dossier_id", "is not a UUID") from None
+        elif dossier_code:
+            if len(dossier_code) > 64:
+                raise InvalidArgument.single("dossier_code", "must be at most 64 characters")
+            found = self.history_table.dossier_id_for(conn, dossier_code)
+            if found is None:
+                raise NotFound("dossier_code", f"no history for dossier {dossier_code!r}")
+            resolved = found
+        else:
+            raise InvalidArgument.single("dossier_id", "give the dossier's id or its code")
+        if conn.execute(f"SELECT 1 FROM {self.history_table.table} WHERE dossier_id = %s LIMIT 1",
+                        (resolved,)).fetchone() is None:
+            raise NotFound("dossier_id", f"no history for dossier {resolved}")
+        return resolved
+
+    def _verify_rows(self, rows: list[HistoryRow]) -> dict:
+        """Ask each source service to check its own store for the aggregates and positions it recorded."""
+        by_service: dict[str, tuple[set[str], set[int]]] = {}
+        for row in rows:
+            ids, positions = by_service.setdefault(row.service, (set(), set()))
+            ids.add(str(row.originator_id))
+            if row.position is not None:
+                positions.add(row.position)
+        reports = []
+        for service, (ids, positions) in sorted(by_service.items()):
+            if service == self.name:
+                reports.append(self.verify_history(self.trust, [UUID(i) for i in sorted(ids)], sorted(positions)))
+            else:
+                reports.append(self.verify_source(service, sorted(ids), sorted(positions)))
+        order = {(r.service, r.position): i for i, r in enumerate(rows)}
+        broken = [r["broken"] for r in reports if r.get("broken")]
+        first = min(broken, key=lambda b: order.get((b["service"], b["position"]), len(order))) if broken else None
+        return {"intact": first is None, "first_broken_link": first,
+                "services": [{k: v for k, v in r.items() if k != "broken"} for r in reports]}

@@ -1,0 +1,40 @@
+"""The composition root: environment -> objects. Nothing is built at import time."""
+from __future__ import annotations
+
+import sys
+
+from motcua_common.consumer import UpstreamFollower
+from motcua_common.platform import make_clock, make_pool, setup_service_schema
+from motcua_common.settings import Settings
+
+from motcua_reporting.adapters import history_table
+from motcua_reporting.adapters.history_table import HistoryTable
+from motcua_reporting.adapters.source_logs import SourceLogs
+from motcua_reporting.application import ReportingApplication
+from motcua_reporting.policies import RecordHistory
+
+SERVICE = "reporting"
+#: every service whose events reporting follows (itself too: the reads it records are history)
+UPSTREAMS = ("intake", "workflow", "reporting")
+
+
+def bootstrap(settings: Settings | None = None) -> ReportingApplication:
+    settings = settings or Settings.from_env()
+    return ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+                                clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
+                                signer=settings.audit_signer(), trust=settings.audit_trust(),
+                                verify_source=SourceLogs(settings.amqp_uri).verify)
+
+
+def followers(app: ReportingApplication, settings: Settings) -> dict[str, UpstreamFollower]:
+    policy = RecordHistory(app.history_table)
+    return {upstream: UpstreamFollower(app, upstream, policy, clock=app.clock, province=settings.province)
+            for upstream in UPSTREAMS}
+
+
+def setup_schema(settings: Settings | None = None) -> None:
+    setup_service_schema(settings or Settings.from_env(), SERVICE, ReportingApplication, history_table.create_table)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
+    setup_schema()

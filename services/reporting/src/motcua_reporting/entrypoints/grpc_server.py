@@ -1,0 +1,64 @@
+"""reporting's gRPC edge: motcua.audit.v1.AuditService (its own process; never inside nameko/eventlet)."""
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Iterator
+
+import grpc
+
+from motcua.audit.v1 import audit_pb2 as pb
+from motcua.audit.v1 import audit_pb2_grpc as pb_grpc
+from motcua_common.errors import InvalidArgument
+from motcua_common.grpc_server import actor_from_metadata, run_edge
+from motcua_common.telemetry import mark_dossier
+
+from motcua_reporting.adapters.proto import dossier_state, history_event, verification
+from motcua_reporting.application import ReportingApplication
+
+
+class AuditServicer(pb_grpc.AuditServiceServicer):
+    def __init__(self, app: ReportingApplication) -> None:
+        self.app = app
+
+    def StreamHistory(self, request: pb.StreamHistoryRequest,
+                      context: grpc.ServicerContext) -> Iterator[pb.StreamHistoryResponse]:
+        # Read (and record the read) before the first message, so errors come back as a status.
+        rows = self.app.history(actor_from_metadata(context), request.dossier_id, request.dossier_code,
+                                request.include_reads)
+        mark_dossier(rows[0].dossier_code)
+        return iter([pb.StreamHistoryResponse(event=history_event(r)) for r in rows])
+
+    def GetStateAt(self, request: pb.GetStateAtRequest, context: grpc.ServicerContext) -> pb.GetStateAtResponse:
+        if not request.HasField("as_of"):
+            raise InvalidArgument.single("as_of", "is required: the instant to show the dossier at")
+        as_of = request.as_of.ToDatetime(tzinfo=timezone.utc)
+        state = self.app.state_at(actor_from_metadata(context), request.dossier_id, request.dossier_code, as_of)
+        mark_dossier(state.dossier_code)
+        return pb.GetStateAtResponse(state=dossier_state(state, as_of))
+
+    def VerifyHistory(self, request: pb.VerifyHistoryRequest,
+                      context: grpc.ServicerContext) -> pb.VerifyHistoryResponse:
+        return verification(self.app.verify(actor_from_metadata(context), request.dossier_id, request.dossier_code))
+
+    def ExportHistory(self, request: pb.ExportHistoryRequest,
+                      context: grpc.ServicerContext) -> pb.ExportHistoryResponse:
+        filename, document = self.app.export(actor_from_metadata(context), request.dossier_id, request.dossier_code,
+                                             request.include_reads)
+        return pb.ExportHistoryResponse(document=document, filename=filename)
+
+
+def servicers(app: ReportingApplication):  # type: ignore[no-untyped-def]
+    def add(server: grpc.Server) -> None:
+        pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(app), server)
+
+    return add, [pb.DESCRIPTOR.services_by_name["AuditService"].full_name]
+
+
+def main() -> None:
+    from motcua_reporting.bootstrap import bootstrap
+
+    run_edge("reporting", 50056, servicers, bootstrap)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""reporting's relay process: publishes reporting's stored events (the reads it records) to RabbitMQ."""
+from __future__ import annotations
+
+from motcua_common.relay_main import run_relay
+
+
+def main() -> None:
+    from motcua_reporting.bootstrap import SERVICE, bootstrap
+
+    run_relay(SERVICE, bootstrap)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Helpers for reporting's tests: the three applications wired in-process, with source
+verification answered by the source application itself (what its worker's RPC does)."""
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from motcua_common.context import Actor
+
+OFFICIAL = Actor(kind="official", subject="canbo03", role="one_stop_officer", unit="000.31.01.H45", client="test")
+AUDITOR = Actor(kind="official", subject="thanhtra01", role="inspector", unit="000.00.31.H45", client="audit-desk")
+
+
+class InProcessPlatform:
+    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        from motcua_intake.bootstrap import bootstrap as intake_bootstrap
+        from motcua_intake.bootstrap import setup_schema as intake_schema
+        from motcua_reporting.bootstrap import bootstrap as reporting_bootstrap
+        from motcua_reporting.bootstrap import followers
+        from motcua_reporting.bootstrap import setup_schema as reporting_schema
+        from motcua_workflow.bootstrap import bootstrap as workflow_bootstrap
+        from motcua_workflow.bootstrap import intake_follower
+        from motcua_workflow.bootstrap import setup_schema as workflow_schema
+
+        for setup in (intake_schema, workflow_schema, reporting_schema):
+            setup(settings)
+        self.settings = settings
+        self.intake = intake_bootstrap(settings)
+        self.workflow = workflow_bootstrap(settings)
+        self.reporting = reporting_bootstrap(settings)
+        self.reporting.verify_source = self._verify_source
+        self.case_follower = intake_follower(self.workflow, settings)
+        self.history_followers = followers(self.reporting, settings)
+        self.sources = {"intake": self.intake, "workflow": self.workflow, "reporting": self.reporting}
+
+    def _verify_source(self, service: str, originator_ids: list[str], positions: list[int]) -> dict:
+        return self.sources[service].verify_history(self.settings.audit_trust(), [UUID(i) for i in originator_ids],
+                                                    positions)
+
+    def settle(self) -> None:
+        """Let every consumer apply everything stored so far (what push and poll do in the workers)."""
+        self.case_follower.catch_up(self.intake.read_notifications)
+        for upstream, follower in self.history_followers.items():
+            follower.catch_up(self.sources[upstream].read_notifications)
+
+    def sign_checkpoints(self) -> None:
+        signer = self.settings.audit_signer()
+        for app in self.sources.values():
+            app.sign_checkpoint(signer)
+
+    def submit(self) -> dict:
+        from motcua_intake.application import ApplicantInput, SubmitDossier
+
+        command = SubmitDossier(
+            idempotency_key=uuid.uuid4().hex, procedure_code="1.004873", channel="desk",
+            applicant=ApplicantInput("Trần Thị Bích", "045190001234", "", "", "", ""),
+            components=[{"name": "Tờ khai", "sha256": "b" * 64, "size_bytes": 10, "media_type": "application/pdf"}])
+        dossier = self.intake.submit_dossier(command, OFFICIAL)
+        self.settle()
+        return dossier
+
+    def process(self, dossier: dict, pause: bool = False) -> None:
+        case = self.workflow.get_case(dossier_id=dossier["id"])
+        if pause:
+            case = self.workflow.request_supplement(uuid.uuid4().hex, case.id, case.version, "Thiếu bản sao", OFFICIAL)
+            case = self.workflow.resume(uuid.uuid4().hex, case.id, case.version, OFFICIAL)
+        for step in range(len(case.steps)):
+            case = self.workflow.complete_step(uuid.uuid4().hex, case.id, step, case.version, "xong", OFFICIAL)
+        self.settle()
+
+    def close(self) -> None:
+        for app in self.sources.values():
+            app.close()
