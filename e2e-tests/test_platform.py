@@ -9,55 +9,21 @@ import uuid
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
-from grpc_status import rpc_status
 
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
 from motcua_common.testing import REPO
 
+from e2e_testkit import CODE, OFFICIAL, bad_request_fields, submit_request, wait_for_case
+
 pytestmark = pytest.mark.e2e
-
-OFFICIAL = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "canbo.e2e"),
-            ("x-motcua-actor-unit", "000.31.01.H45"), ("x-motcua-client", "e2e"))
-CODE = re.compile(r"^000\.31\.01\.H45-\d{6}-\d{4}$")
-
-
-def submit_request(key: str | None = None, **changes) -> ipb.SubmitDossierRequest:  # type: ignore[no-untyped-def]
-    request = ipb.SubmitDossierRequest(
-        idempotency_key=key or uuid.uuid4().hex, procedure_code="1.004873", channel=ipb.CHANNEL_DESK,
-        applicant=ipb.Applicant(full_name="Lê Thị Hồng", citizen_id="045190012345", phone="0912345678"),
-        components=[ipb.Component(name="Tờ khai", sha256="ab" * 32, size_bytes=2048, media_type="application/pdf")])
-    for field, value in changes.items():
-        setattr(request, field, value)
-    return request
-
-
-def bad_request_fields(error: grpc.RpcError) -> list[str]:
-    status = rpc_status.from_call(error)
-    fields = []
-    for detail in status.details if status else []:
-        info = error_details_pb2.BadRequest()
-        if detail.Unpack(info):
-            fields += [v.field for v in info.field_violations]
-    return fields
-
-
-def wait_for_case(workflow, dossier_id: str, timeout: float = 10.0) -> wpb.Case:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier_id)).case
-        except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
 
 
 def test_every_server_has_health_and_reflection(platform):
-    for name, service in (("intake", "motcua.intake.v1.IntakeService"), ("workflow", "motcua.workflow.v1.WorkflowService")):
+    for name, service in (("intake", "motcua.intake.v1.IntakeService"), ("workflow", "motcua.workflow.v1.WorkflowService"),
+                          ("reporting", "motcua.audit.v1.AuditService")):
         with grpc.insecure_channel(platform[name]) as channel:
             health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service))
             assert health.status == health_pb2.HealthCheckResponse.SERVING

@@ -1,7 +1,6 @@
 """Fixtures for workflow's tests: intake and workflow applications in-process on a private province."""
 from __future__ import annotations
 
-from typing import Iterator
 
 import pytest
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError

@@ -36,5 +36,27 @@ def setup_schema(settings: Settings | None = None) -> None:
     setup_service_schema(settings or Settings.from_env(), SERVICE, ReportingApplication, history_table.create_table)
 
 
+def replay_targets(settings: Settings) -> list:
+    """What `motcua-replay rebuild reporting` rebuilds: dossier histories, from every followed log."""
+    from motcua_common.replay import ReplaySource, ReplayTarget
+
+    tables: dict[str, HistoryTable] = {}
+
+    def project(event, table):  # type: ignore[no-untyped-def]
+        history = tables.setdefault(table, HistoryTable(SERVICE, table.split(".", 1)[1]))
+        row = history.row_for(event)
+        return [(history.insert_sql, row)] if row is not None else []
+
+    def live_positions(conn):  # type: ignore[no-untyped-def]
+        # What the live table reflects is what reporting's followers applied, not the sources' heads.
+        return dict(conn.execute(f'SELECT application_name, notification_id FROM "{SERVICE}".reporting_tracking')
+                    .fetchall())
+
+    return [ReplayTarget(name="reporting.dossier_history", schema=SERVICE, table="dossier_history",
+                         key=("service", "originator_id", "originator_version"),
+                         sources=[ReplaySource(u, u) for u in UPSTREAMS], project=project,
+                         live_positions=live_positions)]
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
     setup_schema()

@@ -175,24 +175,3 @@ class WorkflowApplication(MotcuaApplication):
     def read_model_rows(self) -> list[tuple]:
         with self.pool.connection() as conn:
             return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.read_model.table} ORDER BY case_id").fetchall()
-
-    def rebuild_read_model(self, page_size: int = 1000, progress: Any = None) -> int:
-        """Truncate and replay workflow's own log from position 0 through the same projection."""
-        done, position = 0, 0
-        with self.pool.connection() as conn:
-            with conn.transaction():
-                conn.execute(f"TRUNCATE {self.read_model.table}")
-                while True:
-                    page = self.recorder.select_notifications(start=position + 1, limit=page_size)
-                    if not page:
-                        break
-                    for n in page:
-                        for sql, params in self.read_model.statements(self.decode(n)):
-                            conn.execute(sql, params)
-                    position = page[-1].id
-                    done += len(page)
-                    if progress:
-                        progress(done)
-        return done
-
-

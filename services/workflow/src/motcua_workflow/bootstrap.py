@@ -33,19 +33,28 @@ def setup_schema(settings: Settings | None = None) -> None:
     setup_service_schema(settings or Settings.from_env(), SERVICE, WorkflowApplication, CaseSummaries.create_table)
 
 
-def rebuild_read_model() -> None:
-    """Replay workflow's log from position 0 into its read models, printing progress and the rate."""
-    import time
+def replay_targets(settings: Settings) -> list:
+    """What `motcua-replay rebuild workflow` rebuilds: the work queue, from workflow's own log."""
+    from eventsourcing.persistence import StoredEvent
 
-    app = bootstrap()
-    head = app.head_position()
-    started = time.monotonic()
-    done = app.rebuild_read_model(progress=lambda n: print(f"\r{n}/{head} events", end="", flush=True))
-    seconds = max(time.monotonic() - started, 1e-9)
-    print(f"\nrebuilt from {done} events in {seconds:.1f}s ({done / seconds:.0f} events/s)")
+    from motcua_common.eventstore import ChainingMapper, make_transcoder
+    from motcua_common.replay import ReplaySource, ReplayTarget
+
+    mapper = ChainingMapper(transcoder=make_transcoder())  # decodes through the upcasters, as the service does
+    summaries: dict[str, CaseSummaries] = {}
+
+    def project(event, table):  # type: ignore[no-untyped-def]
+        model = summaries.setdefault(table, CaseSummaries(SERVICE, table))
+        stored = StoredEvent(event.originator_id, event.originator_version, event.topic, event.state)
+        return model.statements(mapper.to_domain_event(stored))
+
+    def live_positions(conn):  # type: ignore[no-untyped-def]
+        return {SERVICE: conn.execute(f'SELECT coalesce(max(notification_id), 0) FROM "{SERVICE}".workflow_events')
+                .fetchone()[0]}
+
+    return [ReplayTarget(name="workflow.case_summaries", schema=SERVICE, table="case_summaries", key=("case_id",),
+                         sources=[ReplaySource(SERVICE, SERVICE)], project=project, live_positions=live_positions)]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
     setup_schema()
-elif __name__ == "__main__" and sys.argv[1:] == ["rebuild-read-model"]:
-    rebuild_read_model()

@@ -1,7 +1,6 @@
 """Workflow's reactions to other services' events."""
 from __future__ import annotations
 
-from uuid import UUID
 
 from motcua_common.consumer import UnitOfWork
 from motcua_common.eventstore import LoggedEvent

@@ -116,7 +116,9 @@ def test_many_pages_under_racing_workers_leave_no_gap(apps):
     assert follower.position() == intake.head_position()
 
 
-def test_rebuilt_read_model_equals_the_live_one(apps):
+def test_rebuilt_read_model_equals_the_live_one_and_an_interrupted_rebuild_resumes(apps):
+    from motcua_common.replay import Replayer
+    from motcua_workflow.bootstrap import replay_targets
     from motcua_workflow.domain.case import Case
 
     from workflow_testkit import OFFICIAL
@@ -144,11 +146,23 @@ def test_rebuilt_read_model_equals_the_live_one(apps):
     workflow.pool.connection().__enter__().execute(  # damage one row: the comparison must notice
         f"UPDATE {workflow.read_model.table} SET current_step = 99 WHERE case_id = %s", (live[0][0],))
     assert workflow.read_model_rows() != live
+    target = replay_targets(settings)[0]
+    events = len(workflow.recorder.select_notifications(start=1, limit=1_000_000))
 
-    replayed = workflow.rebuild_read_model(page_size=5)
+    checked = Replayer(settings.postgres_conninfo(), target, page_size=5).run(check_only=True)
+    assert (checked.missing_from_live, checked.extra_in_live, checked.swapped) == (1, 1, False)
+    assert checked.events == events
 
-    assert replayed == len(workflow.recorder.select_notifications(start=1, limit=1_000_000))
+    seen = []
+    interrupted = Replayer(settings.postgres_conninfo(), target, page_size=5,
+                           progress=lambda done, total: seen.append((done, total)))
+    assert interrupted.run(stop_after_pages=2) is None
+    assert seen[-1] == (10, events)
+    resumed = Replayer(settings.postgres_conninfo(), target, page_size=5).run()
+    assert resumed.resumed_from == {"workflow": 10} and resumed.events == events - 10
+    assert (resumed.missing_from_live, resumed.extra_in_live, resumed.swapped) == (1, 1, True)
     assert workflow.read_model_rows() == live
+    assert Replayer(settings.postgres_conninfo(), target).run(check_only=True).equal
     assert isinstance(workflow.get_case(dossier_id=dossiers[0]["id"]), Case)
 
 

@@ -11,8 +11,8 @@ COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code
 
 
 class CaseSummaries(ReadModel):
-    def __init__(self, schema: str) -> None:
-        self.table = f'"{schema}".case_summaries'
+    def __init__(self, schema: str, table: str | None = None) -> None:
+        self.table = table or f'"{schema}".case_summaries'
         self.tables = (self.table,)
 
     @staticmethod
