@@ -11,6 +11,8 @@ Measured now:
   propagation  dossier received -> case opened (recorded_at of each, one clock), at a steady offered load
   echo     a bare grpcio unary echo server: the ceiling for Python gRPC here (ratios are against it)
   rebuild  a consumer rebuilding from position 0, against a raw sequential read of the same log
+  history  AuditService.StreamHistory of random dossiers (each call also records the read): p50, p99
+  verify   recomputing a service's whole log chain (events/s), and VerifyHistory calls (p50, p99)
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ def reset_database(env: dict[str, str]) -> None:
     conninfo = (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
                 f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        for schema in ("intake", "workflow", "platform"):
+        for schema in ("intake", "workflow", "reporting", "platform"):
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
@@ -227,6 +229,105 @@ def bench_rebuild(env: dict[str, str]) -> dict:
             "raw_read_events_per_second": round(raw / raw_seconds, 1)}
 
 
+def _percentiles(latencies: list[float]) -> dict:
+    latencies = sorted(latencies)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    return {"calls": len(latencies), "p50_ms": round(float(q[49]), 2), "p99_ms": round(float(q[98]), 2)}
+
+
+def _dossier_codes(env: dict[str, str], limit: int) -> list[str]:
+    with psycopg.connect(_conninfo(env), autocommit=True) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT DISTINCT dossier_code FROM reporting.dossier_history WHERE event_type = 'Case.Opened' LIMIT %s",
+            (limit,)).fetchall()]
+
+
+def _conninfo(env: dict[str, str]) -> str:
+    return (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
+            f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+
+
+def bench_history(env: dict[str, str], calls: int, threads: int = 4) -> dict:
+    """StreamHistory of random dossiers, read to the end, from `threads` clients at once."""
+    import random
+
+    from motcua.audit.v1 import audit_pb2, audit_pb2_grpc
+
+    codes = _dossier_codes(env, 2000)
+    metadata = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "bench-auditor"))
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        with grpc.insecure_channel(env["MOTCUA_REPORTING_GRPC_ADDRESS"]) as channel:
+            stub = audit_pb2_grpc.AuditServiceStub(channel)
+            for _ in range(n):
+                code = random.choice(codes)
+                started = time.perf_counter()
+                events = list(stub.StreamHistory(audit_pb2.StreamHistoryRequest(dossier_code=code), metadata=metadata))
+                elapsed = (time.perf_counter() - started) * 1000
+                assert events
+                with lock:
+                    latencies.append(elapsed)
+
+    for _ in range(50):  # warm-up
+        client(1)
+    latencies.clear()
+    workers = [threading.Thread(target=client, args=(calls // threads,)) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    seconds = time.perf_counter() - started
+    return {**_percentiles(latencies), "dossiers": len(codes), "clients": threads,
+            "calls_per_second": round(len(latencies) / seconds, 1)}
+
+
+def bench_verification(env: dict[str, str], calls: int = 100) -> dict:
+    """The whole intake log recomputed and checked (as `motcua-audit verify-log`), then VerifyHistory calls."""
+    from motcua.audit.v1 import audit_pb2, audit_pb2_grpc
+    from motcua_common.audit_log import LogVerifier, record_checkpoint
+    from motcua_common.settings import Settings
+
+    settings = Settings.from_env(env)
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+        for service in ("intake", "workflow"):
+            record_checkpoint(conn, service, service, settings.province, settings.audit_signer(),
+                              datetime.now(timezone.utc))
+        started = time.perf_counter()
+        report = LogVerifier(conn, "intake", "intake", settings.province, settings.audit_trust()).verify_all()
+        seconds = time.perf_counter() - started
+    assert report.broken is None, report.broken
+    codes = _dossier_codes(env, calls)
+    metadata = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "bench-auditor"))
+    latencies = []
+    with grpc.insecure_channel(env["MOTCUA_REPORTING_GRPC_ADDRESS"]) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        for code in codes:
+            started_call = time.perf_counter()
+            result = stub.VerifyHistory(audit_pb2.VerifyHistoryRequest(dossier_code=code), metadata=metadata)
+            latencies.append((time.perf_counter() - started_call) * 1000)
+            assert result.intact, result
+    return {"log_events": report.events_checked, "log_events_per_second": round(report.events_checked / seconds, 1),
+            "verify_history": _percentiles(latencies)}
+
+
+def wait_for_history(env: dict[str, str], timeout: float = 300.0) -> None:
+    """Until reporting has applied every intake and workflow event (its followers' positions)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(_conninfo(env), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            heads = {s: conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {s}.{s}_events").fetchone()[0]
+                     for s in ("intake", "workflow")}
+            tracked = dict(conn.execute("SELECT application_name, notification_id FROM reporting.reporting_tracking")
+                           .fetchall())
+            if all(tracked.get(s, 0) >= head for s, head in heads.items()):
+                return
+            time.sleep(0.5)
+    raise TimeoutError("reporting did not catch up with intake and workflow")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-file", type=Path, required=True)
@@ -238,6 +339,7 @@ def main() -> int:
                         "MOTCUA_DATA_DIR": str(REPO / "infra" / "provinces" / "quang-tri")}, REPO)
     env["MOTCUA_INTAKE_GRPC_ADDRESS"] = "127.0.0.1:51051"
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = "127.0.0.1:51052"
+    env["MOTCUA_REPORTING_GRPC_ADDRESS"] = "127.0.0.1:51056"
     env["MOTCUA_LOG_LEVEL"] = "warning"
     log_dir = REPO / "bench" / "results" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -256,6 +358,11 @@ def main() -> int:
         drain["queued_pushes_drained_after_s"] = round(wait_for_quiet_queues(env), 1)
         print("measuring submit -> case propagation...", flush=True)
         propagation = bench_propagation(env, env["MOTCUA_INTAKE_GRPC_ADDRESS"], args.rate, 10)
+        print("waiting for reporting to follow every event, then reading histories...", flush=True)
+        wait_for_history(env)
+        history = bench_history(env, calls=2000)
+        print("measuring verification...", flush=True)
+        verification = bench_verification(env)
     finally:
         os.killpg(runner.pid, signal.SIGINT)
         runner.wait(30)
@@ -263,7 +370,7 @@ def main() -> int:
     rebuild = bench_rebuild(env)
     result = {"measured_at": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count(),
               "python": host.python_version()}, "echo": echo, "submit_dossier": submit, "consumer_drain": drain, "rebuild": rebuild,
-              "propagation": propagation}
+              "propagation": propagation, "history": history, "verification": verification}
     out = REPO / "bench" / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2))
     rows = [
@@ -277,6 +384,11 @@ def main() -> int:
         ("consumer while submitting, events/s", drain["events_per_second"], "", ""),
         (f"received -> case opened p50 / p99 ms @{propagation['offered_per_second']:.0f}/s",
          f"{propagation['p50_ms']} / {propagation['p99_ms']}", "p99 < 300 @200/s", ""),
+        (f"StreamHistory p50 / p99 ms ({history['clients']} clients)", f"{history['p50_ms']} / {history['p99_ms']}",
+         "p99 < 10", f"{history['calls_per_second']} calls/s"),
+        ("log verification (whole chain), events/s", verification["log_events_per_second"], "", ""),
+        ("VerifyHistory p50 / p99 ms", f"{verification['verify_history']['p50_ms']} / "
+         f"{verification['verify_history']['p99_ms']}", "", ""),
     ]
     print(f"\n{'figure':<46}{'measured':>18}{'target':>18}   ratio")
     for name, value, target, ratio in rows:

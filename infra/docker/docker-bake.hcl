@@ -4,7 +4,7 @@
 variable "REGISTRY" { default = "ghcr.io/motcua" }
 variable "TAG" { default = "0.1.0" }
 
-group "default" { targets = ["intake", "workflow"] }
+group "default" { targets = ["intake", "workflow", "reporting"] }
 
 target "service" {
   context    = "."
@@ -21,4 +21,10 @@ target "workflow" {
   inherits = ["service"]
   args     = { SERVICE = "workflow" }
   tags     = ["${REGISTRY}/workflow:${TAG}"]
+}
+
+target "reporting" {
+  inherits = ["service"]
+  args     = { SERVICE = "reporting" }
+  tags     = ["${REGISTRY}/reporting:${TAG}"]
 }

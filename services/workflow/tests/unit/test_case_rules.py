@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -19,6 +20,7 @@ from motcua_workflow.domain.case import EARLY, LATE, ON_TIME, PAUSED, PROCESSED,
 START = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 08:00 in Vietnam
 CLOCK = FixedClock(START)
 CALENDAR = WorkingCalendar.from_data({})
+SAMPLES = Path(__file__).parents[1] / "stored_events"
 
 
 def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
@@ -116,16 +118,7 @@ def test_a_finished_dossier_is_classified_against_its_due_time(finished, expecte
 
 
 def test_a_processed_event_stored_before_classification_existed_still_reads():
-    from motcua_common.eventstore import ChainingMapper, make_transcoder
-    from eventsourcing.persistence import StoredEvent
-
-    v1_state = (b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-20T03:00:00+00:00"},'
-                b'"envelope":{"actor":{"kind":"system"},"province":"test","correlation_id":"x","causation_id":"",'
-                b'"occurred_at":"2026-11-20T03:00:00+00:00","prev_hash":"' + b"0" * 64 + b'"},'
-                b'"processed_at":{"_type_":"datetime_iso","_data_":"2026-11-20T03:00:00+00:00"}}')
-    stored = StoredEvent(originator_id=uuid4(), originator_version=7,
-                         topic="motcua_workflow.domain.case:Case.Processed", state=v1_state)
-    event = ChainingMapper(transcoder=make_transcoder()).to_domain_event(stored)
+    event = load_sample("Case.Processed.v1.json")
     assert isinstance(event, Case.Processed) and event.classification == ""
 
 
@@ -173,18 +166,27 @@ def test_a_pause_after_an_apology_moves_both_the_appointment_and_the_commitment(
 
 
 def test_a_resumed_event_stored_before_extensions_existed_still_reads():
+    event = load_sample("Case.Resumed.v1.json")
+    assert isinstance(event, Case.Resumed) and event.committed_due_at == event.due_at
+
+
+def test_every_event_shape_workflow_ever_stored_still_loads():
+    from motcua_common.access import DossierRead
+    from motcua_common.idempotency import IdempotencyRecord
+    from motcua_common.stored_contract import check_contract
+
+    assert check_contract([Case, IdempotencyRecord, DossierRead], SAMPLES) == []
+
+
+def load_sample(name: str):  # type: ignore[no-untyped-def]
     from eventsourcing.persistence import StoredEvent
 
     from motcua_common.eventstore import ChainingMapper, make_transcoder
+    from motcua_common.stored_contract import load_samples
 
-    at = b'{"_type_":"datetime_iso","_data_":"2026-11-20T03:00:00+00:00"}'
-    v1_state = (b'{"timestamp":' + at + b',"envelope":{"actor":{"kind":"system"},"province":"test",'
-                b'"correlation_id":"x","causation_id":"","occurred_at":"2026-11-20T03:00:00+00:00","prev_hash":"'
-                + b"0" * 64 + b'"},"resumed_at":' + at + b',"paused_working_seconds":3600.0,"due_at":' + at + b'}')
-    stored = StoredEvent(originator_id=uuid4(), originator_version=3,
-                         topic="motcua_workflow.domain.case:Case.Resumed", state=v1_state)
-    event = ChainingMapper(transcoder=make_transcoder()).to_domain_event(stored)
-    assert isinstance(event, Case.Resumed) and event.committed_due_at == event.due_at
+    sample = next(s for s in load_samples(SAMPLES) if s.path.name == name)
+    return ChainingMapper(transcoder=make_transcoder()).to_domain_event(
+        StoredEvent(uuid4(), 3, sample.topic, sample.state))
 
 
 def test_stopping_ends_the_case_classifies_it_and_closes_it(case):

@@ -1,0 +1,15 @@
+"""Every event shape intake ever stored still loads (motcua_common.stored_contract)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from motcua_common.access import DossierRead
+from motcua_common.idempotency import IdempotencyRecord
+from motcua_common.stored_contract import check_contract
+
+from motcua_intake.domain.dossier import Dossier, DossierCode
+
+
+def test_every_event_shape_intake_ever_stored_still_loads():
+    assert check_contract([Dossier, DossierCode, IdempotencyRecord, DossierRead],
+                          Path(__file__).parents[1] / "stored_events") == []
