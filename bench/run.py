@@ -174,10 +174,10 @@ def bench_propagation(env: dict[str, str], intake_address: str, rate: float, sec
                 f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         rows = conn.execute(
-            "WITH received AS (SELECT originator_id AS dossier_id, "
+            "WITH received AS MATERIALIZED (SELECT originator_id AS dossier_id, "
             "  (convert_from(state, 'UTF8')::json->'timestamp'->>'_data_')::timestamptz AS at "
             "  FROM intake.intake_events WHERE topic LIKE '%%:Dossier.Received' AND originator_id = ANY(%s)), "
-            "opened AS (SELECT (convert_from(state, 'UTF8')::json->'dossier_id'->>'_data_')::uuid AS dossier_id, "
+            "opened AS MATERIALIZED (SELECT (convert_from(state, 'UTF8')::json->'dossier_id'->>'_data_')::uuid AS dossier_id, "
             "  (convert_from(state, 'UTF8')::json->'timestamp'->>'_data_')::timestamptz AS at "
             "  FROM workflow.workflow_events WHERE topic LIKE '%%:Case.Opened') "
             "SELECT extract(epoch FROM opened.at - received.at) * 1000 FROM received JOIN opened USING (dossier_id)",

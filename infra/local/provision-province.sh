@@ -23,6 +23,13 @@ EOV
 fi
 # Added after the first release: existing env files gain the audit signing key.
 grep -q '^MOTCUA_AUDIT_SIGNING_KEY=' "$ENV_FILE" || echo "MOTCUA_AUDIT_SIGNING_KEY=$(head -c 32 /dev/urandom | base64)" >> "$ENV_FILE"
+# Development result-signing keys (a province CA and a certificate per unit), outside the database.
+keys=$(pwd)/.local/unit-keys/$PROVINCE
+units=infra/provinces/$PROVINCE/units.yaml; [ -f "$units" ] || units=infra/provinces/quang-tri/units.yaml
+if [ -x .venv/bin/python ] && [ ! -f "$keys/ca.crt.pem" ]; then
+  .venv/bin/python -m motcua_workflow.bootstrap issue-unit-keys "$keys" "$units" "$PROVINCE"
+fi
+grep -q '^MOTCUA_UNIT_KEYS_DIR=' "$ENV_FILE" || echo "MOTCUA_UNIT_KEYS_DIR=$keys" >> "$ENV_FILE"
 set -a; . "$ENV_FILE"; set +a
 psql_admin() { $SUDO -u postgres psql -v ON_ERROR_STOP=1 -qAt "$@"; }
 if [ "$(id -u)" -eq 0 ]; then psql_admin() { su postgres -c "psql -v ON_ERROR_STOP=1 -qAt $(printf '%q ' "$@")"; }; fi

@@ -38,6 +38,7 @@ class Settings:
     data_dir: str
     audit_signing_key: bytes = b""
     audit_trusted_keys: tuple[str, ...] = ()
+    unit_keys_dir: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -80,6 +81,8 @@ class Settings:
             audit_signing_key=signing_key,
             # Public keys of earlier signing keys, still trusted for what they signed.
             audit_trusted_keys=tuple(k.strip() for k in env.get("MOTCUA_AUDIT_TRUSTED_KEYS", "").split(",") if k.strip()),
+            # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
+            unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
         )
 
     def audit_signer(self):  # type: ignore[no-untyped-def]

@@ -123,6 +123,7 @@ def private_province() -> Iterator[ProvinceEnv]:
         "MOTCUA_CLOCK": "system",
         "MOTCUA_LOG_LEVEL": "info",
         "MOTCUA_METRICS_BASE_PORT": "0",
+        "MOTCUA_UNIT_KEYS_DIR": unit_keys_dir(),
     }
     yield ProvinceEnv(env=env, admin_conninfo=admin)
     try:
@@ -134,6 +135,23 @@ def private_province() -> Iterator[ProvinceEnv]:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     except psycopg.Error:
         pass
+
+
+_unit_keys: list[str] = []
+
+
+def unit_keys_dir() -> str:
+    """Result-signing keys for the demo province's units, issued once per test session."""
+    if not _unit_keys:
+        import tempfile
+
+        from motcua_common.organisation import Organisation
+        from motcua_common.unit_signing import issue_unit_keys
+
+        directory = Path(tempfile.mkdtemp(prefix="motcua-unit-keys-"))
+        issue_unit_keys(directory, "motcua test", [u.code for u in Organisation.load(DEMO_DATA / "units.yaml").units()])
+        _unit_keys.append(str(directory))
+    return _unit_keys[0]
 
 
 def json_lines(path: Path) -> list[dict]:

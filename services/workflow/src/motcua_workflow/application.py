@@ -17,9 +17,15 @@ from motcua_common.telemetry import traced
 from motcua_common.working_calendar import WorkingCalendar
 from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
 
+from motcua_common.organisation import Organisation
+
 from motcua_workflow.adapters.read_model import COLUMNS, CaseSummaries
+from motcua_workflow.adapters.result_files import ResultFiles
+from motcua_common.unit_signing import ResultCheck, UnitKeys
 from motcua_workflow.domain.case import Case
 
+RESULT_MEDIA_TYPES = ("application/pdf", "application/xml", "image/jpeg", "image/png")
+MAX_RESULT_BYTES = 3 * 1024 * 1024
 MAX_PAGE = 500
 
 
@@ -27,13 +33,17 @@ class WorkflowApplication(MotcuaApplication):
     name = "workflow"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
-                 calendar: WorkingCalendar) -> None:
+                 calendar: WorkingCalendar, organisation: Organisation | None = None,
+                 unit_keys: UnitKeys | None = None) -> None:
         self.read_model = CaseSummaries(schema)
         super().__init__(env=env)
         self.province = province
         self.clock = clock
         self.pool = pool
         self.calendar = calendar  # the province's default calendar (procedure groups' extra sessions: later)
+        self.organisation = organisation or Organisation([])
+        self.unit_keys = unit_keys or UnitKeys(None)
+        self.result_files = ResultFiles(pool, schema)
 
     @traced("workflow.get_case")
     def get_case(self, case_id: UUID | None = None, dossier_id: UUID | None = None, dossier_code: str = "") -> Case:
@@ -54,13 +64,21 @@ class WorkflowApplication(MotcuaApplication):
         return case
 
     @traced("workflow.list_cases")
-    def list_cases(self, unit_code: str, status: str | None, page_size: int, page_token: str) -> tuple[list[dict], str]:
-        if not unit_code:
-            raise InvalidArgument.single("unit_code", "is required")
+    def list_cases(self, unit_code: str, status: str | None, page_size: int, page_token: str,
+                   assignee: str = "") -> tuple[list[dict], str]:
+        """A unit's queue, or an official's (`assignee`), ordered by due time."""
+        if not unit_code and not assignee:
+            raise InvalidArgument.single("unit_code", "give a unit_code, or an assignee for an official's queue")
         if not 0 <= page_size <= MAX_PAGE:
             raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_PAGE}")
         page_size = page_size or 50
-        where, params = ["unit_code = %s"], [unit_code]
+        where, params = [], []
+        if unit_code:
+            where.append("unit_code = %s")
+            params.append(unit_code)
+        if assignee:
+            where.append("assignee = %s")
+            params.append(assignee)
         if status:
             where.append("status = %s")
             params.append(status)
@@ -114,8 +132,82 @@ class WorkflowApplication(MotcuaApplication):
         return self._case_command("StopProcessing", idempotency_key, case_id, expected_version, actor,
                                   {"reason": reason}, lambda case, now: case.stop(reason, now, self.calendar))
 
+    @traced("workflow.assign_step")
+    def assign_step(self, idempotency_key: str, case_id: UUID, expected_version: int, official: str,
+                    actor: Actor) -> Case:
+        return self._case_command("AssignStep", idempotency_key, case_id, expected_version, actor,
+                                  {"official": official},
+                                  lambda case, now: case.assign(official, by=actor.subject or actor.kind, now=now))
+
+    @traced("workflow.transfer")
+    def transfer(self, idempotency_key: str, case_id: UUID, expected_version: int, to_unit_code: str,
+                 allotted_working_hours: float, reason: str, actor: Actor) -> Case:
+        def act(case: Case, now: datetime) -> None:
+            if self.organisation.in_force(to_unit_code, now) is None:
+                known = self.organisation.get(to_unit_code)
+                raise NotFound("to_unit_code", f"unit {to_unit_code!r} " + (
+                    f"was closed on {known.valid_until}" if known else "is not a unit of this province"))
+            case.transfer(to_unit_code, allotted_working_hours, reason, now)
+
+        return self._case_command("TransferCase", idempotency_key, case_id, expected_version, actor,
+                                  {"to_unit_code": to_unit_code, "hours": allotted_working_hours, "reason": reason},
+                                  act)
+
+    @traced("workflow.return_from_transfer")
+    def return_from_transfer(self, idempotency_key: str, case_id: UUID, expected_version: int, note: str,
+                             actor: Actor) -> Case:
+        return self._case_command("ReturnFromTransfer", idempotency_key, case_id, expected_version, actor,
+                                  {"note": note}, lambda case, now: case.return_from_transfer(note, now, self.calendar))
+
+    @traced("workflow.sign_result")
+    def sign_result(self, idempotency_key: str, case_id: UUID, expected_version: int, filename: str,
+                    media_type: str, content: bytes, sha256: str, actor: Actor) -> Case:
+        """Store the electronic result file and record its hash signed with the unit's key."""
+        import hashlib
+
+        if not content or len(content) > MAX_RESULT_BYTES:
+            raise InvalidArgument.single("document.content", f"give the file, at most {MAX_RESULT_BYTES} bytes")
+        if media_type not in RESULT_MEDIA_TYPES:
+            raise InvalidArgument.single("document.media_type", f"must be one of {', '.join(RESULT_MEDIA_TYPES)}")
+        if not filename.strip() or len(filename) > 200:
+            raise InvalidArgument.single("document.filename", "name the file (at most 200 characters)")
+        digest = hashlib.sha256(content).hexdigest()
+        if sha256.lower() != digest:
+            raise InvalidArgument.single("document.sha256", f"does not match the content (its SHA-256 is {digest})")
+
+        def act(case: Case, now: datetime) -> None:
+            signature, certificate = self.unit_keys.sign(case.unit_code, digest, now)
+            case.sign_result({"sha256": digest, "size_bytes": len(content), "media_type": media_type,
+                              "filename": filename.strip()}, signature, certificate,
+                             signed_by=actor.subject or actor.kind, now=now)
+
+        return self._case_command("SignResult", idempotency_key, case_id, expected_version, actor,
+                                  {"sha256": digest, "filename": filename, "media_type": media_type}, act,
+                                  hooks=[self.result_files.store_hook(digest, media_type, content)])
+
+    @traced("workflow.return_result")
+    def return_result(self, idempotency_key: str, case_id: UUID, expected_version: int, method: str,
+                      actor: Actor) -> Case:
+        return self._case_command("ReturnResult", idempotency_key, case_id, expected_version, actor,
+                                  {"method": method}, lambda case, now: case.return_result(method, now))
+
+    def result_of(self, case_id: UUID) -> tuple[Case, bytes]:
+        case = self.get_case(case_id)
+        if case.result is None:
+            raise NotFound("case_id", f"dossier {case.dossier_code} has no signed result yet")
+        content = self.result_files.get(case.result["sha256"])
+        if content is None:
+            raise NotFound("case_id", f"the result file of {case.dossier_code} is missing from the store")
+        return case, content
+
+    def verify_result(self, case_id: UUID, content: bytes) -> tuple[Case, ResultCheck]:
+        case = self.get_case(case_id)
+        if case.result is None:
+            raise NotFound("case_id", f"dossier {case.dossier_code} has no signed result yet")
+        return case, self.unit_keys.check(content, case.result)
+
     def _case_command(self, name: str, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor,
-                      request: dict, act: Any) -> Case:
+                      request: dict, act: Any, hooks: list | None = None) -> Case:
         """Every command on a case: idempotency key, expected version, one decision, one save."""
         check_key(idempotency_key)
         caller = actor.client or actor.subject or actor.kind
@@ -136,7 +228,7 @@ class WorkflowApplication(MotcuaApplication):
             record = IdempotencyRecord(id=record_id, scope=name, request_fingerprint=request_print,
                                        result_id=case.id, result_version=case.version)
         try:
-            self.record(case, record)
+            self.record(case, record, before_insert=hooks or ())
         except IntegrityError:
             raise Conflict("the case changed meanwhile: re-read it and retry") from None
         return case

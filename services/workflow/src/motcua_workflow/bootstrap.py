@@ -8,7 +8,11 @@ from motcua_common.consumer import UpstreamFollower
 from motcua_common.platform import calendars, make_clock, make_pool, setup_service_schema
 from motcua_common.settings import Settings
 
+from motcua_common.organisation import Organisation
+
+from motcua_workflow.adapters import result_files
 from motcua_workflow.adapters.read_model import CaseSummaries
+from motcua_common.unit_signing import UnitKeys, issue_unit_keys
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
 from motcua_workflow.policies import IntakePolicies
@@ -18,9 +22,12 @@ SERVICE = "workflow"
 
 def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
     settings = settings or Settings.from_env()
+    units = Path(settings.data_dir) / "units.yaml"
     return WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                                clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
-                               calendar=calendars(settings)(None))
+                               calendar=calendars(settings)(None),
+                               organisation=Organisation.load(units) if units.exists() else Organisation([]),
+                               unit_keys=UnitKeys(Path(settings.unit_keys_dir) if settings.unit_keys_dir else None))
 
 
 def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:
@@ -29,8 +36,20 @@ def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFol
                             clock=app.clock, province=settings.province)
 
 
+def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
+    CaseSummaries.create_table(conn, schema)
+    result_files.create_table(conn, schema)
+
+
 def setup_schema(settings: Settings | None = None) -> None:
-    setup_service_schema(settings or Settings.from_env(), SERVICE, WorkflowApplication, CaseSummaries.create_table)
+    setup_service_schema(settings or Settings.from_env(), SERVICE, WorkflowApplication, _own_tables)
+
+
+def issue_keys(directory: str, units_file: str, province: str) -> None:
+    """Development and test keys: a province CA and one certificate per unit in units.yaml."""
+    organisation = Organisation.load(Path(units_file))
+    written = issue_unit_keys(Path(directory), f"motcua {province}", [u.code for u in organisation.units()])
+    print(f"==> issued {len(written)} unit result-signing certificates in {directory}")
 
 
 def replay_targets(settings: Settings) -> list:
@@ -58,3 +77,7 @@ def replay_targets(settings: Settings) -> list:
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
     setup_schema()
+elif __name__ == "__main__" and sys.argv[1:2] == ["issue-unit-keys"]:
+    if len(sys.argv) != 5:
+        raise SystemExit("usage: python -m motcua_workflow.bootstrap issue-unit-keys <directory> <units.yaml> <province>")
+    issue_keys(*sys.argv[2:5])

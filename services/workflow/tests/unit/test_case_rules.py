@@ -202,3 +202,85 @@ def test_a_case_stopped_while_paused_is_judged_when_its_clock_stopped(case):
     case.request_supplement("Thiếu giấy tờ", now=case.due_at - timedelta(hours=1))
     case.stop("Quá hạn bổ sung", now=case.due_at + timedelta(days=30), calendar=CALENDAR)
     assert case.classification != LATE
+
+
+# -- assignment, inter-agency transfer, the signed result and its return ----------------------------
+
+def finish(case) -> None:  # type: ignore[no-untyped-def]
+    for i in range(case.current_step, len(case.steps)):
+        case.complete_step(i, by="canbo", note="", now=local(2026, 11, 25, 9), calendar=CALENDAR)
+
+
+def test_the_current_step_is_assigned_and_reassigned_and_a_new_step_starts_unassigned(case):
+    case.assign("chuyenvien01", by="lanhdao", now=START)
+    assert case.assignee == "chuyenvien01"
+    with pytest.raises(RuleViolated, match="already assigned"):
+        case.assign("chuyenvien01", by="lanhdao", now=START)
+    case.assign("chuyenvien02", by="lanhdao", now=START)
+    assert case.assignee == "chuyenvien02" and case.steps[0]["assignee"] == "chuyenvien02"
+    case.complete_step(0, by="chuyenvien02", note="", now=START, calendar=CALENDAR)
+    assert case.assignee == ""
+    with pytest.raises(InvalidArgument) as blank:
+        case.assign("  ", by="lanhdao", now=START)
+    assert blank.value.violations[0].field == "official"
+
+
+def test_a_transfer_holds_the_steps_until_the_case_comes_back_and_measures_the_share(case):
+    case.transfer("000.00.10.H45", 8, "Xác minh thông tin hộ tịch", now=local(2026, 11, 23, 9))
+    assert case.current_unit == "000.00.10.H45" and case.national_status == 4
+    with pytest.raises(RuleViolated, match="must come back"):
+        case.complete_step(0, by="canbo", note="", now=local(2026, 11, 23, 10), calendar=CALENDAR)
+    with pytest.raises(RuleViolated, match="must come back"):
+        case.transfer("000.31.02.H45", 4, "again", now=local(2026, 11, 23, 10))
+    used = CALENDAR.working_time_between(local(2026, 11, 23, 9), local(2026, 11, 25, 10)).total_seconds() / 3600
+    case.return_from_transfer("Đã xác minh", now=local(2026, 11, 25, 10), calendar=CALENDAR)
+    assert case.current_unit == "000.31.01.H45"
+    assert case.transfers == [{"unit_code": "000.00.10.H45", "allotted_working_hours": 8, "used_working_hours": used,
+                               "over_share": used > 8, "transferred_at": local(2026, 11, 23, 9),
+                               "returned_at": local(2026, 11, 25, 10)}]
+    with pytest.raises(RuleViolated, match="not at another unit"):
+        case.return_from_transfer("", now=local(2026, 11, 25, 11), calendar=CALENDAR)
+
+
+@pytest.mark.parametrize("to_unit, hours, reason, field", [
+    ("000.31.01.H45", 8, "x", "to_unit_code"),
+    ("000.00.10.H45", 0, "x", "allotted_working_hours"),
+    ("000.00.10.H45", 8, " ", "reason"),
+])
+def test_a_bad_transfer_is_refused_naming_the_field(case, to_unit, hours, reason, field):
+    with pytest.raises(InvalidArgument) as error:
+        case.transfer(to_unit, hours, reason, now=START)
+    assert error.value.violations[0].field == field
+
+
+def test_a_paused_case_cannot_be_transferred(case):
+    case.request_supplement("Thiếu giấy tờ", now=START)
+    with pytest.raises(RuleViolated, match="resume it first"):
+        case.transfer("000.00.10.H45", 8, "Xác minh", now=START)
+
+
+SIGNED = {"sha256": "ab" * 32, "size_bytes": 10, "media_type": "application/pdf", "filename": "ket-qua.pdf"}
+
+
+def test_a_result_is_returned_only_once_signed_and_processed(case):
+    with pytest.raises(RuleViolated, match="finish processing first"):
+        case.return_result("desk", now=START)
+    finish(case)
+    with pytest.raises(RuleViolated, match="no signed result"):
+        case.return_result("desk", now=START)
+    case.sign_result(SIGNED, "c2ln", "-----BEGIN CERTIFICATE-----", signed_by="lanhdao", now=START)
+    with pytest.raises(InvalidArgument) as bad:
+        case.return_result("fax", now=START)
+    assert bad.value.violations[0].field == "method"
+    case.return_result("post", now=local(2026, 11, 26, 9))
+    assert (case.status, case.national_status, case.return_method) == ("returned", 10, "post")
+    with pytest.raises(RuleViolated, match="returned already"):
+        case.return_result("desk", now=START)
+    with pytest.raises(RuleViolated, match="already returned"):
+        case.sign_result(SIGNED, "c2ln", "pem", signed_by="lanhdao", now=START)
+
+
+def test_a_stopped_case_cannot_be_signed(case):
+    case.stop("Dừng theo quy định", now=START, calendar=CALENDAR)
+    with pytest.raises(RuleViolated, match="already stopped"):
+        case.sign_result(SIGNED, "c2ln", "pem", signed_by="lanhdao", now=START)

@@ -32,6 +32,7 @@ class DossierState:
     due_at: datetime | None = None
     classification: str = ""
     overdue: bool = False
+    result_sha256: str = ""  # the signed result document, once signed
     events_applied: int = 0
     last_event_at: datetime | None = None
 
@@ -96,6 +97,28 @@ def _processed(s: DossierState, d: dict) -> None:
     s.classification = d.get("classification", "")
 
 
+def _assigned(s: DossierState, d: dict) -> None:
+    index = d.get("index", -1)
+    if 0 <= index < len(s.steps):
+        s.steps[index] = {**s.steps[index], "assignee": d.get("official", "")}
+
+
+def _transferred(s: DossierState, d: dict) -> None:
+    s.unit_code = d.get("to_unit", s.unit_code)
+
+
+def _transfer_returned(s: DossierState, d: dict) -> None:
+    s.unit_code = d.get("home_unit", s.unit_code)
+
+
+def _result_signed(s: DossierState, d: dict) -> None:
+    s.result_sha256 = d.get("sha256", "")
+
+
+def _result_returned(s: DossierState, d: dict) -> None:
+    s.status, s.national_status = "returned", 10
+
+
 APPLY = {
     "Dossier.Received": _received,
     "Dossier.Withdrawn": _withdrawn,
@@ -108,6 +131,11 @@ APPLY = {
     "Case.MarkedOverdue": _overdue,
     "Case.Stopped": _stopped,
     "Case.Processed": _processed,
+    "Case.StepAssigned": _assigned,
+    "Case.TransferredOut": _transferred,
+    "Case.TransferReturned": _transfer_returned,
+    "Case.ResultSigned": _result_signed,
+    "Case.ResultReturned": _result_returned,
 }
 
 

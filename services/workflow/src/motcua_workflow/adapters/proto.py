@@ -12,7 +12,11 @@ from motcua_common.errors import InvalidArgument
 from motcua_workflow.domain.case import Case
 
 CASE_STATUS = {"in_progress": pb.CASE_STATUS_IN_PROGRESS, "processed": pb.CASE_STATUS_PROCESSED,
-               "paused": pb.CASE_STATUS_PAUSED, "stopped": pb.CASE_STATUS_STOPPED}
+               "paused": pb.CASE_STATUS_PAUSED, "stopped": pb.CASE_STATUS_STOPPED,
+               "returned": pb.CASE_STATUS_RETURNED}
+RETURN_METHOD = {"": pb.RETURN_METHOD_UNSPECIFIED, "desk": pb.RETURN_METHOD_DESK, "post": pb.RETURN_METHOD_POST,
+                 "online": pb.RETURN_METHOD_ONLINE}
+RETURN_METHOD_NAMES = {v: k for k, v in RETURN_METHOD.items()}
 CLASSIFICATION = {"": pb.CLASSIFICATION_UNSPECIFIED, "early": pb.CLASSIFICATION_EARLY,
                   "on_time": pb.CLASSIFICATION_ON_TIME, "late": pb.CLASSIFICATION_LATE}
 CASE_STATUS_NAMES = {v: k for k, v in CASE_STATUS.items()}
@@ -46,8 +50,22 @@ def case_to_proto(case: Case) -> pb.Case:
         steps=[pb.Step(index=s["index"], code=s["code"], name=s["name"], unit_code=s["unit_code"], role=s["role"],
                        allotted_working_hours=s["allotted_working_hours"], status=STEP_STATUS[s["status"]],
                        started_at=timestamp(s["started_at"]), completed_at=timestamp(s["completed_at"]),
-                       completed_by=s["completed_by"]) for s in case.steps],
+                       completed_by=s["completed_by"], assignee=s.get("assignee", "")) for s in case.steps],
+        transferred_to_unit=case.transferred_to,
+        transfers=[pb.Transfer(unit_code=t["unit_code"], allotted_working_hours=t["allotted_working_hours"],
+                               used_working_hours=t["used_working_hours"], over_share=t["over_share"],
+                               transferred_at=timestamp(t["transferred_at"]), returned_at=timestamp(t["returned_at"]))
+                   for t in case.transfers],
+        result=signed_result_to_proto(case.result) if case.result else None,
+        returned_at=timestamp(case.returned_at), return_method=RETURN_METHOD[case.return_method],
     )
+
+
+def signed_result_to_proto(result: dict) -> pb.SignedResult:
+    return pb.SignedResult(sha256=result["sha256"], size_bytes=result["size_bytes"], media_type=result["media_type"],
+                           filename=result["filename"], signature=result["signature"],
+                           certificate_pem=result["certificate_pem"], signed_by=result["signed_by"],
+                           signed_at=timestamp(result["signed_at"]))
 
 
 def summary_to_proto(row: dict) -> pb.CaseSummary:
@@ -55,5 +73,5 @@ def summary_to_proto(row: dict) -> pb.CaseSummary:
         case_id=str(row["case_id"]), dossier_id=str(row["dossier_id"]), dossier_code=row["dossier_code"],
         procedure_code=row["procedure_code"], unit_code=row["unit_code"], status=CASE_STATUS[row["status"]],
         due_at=timestamp(row["due_at"]), current_step=row["current_step"], version=row["version"],
-        overdue=row["overdue"],
+        overdue=row["overdue"], assignee=row["assignee"],
     )

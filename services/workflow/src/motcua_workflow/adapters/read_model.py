@@ -7,7 +7,7 @@ from typing import Any, Iterable, Sequence
 from motcua_common.eventstore import ReadModel
 
 COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code", "status", "due_at",
-           "current_step", "version", "overdue")
+           "current_step", "version", "overdue", "assignee")
 
 
 class CaseSummaries(ReadModel):
@@ -25,19 +25,34 @@ class CaseSummaries(ReadModel):
         )
         # Added after the first release of the table: existing databases gain it here.
         conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS overdue boolean NOT NULL DEFAULT false')
+        conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS assignee text NOT NULL DEFAULT \'\'')
         conn.execute(
             f'CREATE INDEX IF NOT EXISTS case_summaries_queue ON "{schema}".case_summaries (unit_code, status, due_at, case_id)'
         )
+        conn.execute(f'CREATE INDEX IF NOT EXISTS case_summaries_by_official ON "{schema}".case_summaries '
+                     "(assignee, status, due_at, case_id)")
 
     def statements(self, e: Any) -> Iterable[tuple[str, Sequence[Any]]]:
         name = type(e).__qualname__
         if name == "Case.Opened":
             yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                    (e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code, "in_progress",
-                    e.due_at, 0, e.originator_version, False))
+                    e.due_at, 0, e.originator_version, False, ""))
         elif name == "Case.StepStarted":
-            yield (f"UPDATE {self.table} SET current_step = %s, version = %s WHERE case_id = %s",
+            yield (f"UPDATE {self.table} SET current_step = %s, assignee = '', version = %s WHERE case_id = %s",
                    (e.index, e.originator_version, e.originator_id))
+        elif name == "Case.StepAssigned":
+            yield (f"UPDATE {self.table} SET assignee = %s, version = %s WHERE case_id = %s",
+                   (e.official, e.originator_version, e.originator_id))
+        elif name == "Case.TransferredOut":
+            yield (f"UPDATE {self.table} SET unit_code = %s, version = %s WHERE case_id = %s",
+                   (e.to_unit, e.originator_version, e.originator_id))
+        elif name == "Case.TransferReturned":
+            yield (f"UPDATE {self.table} SET unit_code = %s, version = %s WHERE case_id = %s",
+                   (e.home_unit, e.originator_version, e.originator_id))
+        elif name == "Case.ResultReturned":
+            yield (f"UPDATE {self.table} SET status = 'returned', assignee = '', version = %s WHERE case_id = %s",
+                   (e.originator_version, e.originator_id))
         elif name == "Case.SupplementRequested":
             yield (f"UPDATE {self.table} SET status = 'paused', version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))
@@ -51,10 +66,10 @@ class CaseSummaries(ReadModel):
             yield (f"UPDATE {self.table} SET overdue = true, version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))
         elif name == "Case.Stopped":
-            yield (f"UPDATE {self.table} SET status = 'stopped', version = %s WHERE case_id = %s",
+            yield (f"UPDATE {self.table} SET status = 'stopped', assignee = '', version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))
         elif name == "Case.Processed":
-            yield (f"UPDATE {self.table} SET status = 'processed', version = %s WHERE case_id = %s",
+            yield (f"UPDATE {self.table} SET status = 'processed', assignee = '', version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))
         elif name.startswith("Case."):
             yield (f"UPDATE {self.table} SET version = %s WHERE case_id = %s", (e.originator_version, e.originator_id))

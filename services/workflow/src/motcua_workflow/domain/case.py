@@ -13,8 +13,9 @@ from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 from motcua_common.working_calendar import VIETNAM_TZ
 
-IN_PROGRESS, PAUSED, PROCESSED, STOPPED = "in_progress", "paused", "processed", "stopped"
-NATIONAL_STATUS = {IN_PROGRESS: 4, PAUSED: 5, PROCESSED: 9, STOPPED: 8}
+IN_PROGRESS, PAUSED, PROCESSED, STOPPED, RETURNED = "in_progress", "paused", "processed", "stopped", "returned"
+NATIONAL_STATUS = {IN_PROGRESS: 4, PAUSED: 5, PROCESSED: 9, STOPPED: 8, RETURNED: 10}
+RETURN_METHODS = ("desk", "post", "online")
 EARLY, ON_TIME, LATE = "early", "on_time", "late"
 
 
@@ -86,6 +87,17 @@ class Case(MotcuaAggregate):
         self.overdue = False
         self.committed_due_at = due_at  # moved by pauses, never by an apology's new appointment
         self.extensions = 0
+        self.transferred_to = ""  # the unit holding the case during an inter-agency transfer
+        self.transferred_at: datetime | None = None
+        self.transfer_allotted_hours = 0.0
+        self.transfers: list[dict] = []  # finished transfers: each unit's share and the time it used
+        self.result: dict | None = None  # the signed result document (hash, signature, certificate)
+        self.returned_at: datetime | None = None
+        self.return_method = ""
+
+    @property
+    def current_unit(self) -> str:
+        return self.transferred_to or self.unit_code
 
     @property
     def national_status(self) -> int:
@@ -99,6 +111,7 @@ class Case(MotcuaAggregate):
     def request_supplement(self, reason: str, now: datetime) -> None:
         """The dossier waits on the applicant: the clock stops until the supplement arrives."""
         self._require_open()
+        self._require_at_home("request a supplement (the other unit asks through you)")
         if self.status == PAUSED:
             raise RuleViolated("ALREADY_PAUSED", f"dossier {self.dossier_code} already waits for a supplement")
         if not reason.strip() or len(reason) > 2000:
@@ -190,11 +203,120 @@ class Case(MotcuaAggregate):
         self.classification = classification
 
     def _require_open(self) -> None:
-        if self.status in (PROCESSED, STOPPED):
+        if self.status in (PROCESSED, STOPPED, RETURNED):
             raise RuleViolated("CASE_CLOSED", f"case of dossier {self.dossier_code} is already {self.status}")
+
+    def _require_at_home(self, action: str) -> None:
+        if self.transferred_to:
+            raise RuleViolated("CASE_TRANSFERRED", f"dossier {self.dossier_code} is at unit {self.transferred_to}: "
+                                                   f"it must come back before you {action}")
+
+    # -- assignment ----------------------------------------------------------------------------
+    def assign(self, official: str, by: str, now: datetime) -> None:
+        """Give the current step to an official (or move it to another one)."""
+        self._require_open()
+        official = official.strip()
+        if not official or len(official) > 200:
+            raise InvalidArgument.single("official", "name the official (at most 200 characters)")
+        step = self.steps[self.current_step]
+        if step.get("assignee") == official:
+            raise RuleViolated("ALREADY_ASSIGNED", f"step {self.current_step} is already assigned to {official}")
+        self._assign(index=self.current_step, official=official, previous=step.get("assignee", ""),
+                     assigned_by=by, assigned_at=now)
+
+    @event("StepAssigned")
+    def _assign(self, index: int, official: str, previous: str, assigned_by: str, assigned_at: datetime) -> None:
+        self.steps[index] = {**self.steps[index], "assignee": official}
+
+    @property
+    def assignee(self) -> str:
+        return self.steps[self.current_step].get("assignee", "") if self.status == IN_PROGRESS else ""
+
+    # -- inter-agency transfer (liên thông) -----------------------------------------------------
+    def transfer(self, to_unit: str, allotted_working_hours: float, reason: str, now: datetime) -> None:
+        """Send the case to another unit or level for its part, with its share of the time."""
+        self._require_open()
+        if self.status == PAUSED:
+            raise RuleViolated("CASE_PAUSED", f"dossier {self.dossier_code} waits for a supplement: resume it first")
+        self._require_at_home("transfer it again")
+        if to_unit == self.unit_code:
+            raise InvalidArgument.single("to_unit_code", f"is the case's own unit ({self.unit_code})")
+        if not 0 < allotted_working_hours <= 8 * 60:
+            raise InvalidArgument.single("allotted_working_hours", "must be more than 0 and at most 480 (60 days)")
+        if not reason.strip() or len(reason) > 2000:
+            raise InvalidArgument.single("reason", "say what the other unit is asked to do, in at most 2000 characters")
+        self._transfer(from_unit=self.unit_code, to_unit=to_unit, allotted_working_hours=allotted_working_hours,
+                       reason=reason.strip(), transferred_at=now)
+
+    @event("TransferredOut")
+    def _transfer(self, from_unit: str, to_unit: str, allotted_working_hours: float, reason: str,
+                  transferred_at: datetime) -> None:
+        self.transferred_to = to_unit
+        self.transferred_at = transferred_at
+        self.transfer_allotted_hours = allotted_working_hours
+
+    def return_from_transfer(self, note: str, now: datetime, calendar: WorkingTime) -> None:
+        """The other unit sends the case back: its working time used is measured against its share."""
+        if not self.transferred_to or self.transferred_at is None:
+            raise RuleViolated("NOT_TRANSFERRED", f"dossier {self.dossier_code} is not at another unit")
+        if len(note) > 2000:
+            raise InvalidArgument.single("note", "must be at most 2000 characters")
+        used = calendar.working_time_between(self.transferred_at, now).total_seconds() / 3600
+        self._transfer_returned(unit=self.transferred_to, home_unit=self.unit_code,
+                                allotted_working_hours=self.transfer_allotted_hours,
+                                used_working_hours=round(used, 4), over_share=used > self.transfer_allotted_hours,
+                                note=note, returned_at=now)
+
+    @event("TransferReturned")
+    def _transfer_returned(self, unit: str, home_unit: str, allotted_working_hours: float, used_working_hours: float,
+                           over_share: bool, note: str, returned_at: datetime) -> None:
+        self.transfers.append({"unit_code": unit, "allotted_working_hours": allotted_working_hours,
+                               "used_working_hours": used_working_hours, "over_share": over_share,
+                               "transferred_at": self.transferred_at, "returned_at": returned_at})
+        self.transferred_to = ""
+        self.transferred_at = None
+        self.transfer_allotted_hours = 0.0
+
+    # -- the result ----------------------------------------------------------------------------
+    def sign_result(self, document: dict, signature: str, certificate_pem: str, signed_by: str, now: datetime) -> None:
+        """Record the result document's hash signed with the unit's key (the file itself is stored apart)."""
+        if self.status in (STOPPED, RETURNED):
+            raise RuleViolated("CASE_CLOSED", f"case of dossier {self.dossier_code} is already {self.status}")
+        if self.status == PAUSED:
+            raise RuleViolated("CASE_PAUSED", f"dossier {self.dossier_code} waits for a supplement: resume it first")
+        self._require_at_home("sign its result")
+        self._sign_result(sha256=document["sha256"], size_bytes=document["size_bytes"],
+                          media_type=document["media_type"], filename=document["filename"], signature=signature,
+                          certificate_pem=certificate_pem, signed_by=signed_by, signed_at=now)
+
+    @event("ResultSigned")
+    def _sign_result(self, sha256: str, size_bytes: int, media_type: str, filename: str, signature: str,
+                     certificate_pem: str, signed_by: str, signed_at: datetime) -> None:
+        self.result = {"sha256": sha256, "size_bytes": size_bytes, "media_type": media_type, "filename": filename,
+                       "signature": signature, "certificate_pem": certificate_pem, "signed_by": signed_by,
+                       "signed_at": signed_at}
+
+    def return_result(self, method: str, now: datetime) -> None:
+        """Hand the result to the applicant: at the desk, by public post or online (national status 10)."""
+        if method not in RETURN_METHODS:
+            raise InvalidArgument.single("method", f"must be one of {', '.join(RETURN_METHODS)}")
+        if self.status == RETURNED:
+            raise RuleViolated("ALREADY_RETURNED", f"the result of {self.dossier_code} was returned already")
+        if self.status != PROCESSED:
+            raise RuleViolated("NOT_PROCESSED", f"dossier {self.dossier_code} is {self.status}: finish processing first")
+        if self.result is None:
+            raise RuleViolated("RESULT_NOT_SIGNED", f"dossier {self.dossier_code} has no signed result yet")
+        self._return_result(method=method, returned_at=now)
+
+    @event("ResultReturned")
+    def _return_result(self, method: str, returned_at: datetime) -> None:
+        self.status = RETURNED
+        self.returned_at = returned_at
+        self.return_method = method
 
     def complete_step(self, index: int, by: str, note: str, now: datetime, calendar: WorkingTime) -> None:
         self._require_open()
+        self._require_at_home("complete a step")
         if self.status == PAUSED:
             raise RuleViolated("CASE_PAUSED", f"dossier {self.dossier_code} waits for a supplement: resume it first")
         if not 0 <= index < len(self.steps):

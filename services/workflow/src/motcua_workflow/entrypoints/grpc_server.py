@@ -13,7 +13,8 @@ from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import mark_dossier, meter
 from opentelemetry.metrics import Observation
 
-from motcua_workflow.adapters.proto import CASE_STATUS_NAMES, case_to_proto, parse_uuid, summary_to_proto
+from motcua_workflow.adapters.proto import (CASE_STATUS_NAMES, RETURN_METHOD_NAMES, case_to_proto, parse_uuid,
+                                            signed_result_to_proto, summary_to_proto)
 from motcua_workflow.application import WorkflowApplication
 
 log = get_logger()
@@ -38,10 +39,12 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
     def ListCases(self, request: pb.ListCasesRequest, context: grpc.ServicerContext) -> pb.ListCasesResponse:
         if len(request.unit_code) > 64:
             raise InvalidArgument.single("unit_code", "must be at most 64 characters")
+        if len(request.assignee) > 200:
+            raise InvalidArgument.single("assignee", "must be at most 200 characters")
         if request.status and request.status not in CASE_STATUS_NAMES:
             raise InvalidArgument.single("status", "is not a CaseStatus value")
         rows, token = self.app.list_cases(request.unit_code, CASE_STATUS_NAMES.get(request.status),
-                                          request.page_size, request.page_token)
+                                          request.page_size, request.page_token, assignee=request.assignee)
         return pb.ListCasesResponse(cases=[summary_to_proto(r) for r in rows], next_page_token=token)
 
     def CompleteStep(self, request: pb.CompleteStepRequest, context: grpc.ServicerContext) -> pb.CompleteStepResponse:
@@ -89,6 +92,65 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
                                         request.expected_version, request.reason, actor_from_metadata(context))
         mark_dossier(case.dossier_code)
         return pb.StopProcessingResponse(case=case_to_proto(case))
+
+
+    def AssignStep(self, request: pb.AssignStepRequest, context: grpc.ServicerContext) -> pb.AssignStepResponse:
+        case = self.app.assign_step(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                    request.expected_version, request.official, actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.AssignStepResponse(case=case_to_proto(case))
+
+    def TransferCase(self, request: pb.TransferCaseRequest, context: grpc.ServicerContext) -> pb.TransferCaseResponse:
+        if len(request.to_unit_code) > 64:
+            raise InvalidArgument.single("to_unit_code", "must be at most 64 characters")
+        case = self.app.transfer(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                 request.expected_version, request.to_unit_code, request.allotted_working_hours,
+                                 request.reason, actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.TransferCaseResponse(case=case_to_proto(case))
+
+    def ReturnFromTransfer(self, request: pb.ReturnFromTransferRequest,
+                           context: grpc.ServicerContext) -> pb.ReturnFromTransferResponse:
+        case = self.app.return_from_transfer(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                             request.expected_version, request.note, actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.ReturnFromTransferResponse(case=case_to_proto(case))
+
+    def SignResult(self, request: pb.SignResultRequest, context: grpc.ServicerContext) -> pb.SignResultResponse:
+        document = request.document
+        case = self.app.sign_result(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                    request.expected_version, document.filename, document.media_type,
+                                    document.content, document.sha256, actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.SignResultResponse(case=case_to_proto(case))
+
+    def ReturnResult(self, request: pb.ReturnResultRequest, context: grpc.ServicerContext) -> pb.ReturnResultResponse:
+        if request.method not in RETURN_METHOD_NAMES or not request.method:
+            raise InvalidArgument.single("method", "choose RETURN_METHOD_DESK, RETURN_METHOD_POST or RETURN_METHOD_ONLINE")
+        case = self.app.return_result(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
+                                      request.expected_version, RETURN_METHOD_NAMES[request.method],
+                                      actor_from_metadata(context))
+        mark_dossier(case.dossier_code)
+        return pb.ReturnResultResponse(case=case_to_proto(case))
+
+    def GetResult(self, request: pb.GetResultRequest, context: grpc.ServicerContext) -> pb.GetResultResponse:
+        case, content = self.app.result_of(parse_uuid(request.case_id, "case_id"))
+        self.app.record_read(actor_from_metadata(context), case.dossier_id, case.dossier_code, "workflow.GetResult")
+        result = case.result or {}
+        return pb.GetResultResponse(
+            document=pb.ResultDocument(filename=result["filename"], media_type=result["media_type"], content=content,
+                                       sha256=result["sha256"]),
+            result=signed_result_to_proto(result))
+
+    def VerifyResult(self, request: pb.VerifyResultRequest, context: grpc.ServicerContext) -> pb.VerifyResultResponse:
+        if not request.content:
+            raise InvalidArgument.single("content", "give the document to check")
+        case, check = self.app.verify_result(parse_uuid(request.case_id, "case_id"), request.content)
+        mark_dossier(case.dossier_code)
+        return pb.VerifyResultResponse(valid=check.matches and check.signature_valid and check.certificate_trusted,
+                                       matches=check.matches, signature_valid=check.signature_valid,
+                                       certificate_trusted=check.certificate_trusted, signer=check.signer,
+                                       detail=check.detail)
 
 
 def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]

@@ -1,0 +1,115 @@
+"""Black-box: a case assigned to officials, transferred to another unit and back, its result
+signed with the unit's X.509 key and returned; bad requests refused naming what is wrong."""
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import grpc
+import pytest
+
+from motcua.workflow.v1 import workflow_pb2 as wpb
+
+from e2e_testkit import OFFICIAL, bad_request_fields, submit_request, wait_for_case
+
+pytestmark = pytest.mark.e2e
+LEADER = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "lanhdao.e2e"),
+          ("x-motcua-actor-role", "leader"), ("x-motcua-client", "e2e"))
+RESULT = "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN - kết quả điện tử".encode()
+
+
+class CaseDriver:
+    """Calls that act on one case, each with a fresh idempotency key and the case's current version."""
+
+    def __init__(self, workflow, case: wpb.Case) -> None:  # type: ignore[no-untyped-def]
+        self.workflow = workflow
+        self.case = case
+
+    def __call__(self, rpc: str, metadata=OFFICIAL, **fields) -> wpb.Case:  # type: ignore[no-untyped-def]
+        request_type = getattr(wpb, f"{rpc}Request")
+        self.case = getattr(self.workflow, rpc)(request_type(
+            idempotency_key=uuid.uuid4().hex, case_id=self.case.id, expected_version=self.case.version, **fields),
+            metadata=metadata).case
+        return self.case
+
+
+@pytest.fixture
+def driver(intake, workflow):  # type: ignore[no-untyped-def]
+    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    return CaseDriver(workflow, wait_for_case(workflow, dossier.id))
+
+
+def refused(call) -> grpc.RpcError:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.RpcError) as error:
+        call()
+    return error.value
+
+
+def test_a_step_goes_to_an_official_whose_queue_shows_it(workflow, driver):
+    case = driver("AssignStep", metadata=LEADER, official="chuyenvien.a")
+    assert case.steps[0].assignee == "chuyenvien.a"
+    queue = workflow.ListCases(wpb.ListCasesRequest(assignee="chuyenvien.a", page_size=500)).cases
+    assert [c.case_id for c in queue] == [case.id] and queue[0].assignee == "chuyenvien.a"
+    driver("AssignStep", metadata=LEADER, official="chuyenvien.b")
+    assert not workflow.ListCases(wpb.ListCasesRequest(assignee="chuyenvien.a", page_size=500)).cases
+    assert [c.case_id for c in workflow.ListCases(wpb.ListCasesRequest(assignee="chuyenvien.b")).cases] == [case.id]
+
+
+def test_a_transferred_case_sits_in_the_other_units_queue_until_it_comes_back(workflow, driver):
+    case = driver("TransferCase", to_unit_code="000.00.10.H45", allotted_working_hours=8,
+                  reason="Đề nghị Sở Tư pháp xác minh")
+    assert case.transferred_to_unit == "000.00.10.H45" and case.national_status == 4
+    other = workflow.ListCases(wpb.ListCasesRequest(unit_code="000.00.10.H45", page_size=500)).cases
+    assert case.id in [c.case_id for c in other]
+    error = refused(lambda: driver("CompleteStep", step_index=0))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "must come back" in error.details()
+
+    case = driver("ReturnFromTransfer", note="Đã xác minh")
+    assert case.transferred_to_unit == "" and len(case.transfers) == 1
+    assert case.transfers[0].unit_code == "000.00.10.H45" and case.transfers[0].allotted_working_hours == 8
+    assert not case.transfers[0].over_share
+    assert case.id not in [c.case_id for c in workflow.ListCases(
+        wpb.ListCasesRequest(unit_code="000.00.10.H45", page_size=500)).cases]
+
+
+def test_a_transfer_to_an_unknown_or_closed_unit_is_refused_and_changes_nothing(workflow, driver):
+    before = driver.case
+    unknown = refused(lambda: driver("TransferCase", to_unit_code="999.99.99.H99", allotted_working_hours=8,
+                                     reason="x"))
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND and bad_request_fields(unknown) == ["to_unit_code"]
+    closed = refused(lambda: driver("TransferCase", to_unit_code="000.31.00.H45", allotted_working_hours=8,
+                                    reason="x"))
+    assert closed.code() == grpc.StatusCode.NOT_FOUND and "closed on 2025-06-30" in closed.details()
+    assert workflow.GetCase(wpb.GetCaseRequest(case_id=before.id)).case.version == before.version
+
+
+def test_the_result_is_signed_verifiable_and_returned(workflow, driver):
+    for index in range(len(driver.case.steps)):
+        driver("CompleteStep", step_index=index)
+    digest = hashlib.sha256(RESULT).hexdigest()
+    mismatch = refused(lambda: driver("SignResult", metadata=LEADER, document=wpb.ResultDocument(
+        filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256="0" * 64)))
+    assert mismatch.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(mismatch) == ["document.sha256"] and digest in mismatch.details()
+
+    case = driver("SignResult", metadata=LEADER, document=wpb.ResultDocument(
+        filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256=digest))
+    assert case.result.sha256 == digest and case.result.signature
+    assert case.result.certificate_pem.startswith("-----BEGIN CERTIFICATE-----")
+    fetched = workflow.GetResult(wpb.GetResultRequest(case_id=case.id), metadata=OFFICIAL)
+    assert fetched.document.content == RESULT and fetched.result.signed_by == "lanhdao.e2e"
+
+    genuine = workflow.VerifyResult(wpb.VerifyResultRequest(case_id=case.id, content=RESULT))
+    assert genuine.valid and genuine.certificate_trusted and "CN=000.31.01.H45" in genuine.signer
+    forged = workflow.VerifyResult(wpb.VerifyResultRequest(case_id=case.id, content=RESULT + " (sửa)".encode()))
+    assert not forged.valid and not forged.matches and "SHA-256" in forged.detail
+
+    unspecified = refused(lambda: driver("ReturnResult"))
+    assert bad_request_fields(unspecified) == ["method"]
+    case = driver("ReturnResult", method=wpb.RETURN_METHOD_POST)
+    assert case.status == wpb.CASE_STATUS_RETURNED and case.national_status == 10
+    assert case.return_method == wpb.RETURN_METHOD_POST
+    again = refused(lambda: driver("ReturnResult", method=wpb.RETURN_METHOD_DESK))
+    assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
+    paused = refused(lambda: driver("RequestSupplement", reason="Thiếu"))
+    assert paused.code() == grpc.StatusCode.FAILED_PRECONDITION and "already returned" in paused.details()

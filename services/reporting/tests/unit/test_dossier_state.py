@@ -1,0 +1,66 @@
+"""The fold from history to state: what was true at each instant, for every event it knows."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from motcua_reporting.domain.dossier_state import HistoryEntry, state_as_of
+
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+STEPS = [{"index": 0, "name": "Tiếp nhận", "unit_code": "U1", "status": "in_progress", "started_at": T0},
+         {"index": 1, "name": "Thẩm định", "unit_code": "U1", "status": "pending"}]
+HISTORY = [
+    HistoryEntry("intake", "Dossier.Received", T0, {"code": "C-1", "procedure_code": "1.004873",
+                                                    "handling_unit_code": "U1", "appointment_at": T0 + timedelta(days=3)}),
+    HistoryEntry("workflow", "Case.Opened", T0 + timedelta(minutes=1), {"unit_code": "U1", "steps": STEPS,
+                                                                        "due_at": T0 + timedelta(days=3)}),
+    HistoryEntry("workflow", "Case.StepAssigned", T0 + timedelta(minutes=2), {"index": 0, "official": "cv01"}),
+    HistoryEntry("intake", "DossierRead.Recorded", T0 + timedelta(minutes=3), {"what": "intake.GetDossier"}, True),
+    HistoryEntry("workflow", "Case.TransferredOut", T0 + timedelta(minutes=4), {"to_unit": "U2"}),
+    HistoryEntry("workflow", "Case.TransferReturned", T0 + timedelta(hours=1), {"home_unit": "U1"}),
+    HistoryEntry("workflow", "Case.StepCompleted", T0 + timedelta(hours=2), {"index": 0, "completed_by": "cv01",
+                                                                            "completed_at": T0 + timedelta(hours=2)}),
+    HistoryEntry("workflow", "Case.StepStarted", T0 + timedelta(hours=2), {"index": 1,
+                                                                          "started_at": T0 + timedelta(hours=2)}),
+    HistoryEntry("workflow", "Case.SupplementRequested", T0 + timedelta(hours=3), {}),
+    HistoryEntry("workflow", "Case.Resumed", T0 + timedelta(hours=5), {"due_at": T0 + timedelta(days=3, hours=2)}),
+    HistoryEntry("workflow", "Case.StepCompleted", T0 + timedelta(hours=6), {"index": 1, "completed_by": "cv02"}),
+    HistoryEntry("workflow", "Case.Processed", T0 + timedelta(hours=6), {}),  # a version-1 event: no classification
+    HistoryEntry("workflow", "Case.ResultSigned", T0 + timedelta(hours=7), {"sha256": "ab" * 32}),
+    HistoryEntry("workflow", "Case.ResultReturned", T0 + timedelta(hours=8), {"method": "post"}),
+]
+
+
+def at(instant: datetime):  # type: ignore[no-untyped-def]
+    return state_as_of("d-1", HISTORY, instant)
+
+
+def test_nothing_before_the_first_event():
+    assert at(T0 - timedelta(seconds=1)) is None
+
+
+def test_received_then_opened_then_assigned():
+    received = at(T0)
+    assert (received.status, received.national_status, received.dossier_code, received.steps) == ("received", 2, "C-1", [])
+    assigned = at(T0 + timedelta(minutes=3))
+    assert (assigned.status, assigned.steps[0]["assignee"]) == ("in_progress", "cv01")
+    assert assigned.events_applied == 3  # the read is history, not state
+
+
+def test_the_unit_follows_a_transfer_and_its_return():
+    assert at(T0 + timedelta(minutes=30)).unit_code == "U2"
+    assert at(T0 + timedelta(hours=1)).unit_code == "U1"
+
+
+def test_pause_resume_and_the_moved_due_time():
+    paused = at(T0 + timedelta(hours=4))
+    assert (paused.status, paused.national_status, paused.due_at) == ("paused", 5, T0 + timedelta(days=3))
+    resumed = at(T0 + timedelta(hours=5))
+    assert (resumed.status, resumed.due_at) == ("in_progress", T0 + timedelta(days=3, hours=2))
+
+
+def test_processed_signed_and_returned():
+    processed = at(T0 + timedelta(hours=6, minutes=30))
+    assert (processed.status, processed.national_status, processed.classification) == ("processed", 9, "")
+    assert [s["status"] for s in processed.steps] == ["completed", "completed"]
+    returned = at(T0 + timedelta(days=1))
+    assert (returned.status, returned.national_status, returned.result_sha256) == ("returned", 10, "ab" * 32)
