@@ -183,3 +183,15 @@ def test_a_bad_value_is_refused_with_a_message_naming_it(helm, extra, message):
 def test_a_release_outside_its_province_namespace_is_refused(helm):
     result = render(helm, "quang-tri", namespace="default")
     assert result.returncode != 0 and "namespace motcua-quang-tri" in result.stderr
+
+
+def test_only_workflow_sees_the_units_signing_keys(helm):
+    docs = [d for d in manifests(helm, "quang-tri") if d["kind"] == "Deployment"]
+    for deployment in docs:
+        pod = deployment["spec"]["template"]["spec"]
+        secrets = [v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        if "-workflow-" in deployment["metadata"]["name"]:
+            assert secrets == ["motcua-unit-keys"] and env["MOTCUA_UNIT_KEYS_DIR"] == "/etc/motcua/unit-keys"
+        else:
+            assert secrets == [] and "MOTCUA_UNIT_KEYS_DIR" not in env, deployment["metadata"]["name"]

@@ -67,6 +67,11 @@ spec:
               readOnly: true
             - name: tmp
               mountPath: /tmp
+            {{- if and (eq .service "workflow") $root.Values.keys.unitKeysSecret }}
+            - name: unit-keys
+              mountPath: /etc/motcua/unit-keys
+              readOnly: true
+            {{- end }}
       volumes:
         - name: province
           configMap:
@@ -74,6 +79,13 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- /* Only workflow signs results: no other pod sees the units' keys. */}}
+        {{- if and (eq .service "workflow") $root.Values.keys.unitKeysSecret }}
+        - name: unit-keys
+          secret:
+            secretName: {{ $root.Values.keys.unitKeysSecret }}
+            defaultMode: 0400
+        {{- end }}
 {{- end -}}
 
 {{/* The environment every process reads (motcua_common/settings.py, telemetry.py). */}}
@@ -116,6 +128,10 @@ spec:
 - name: MOTCUA_AUDIT_SIGNING_KEY
   valueFrom:
     secretKeyRef: {name: {{ $v.keys.existingSecret }}, key: audit-signing-key}
+{{- if and (eq .service "workflow") $v.keys.unitKeysSecret }}
+- name: MOTCUA_UNIT_KEYS_DIR
+  value: /etc/motcua/unit-keys
+{{- end }}
 - name: MOTCUA_METRICS_PORT
   value: "9100"
 - name: MOTCUA_METRICS_ADDRESS
