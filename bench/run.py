@@ -42,7 +42,7 @@ from motcua_common.platform_runner import platform_env, read_env_file  # noqa: E
 SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "channel": "CHANNEL_DESK", '
                '"applicant": {"full_name": "Nguyễn Văn Bench", "citizen_id": "045090001234"}, '
                '"components": [{"name": "Tờ khai", "sha256": "' + "a" * 64 + '", "size_bytes": 1, '
-               '"media_type": "application/pdf"}]}')
+               '"media_type": "application/pdf", "code": "TO_KHAI"}]}')
 
 
 def reset_database(env: dict[str, str]) -> None:
@@ -153,7 +153,9 @@ def bench_propagation(env: dict[str, str], intake_address: str, rate: float, sec
     def one() -> None:
         request = ipb.SubmitDossierRequest(
             idempotency_key=uuid.uuid4().hex, procedure_code="1.004873", channel=ipb.CHANNEL_DESK,
-            applicant=ipb.Applicant(full_name="Bench", citizen_id="045090001234"))
+            applicant=ipb.Applicant(full_name="Bench", citizen_id="045090001234"),
+            components=[ipb.Component(name="Tờ khai", sha256="a" * 64, size_bytes=1, media_type="application/pdf",
+                                      code="TO_KHAI")])
         dossier = intake.SubmitDossier(request).dossier
         with lock:
             ids.append(dossier.id)

@@ -21,7 +21,8 @@ def submit_request(key: str | None = None, **changes) -> ipb.SubmitDossierReques
     request = ipb.SubmitDossierRequest(
         idempotency_key=key or uuid.uuid4().hex, procedure_code="1.004873", channel=ipb.CHANNEL_DESK,
         applicant=ipb.Applicant(full_name="Lê Thị Hồng", citizen_id="045190012345", phone="0912345678"),
-        components=[ipb.Component(name="Tờ khai", sha256="ab" * 32, size_bytes=2048, media_type="application/pdf")])
+        components=[ipb.Component(name="Tờ khai", sha256="ab" * 32, size_bytes=2048, media_type="application/pdf",
+                                  code="TO_KHAI", digitised=True)])
     for field, value in changes.items():
         setattr(request, field, value)
     return request

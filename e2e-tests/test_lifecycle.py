@@ -113,3 +113,54 @@ def test_the_result_is_signed_verifiable_and_returned(workflow, driver):
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
     paused = refused(lambda: driver("RequestSupplement", reason="Thiếu"))
     assert paused.code() == grpc.StatusCode.FAILED_PRECONDITION and "already returned" in paused.details()
+
+
+def incomplete_request():  # type: ignore[no-untyped-def]
+    request = submit_request()
+    del request.components[:]
+    return request
+
+
+def test_an_incomplete_dossier_is_asked_for_its_components_and_received_when_they_arrive(intake, workflow):
+    from motcua.intake.v1 import intake_pb2 as ipb
+
+    dossier = intake.SubmitDossier(incomplete_request(), metadata=OFFICIAL).dossier
+    assert dossier.national_status == 1 and not dossier.HasField("received_at")
+    assert [c.code for c in dossier.missing_components] == ["TO_KHAI"]
+    asked = intake.RequestIntakeSupplement(ipb.RequestIntakeSupplementRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=dossier.version,
+        reason="Bổ sung tờ khai"), metadata=OFFICIAL).dossier
+    assert asked.national_status == 5
+    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(code=dossier.code, form=ipb.INTAKE_FORM_SUPPLEMENT_REQUEST),
+                                metadata=OFFICIAL).document
+    assert form.content.startswith(b"%PDF") and form.filename == f"mau-02-{dossier.code}.pdf"
+    with pytest.raises(grpc.RpcError) as no_case:
+        workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id))
+    assert no_case.value.code() == grpc.StatusCode.NOT_FOUND  # no processing, no clock, until complete
+
+    received = intake.SupplementDossier(ipb.SupplementDossierRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=asked.version,
+        components=[ipb.Component(name="Tờ khai", sha256="cd" * 32, size_bytes=10, media_type="application/pdf",
+                                  code="TO_KHAI")]), metadata=OFFICIAL).dossier
+    assert received.national_status == 2 and received.HasField("appointment_at")
+    case = wait_for_case(workflow, dossier.id)
+    assert case.received_at == received.received_at
+
+
+def test_a_refused_dossier_gets_form_03_and_bad_forms_are_refused(intake):
+    from motcua.intake.v1 import intake_pb2 as ipb
+
+    dossier = intake.SubmitDossier(incomplete_request(), metadata=OFFICIAL).dossier
+    refused_dossier = intake.RefuseDossier(ipb.RefuseDossierRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=dossier.version,
+        reason="Hồ sơ không thuộc thẩm quyền giải quyết"), metadata=OFFICIAL).dossier
+    assert refused_dossier.national_status == 3 and refused_dossier.refusal_reason.startswith("Hồ sơ không")
+    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(dossier_id=dossier.id, form=ipb.INTAKE_FORM_REFUSAL),
+                                metadata=OFFICIAL).document
+    assert form.content.startswith(b"%PDF") and form.filename == f"mau-03-{dossier.code}.pdf"
+    unspecified = refused(lambda: intake.GetIntakeForm(ipb.GetIntakeFormRequest(dossier_id=dossier.id)))
+    assert bad_request_fields(unspecified) == ["form"]
+    again = refused(lambda: intake.SupplementDossier(ipb.SupplementDossierRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=refused_dossier.version,
+        components=[ipb.Component(name="x", sha256="cd" * 32, size_bytes=1, code="TO_KHAI")])))
+    assert again.code() == grpc.StatusCode.FAILED_PRECONDITION and "refused" in again.details()

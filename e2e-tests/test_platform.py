@@ -161,7 +161,9 @@ def test_grpcurl_lists_services_and_submits_a_dossier(platform):
     submitted = subprocess.run([GRPCURL, "-plaintext", "-H", "x-motcua-actor-kind: citizen", "-d", body,
                                 platform["intake"], "motcua.intake.v1.IntakeService/SubmitDossier"],
                                capture_output=True, text=True, check=True)
-    assert '"code": "000.31.01.H45-' in submitted.stdout and '"appointment_at"' in submitted.stdout
+    assert '"code": "000.31.01.H45-' in submitted.stdout and '"appointment_at"' not in submitted.stdout
+    # Without the components the procedure requires, it is registered (status 1), and no deadline runs.
+    assert '"national_status": 1' in submitted.stdout and '"code": "GIAY_CHUNG_SINH"' in submitted.stdout
 
 
 def test_the_receipt_form_comes_as_a_pdf_over_grpc(intake):

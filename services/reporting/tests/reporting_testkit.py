@@ -54,7 +54,8 @@ class InProcessPlatform:
         command = SubmitDossier(
             idempotency_key=uuid.uuid4().hex, procedure_code="1.004873", channel="desk",
             applicant=ApplicantInput("Trần Thị Bích", "045190001234", "", "", "", ""),
-            components=[{"name": "Tờ khai", "sha256": "b" * 64, "size_bytes": 10, "media_type": "application/pdf"}])
+            components=[{"name": "Tờ khai", "sha256": "b" * 64, "size_bytes": 10, "media_type": "application/pdf",
+                         "code": "TO_KHAI", "digitised": True}])
         dossier = self.intake.submit_dossier(command, OFFICIAL)
         self.settle()
         return dossier

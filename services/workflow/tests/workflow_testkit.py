@@ -16,7 +16,8 @@ def submit_dossiers(intake, count: int, procedure: str = "1.004873") -> list[dic
         command = SubmitDossier(
             idempotency_key=uuid.uuid4().hex, procedure_code=procedure, channel="desk",
             applicant=ApplicantInput(f"Nguyễn Văn {i}", f"0450900{i:05d}", "", "", "", ""),
-            components=[{"name": "Tờ khai", "sha256": "a" * 64, "size_bytes": 10, "media_type": "application/pdf"}],
+            components=[{"name": "Tờ khai", "sha256": "a" * 64, "size_bytes": 10, "media_type": "application/pdf",
+                         "code": "TO_KHAI"}],
         )
         dossiers.append(intake.submit_dossier(command, OFFICIAL))
     return dossiers

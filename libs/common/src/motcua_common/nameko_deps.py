@@ -67,7 +67,7 @@ class AuditEndpoints:
 
         return self.audited_app.verify_history(self.audit_keys.trust, [UUID(i) for i in originator_ids], positions)
 
-    @timer(interval=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "60")))
+    @timer(interval=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "10")))
     def sign_checkpoint(self) -> None:
         self.audited_app.sign_checkpoint(self.audit_keys.signer)
 

@@ -18,13 +18,26 @@ from motcua_common.privacy import SubjectErased, SubjectVault
 from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
 from motcua_intake.domain.catalogue import Catalogue, Procedure
-from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, format_code
+from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, PendingDossier, format_code, forwarding_time
 
 
 class ReceiptRenderer(Protocol):
     """Form 01 as a printable document: (dossier view, procedure, received by, issued at) -> bytes."""
 
     def __call__(self, dossier: dict, procedure: Procedure, received_by: str, issued_at: datetime) -> bytes: ...
+
+
+class FormRenderer(Protocol):
+    """Forms 02 and 03: (dossier view, procedure, official, issued at) -> PDF bytes."""
+
+    def __call__(self, dossier: dict, procedure: Procedure, official: str, issued_at: datetime) -> bytes: ...
+
+
+class ComponentRegister(Protocol):
+    """Components already digitised for an applicant, by content hash (reuse is recorded as such)."""
+
+    def first_dossier_with(self, subject_id: UUID, sha256s: list[str]) -> dict[str, str]: ...
+    def remember_hook(self, subject_id: UUID, dossier_code: str, sha256s: list[str]) -> Callable: ...
 
 
 class DossierNumbering(Protocol):
@@ -56,7 +69,8 @@ class IntakeApplication(MotcuaApplication):
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, catalogue: Catalogue,
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
-                 vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer) -> None:
+                 vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
+                 forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None) -> None:
         super().__init__(env=env)
         self.province = province
         self.clock = clock
@@ -66,6 +80,8 @@ class IntakeApplication(MotcuaApplication):
         self.vault = vault
         self.code_format = code_format
         self.render_receipt = render_receipt
+        self.forms = forms or {}
+        self.component_register = components
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -107,33 +123,131 @@ class IntakeApplication(MotcuaApplication):
         })
 
         dossier_id = uuid4()
+        components, hooks = self._register_components(subject_id, code, command.components)
+        missing = procedure.missing_components(components)
         context = replace(self.context(actor), occurred_at=received_at)
         with command_context(context), concerning(dossier_id, dossier_code=code):
-            dossier = Dossier(
-                id=dossier_id,
-                code=code,
-                procedure_code=procedure.code,
-                receiving_agency_code=procedure.receiving_agency_code,
-                handling_unit_code=procedure.handling_unit_code,
-                channel=command.channel,
-                applicant={"subject_id": str(subject_id), "kind": kind, "sealed": sealed},
-                components=command.components,
-                received_at=received_at,
-                appointment_at=appointment_at,
-                deadline_working_days=procedure.deadline_working_days,
-            )
+            if missing:
+                # Not received: registered with its code; no deadline runs until it is complete.
+                dossier = PendingDossier(
+                    id=PendingDossier.id_for(self.province, dossier_id), dossier_id=dossier_id, code=code,
+                    procedure_code=procedure.code, receiving_agency_code=procedure.receiving_agency_code,
+                    channel=command.channel,
+                    applicant={"subject_id": str(subject_id), "kind": kind, "sealed": sealed},
+                    components=components, missing=[{"code": c.code, "name": c.name} for c in missing],
+                    registered_at=received_at)
+            else:
+                dossier = Dossier(
+                    id=dossier_id,
+                    code=code,
+                    procedure_code=procedure.code,
+                    receiving_agency_code=procedure.receiving_agency_code,
+                    handling_unit_code=procedure.handling_unit_code,
+                    channel=command.channel,
+                    applicant={"subject_id": str(subject_id), "kind": kind, "sealed": sealed},
+                    components=components,
+                    received_at=received_at,
+                    appointment_at=appointment_at,
+                    deadline_working_days=procedure.deadline_working_days,
+                    forwarded_at=forwarding_time(received_at, calendar),
+                )
             index = DossierCode(id=DossierCode.id_for(self.province, code), code=code, dossier_id=dossier_id)
             record = IdempotencyRecord(id=record_id, scope="SubmitDossier", request_fingerprint=request_print,
                                        result_id=dossier_id, result_version=dossier.version)
         try:
-            self.record(dossier, index, record)
+            self.record(dossier, index, record, before_insert=hooks)
         except IntegrityError:
             # A concurrent try with the same key won the race: answer with its dossier.
             winner = self.get_or_none(record_id)
             if winner is None:
                 raise
             return self.get_dossier(dossier_id=winner.replay_result(request_print))
-        return self._view(dossier)
+        return self._view(dossier) if isinstance(dossier, Dossier) else self._pending_view(dossier)
+
+    def _register_components(self, subject_id: UUID, code: str, components: list[dict]) -> tuple[list[dict], list]:
+        """Mark components this applicant's earlier dossiers already digitised as reused; remember new ones."""
+        if self.component_register is None:
+            return components, []
+        digests = [c["sha256"] for c in components if c.get("digitised")]
+        seen = self.component_register.first_dossier_with(subject_id, digests) if digests else {}
+        marked = [{**c, "reused_from": seen.get(c["sha256"], "")} for c in components]
+        fresh = [d for d in digests if d not in seen]
+        return marked, [self.component_register.remember_hook(subject_id, code, fresh)] if fresh else []
+
+    # -- intake of incomplete dossiers: supplementation (form 02) and refusal (form 03) -----------
+    @traced("intake.request_supplement")
+    def request_supplement(self, idempotency_key: str, dossier_id: UUID, expected_version: int, reason: str,
+                           actor: Actor) -> dict:
+        return self._pending_command("RequestIntakeSupplement", idempotency_key, dossier_id, expected_version, actor,
+                                     {"reason": reason}, lambda pending, now: pending.request_supplement(reason, now))
+
+    @traced("intake.refuse")
+    def refuse_dossier(self, idempotency_key: str, dossier_id: UUID, expected_version: int, reason: str,
+                       actor: Actor) -> dict:
+        return self._pending_command("RefuseDossier", idempotency_key, dossier_id, expected_version, actor,
+                                     {"reason": reason}, lambda pending, now: pending.refuse(reason, now))
+
+    @traced("intake.supplement")
+    def supplement_dossier(self, idempotency_key: str, dossier_id: UUID, expected_version: int,
+                           components: list[dict], actor: Actor) -> dict:
+        """Add the missing components; once none is missing the dossier is received, and its clock starts now."""
+        received: list[Dossier] = []
+
+        def act(pending: PendingDossier, now: datetime) -> list:
+            procedure = self._procedure_of(pending.procedure_code)
+            subject_id = UUID(pending.applicant["subject_id"])
+            added, hooks = self._register_components(subject_id, pending.code, components)
+            missing = procedure.missing_components([*pending.components, *added])
+            if pending.supplement(added, [{"code": c.code, "name": c.name} for c in missing], now):
+                calendar = self.calendar_for(procedure.calendar_group)
+                received.append(Dossier(
+                    id=pending.dossier_id, code=pending.code, procedure_code=procedure.code,
+                    receiving_agency_code=pending.receiving_agency_code,
+                    handling_unit_code=procedure.handling_unit_code, channel=pending.channel,
+                    applicant=pending.applicant, components=pending.components, received_at=now,
+                    appointment_at=calendar.add_working_days(now, procedure.deadline_working_days),
+                    deadline_working_days=procedure.deadline_working_days,
+                    forwarded_at=forwarding_time(now, calendar)))
+            return hooks
+
+        view = self._pending_command("SupplementDossier", idempotency_key, dossier_id, expected_version, actor,
+                                     {"components": components}, act, also=received)
+        return self._view(received[0]) if received else view
+
+    def _procedure_of(self, code: str) -> Procedure:
+        procedure = self.catalogue.get(code)
+        if procedure is None:
+            raise RuleViolated("PROCEDURE_WITHDRAWN", f"procedure {code} is no longer in the catalogue")
+        return procedure
+
+    def _pending_command(self, name: str, idempotency_key: str, dossier_id: UUID, expected_version: int,
+                         actor: Actor, request: dict, act: Callable, also: list | None = None) -> dict:
+        check_key(idempotency_key)
+        caller = actor.client or actor.subject or actor.kind
+        record_id = IdempotencyRecord.id_for(self.province, name, caller, idempotency_key)
+        request_print = fingerprint({"dossier_id": dossier_id, "expected_version": expected_version, **request})
+        existing = self.get_or_none(record_id)
+        if existing is not None:
+            return self.get_dossier(dossier_id=existing.replay_result(request_print))
+        pending = self.get_or_none(PendingDossier.id_for(self.province, dossier_id))
+        if not isinstance(pending, PendingDossier):
+            if isinstance(self.get_or_none(dossier_id), Dossier):
+                raise RuleViolated("DOSSIER_RECEIVED", f"dossier {dossier_id} is complete and was received")
+            raise NotFound("dossier_id", f"dossier {dossier_id} does not exist")
+        pending.require_pending()  # a refused or received dossier says so, whatever version the caller has
+        if expected_version <= 0:
+            raise InvalidArgument.single("expected_version", "is required: the dossier's version as you last read it")
+        if pending.version != expected_version:
+            raise Conflict(f"dossier is at version {pending.version}, not {expected_version}: re-read it and retry")
+        with command_context(self.context(actor)), concerning(dossier_id, dossier_code=pending.code):
+            hooks = act(pending, self.clock.now()) or []
+            record = IdempotencyRecord(id=record_id, scope=name, request_fingerprint=request_print,
+                                       result_id=dossier_id, result_version=pending.version)
+        try:
+            self.record(pending, *(also or []), record, before_insert=hooks)
+        except IntegrityError:
+            raise Conflict("the dossier changed meanwhile: re-read it and retry") from None
+        return self._pending_view(pending)
 
     @traced("intake.withdraw_dossier")
     def withdraw_dossier(self, idempotency_key: str, dossier_id: UUID, expected_version: int, reason: str,
@@ -172,14 +286,19 @@ class IntakeApplication(MotcuaApplication):
                 raise NotFound("code", f"no dossier has code {code!r}")
             dossier_id = index.dossier_id
         dossier = self.get_or_none(dossier_id)
-        if not isinstance(dossier, Dossier):
-            raise NotFound("dossier_id", f"dossier {dossier_id} does not exist")
-        return self._view(dossier)
+        if isinstance(dossier, Dossier):
+            return self._view(dossier)
+        pending = self.get_or_none(PendingDossier.id_for(self.province, dossier_id))
+        if isinstance(pending, PendingDossier):
+            return self._pending_view(pending)
+        raise NotFound("dossier_id", f"dossier {dossier_id} does not exist")
 
     @traced("intake.receipt_form")
     def receipt_form(self, dossier_id: UUID | None = None, code: str | None = None) -> tuple[str, bytes]:
         """Form 01 (receipt and appointment) of a received dossier, as (filename, PDF bytes)."""
         view = self.get_dossier(dossier_id=dossier_id, code=code)
+        if view["received_at"] is None:
+            raise RuleViolated("NOT_RECEIVED", f"dossier {view['code']} is not received: form 01 is issued on receipt")
         received = next(iter(self.events.get(view["id"], lte=1)))  # who received it is the event's actor
         procedure = self.catalogue.get(view["procedure_code"])
         if procedure is None:
@@ -188,6 +307,36 @@ class IntakeApplication(MotcuaApplication):
         received_by = actor["subject"] if actor["kind"] == "official" else "Hệ thống một cửa điện tử"
         content = self.render_receipt(view, procedure, received_by, self.clock.now())
         return f"phieu-tiep-nhan-{view['code']}.pdf", content
+
+    def _pending_view(self, pending: PendingDossier) -> dict:
+        try:
+            applicant = self.vault.unseal(UUID(pending.applicant["subject_id"]), pending.applicant["sealed"])
+        except SubjectErased:
+            applicant = {}
+        return {
+            "id": pending.dossier_id, "code": pending.code, "procedure_code": pending.procedure_code,
+            "channel": pending.channel, "received_at": None, "appointment_at": None,
+            "registered_at": pending.registered_at, "national_status": pending.national_status,
+            "receiving_agency_code": pending.receiving_agency_code, "applicant": applicant,
+            "components": pending.components, "version": pending.version, "missing_components": pending.missing,
+            "supplement_reason": pending.supplement_reason, "supplement_requested_at": pending.supplement_requested_at,
+            "refusal_reason": pending.refusal_reason, "refused_at": pending.refused_at,
+        }
+
+    def intake_form(self, form: str, dossier_id: UUID | None = None, code: str | None = None) -> tuple[str, bytes]:
+        """Form 02 (supplementation request) or 03 (refusal) of a dossier the desk did not receive."""
+        view = self.get_dossier(dossier_id=dossier_id, code=code)
+        if form == "supplement_request" and not view.get("supplement_requested_at"):
+            raise RuleViolated("NO_SUPPLEMENT_REQUEST", f"no supplementation was requested for {view['code']}")
+        if form == "refusal" and not view.get("refused_at"):
+            raise RuleViolated("NOT_REFUSED", f"dossier {view['code']} was not refused")
+        procedure = self._procedure_of(view["procedure_code"])
+        pending = self.get_or_none(PendingDossier.id_for(self.province, view["id"]))
+        last = list(self.events.get(pending.id))[-1] if pending else None
+        official = last.envelope["actor"].get("subject", "") if last else ""
+        number = {"supplement_request": "02", "refusal": "03"}[form]
+        content = self.forms[form](view, procedure, official, self.clock.now())
+        return f"mau-{number}-{view['code']}.pdf", content
 
     def _view(self, dossier: Dossier) -> dict:
         try:
@@ -199,6 +348,7 @@ class IntakeApplication(MotcuaApplication):
             "channel": dossier.channel, "received_at": dossier.received_at, "appointment_at": dossier.appointment_at,
             "national_status": dossier.national_status, "receiving_agency_code": dossier.receiving_agency_code,
             "applicant": applicant, "components": dossier.components, "version": dossier.version,
+            "forwarded_at": dossier.forwarded_at, "missing_components": [],
         }
 
 

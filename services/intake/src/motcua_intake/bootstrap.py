@@ -9,7 +9,9 @@ from motcua_common.privacy import SubjectVault
 from motcua_common.settings import Settings
 
 from motcua_intake.adapters.catalogue_file import load_catalogue
-from motcua_intake.adapters.forms import receipt_and_appointment
+from motcua_intake.adapters import component_register
+from motcua_intake.adapters.component_register import PostgresComponentRegister
+from motcua_intake.adapters.forms import receipt_and_appointment, refusal, supplement_request
 from motcua_intake.adapters.numbering import PostgresDossierNumbering
 from motcua_intake.application import IntakeApplication
 
@@ -30,12 +32,15 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         vault=SubjectVault(pool, SERVICE, settings.subject_kek, settings.province),
         code_format=code_format,
         render_receipt=receipt_and_appointment,
+        forms={"supplement_request": supplement_request, "refusal": refusal},
+        components=PostgresComponentRegister(pool, SERVICE),
     )
 
 
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
     SubjectVault.create_table(conn, schema)
     PostgresDossierNumbering.create_table(conn, schema)
+    component_register.create_table(conn, schema)
 
 
 def setup_schema(settings: Settings | None = None) -> None:

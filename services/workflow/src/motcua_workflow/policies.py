@@ -46,7 +46,9 @@ class IntakePolicies:
         plan = self.templates.plan(data["procedure_code"], data["handling_unit_code"], data["deadline_working_days"])
         case = Case.open(self.province, dossier_id, data["code"], data["procedure_code"], data["handling_unit_code"],
                          received_at=data["received_at"], due_at=data["appointment_at"], plan=plan,
-                         opened_at=data["received_at"])
+                         # After 15:00 the dossier reaches the unit at the next working day's start
+                         # (stored data, not upcast: version-1 events have no forwarded_at).
+                         opened_at=data.get("forwarded_at", data["received_at"]))
         work.add(case)
         with bound(dossier_code=data["code"]):
             log.info("case_opened", case_id=str(case.id), upstream_position=event.position)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from motcua_intake.domain.catalogue import ONLINE_LEVELS, Catalogue, Procedure
+from motcua_intake.domain.catalogue import ONLINE_LEVELS, Catalogue, ComponentRequirement, Procedure
 
 CODE_PATTERN = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")
 
@@ -32,6 +32,13 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
             raise CatalogueDataError(f"{where}.receiving_agency: {agency!r} is not listed under agencies")
         if not raw.get("source"):
             raise CatalogueDataError(f"{where}.source: every record names its source")
+        components = []
+        for j, c in enumerate(raw.get("components", [])):
+            if not c.get("code") or not c.get("name"):
+                raise CatalogueDataError(f"{where}.components[{j}]: needs a code and a name")
+            components.append(ComponentRequirement(str(c["code"]), c["name"], bool(c.get("required", True))))
+        if len({c.code for c in components}) != len(components):
+            raise CatalogueDataError(f"{where}.components: a component code is listed twice")
         deadline = float(raw["deadline_working_days"])
         if deadline <= 0:
             raise CatalogueDataError(f"{where}.deadline_working_days: must be positive")
@@ -48,6 +55,7 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
             source=raw["source"],
             example_fields=tuple(raw.get("example_fields", ())),
             calendar_group=raw.get("calendar_group"),
+            components=tuple(components),
         ))
     codes = [p.code for p in procedures]
     duplicates = {c for c in codes if codes.count(c) > 1}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import date, timezone
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -12,16 +12,17 @@ from motcua_common.errors import FieldViolation, InvalidArgument
 
 from motcua_intake.application import ApplicantInput, SubmitDossier
 from motcua_intake.domain.catalogue import Procedure
+from motcua_intake.domain.identity import citizen_id_problem
 
 CHANNEL_NAMES = {pb.CHANNEL_DESK: "desk", pb.CHANNEL_ONLINE: "online", pb.CHANNEL_POST: "post"}
 CHANNEL_VALUES = {v: k for k, v in CHANNEL_NAMES.items()}
 ONLINE_LEVELS = {"partial": pb.ONLINE_LEVEL_PARTIAL, "full": pb.ONLINE_LEVEL_FULL}
-CITIZEN_ID = re.compile(r"^[0-9]{12}$")
 TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
 PHONE = re.compile(r"^\+?[0-9 ]{8,15}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_COMPONENTS = 100
+COMPONENT_FIELDS = ("name", "sha256", "size_bytes", "media_type", "code", "digitised", "reused_from")
 MAX_COMPONENT_BYTES = 1 << 30
 
 
@@ -46,8 +47,9 @@ def submit_from_proto(request: pb.SubmitDossierRequest) -> SubmitDossier:
         v.append(FieldViolation("applicant.citizen_id", "give either citizen_id or tax_code, not both"))
     elif request.HasField("applicant") and not (a.citizen_id or a.tax_code):
         v.append(FieldViolation("applicant.citizen_id", "is required (or applicant.tax_code for an organisation)"))
-    if a.citizen_id and not CITIZEN_ID.match(a.citizen_id):
-        v.append(FieldViolation("applicant.citizen_id", "must be the 12 digits of a citizen identification number"))
+    problem = citizen_id_problem(a.citizen_id, date.today()) if a.citizen_id else None
+    if problem:
+        v.append(FieldViolation("applicant.citizen_id", problem))
     if a.tax_code and not TAX_CODE.match(a.tax_code):
         v.append(FieldViolation("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch"))
     if a.phone and not PHONE.match(a.phone):
@@ -55,17 +57,7 @@ def submit_from_proto(request: pb.SubmitDossierRequest) -> SubmitDossier:
     if a.email and (len(a.email) > 254 or not EMAIL.match(a.email)):
         v.append(FieldViolation("applicant.email", "is not an email address"))
     _text(v, "applicant.address", a.address, 500)
-    if len(request.components) > MAX_COMPONENTS:
-        v.append(FieldViolation("components", f"at most {MAX_COMPONENTS} components"))
-    components = []
-    for i, c in enumerate(request.components[:MAX_COMPONENTS]):
-        _text(v, f"components[{i}].name", c.name, 300, required=True)
-        if not SHA256.match(c.sha256):
-            v.append(FieldViolation(f"components[{i}].sha256", "must be 64 lowercase hex digits"))
-        if not 0 <= c.size_bytes <= MAX_COMPONENT_BYTES:
-            v.append(FieldViolation(f"components[{i}].size_bytes", "must be between 0 and 1 GiB"))
-        _text(v, f"components[{i}].media_type", c.media_type, 100)
-        components.append({"name": c.name, "sha256": c.sha256, "size_bytes": c.size_bytes, "media_type": c.media_type})
+    components = _components(v, request.components)
     if v:
         raise InvalidArgument(v)
     return SubmitDossier(
@@ -78,7 +70,36 @@ def submit_from_proto(request: pb.SubmitDossierRequest) -> SubmitDossier:
     )
 
 
-def timestamp(value: Any) -> Timestamp:
+def _components(v: list[FieldViolation], given: Any, field: str = "components") -> list[dict]:
+    if len(given) > MAX_COMPONENTS:
+        v.append(FieldViolation(field, f"at most {MAX_COMPONENTS} components"))
+    components = []
+    for i, c in enumerate(given[:MAX_COMPONENTS]):
+        _text(v, f"{field}[{i}].name", c.name, 300, required=True)
+        if not SHA256.match(c.sha256):
+            v.append(FieldViolation(f"{field}[{i}].sha256", "must be 64 lowercase hex digits"))
+        if not 0 <= c.size_bytes <= MAX_COMPONENT_BYTES:
+            v.append(FieldViolation(f"{field}[{i}].size_bytes", "must be between 0 and 1 GiB"))
+        _text(v, f"{field}[{i}].media_type", c.media_type, 100)
+        _text(v, f"{field}[{i}].code", c.code, 64)
+        if c.reused_from:
+            v.append(FieldViolation(f"{field}[{i}].reused_from", "is set by the platform, not by the caller"))
+        components.append({"name": c.name, "sha256": c.sha256, "size_bytes": c.size_bytes, "media_type": c.media_type,
+                           "code": c.code, "digitised": c.digitised})
+    return components
+
+
+def components_from_proto(given: Any) -> list[dict]:
+    v: list[FieldViolation] = []
+    components = _components(v, given)
+    if v:
+        raise InvalidArgument(v)
+    return components
+
+
+def timestamp(value: Any) -> Timestamp | None:
+    if value is None:
+        return None
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
@@ -91,7 +112,14 @@ def dossier_to_proto(d: dict) -> pb.Dossier:
         received_at=timestamp(d["received_at"]), appointment_at=timestamp(d["appointment_at"]),
         national_status=d["national_status"], receiving_agency_code=d["receiving_agency_code"],
         applicant=pb.Applicant(**{k: a.get(k, "") for k in ("full_name", "citizen_id", "tax_code", "phone", "email", "address")}),
-        components=[pb.Component(**c) for c in d["components"]], version=d["version"],
+        components=[pb.Component(**{k: c[k] for k in COMPONENT_FIELDS if k in c}) for c in d["components"]],
+        version=d["version"],
+        missing_components=[pb.ComponentRequirement(code=c["code"], name=c["name"], required=True)
+                            for c in d.get("missing_components", [])],
+        registered_at=timestamp(d.get("registered_at")), forwarded_at=timestamp(d.get("forwarded_at")),
+        supplement_reason=d.get("supplement_reason", ""),
+        supplement_requested_at=timestamp(d.get("supplement_requested_at")),
+        refusal_reason=d.get("refusal_reason", ""), refused_at=timestamp(d.get("refused_at")),
     )
 
 
@@ -100,4 +128,5 @@ def procedure_to_proto(p: Procedure) -> pb.Procedure:
         code=p.code, name=p.name, deadline_working_days=p.deadline_working_days, fee_vnd=p.fee_vnd,
         online_level=ONLINE_LEVELS[p.online_level], receiving_agency_code=p.receiving_agency_code,
         receiving_agency_name=p.receiving_agency_name, source=p.source, example_fields=list(p.example_fields),
+        components=[pb.ComponentRequirement(code=c.code, name=c.name, required=c.required) for c in p.components],
     )

@@ -7,6 +7,15 @@ ONLINE_LEVELS = ("partial", "full")
 
 
 @dataclass(frozen=True)
+class ComponentRequirement:
+    """A component (thành phần hồ sơ) the procedure asks for; submitted components name it by `code`."""
+
+    code: str
+    name: str
+    required: bool
+
+
+@dataclass(frozen=True)
 class Procedure:
     code: str
     name: str
@@ -20,6 +29,12 @@ class Procedure:
     source: str
     example_fields: tuple[str, ...] = field(default=())
     calendar_group: str | None = None
+    components: tuple[ComponentRequirement, ...] = field(default=())
+
+    def missing_components(self, submitted: list[dict]) -> list[ComponentRequirement]:
+        """The required components not among `submitted` (matched by code)."""
+        given = {c.get("code") for c in submitted if c.get("code")}
+        return [c for c in self.components if c.required and c.code not in given]
 
 
 class Catalogue:

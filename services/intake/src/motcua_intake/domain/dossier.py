@@ -1,7 +1,8 @@
 """A dossier as received by the one-stop desk."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -11,6 +12,29 @@ from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 
 CHANNELS = ("desk", "online", "post")
+FORWARDING_CUTOFF = time(15, 0)  # received later than this: forwarded at the start of the next working day
+
+
+class Sessions(Protocol):
+    def sessions_on(self, day): ...  # type: ignore[no-untyped-def]
+    def is_working_day(self, day) -> bool: ...  # type: ignore[no-untyped-def]
+
+
+def forwarding_time(received_at: datetime, calendar: Sessions) -> datetime:
+    """When a received dossier goes to the unit that processes it: at once if received on a working
+    day up to 15:00, otherwise at the start of the next working day."""
+    from motcua_common.working_calendar import VIETNAM_TZ
+
+    local = received_at.astimezone(VIETNAM_TZ)
+    if calendar.is_working_day(local.date()) and local.time() <= FORWARDING_CUTOFF:
+        return received_at
+    day = local.date() + timedelta(days=1)
+    for _ in range(60):
+        sessions = calendar.sessions_on(day)
+        if sessions:
+            return sessions[0][0]
+        day += timedelta(days=1)
+    raise RuntimeError(f"no working day in the 60 days after {local.date()}: check the calendar data")
 NATIONAL_STATUS_RECEIVED = 2
 NATIONAL_STATUS_WITHDRAWAL_REQUESTED = 7
 
@@ -18,7 +42,27 @@ NATIONAL_STATUS_WITHDRAWAL_REQUESTED = 7
 class Dossier(MotcuaAggregate):
     """Applicant data is held sealed (`applicant.sealed`) under the subject's own key."""
 
-    @event("Received")
+    class Received(MotcuaAggregate.Created):
+        """Version 2 added `forwarded_at` (the 15:00 rule); before it, dossiers went on at once."""
+
+        class_version = 2
+        code: str
+        procedure_code: str
+        receiving_agency_code: str
+        handling_unit_code: str
+        channel: str
+        applicant: dict
+        components: list[dict]
+        received_at: datetime
+        appointment_at: datetime
+        deadline_working_days: float
+        forwarded_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["forwarded_at"] = state["received_at"]
+
+    @event(Received)
     def __init__(
         self,
         id: UUID,  # noqa: A002 - chosen by the application
@@ -32,6 +76,7 @@ class Dossier(MotcuaAggregate):
         received_at: datetime,
         appointment_at: datetime,
         deadline_working_days: float,
+        forwarded_at: datetime,
     ) -> None:
         self.code = code
         self.procedure_code = procedure_code
@@ -43,6 +88,7 @@ class Dossier(MotcuaAggregate):
         self.received_at = received_at
         self.appointment_at = appointment_at
         self.deadline_working_days = deadline_working_days
+        self.forwarded_at = forwarded_at
         self.national_status = NATIONAL_STATUS_RECEIVED
         self.withdrawn = False
 
@@ -75,3 +121,89 @@ class DossierCode(MotcuaAggregate):
 
 def format_code(pattern: str, agency_code: str, received_local: datetime, number: int) -> str:
     return pattern.format(agency=agency_code, date=received_local, number=number)
+
+
+NATIONAL_STATUS_NEW = 1
+NATIONAL_STATUS_NOT_RECEIVED = 3
+NATIONAL_STATUS_SUPPLEMENT_REQUESTED = 5
+
+
+class PendingDossier(MotcuaAggregate):
+    """A submission that lacks required components: registered (status 1) with its code, but not
+    received, so no deadline runs. The desk asks for the missing components (form 02) or refuses
+    the dossier (form 03, status 3). When the components arrive, the dossier is received then:
+    the clock starts at completion, never at registration."""
+
+    @staticmethod
+    def id_for(province: str, dossier_id: UUID) -> UUID:
+        return deterministic_id(province, "pending-dossier", str(dossier_id))
+
+    @event("Registered")
+    def __init__(self, id: UUID, dossier_id: UUID, code: str, procedure_code: str,  # noqa: A002
+                 receiving_agency_code: str, channel: str, applicant: dict, components: list[dict],
+                 missing: list[dict], registered_at: datetime) -> None:
+        self.dossier_id = dossier_id
+        self.code = code
+        self.procedure_code = procedure_code
+        self.receiving_agency_code = receiving_agency_code
+        self.channel = channel
+        self.applicant = applicant
+        self.components = components
+        self.missing = missing
+        self.registered_at = registered_at
+        self.national_status = NATIONAL_STATUS_NEW
+        self.supplement_reason = ""
+        self.supplement_requested_at: datetime | None = None
+        self.refusal_reason = ""
+        self.refused_at: datetime | None = None
+        self.completed_at: datetime | None = None
+
+    def require_pending(self) -> None:
+        if self.refused_at is not None:
+            raise RuleViolated("DOSSIER_REFUSED", f"dossier {self.code} was refused")
+        if self.completed_at is not None:
+            raise RuleViolated("DOSSIER_RECEIVED", f"dossier {self.code} is complete and was received")
+
+    def request_supplement(self, reason: str, now: datetime) -> None:
+        self.require_pending()
+        if not reason.strip() or len(reason) > 2000:
+            raise InvalidArgument.single("reason", "say what to add or correct, in at most 2000 characters")
+        self._request_supplement(reason=reason.strip(), missing=self.missing, requested_at=now)
+
+    @event("SupplementRequested")
+    def _request_supplement(self, reason: str, missing: list[dict], requested_at: datetime) -> None:
+        self.supplement_reason = reason
+        self.supplement_requested_at = requested_at
+        self.national_status = NATIONAL_STATUS_SUPPLEMENT_REQUESTED
+
+    def supplement(self, components: list[dict], missing_after: list[dict], now: datetime) -> bool:
+        """Add components; True when nothing required is missing any more (the caller receives it)."""
+        self.require_pending()
+        if not components:
+            raise InvalidArgument.single("components", "give at least one component")
+        self._supplement(components=components, missing=missing_after, supplemented_at=now)
+        if not missing_after:
+            self._complete(completed_at=now)
+            return True
+        return False
+
+    @event("Supplemented")
+    def _supplement(self, components: list[dict], missing: list[dict], supplemented_at: datetime) -> None:
+        self.components = [*self.components, *components]
+        self.missing = missing
+
+    @event("Completed")
+    def _complete(self, completed_at: datetime) -> None:
+        self.completed_at = completed_at
+
+    def refuse(self, reason: str, now: datetime) -> None:
+        self.require_pending()
+        if not reason.strip() or len(reason) > 2000:
+            raise InvalidArgument.single("reason", "give the reason for refusing, in at most 2000 characters")
+        self._refuse(reason=reason.strip(), refused_at=now)
+
+    @event("Refused")
+    def _refuse(self, reason: str, refused_at: datetime) -> None:
+        self.refusal_reason = reason
+        self.refused_at = refused_at
+        self.national_status = NATIONAL_STATUS_NOT_RECEIVED

@@ -12,7 +12,8 @@ from motcua_common.grpc_server import actor_from_metadata, run_edge
 from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import mark_dossier
 
-from motcua_intake.adapters.proto import dossier_to_proto, procedure_to_proto, submit_from_proto
+from motcua_intake.adapters.proto import (components_from_proto, dossier_to_proto, procedure_to_proto,
+                                          submit_from_proto)
 from motcua_intake.application import IntakeApplication
 
 log = get_logger()
@@ -53,6 +54,46 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
                                                               content=content))
 
 
+    def RequestIntakeSupplement(self, request: pb.RequestIntakeSupplementRequest,
+                                context: grpc.ServicerContext) -> pb.RequestIntakeSupplementResponse:
+        dossier = self.app.request_supplement(request.idempotency_key, _dossier_id(request.dossier_id),
+                                              request.expected_version, request.reason, actor_from_metadata(context))
+        mark_dossier(dossier["code"])
+        return pb.RequestIntakeSupplementResponse(dossier=dossier_to_proto(dossier))
+
+    def SupplementDossier(self, request: pb.SupplementDossierRequest,
+                          context: grpc.ServicerContext) -> pb.SupplementDossierResponse:
+        components = components_from_proto(request.components)
+        dossier = self.app.supplement_dossier(request.idempotency_key, _dossier_id(request.dossier_id),
+                                              request.expected_version, components, actor_from_metadata(context))
+        mark_dossier(dossier["code"])
+        return pb.SupplementDossierResponse(dossier=dossier_to_proto(dossier))
+
+    def RefuseDossier(self, request: pb.RefuseDossierRequest, context: grpc.ServicerContext) -> pb.RefuseDossierResponse:
+        dossier = self.app.refuse_dossier(request.idempotency_key, _dossier_id(request.dossier_id),
+                                          request.expected_version, request.reason, actor_from_metadata(context))
+        mark_dossier(dossier["code"])
+        return pb.RefuseDossierResponse(dossier=dossier_to_proto(dossier))
+
+    def GetIntakeForm(self, request: pb.GetIntakeFormRequest, context: grpc.ServicerContext) -> pb.GetIntakeFormResponse:
+        forms = {pb.INTAKE_FORM_SUPPLEMENT_REQUEST: "supplement_request", pb.INTAKE_FORM_REFUSAL: "refusal"}
+        if request.form not in forms:
+            raise InvalidArgument.single("form", "choose INTAKE_FORM_SUPPLEMENT_REQUEST or INTAKE_FORM_REFUSAL")
+        ref = _dossier_ref(request)
+        dossier = self.app.get_dossier(**ref)
+        self.app.record_read(actor_from_metadata(context), dossier["id"], dossier["code"], "intake.GetIntakeForm")
+        filename, content = self.app.intake_form(forms[request.form], dossier_id=dossier["id"])
+        return pb.GetIntakeFormResponse(document=pb.Document(filename=filename, media_type="application/pdf",
+                                                             content=content))
+
+
+def _dossier_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument.single("dossier_id", "is not a UUID") from None
+
+
 def _withdraw(servicer: "IntakeServicer", request: pb.WithdrawDossierRequest, context: grpc.ServicerContext) -> pb.WithdrawDossierResponse:
     try:
         dossier_id = UUID(request.dossier_id)
@@ -64,7 +105,7 @@ def _withdraw(servicer: "IntakeServicer", request: pb.WithdrawDossierRequest, co
     return pb.WithdrawDossierResponse(dossier=dossier_to_proto(dossier))
 
 
-def _dossier_ref(request: pb.GetDossierRequest | pb.GetReceiptFormRequest) -> dict:
+def _dossier_ref(request: pb.GetDossierRequest | pb.GetReceiptFormRequest | pb.GetIntakeFormRequest) -> dict:
     if request.dossier_id:
         try:
             return {"dossier_id": UUID(request.dossier_id)}
