@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import timedelta
 
 import grpc
 import pytest
@@ -164,3 +165,34 @@ def test_a_refused_dossier_gets_form_03_and_bad_forms_are_refused(intake):
         idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=refused_dossier.version,
         components=[ipb.Component(name="x", sha256="cd" * 32, size_bytes=1, code="TO_KHAI")])))
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION and "refused" in again.details()
+
+
+def test_an_extension_gives_the_applicant_an_apology_letter_by_name(intake, workflow, driver, tmp_path):
+    import subprocess
+
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from motcua.intake.v1 import intake_pb2 as ipb
+    from motcua_common.testing import wait_until
+
+    new_due = Timestamp()
+    new_due.FromDatetime(driver.case.due_at.ToDatetime() + timedelta(days=5))
+    driver("ExtendDeadline", new_due_at=new_due, reason="Cần lấy ý kiến cơ quan liên quan")
+
+    def letter():  # type: ignore[no-untyped-def]
+        try:
+            return intake.GetIntakeForm(ipb.GetIntakeFormRequest(
+                dossier_id=driver.case.dossier_id, form=ipb.INTAKE_FORM_APOLOGY), metadata=OFFICIAL).document
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error  # not seen by intake yet
+            return None
+
+    document = wait_until(letter, 15, "intake to follow workflow's extension")
+    assert document.filename == f"phieu-xin-loi-{driver.case.dossier_code}.pdf"
+    path = tmp_path / document.filename
+    path.write_bytes(document.content)
+    text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    for expected in ("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Lê Thị Hồng", driver.case.dossier_code,
+                     "Cần lấy ý kiến cơ quan liên quan", "Thời gian hẹn trả kết quả mới"):
+        assert expected in text, expected

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
@@ -70,7 +70,8 @@ class IntakeApplication(MotcuaApplication):
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, catalogue: Catalogue,
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
-                 forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None) -> None:
+                 forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
+                 apologies: Any = None) -> None:
         super().__init__(env=env)
         self.province = province
         self.clock = clock
@@ -82,6 +83,7 @@ class IntakeApplication(MotcuaApplication):
         self.render_receipt = render_receipt
         self.forms = forms or {}
         self.component_register = components
+        self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -324,8 +326,11 @@ class IntakeApplication(MotcuaApplication):
         }
 
     def intake_form(self, form: str, dossier_id: UUID | None = None, code: str | None = None) -> tuple[str, bytes]:
-        """Form 02 (supplementation request) or 03 (refusal) of a dossier the desk did not receive."""
+        """Form 02 (supplementation request) or 03 (refusal) of a dossier the desk did not receive,
+        or the apology letter with a new appointment of a dossier whose deadline was extended."""
         view = self.get_dossier(dossier_id=dossier_id, code=code)
+        if form == "apology":
+            return self._apology_letter(view)
         if form == "supplement_request" and not view.get("supplement_requested_at"):
             raise RuleViolated("NO_SUPPLEMENT_REQUEST", f"no supplementation was requested for {view['code']}")
         if form == "refusal" and not view.get("refused_at"):
@@ -337,6 +342,15 @@ class IntakeApplication(MotcuaApplication):
         number = {"supplement_request": "02", "refusal": "03"}[form]
         content = self.forms[form](view, procedure, official, self.clock.now())
         return f"mau-{number}-{view['code']}.pdf", content
+
+    def _apology_letter(self, view: dict) -> tuple[str, bytes]:
+        apology = self.apologies.latest(view["id"]) if self.apologies else None
+        if apology is None:
+            raise RuleViolated("NO_EXTENSION", f"the deadline of {view['code']} was not extended (or intake has "
+                                               "not yet seen the extension: retry in a moment)")
+        content = self.forms["apology"]({**view, "apology": apology}, self._procedure_of(view["procedure_code"]),
+                                        apology["official"], self.clock.now())
+        return f"phieu-xin-loi-{view['code']}.pdf", content
 
     def _view(self, dossier: Dossier) -> dict:
         try:

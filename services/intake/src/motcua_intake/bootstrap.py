@@ -4,16 +4,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from motcua_common.consumer import UpstreamFollower
 from motcua_common.platform import calendars, make_clock, make_pool, setup_service_schema
 from motcua_common.privacy import SubjectVault
 from motcua_common.settings import Settings
 
 from motcua_intake.adapters.catalogue_file import load_catalogue
-from motcua_intake.adapters import component_register
+from motcua_intake.adapters import apologies, component_register
+from motcua_intake.adapters.apologies import Apologies
 from motcua_intake.adapters.component_register import PostgresComponentRegister
-from motcua_intake.adapters.forms import receipt_and_appointment, refusal, supplement_request
+from motcua_intake.adapters.forms import apology, receipt_and_appointment, refusal, supplement_request
 from motcua_intake.adapters.numbering import PostgresDossierNumbering
 from motcua_intake.application import IntakeApplication
+from motcua_intake.policies import WorkflowPolicies
 
 SERVICE = "intake"
 
@@ -32,12 +35,19 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         vault=SubjectVault(pool, SERVICE, settings.subject_kek, settings.province),
         code_format=code_format,
         render_receipt=receipt_and_appointment,
-        forms={"supplement_request": supplement_request, "refusal": refusal},
+        forms={"supplement_request": supplement_request, "refusal": refusal, "apology": apology},
         components=PostgresComponentRegister(pool, SERVICE),
+        apologies=Apologies(pool, SERVICE),
     )
 
 
+def workflow_follower(app: IntakeApplication, settings: Settings) -> UpstreamFollower:
+    return UpstreamFollower(app, "workflow", WorkflowPolicies(app.apologies.insert_sql), clock=app.clock,
+                            province=settings.province)
+
+
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
+    apologies.create_table(conn, schema)
     SubjectVault.create_table(conn, schema)
     PostgresDossierNumbering.create_table(conn, schema)
     component_register.create_table(conn, schema)

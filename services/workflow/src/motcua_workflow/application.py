@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -253,6 +253,31 @@ class WorkflowApplication(MotcuaApplication):
                 marked += 1
             except IntegrityError:
                 continue  # another scheduler marked it first: nothing to do
+        return marked
+
+    def mark_due_soon_cases(self, window: timedelta, limit: int = 500) -> int:
+        """The scheduler's tick: record MarkedDueSoon on open cases with less than `window` of working
+        time left (once per due time). Candidates are those due within the window plus any closure."""
+        now = self.clock.now()
+        horizon = now + window * 3 + timedelta(days=14)  # wall-clock bound; the calendar decides
+        with self.pool.connection() as conn:
+            due = [r[0] for r in conn.execute(
+                f"SELECT case_id FROM {self.read_model.table} WHERE status = 'in_progress' AND NOT overdue "
+                "AND due_at > %s AND due_at < %s AND due_soon_for IS DISTINCT FROM due_at ORDER BY due_at LIMIT %s",
+                (now, horizon, limit)).fetchall()]
+        marked = 0
+        context = CommandContext(actor=Actor.system("workflow.due-soon-scheduler"), province=self.province,
+                                 clock=self.clock)
+        for case_id in due:
+            case = self.get_case(case_id)
+            with command_context(context), concerning(case.dossier_id, dossier_code=case.dossier_code):
+                if not case.mark_due_soon(now, self.calendar, window):
+                    continue
+            try:
+                self.record(case)
+                marked += 1
+            except IntegrityError:
+                continue  # another scheduler marked it first
         return marked
 
     def overdue_by_unit(self) -> dict[str, int]:

@@ -51,3 +51,30 @@ def test_the_scheduler_marks_each_late_case_once_and_the_queue_shows_it(settable
     assert len(events) == 2
     assert workflow.decode(events[0]).envelope["actor"]["subject"] == "workflow.overdue-scheduler"
     assert workflow.overdue_by_unit() == {"000.31.01.H45": 2}
+
+
+def test_due_soon_is_recorded_once_per_due_time_and_again_after_an_apology(settable_apps):
+    intake, workflow, follower, clock = settable_apps
+    dossiers = submit_dossiers(intake, 2, procedure="1.004873")  # 3 working days = 24 working hours
+    follower.catch_up(lambda start, limit: intake.read_notifications(start, limit))
+    window = timedelta(hours=8)
+    assert workflow.mark_due_soon_cases(window) == 0  # 24 working hours left
+
+    case = workflow.get_case(dossier_id=dossiers[0]["id"])
+    target = workflow.calendar.subtract_working_time(case.due_at, timedelta(hours=4))  # 4 working hours left
+    moved = clock.set(max(target, clock.now()))
+    wait_until(lambda: workflow.clock.now() >= moved, 5, "the app's clock to read the moved province clock")
+    assert workflow.mark_due_soon_cases(window) == 2
+    assert workflow.mark_due_soon_cases(window) == 0  # never twice for the same due time
+    marked = [workflow.decode(n) for n in workflow.recorder.select_notifications(start=1, limit=1000)
+              if n.topic.endswith(":Case.MarkedDueSoon")]
+    assert {e.due_at for e in marked} == {case.due_at} and all(0 < e.working_seconds_left <= 4 * 3600 + 60
+                                                                for e in marked)
+
+    case = workflow.get_case(case.id)
+    workflow.extend_deadline("k-apology", case.id, case.version, case.due_at + timedelta(days=7), "Cần xác minh",
+                             OFFICIAL)
+    assert workflow.mark_due_soon_cases(window) == 0  # the new appointment is far away
+    later = clock.set(workflow.calendar.subtract_working_time(case.due_at + timedelta(days=7), timedelta(hours=2)))
+    wait_until(lambda: workflow.clock.now() >= later, 5, "the moved clock")
+    assert workflow.mark_due_soon_cases(window) == 1  # due soon again, for its new due time

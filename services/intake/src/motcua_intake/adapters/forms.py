@@ -1,6 +1,7 @@
 """Forms of Circular 03/2025/TT-VPCP (Annex I), filled from a dossier: 01 receipt and appointment
 ("Giấy tiếp nhận hồ sơ và hẹn trả kết quả"), 02 supplementation request ("Phiếu yêu cầu bổ sung,
-hoàn thiện hồ sơ"), 03 refusal ("Phiếu từ chối tiếp nhận hồ sơ").
+hoàn thiện hồ sơ"), 03 refusal ("Phiếu từ chối tiếp nhận hồ sơ"), and the apology with a new appointment ("Phiếu xin lỗi và hẹn
+lại ngày trả kết quả").
 
 The wording follows the form in substance; verify the exact text against the circular
 before production (DOMAIN.md marks the forms' exact titles "verify").
@@ -99,5 +100,30 @@ def refusal(dossier: dict, procedure: Procedure, official: str, issued_at: datet
         closing=[("Thời gian từ chối", vietnamese_time(dossier["refused_at"])),
                  ("", "Xin thông báo để Ông/Bà được biết và thực hiện.")],
         signatures=(("NGƯỜI NỘP HỒ SƠ", _addressee(dossier)), ("NGƯỜI TIẾP NHẬN HỒ SƠ", official)),
+    )
+    return render_pdf(document, issued_at)
+
+
+def apology(dossier: dict, procedure: Procedure, official: str, issued_at: datetime) -> bytes:
+    """The unit apologises for the delay and sets a new appointment (number and title: verify)."""
+    letter = dossier["apology"]
+    local = letter["apologised_at"].astimezone(VIETNAM_TZ)
+    document = Document(
+        issuer=procedure.receiving_agency_name,
+        number=dossier["code"],
+        title="PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+        place_and_date=f"ngày {local:%d} tháng {local:%m} năm {local:%Y}",
+        lines=[
+            ("Kính gửi", _addressee(dossier)),
+            ("", f"Ngày {vietnamese_time(dossier['received_at'])}, {procedure.receiving_agency_name} tiếp nhận "
+                 f"hồ sơ của Ông/Bà đề nghị giải quyết thủ tục: {procedure.name} (mã hồ sơ {dossier['code']})."),
+            ("Thời gian hẹn trả kết quả", vietnamese_time(letter["previous_due_at"])),
+            ("", f"Tuy nhiên, đến nay cơ quan chưa trả kết quả giải quyết hồ sơ cho Ông/Bà. Lý do: {letter['reason']}"),
+            ("", "Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, thời gian đi lại của Ông/Bà. Chúng tôi xin lỗi "
+                 "Ông/Bà và hẹn lại thời gian trả kết quả:"),
+        ],
+        closing=[("Thời gian hẹn trả kết quả mới", vietnamese_time(letter["new_due_at"])),
+                 ("", "Mong nhận được sự thông cảm của Ông/Bà.")],
+        signatures=(("", ""), ("NGƯỜI ĐẠI DIỆN CƠ QUAN", official)),
     )
     return render_pdf(document, issued_at)

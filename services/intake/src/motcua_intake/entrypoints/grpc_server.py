@@ -76,9 +76,11 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         return pb.RefuseDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetIntakeForm(self, request: pb.GetIntakeFormRequest, context: grpc.ServicerContext) -> pb.GetIntakeFormResponse:
-        forms = {pb.INTAKE_FORM_SUPPLEMENT_REQUEST: "supplement_request", pb.INTAKE_FORM_REFUSAL: "refusal"}
+        forms = {pb.INTAKE_FORM_SUPPLEMENT_REQUEST: "supplement_request", pb.INTAKE_FORM_REFUSAL: "refusal",
+                 pb.INTAKE_FORM_APOLOGY: "apology"}
         if request.form not in forms:
-            raise InvalidArgument.single("form", "choose INTAKE_FORM_SUPPLEMENT_REQUEST or INTAKE_FORM_REFUSAL")
+            raise InvalidArgument.single("form", "choose INTAKE_FORM_SUPPLEMENT_REQUEST, INTAKE_FORM_REFUSAL or "
+                                                 "INTAKE_FORM_APOLOGY")
         ref = _dossier_ref(request)
         dossier = self.app.get_dossier(**ref)
         self.app.record_read(actor_from_metadata(context), dossier["id"], dossier["code"], "intake.GetIntakeForm")

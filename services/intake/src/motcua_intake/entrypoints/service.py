@@ -1,29 +1,59 @@
-"""intake's nameko worker: serves intake's notification log to consumers that pull."""
+"""intake's nameko worker: serves intake's notification log to consumers that pull, and follows
+workflow's events (a deadline extension gives the applicant an apology letter from intake)."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
-from motcua_common.nameko_deps import AuditEndpoints, Built
+from motcua_common.nameko_deps import AuditEndpoints, Built, bounded
+
+PULL_TIMEOUT_SECONDS = 10.0
+ALL_EVENTS = "#"
 
 
-def _app(settings):  # type: ignore[no-untyped-def]
-    from motcua_intake.bootstrap import bootstrap
+def _app_and_follower(settings):  # type: ignore[no-untyped-def]
+    from motcua_intake.bootstrap import bootstrap, workflow_follower
 
-    return bootstrap(settings)
+    app = bootstrap(settings)
+    return _Bundle(app, workflow_follower(app, settings))
+
+
+class _Bundle:
+    def __init__(self, app, follower) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.follower = follower
+
+    def close(self) -> None:
+        self.app.close()
 
 
 class IntakeService(AuditEndpoints):
     name = "intake"
-    app = Built(_app)
+    parts = Built(_app_and_follower)
+    workflow = RpcProxy("workflow")
 
     @property
     def audited_app(self):  # type: ignore[no-untyped-def]
-        return self.app
+        return self.parts.app
+
+    @event_handler("workflow", ALL_EVENTS)
+    def on_workflow_event(self, notification: dict) -> None:
+        self.parts.follower.on_push(notification,
+                                    read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
+
+    @timer(interval=2.0, eager=True)
+    def poll_workflow(self) -> None:
+        self.parts.follower.catch_up(read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @rpc
     def read_notifications(self, start: int, limit: int) -> list[dict]:
-        return self.app.read_notifications(start, limit)
+        return self.parts.app.read_notifications(start, limit)
 
     @rpc
     def head_position(self) -> int:
-        return self.app.head_position()
+        return self.parts.app.head_position()
+
+    @rpc
+    def tracked_position(self, upstream: str) -> int:
+        return self.parts.follower.position() if upstream == "workflow" else 0

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Sequence
 from motcua_common.eventstore import ReadModel
 
 COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code", "status", "due_at",
-           "current_step", "version", "overdue", "assignee")
+           "current_step", "version", "overdue", "assignee", "due_soon_for")
 
 
 class CaseSummaries(ReadModel):
@@ -26,6 +26,7 @@ class CaseSummaries(ReadModel):
         # Added after the first release of the table: existing databases gain it here.
         conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS overdue boolean NOT NULL DEFAULT false')
         conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS assignee text NOT NULL DEFAULT \'\'')
+        conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS due_soon_for timestamptz')
         conn.execute(
             f'CREATE INDEX IF NOT EXISTS case_summaries_queue ON "{schema}".case_summaries (unit_code, status, due_at, case_id)'
         )
@@ -37,7 +38,7 @@ class CaseSummaries(ReadModel):
         if name == "Case.Opened":
             yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                    (e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code, "in_progress",
-                    e.due_at, 0, e.originator_version, False, ""))
+                    e.due_at, 0, e.originator_version, False, "", None))
         elif name == "Case.StepStarted":
             yield (f"UPDATE {self.table} SET current_step = %s, assignee = '', version = %s WHERE case_id = %s",
                    (e.index, e.originator_version, e.originator_id))
@@ -65,6 +66,9 @@ class CaseSummaries(ReadModel):
         elif name == "Case.MarkedOverdue":
             yield (f"UPDATE {self.table} SET overdue = true, version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))
+        elif name == "Case.MarkedDueSoon":
+            yield (f"UPDATE {self.table} SET due_soon_for = %s, version = %s WHERE case_id = %s",
+                   (e.due_at, e.originator_version, e.originator_id))
         elif name == "Case.Stopped":
             yield (f"UPDATE {self.table} SET status = 'stopped', assignee = '', version = %s WHERE case_id = %s",
                    (e.originator_version, e.originator_id))

@@ -94,6 +94,7 @@ class Case(MotcuaAggregate):
         self.result: dict | None = None  # the signed result document (hash, signature, certificate)
         self.returned_at: datetime | None = None
         self.return_method = ""
+        self.due_soon_for: datetime | None = None  # the due time a due-soon event was recorded for
 
     @property
     def current_unit(self) -> str:
@@ -185,6 +186,23 @@ class Case(MotcuaAggregate):
     @event("MarkedOverdue")
     def _mark_overdue(self, marked_at: datetime, due_at: datetime) -> None:
         self.overdue = True
+
+    def mark_due_soon(self, now: datetime, calendar: WorkingTime, window: timedelta) -> bool:
+        """Record, once per due time, that less than `window` of working time is left. A due time
+        moved later (resumption, apology) can be due soon again; a paused case is not."""
+        if self.status != IN_PROGRESS or self.overdue or self.due_soon_for == self.due_at:
+            return False
+        if now >= self.due_at:
+            return False
+        left = calendar.working_time_between(now, self.due_at)
+        if left > window:
+            return False
+        self._mark_due_soon(marked_at=now, due_at=self.due_at, working_seconds_left=left.total_seconds())
+        return True
+
+    @event("MarkedDueSoon")
+    def _mark_due_soon(self, marked_at: datetime, due_at: datetime, working_seconds_left: float) -> None:
+        self.due_soon_for = due_at
 
     def stop(self, reason: str, now: datetime, calendar: WorkingTime) -> None:
         """Processing ends without a result (withdrawn, or stopped by law): the end of processing,

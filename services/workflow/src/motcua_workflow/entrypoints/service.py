@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
@@ -56,6 +57,14 @@ class WorkflowService(AuditEndpoints):
         marked = self.parts.app.mark_overdue_cases()
         if marked:
             log.info("cases_marked_overdue", count=marked)
+
+    @timer(interval=float(os.environ.get("MOTCUA_OVERDUE_SCAN_SECONDS", "30")), eager=True)
+    def mark_due_soon_cases(self) -> None:
+        """Due-soon events: once per due time, when less than MOTCUA_DUE_SOON_WORKING_HOURS are left."""
+        window = timedelta(hours=float(os.environ.get("MOTCUA_DUE_SOON_WORKING_HOURS", "8")))
+        marked = self.parts.app.mark_due_soon_cases(window)
+        if marked:
+            log.info("cases_marked_due_soon", count=marked)
 
     @rpc
     def read_notifications(self, start: int, limit: int) -> list[dict]:
