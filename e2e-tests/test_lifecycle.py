@@ -196,3 +196,22 @@ def test_an_extension_gives_the_applicant_an_apology_letter_by_name(intake, work
     for expected in ("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Lê Thị Hồng", driver.case.dossier_code,
                      "Cần lấy ý kiến cơ quan liên quan", "Thời gian hẹn trả kết quả mới"):
         assert expected in text, expected
+
+
+def test_the_catalogue_speaks_the_language_asked_for_and_knows_its_dates(intake):
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from motcua.intake.v1 import intake_pb2 as ipb
+
+    english = {p.code: p for p in intake.ListProcedures(ipb.ListProceduresRequest(language="en")).procedures}
+    assert (english["1.001193"].name, english["1.001193"].language) == ("Birth registration", "en")
+    assert english["1.001193"].name_vi == "Đăng ký khai sinh"
+    assert english["2.000635"].language == "vi" and english["2.000635"].name == english["2.000635"].name_vi
+    assert [c.code for c in english["1.004873"].components if c.required] == ["TO_KHAI"]
+    assert english["1.001193"].effective_from == "2025-07-01"
+    before = Timestamp()
+    before.FromJsonString("2025-06-30T00:00:00Z")
+    assert not intake.ListProcedures(ipb.ListProceduresRequest(as_of=before)).procedures  # before the 2025 catalogue
+    with pytest.raises(grpc.RpcError) as bad:
+        intake.ListProcedures(ipb.ListProceduresRequest(language="fr"))
+    assert bad_request_fields(bad.value) == ["language"]

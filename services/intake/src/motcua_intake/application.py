@@ -18,6 +18,7 @@ from motcua_common.privacy import SubjectErased, SubjectVault
 from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
 from motcua_intake.domain.catalogue import Catalogue, Procedure
+from motcua_intake.domain.catalogue_entry import CatalogueEntry
 from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, PendingDossier, format_code, forwarding_time
 
 
@@ -67,15 +68,22 @@ class SubmitDossier:
 class IntakeApplication(MotcuaApplication):
     name = "intake"
 
+    #: how often a running process checks whether a new catalogue was imported
+    CATALOGUE_RECHECK_SECONDS = 30.0
+
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, catalogue: Catalogue,
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
-                 apologies: Any = None) -> None:
+                 apologies: Any = None, catalogue_store: Any = None) -> None:
         super().__init__(env=env)
         self.province = province
         self.clock = clock
-        self.catalogue = catalogue
+        self._file_catalogue = catalogue  # used until a catalogue is imported into the store
+        self._catalogue = catalogue
+        self.catalogue_store = catalogue_store  # adapters.catalogue_store.CatalogueStore
+        self._catalogue_version = 0
+        self._catalogue_checked = float("-inf")
         self.calendar_for = calendar_for
         self.numbering = numbering
         self.vault = vault
@@ -88,15 +96,81 @@ class IntakeApplication(MotcuaApplication):
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
 
-    def list_procedures(self) -> list[Procedure]:
-        return self.catalogue.all()
+    @property
+    def catalogue(self) -> Catalogue:
+        """The imported catalogue (every version, effective-dated), reloaded when an import bumps its version."""
+        import time
+
+        if self.catalogue_store is None:
+            return self._catalogue
+        if time.monotonic() - self._catalogue_checked > self.CATALOGUE_RECHECK_SECONDS:
+            self._catalogue_checked = time.monotonic()
+            version = self.catalogue_store.version()
+            if version != self._catalogue_version:
+                self._catalogue = self._catalogue_from_store() if version else self._file_catalogue
+                self._catalogue_version = version
+        return self._catalogue
+
+    def _catalogue_from_store(self) -> Catalogue:
+        procedures, withdrawn = [], []
+        for code in self.catalogue_store.codes():
+            entry = self.get_or_none(CatalogueEntry.id_for(self.province, code))
+            if isinstance(entry, CatalogueEntry):
+                versions, closed = entry.procedures()
+                procedures += versions
+                withdrawn += [(code, since) for since in closed]
+        return Catalogue(procedures, withdrawn)
+
+    def list_procedures(self, on: Any = None) -> list[Procedure]:
+        return self.catalogue.all(on)
+
+    def import_catalogue(self, file_catalogue: Catalogue, actor: Actor) -> dict[str, int]:
+        """Record the data file's catalogue as events: new procedures published, changed ones
+        republished (from the file's date if later than the last version's, else from today),
+        ones missing from the file withdrawn from today. Unchanged ones record nothing."""
+        if self.catalogue_store is None:
+            raise RuleViolated("NO_CATALOGUE_STORE", "this intake has no catalogue store")
+        today = self.clock.now().astimezone(VIETNAM_TZ).date()
+        counts = {"published": 0, "changed": 0, "withdrawn": 0, "unchanged": 0}
+        changed: list = []
+        in_file = {p.code: p for p in file_catalogue.all()}
+        codes = sorted(set(in_file) | set(self.catalogue_store.codes()))
+        with command_context(self.context(actor)), concerning(uuid4()):  # one correlation per import run
+            for code in codes:
+                entry = self.get_or_none(CatalogueEntry.id_for(self.province, code))
+                procedure = in_file.get(code)
+                if procedure is None:
+                    if isinstance(entry, CatalogueEntry) and entry.withdraw(today):
+                        counts["withdrawn"] += 1
+                        changed.append(entry)
+                    continue
+                if entry is None:
+                    changed.append(CatalogueEntry(id=CatalogueEntry.id_for(self.province, code), code=code,
+                                                  effective_from=procedure.effective_from, record=procedure.record()))
+                    counts["published"] += 1
+                    continue
+                last_date = entry.versions[-1][0]
+                since = procedure.effective_from if procedure.effective_from > last_date else max(today, last_date)
+                if entry.publish(since, procedure.record()):
+                    counts["changed"] += 1
+                    changed.append(entry)
+                else:
+                    counts["unchanged"] += 1
+        if changed:
+            self.record(*changed, before_insert=[self.catalogue_store.import_hook(codes)])
+            self._catalogue_checked = float("-inf")
+        return counts
 
     @traced("intake.submit_dossier")
     def submit_dossier(self, command: SubmitDossier, actor: Actor) -> dict:
         check_key(command.idempotency_key)
-        procedure = self.catalogue.get(command.procedure_code)
+        if command.received_at is not None and command.received_at > self.clock.now() + timedelta(minutes=1):
+            raise InvalidArgument.single("received_at", "cannot be in the future")
+        received_on = (command.received_at or self.clock.now()).astimezone(VIETNAM_TZ).date()
+        procedure = self.catalogue.get(command.procedure_code, on=received_on)  # the catalogue of its day
         if procedure is None:
-            raise NotFound("procedure_code", f"procedure {command.procedure_code!r} is not in this province's catalogue")
+            raise NotFound("procedure_code", f"procedure {command.procedure_code!r} is not in this province's "
+                                             f"catalogue on {received_on.isoformat()}")
         if command.channel not in CHANNELS:
             raise InvalidArgument.single("channel", "must be desk, online or post")
         caller = actor.client or actor.subject or actor.kind

@@ -10,7 +10,8 @@ from motcua_common.privacy import SubjectVault
 from motcua_common.settings import Settings
 
 from motcua_intake.adapters.catalogue_file import load_catalogue
-from motcua_intake.adapters import apologies, component_register
+from motcua_intake.adapters import apologies, catalogue_store, component_register
+from motcua_intake.adapters.catalogue_store import CatalogueStore
 from motcua_intake.adapters.apologies import Apologies
 from motcua_intake.adapters.component_register import PostgresComponentRegister
 from motcua_intake.adapters.forms import apology, receipt_and_appointment, refusal, supplement_request
@@ -38,6 +39,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         forms={"supplement_request": supplement_request, "refusal": refusal, "apology": apology},
         components=PostgresComponentRegister(pool, SERVICE),
         apologies=Apologies(pool, SERVICE),
+        catalogue_store=CatalogueStore(pool, SERVICE),
     )
 
 
@@ -48,6 +50,7 @@ def workflow_follower(app: IntakeApplication, settings: Settings) -> UpstreamFol
 
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
     apologies.create_table(conn, schema)
+    catalogue_store.create_tables(conn, schema)
     SubjectVault.create_table(conn, schema)
     PostgresDossierNumbering.create_table(conn, schema)
     component_register.create_table(conn, schema)
@@ -69,7 +72,24 @@ def rotate_subject_kek() -> None:
     print(f"re-wrapped {app.vault.rewrap_all(new_kek)} subject keys; now set MOTCUA_SUBJECT_KEK to the new key")
 
 
+def import_catalogue(path: str | None = None) -> None:
+    """Record the province's catalogue file as events (only what changed since the last import)."""
+    from motcua_common.context import Actor
+
+    settings = Settings.from_env()
+    file = Path(path) if path else Path(settings.data_dir) / "catalogue.yaml"
+    catalogue, _ = load_catalogue(file)
+    app = bootstrap(settings)
+    counts = app.import_catalogue(catalogue, Actor.system("intake.import-catalogue"))
+    print(f"==> catalogue {file}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    app.close()
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
+    # The schema, then the province's catalogue as events (a no-op when nothing changed).
     setup_schema()
+    import_catalogue()
+elif __name__ == "__main__" and sys.argv[1:2] == ["import-catalogue"]:
+    import_catalogue(sys.argv[2] if len(sys.argv) > 2 else None)
 elif __name__ == "__main__" and sys.argv[1:] == ["rotate-subject-kek"]:
     rotate_subject_kek()

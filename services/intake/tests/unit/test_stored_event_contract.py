@@ -7,9 +7,10 @@ from motcua_common.access import DossierRead
 from motcua_common.idempotency import IdempotencyRecord
 from motcua_common.stored_contract import check_contract
 
+from motcua_intake.domain.catalogue_entry import CatalogueEntry
 from motcua_intake.domain.dossier import Dossier, DossierCode, PendingDossier
 
 
 def test_every_event_shape_intake_ever_stored_still_loads():
-    assert check_contract([Dossier, DossierCode, PendingDossier, IdempotencyRecord, DossierRead],
+    assert check_contract([Dossier, DossierCode, PendingDossier, CatalogueEntry, IdempotencyRecord, DossierRead],
                           Path(__file__).parents[1] / "stored_events") == []

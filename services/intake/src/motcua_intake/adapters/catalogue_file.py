@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from motcua_intake.domain.catalogue import ONLINE_LEVELS, Catalogue, ComponentRequirement, Procedure
+from datetime import date
+
+from motcua_intake.domain.catalogue import LANGUAGES, LEVELS, ONLINE_LEVELS, Catalogue, ComponentRequirement, Procedure
 
 CODE_PATTERN = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")
 
@@ -39,6 +41,17 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
             components.append(ComponentRequirement(str(c["code"]), c["name"], bool(c.get("required", True))))
         if len({c.code for c in components}) != len(components):
             raise CatalogueDataError(f"{where}.components: a component code is listed twice")
+        names = dict(raw.get("names", {}))
+        unknown = set(names) - set(LANGUAGES)
+        if unknown:
+            raise CatalogueDataError(f"{where}.names: languages {sorted(unknown)} are not among {LANGUAGES}")
+        levels = tuple(raw.get("levels", ["commune"]))
+        if not levels or set(levels) - set(LEVELS):
+            raise CatalogueDataError(f"{where}.levels: must be some of {LEVELS}")
+        try:
+            effective_from = date.fromisoformat(str(raw.get("effective_from", data.get("effective_from", "2025-07-01"))))
+        except ValueError:
+            raise CatalogueDataError(f"{where}.effective_from: must be a date like 2025-07-01") from None
         deadline = float(raw["deadline_working_days"])
         if deadline <= 0:
             raise CatalogueDataError(f"{where}.deadline_working_days: must be positive")
@@ -56,6 +69,10 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
             example_fields=tuple(raw.get("example_fields", ())),
             calendar_group=raw.get("calendar_group"),
             components=tuple(components),
+            effective_from=effective_from,
+            names=names,
+            levels=levels,
+            issues_result=bool(raw.get("issues_result", True)),
         ))
     codes = [p.code for p in procedures]
     duplicates = {c for c in codes if codes.count(c) > 1}

@@ -123,9 +123,12 @@ def dossier_to_proto(d: dict) -> pb.Dossier:
     )
 
 
-def procedure_to_proto(p: Procedure) -> pb.Procedure:
+def procedure_to_proto(p: Procedure, language: str = "vi") -> pb.Procedure:
     return pb.Procedure(
-        code=p.code, name=p.name, deadline_working_days=p.deadline_working_days, fee_vnd=p.fee_vnd,
+        code=p.code, name=p.name_in(language), name_vi=p.name,
+        language=language if p.names.get(language) else "vi",
+        effective_from=p.effective_from.isoformat(), levels=list(p.levels), handling_unit_code=p.handling_unit_code,
+        issues_result=p.issues_result, deadline_working_days=p.deadline_working_days, fee_vnd=p.fee_vnd,
         online_level=ONLINE_LEVELS[p.online_level], receiving_agency_code=p.receiving_agency_code,
         receiving_agency_name=p.receiving_agency_name, source=p.source, example_fields=list(p.example_fields),
         components=[pb.ComponentRequirement(code=c.code, name=c.name, required=c.required) for c in p.components],

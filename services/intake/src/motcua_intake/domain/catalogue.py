@@ -1,9 +1,20 @@
-"""The procedures a province receives dossiers for (a value object per procedure)."""
+"""The procedures a province receives dossiers for, as effective-dated data.
+
+A procedure's record (names and translations, components, deadline, fee, online level, units)
+changes over time; each version has the date it takes effect from. `Catalogue.get(code, on)`
+answers with the version in force on that date, so a dossier received years ago is judged by
+the catalogue of its day. Versions come from the event store (CatalogueEntry events, written by
+`import-catalogue`) or, before any import, straight from the province's data file.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Iterable
 
 ONLINE_LEVELS = ("partial", "full")
+LANGUAGES = ("vi", "en", "zh", "ko", "ja")
+LEVELS = ("province", "commune", "district")
 
 
 @dataclass(frozen=True)
@@ -30,19 +41,64 @@ class Procedure:
     example_fields: tuple[str, ...] = field(default=())
     calendar_group: str | None = None
     components: tuple[ComponentRequirement, ...] = field(default=())
+    effective_from: date = date(2025, 7, 1)
+    names: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # translations by language
+    levels: tuple[str, ...] = field(default=("commune",))
+    issues_result: bool = True
 
     def missing_components(self, submitted: list[dict]) -> list[ComponentRequirement]:
         """The required components not among `submitted` (matched by code)."""
         given = {c.get("code") for c in submitted if c.get("code")}
         return [c for c in self.components if c.required and c.code not in given]
 
+    def name_in(self, language: str) -> str:
+        """The name in `language` where the province provides it; Vietnamese otherwise."""
+        return self.names.get(language) or self.name
+
+    def record(self) -> dict:
+        """The version's content as plain data (what a CatalogueEntry event stores), without its date."""
+        data = asdict(self)
+        data.pop("effective_from")
+        data["components"] = [asdict(c) for c in self.components]
+        data["example_fields"] = list(self.example_fields)
+        data["levels"] = list(self.levels)
+        return data
+
+    @classmethod
+    def from_record(cls, record: dict, effective_from: date) -> "Procedure":
+        values = dict(record)
+        values["components"] = tuple(ComponentRequirement(**c) for c in values.get("components", []))
+        values["example_fields"] = tuple(values.get("example_fields", ()))
+        values["levels"] = tuple(values.get("levels", ("commune",)))
+        return cls(**values, effective_from=effective_from)
+
 
 class Catalogue:
-    def __init__(self, procedures: list[Procedure]) -> None:
-        self._by_code = {p.code: p for p in procedures}
+    def __init__(self, procedures: Iterable[Procedure], withdrawn: Iterable[tuple[str, date]] = ()) -> None:
+        # Per code, the versions by the date they take effect (None: withdrawn from that date).
+        self._versions: dict[str, list[tuple[date, Procedure | None]]] = {}
+        for procedure in procedures:
+            self._versions.setdefault(procedure.code, []).append((procedure.effective_from, procedure))
+        for code, since in withdrawn:
+            self._versions.setdefault(code, []).append((since, None))
+        for versions in self._versions.values():
+            versions.sort(key=lambda v: (v[0], v[1] is None))
 
-    def get(self, code: str) -> Procedure | None:
-        return self._by_code.get(code)
+    def get(self, code: str, on: date | None = None) -> Procedure | None:
+        """The version in force on `on` (default: the latest), or None if none was."""
+        in_force = None
+        for since, procedure in self._versions.get(code, []):
+            if on is not None and since > on:
+                break
+            in_force = procedure
+        return in_force
 
-    def all(self) -> list[Procedure]:
-        return sorted(self._by_code.values(), key=lambda p: p.code)
+    def all(self, on: date | None = None) -> list[Procedure]:
+        found = (self.get(code, on) for code in self._versions)
+        return sorted((p for p in found if p is not None), key=lambda p: p.code)
+
+    def latest_records(self) -> dict[str, tuple[date, dict | None]]:
+        """Per code, the latest version's date and record (None: withdrawn): what an import compares with."""
+        return {code: (versions[-1][0], versions[-1][1].record() if versions[-1][1] else None)
+                for code, versions in self._versions.items()}
+

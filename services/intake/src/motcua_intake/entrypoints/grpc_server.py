@@ -1,6 +1,7 @@
 """intake's gRPC edge (its own process; never inside nameko/eventlet)."""
 from __future__ import annotations
 
+from datetime import timezone
 from uuid import UUID
 
 import grpc
@@ -14,7 +15,10 @@ from motcua_common.telemetry import mark_dossier
 
 from motcua_intake.adapters.proto import (components_from_proto, dossier_to_proto, procedure_to_proto,
                                           submit_from_proto)
+from motcua_common.working_calendar import VIETNAM_TZ
+
 from motcua_intake.application import IntakeApplication
+from motcua_intake.domain.catalogue import LANGUAGES
 
 log = get_logger()
 
@@ -24,7 +28,14 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         self.app = app
 
     def ListProcedures(self, request: pb.ListProceduresRequest, context: grpc.ServicerContext) -> pb.ListProceduresResponse:
-        return pb.ListProceduresResponse(procedures=[procedure_to_proto(p) for p in self.app.list_procedures()])
+        language = request.language or "vi"
+        if language not in LANGUAGES:
+            raise InvalidArgument.single("language", f"must be one of {', '.join(LANGUAGES)}")
+        on = None
+        if request.HasField("as_of"):
+            on = request.as_of.ToDatetime(tzinfo=timezone.utc).astimezone(VIETNAM_TZ).date()
+        return pb.ListProceduresResponse(procedures=[procedure_to_proto(p, language)
+                                                     for p in self.app.list_procedures(on)])
 
     def SubmitDossier(self, request: pb.SubmitDossierRequest, context: grpc.ServicerContext) -> pb.SubmitDossierResponse:
         command = submit_from_proto(request)

@@ -13,7 +13,7 @@ from motcua_common.eventstore import LoggedEvent, make_transcoder, stored_event_
 from motcua_reporting.domain.dossier_state import HistoryEntry
 
 #: stored but not history: bookkeeping every command leaves behind
-NOT_HISTORY_PREFIXES = ("IdempotencyRecord.",)
+NOT_HISTORY_PREFIXES = ("IdempotencyRecord.", "CatalogueEntry.")
 READ_EVENT = "DossierRead.Recorded"
 COLUMNS = ("service", "originator_id", "originator_version", "position", "dossier_id", "dossier_code", "topic",
            "event_type", "recorded_at", "occurred_at", "actor", "causation_id", "is_read", "state", "stored_hash")
