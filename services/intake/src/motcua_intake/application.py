@@ -226,6 +226,7 @@ class IntakeApplication(MotcuaApplication):
                     appointment_at=appointment_at,
                     deadline_working_days=procedure.deadline_working_days,
                     forwarded_at=forwarding_time(received_at, calendar),
+                    calendar_group=procedure.calendar_group,
                 )
             index = DossierCode(id=DossierCode.id_for(self.province, code), code=code, dossier_id=dossier_id)
             record = IdempotencyRecord(id=record_id, scope="SubmitDossier", request_fingerprint=request_print,
@@ -283,7 +284,7 @@ class IntakeApplication(MotcuaApplication):
                     applicant=pending.applicant, components=pending.components, received_at=now,
                     appointment_at=calendar.add_working_days(now, procedure.deadline_working_days),
                     deadline_working_days=procedure.deadline_working_days,
-                    forwarded_at=forwarding_time(now, calendar)))
+                    forwarded_at=forwarding_time(now, calendar), calendar_group=procedure.calendar_group))
             return hooks
 
         view = self._pending_command("SupplementDossier", idempotency_key, dossier_id, expected_version, actor,

@@ -34,16 +34,21 @@ class WorkflowApplication(MotcuaApplication):
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
                  calendar: WorkingCalendar, organisation: Organisation | None = None,
-                 unit_keys: UnitKeys | None = None) -> None:
+                 unit_keys: UnitKeys | None = None, calendar_for: Any = None) -> None:
         self.read_model = CaseSummaries(schema)
         super().__init__(env=env)
         self.province = province
         self.clock = clock
         self.pool = pool
-        self.calendar = calendar  # the province's default calendar (procedure groups' extra sessions: later)
+        self.calendar = calendar  # the province's default calendar
+        self._calendar_for = calendar_for or (lambda group: calendar)  # a procedure group's own calendar
         self.organisation = organisation or Organisation([])
         self.unit_keys = unit_keys or UnitKeys(None)
         self.result_files = ResultFiles(pool, schema)
+
+    def calendar_of(self, case: Case) -> WorkingCalendar:
+        """The calendar the case's deadline was set on (its procedure group's, e.g. Saturday mornings)."""
+        return self._calendar_for(case.calendar_group)
 
     @traced("workflow.get_case")
     def get_case(self, case_id: UUID | None = None, dossier_id: UUID | None = None, dossier_code: str = "") -> Case:
@@ -106,7 +111,7 @@ class WorkflowApplication(MotcuaApplication):
         return self._case_command(
             "CompleteStep", idempotency_key, case_id, expected_version, actor, {"step_index": step_index, "note": note},
             lambda case, now: case.complete_step(step_index, by=actor.subject or actor.kind, note=note, now=now,
-                                                 calendar=self.calendar))
+                                                 calendar=self.calendar_of(case)))
 
     @traced("workflow.request_supplement")
     def request_supplement(self, idempotency_key: str, case_id: UUID, expected_version: int, reason: str,
@@ -117,7 +122,7 @@ class WorkflowApplication(MotcuaApplication):
     @traced("workflow.resume")
     def resume(self, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor) -> Case:
         return self._case_command("ResumeCase", idempotency_key, case_id, expected_version, actor, {},
-                                  lambda case, now: case.resume(now, self.calendar))
+                                  lambda case, now: case.resume(now, self.calendar_of(case)))
 
     @traced("workflow.extend_deadline")
     def extend_deadline(self, idempotency_key: str, case_id: UUID, expected_version: int, new_due_at: datetime,
@@ -130,7 +135,7 @@ class WorkflowApplication(MotcuaApplication):
     def stop_processing(self, idempotency_key: str, case_id: UUID, expected_version: int, reason: str,
                         actor: Actor) -> Case:
         return self._case_command("StopProcessing", idempotency_key, case_id, expected_version, actor,
-                                  {"reason": reason}, lambda case, now: case.stop(reason, now, self.calendar))
+                                  {"reason": reason}, lambda case, now: case.stop(reason, now, self.calendar_of(case)))
 
     @traced("workflow.assign_step")
     def assign_step(self, idempotency_key: str, case_id: UUID, expected_version: int, official: str,
@@ -157,7 +162,7 @@ class WorkflowApplication(MotcuaApplication):
     def return_from_transfer(self, idempotency_key: str, case_id: UUID, expected_version: int, note: str,
                              actor: Actor) -> Case:
         return self._case_command("ReturnFromTransfer", idempotency_key, case_id, expected_version, actor,
-                                  {"note": note}, lambda case, now: case.return_from_transfer(note, now, self.calendar))
+                                  {"note": note}, lambda case, now: case.return_from_transfer(note, now, self.calendar_of(case)))
 
     @traced("workflow.sign_result")
     def sign_result(self, idempotency_key: str, case_id: UUID, expected_version: int, filename: str,
@@ -271,7 +276,7 @@ class WorkflowApplication(MotcuaApplication):
         for case_id in due:
             case = self.get_case(case_id)
             with command_context(context), concerning(case.dossier_id, dossier_code=case.dossier_code):
-                if not case.mark_due_soon(now, self.calendar, window):
+                if not case.mark_due_soon(now, self.calendar_of(case), window):
                     continue
             try:
                 self.record(case)

@@ -25,14 +25,14 @@ def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
     units = Path(settings.data_dir) / "units.yaml"
     return WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                                clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
-                               calendar=calendars(settings)(None),
+                               calendar=calendars(settings)(None), calendar_for=calendars(settings),
                                organisation=Organisation.load(units) if units.exists() else Organisation([]),
                                unit_keys=UnitKeys(Path(settings.unit_keys_dir) if settings.unit_keys_dir else None))
 
 
 def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:
     templates = load_templates(Path(settings.data_dir) / "process_templates.yaml")
-    return UpstreamFollower(app, "intake", IntakePolicies(settings.province, templates, app.calendar),
+    return UpstreamFollower(app, "intake", IntakePolicies(settings.province, templates, app.calendar_of),
                             clock=app.clock, province=settings.province)
 
 

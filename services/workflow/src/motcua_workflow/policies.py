@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 
+from typing import Callable
+
 from motcua_common.consumer import UnitOfWork
 from motcua_common.eventstore import LoggedEvent
 from motcua_common.logs import bound, get_logger
@@ -18,10 +20,10 @@ class IntakePolicies:
 
     handles = frozenset({"Dossier.Received", "Dossier.Withdrawn"})
 
-    def __init__(self, province: str, templates: ProcessTemplates, calendar: WorkingTime) -> None:
+    def __init__(self, province: str, templates: ProcessTemplates, calendar_of: Callable[[Case], WorkingTime]) -> None:
         self.province = province
         self.templates = templates
-        self.calendar = calendar
+        self.calendar_of = calendar_of
 
     def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None:
         if event.name == "Dossier.Withdrawn":
@@ -35,7 +37,8 @@ class IntakePolicies:
             log.info("withdrawal_after_processing", upstream_position=event.position)
             return
         # The withdrawal's own time, not now: a replay gives the same classification.
-        case.stop(f"Người nộp rút hồ sơ: {event.data['reason']}", now=event.data["timestamp"], calendar=self.calendar)
+        case.stop(f"Người nộp rút hồ sơ: {event.data['reason']}", now=event.data["timestamp"],
+                  calendar=self.calendar_of(case))
         work.add(case)
 
     def _open_case(self, event: LoggedEvent, work: UnitOfWork) -> None:
@@ -48,7 +51,8 @@ class IntakePolicies:
                          received_at=data["received_at"], due_at=data["appointment_at"], plan=plan,
                          # After 15:00 the dossier reaches the unit at the next working day's start
                          # (stored data, not upcast: version-1 events have no forwarded_at).
-                         opened_at=data.get("forwarded_at", data["received_at"]))
+                         opened_at=data.get("forwarded_at", data["received_at"]),
+                         calendar_group=data.get("calendar_group"))
         work.add(case)
         with bound(dossier_code=data["code"]):
             log.info("case_opened", case_id=str(case.id), upstream_position=event.position)

@@ -39,3 +39,21 @@ def test_a_dossier_cannot_be_withdrawn_twice_and_a_retry_returns_the_first_resul
     assert intake.withdraw_dossier("w-2", dossier["id"], dossier["version"], "Rút", OFFICIAL)["version"] == first["version"]
     with pytest.raises(RuleViolated, match="already withdrawn"):
         intake.withdraw_dossier("w-3", dossier["id"], first["version"], "Rút lần nữa", OFFICIAL)
+
+
+def test_a_procedure_groups_calendar_follows_its_dossier_into_the_case(apps):
+    """Construction permits (demo data) work Saturday mornings too: the case keeps that calendar."""
+    from datetime import date, timedelta
+
+    from workflow_testkit import submit_dossiers
+
+    intake, workflow, follower, _ = apps
+    dossier = submit_dossiers(intake, 1, procedure="1.013227")[0]
+    follower.catch_up(lambda start, limit: intake.read_notifications(start, limit))
+    case = workflow.get_case(dossier_id=dossier["id"])
+    assert case.calendar_group == "construction"
+    saturday = date(2026, 11, 28)
+    assert saturday.weekday() == 5 and not workflow.calendar.is_working_day(saturday)
+    assert workflow.calendar_of(case).sessions_on(saturday)  # the group's Saturday morning session
+    total = sum(s["allotted_working_hours"] for s in case.steps)
+    assert workflow.calendar_of(case).working_time_between(case.received_at, case.due_at) == timedelta(hours=total)

@@ -43,9 +43,10 @@ class Dossier(MotcuaAggregate):
     """Applicant data is held sealed (`applicant.sealed`) under the subject's own key."""
 
     class Received(MotcuaAggregate.Created):
-        """Version 2 added `forwarded_at` (the 15:00 rule); before it, dossiers went on at once."""
+        """Version 2 added `forwarded_at` (the 15:00 rule): before it, dossiers went on at once.
+        Version 3 added `calendar_group`, the calendar its deadline was computed on (None: default)."""
 
-        class_version = 2
+        class_version = 3
         code: str
         procedure_code: str
         receiving_agency_code: str
@@ -57,10 +58,15 @@ class Dossier(MotcuaAggregate):
         appointment_at: datetime
         deadline_working_days: float
         forwarded_at: datetime
+        calendar_group: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
             state["forwarded_at"] = state["received_at"]
+
+        @staticmethod
+        def upcast_v2_v3(state: dict) -> None:
+            state["calendar_group"] = None
 
     @event(Received)
     def __init__(
@@ -77,6 +83,7 @@ class Dossier(MotcuaAggregate):
         appointment_at: datetime,
         deadline_working_days: float,
         forwarded_at: datetime,
+        calendar_group: str | None = None,
     ) -> None:
         self.code = code
         self.procedure_code = procedure_code
@@ -89,6 +96,7 @@ class Dossier(MotcuaAggregate):
         self.appointment_at = appointment_at
         self.deadline_working_days = deadline_working_days
         self.forwarded_at = forwarded_at
+        self.calendar_group = calendar_group
         self.national_status = NATIONAL_STATUS_RECEIVED
         self.withdrawn = False
 

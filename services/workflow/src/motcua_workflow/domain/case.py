@@ -53,9 +53,28 @@ class Case(MotcuaAggregate):
         """One case per dossier: the id is derived from the dossier, so a second opening cannot be saved."""
         return deterministic_id(province, "case", str(dossier_id))
 
+    class Opened(MotcuaAggregate.Created):
+        """Version 2 added `calendar_group`: the procedure group's calendar (e.g. Saturday mornings
+        for land procedures) that every working-time rule of the case uses; None is the default."""
+
+        class_version = 2
+        dossier_id: UUID
+        dossier_code: str
+        procedure_code: str
+        unit_code: str
+        received_at: datetime
+        due_at: datetime
+        steps: list[dict]
+        calendar_group: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["calendar_group"] = None
+
     @classmethod
     def open(cls, province: str, dossier_id: UUID, dossier_code: str, procedure_code: str, unit_code: str,
-             received_at: datetime, due_at: datetime, plan: list[StepPlan], opened_at: datetime) -> "Case":
+             received_at: datetime, due_at: datetime, plan: list[StepPlan], opened_at: datetime,
+             calendar_group: str | None = None) -> "Case":
         if not plan:
             raise RuleViolated("NO_PROCESS_TEMPLATE", f"procedure {procedure_code} has no process steps")
         steps = [
@@ -67,11 +86,11 @@ class Case(MotcuaAggregate):
         steps[0] = {**steps[0], "status": "in_progress", "started_at": opened_at}
         return cls(id=cls.id_for(province, dossier_id), dossier_id=dossier_id, dossier_code=dossier_code,
                    procedure_code=procedure_code, unit_code=unit_code, received_at=received_at, due_at=due_at,
-                   steps=steps)
+                   steps=steps, calendar_group=calendar_group)
 
-    @event("Opened")
+    @event(Opened)
     def __init__(self, id: UUID, dossier_id: UUID, dossier_code: str, procedure_code: str, unit_code: str,
-                 received_at: datetime, due_at: datetime, steps: list[dict]) -> None:
+                 received_at: datetime, due_at: datetime, steps: list[dict], calendar_group: str | None = None) -> None:
         self.dossier_id = dossier_id
         self.dossier_code = dossier_code
         self.procedure_code = procedure_code
@@ -79,6 +98,7 @@ class Case(MotcuaAggregate):
         self.received_at = received_at
         self.due_at = due_at
         self.steps = steps
+        self.calendar_group = calendar_group
         self.current_step = 0
         self.status = IN_PROGRESS
         self.paused_since: datetime | None = None
