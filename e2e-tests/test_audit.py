@@ -31,9 +31,9 @@ AUDIT_CLI = str(Path(sys.executable).parent / "motcua-audit")
 
 
 def history(audit, code: str, include_reads: bool = False) -> list[apb.HistoryEvent]:  # type: ignore[no-untyped-def]
-    return [r.event for r in audit.StreamHistory(apb.StreamHistoryRequest(dossier_code=code,
+    return [e for r in audit.StreamHistory(apb.StreamHistoryRequest(dossier_code=code,
                                                                           include_reads=include_reads),
-                                                 metadata=AUDITOR)]
+                                                 metadata=AUDITOR) for e in r.events]
 
 
 @pytest.fixture(scope="module")

@@ -206,6 +206,7 @@ def test_the_catalogue_speaks_the_language_asked_for_and_knows_its_dates(intake)
     english = {p.code: p for p in intake.ListProcedures(ipb.ListProceduresRequest(language="en")).procedures}
     assert (english["1.001193"].name, english["1.001193"].language) == ("Birth registration", "en")
     assert english["1.001193"].name_vi == "Đăng ký khai sinh"
+    assert english["1.001193"].description.startswith("Registers a child's birth")
     assert english["2.000635"].language == "vi" and english["2.000635"].name == english["2.000635"].name_vi
     assert [c.code for c in english["1.004873"].components if c.required] == ["TO_KHAI"]
     assert english["1.001193"].effective_from == "2025-07-01"

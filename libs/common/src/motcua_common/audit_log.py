@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from uuid import UUID
 
@@ -128,13 +128,19 @@ class Checkpoint:
 
 
 def record_checkpoint(conn: Any, schema: str, service: str, province: str, signer: Signer,
-                      now: datetime) -> Checkpoint | None:
-    """Sign the chain's head, unless the last checkpoint already covers it."""
+                      now: datetime, min_events: int = 1, max_age: timedelta | None = None) -> Checkpoint | None:
+    """Sign the chain's head, unless the last checkpoint already covers it. With `min_events`
+    and `max_age`, sign only once that many events arrived or the last signature is that old:
+    segments stay short under load (a verification recomputes one segment) and few when quiet."""
     head = conn.execute(f'SELECT position, entry_hash FROM "{schema}".log_chain ORDER BY position DESC LIMIT 1').fetchone()
     if head is None:
         return None
-    last = conn.execute(f'SELECT max(position) FROM "{schema}".log_checkpoints').fetchone()[0]
-    if last is not None and last >= head[0]:
+    last, last_at = conn.execute(f'SELECT position, signed_at FROM "{schema}".log_checkpoints '
+                                 "ORDER BY position DESC LIMIT 1").fetchone() or (0, None)
+    if last >= head[0]:
+        return None
+    old_enough = last_at is None or max_age is None or now - last_at >= max_age
+    if head[0] - last < min_events and not old_enough:
         return None
     signature = signer.sign(checkpoint_message(service, province, head[0], head[1], now))
     conn.execute(f'INSERT INTO "{schema}".log_checkpoints VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING',

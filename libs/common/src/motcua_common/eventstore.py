@@ -438,13 +438,13 @@ class MotcuaApplication(Application):
         return psycopg.connect(f"host={e['POSTGRES_HOST']} port={e['POSTGRES_PORT']} user={e['POSTGRES_USER']} "
                                f"password={e['POSTGRES_PASSWORD']} dbname={e['POSTGRES_DBNAME']}", autocommit=True)
 
-    def sign_checkpoint(self, signer: Any) -> Any:
+    def sign_checkpoint(self, signer: Any, min_events: int = 1, max_age: Any = None) -> Any:
         """Sign the head of this service's log chain (a no-op when nothing was stored since)."""
         from motcua_common.audit_log import record_checkpoint
 
         with self._audit_connection() as conn:
             return record_checkpoint(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province,  # type: ignore[attr-defined]
-                                     signer, self.clock.now())  # type: ignore[attr-defined]
+                                     signer, self.clock.now(), min_events, max_age)  # type: ignore[attr-defined]
 
     def verify_history(self, trust: Any, originator_ids: Sequence[UUID], positions: Sequence[int] = ()) -> dict:
         """Check these aggregates' chains and the signed log segments holding their events (and

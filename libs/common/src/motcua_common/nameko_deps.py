@@ -67,9 +67,14 @@ class AuditEndpoints:
 
         return self.audited_app.verify_history(self.audit_keys.trust, [UUID(i) for i in originator_ids], positions)
 
-    @timer(interval=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "10")))
+    @timer(interval=1.0)
     def sign_checkpoint(self) -> None:
-        self.audited_app.sign_checkpoint(self.audit_keys.signer)
+        """Every MOTCUA_CHECKPOINT_EVENTS events, or MOTCUA_CHECKPOINT_SECONDS after the last one."""
+        from datetime import timedelta
+
+        self.audited_app.sign_checkpoint(
+            self.audit_keys.signer, min_events=int(os.environ.get("MOTCUA_CHECKPOINT_EVENTS", "256")),
+            max_age=timedelta(seconds=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "10"))))
 
     @rpc
     def sign_checkpoint_now(self) -> int:

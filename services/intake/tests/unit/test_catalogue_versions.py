@@ -10,7 +10,8 @@ V1 = Procedure(code="1.001193", name="Đăng ký khai sinh", deadline_working_da
                receiving_agency_code="A", receiving_agency_name="UBND", handling_unit_code="A", field="Hộ tịch",
                source="Luật Hộ tịch", effective_from=date(2025, 7, 1),
                components=(ComponentRequirement("TO_KHAI", "Tờ khai", True),),
-               names={"en": "Birth registration", "ja": "出生登録"})
+               names={"en": "Birth registration", "ja": "出生登録"}, description="Đăng ký việc sinh",
+               descriptions={"en": "Registers a birth"})
 V2 = replace(V1, deadline_working_days=0.5, effective_from=date(2026, 1, 1))
 
 
@@ -31,6 +32,10 @@ def test_a_withdrawn_procedure_is_gone_from_that_date_only():
 def test_names_fall_back_to_vietnamese():
     assert (V1.name_in("en"), V1.name_in("ja"), V1.name_in("ko")) == ("Birth registration", "出生登録",
                                                                        "Đăng ký khai sinh")
+
+
+def test_descriptions_fall_back_to_vietnamese_too():
+    assert (V1.description_in("en"), V1.description_in("zh")) == ("Registers a birth", "Đăng ký việc sinh")
 
 
 def test_a_record_round_trips_through_its_stored_form():

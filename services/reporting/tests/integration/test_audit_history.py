@@ -143,3 +143,27 @@ def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equalit
                           "ORDER BY service, originator_id, originator_version") == live
     again = subprocess.run([*command, "--check"], env=province.env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "equal to the live table" in again.stdout
+
+
+class _Context:
+    """What the servicer reads from a gRPC call context."""
+
+    def invocation_metadata(self):  # type: ignore[no-untyped-def]
+        return (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "thanhtra01"))
+
+
+def test_a_long_history_streams_in_pages_in_order(services):
+    from motcua.audit.v1 import audit_pb2 as pb
+    from motcua_reporting.entrypoints.grpc_server import STREAM_PAGE, AuditServicer
+
+    dossier = services.submit()
+    for _ in range(STREAM_PAGE + 20):
+        services.intake.record_read(OFFICIAL, dossier["id"], dossier["code"], "intake.GetDossier")
+    services.settle()
+    pages = list(AuditServicer(services.reporting).StreamHistory(
+        pb.StreamHistoryRequest(dossier_code=dossier["code"], include_reads=True), _Context()))
+    events = [e for page in pages for e in page.events]
+    assert len(pages) == 2 and len(pages[0].events) == STREAM_PAGE
+    # (the reads recorded by these two calls reach the history only when reporting follows its own log)
+    assert len(events) == len(services.reporting.history(AUDITOR, "", dossier["code"], include_reads=True))
+    assert [e.recorded_at.ToDatetime() for e in events] == sorted(e.recorded_at.ToDatetime() for e in events)

@@ -148,3 +148,14 @@ def test_verifying_a_few_positions_reads_only_their_signed_segments(workflow_log
                              settings.audit_trust()).verify_positions([late])
     assert report.broken is None
     assert report.events_checked == late - first.position  # from the checkpoint before it, not from 0
+
+
+def test_checkpoints_wait_for_enough_events_or_enough_time(workflow_log, province):
+    from datetime import timedelta
+
+    _, settings, signer, first = workflow_log
+    with psycopg.connect(province.conninfo, autocommit=True) as conn:
+        args = (conn, "workflow", "workflow", settings.province, signer)
+        assert record_checkpoint(*args, NOW, min_events=10_000, max_age=timedelta(hours=1)) is None
+        later = record_checkpoint(*args, NOW + timedelta(hours=2), min_events=10_000, max_age=timedelta(hours=1))
+        assert later is not None and later.position > first.position

@@ -41,10 +41,11 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
             components.append(ComponentRequirement(str(c["code"]), c["name"], bool(c.get("required", True))))
         if len({c.code for c in components}) != len(components):
             raise CatalogueDataError(f"{where}.components: a component code is listed twice")
-        names = dict(raw.get("names", {}))
-        unknown = set(names) - set(LANGUAGES)
-        if unknown:
-            raise CatalogueDataError(f"{where}.names: languages {sorted(unknown)} are not among {LANGUAGES}")
+        names, descriptions = dict(raw.get("names", {})), dict(raw.get("descriptions", {}))
+        for key, translations in (("names", names), ("descriptions", descriptions)):
+            unknown = set(translations) - set(LANGUAGES)
+            if unknown:
+                raise CatalogueDataError(f"{where}.{key}: languages {sorted(unknown)} are not among {LANGUAGES}")
         levels = tuple(raw.get("levels", ["commune"]))
         if not levels or set(levels) - set(LEVELS):
             raise CatalogueDataError(f"{where}.levels: must be some of {LEVELS}")
@@ -73,6 +74,8 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
             names=names,
             levels=levels,
             issues_result=bool(raw.get("issues_result", True)),
+            description=raw.get("description", ""),
+            descriptions=descriptions,
         ))
     codes = [p.code for p in procedures]
     duplicates = {c for c in codes if codes.count(c) > 1}

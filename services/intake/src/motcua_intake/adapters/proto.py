@@ -125,7 +125,7 @@ def dossier_to_proto(d: dict) -> pb.Dossier:
 
 def procedure_to_proto(p: Procedure, language: str = "vi") -> pb.Procedure:
     return pb.Procedure(
-        code=p.code, name=p.name_in(language), name_vi=p.name,
+        code=p.code, name=p.name_in(language), name_vi=p.name, description=p.description_in(language),
         language=language if p.names.get(language) else "vi",
         effective_from=p.effective_from.isoformat(), levels=list(p.levels), handling_unit_code=p.handling_unit_code,
         issues_result=p.issues_result, deadline_working_days=p.deadline_working_days, fee_vnd=p.fee_vnd,

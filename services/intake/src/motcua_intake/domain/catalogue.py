@@ -45,6 +45,8 @@ class Procedure:
     names: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # translations by language
     levels: tuple[str, ...] = field(default=("commune",))
     issues_result: bool = True
+    description: str = ""
+    descriptions: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # translations
 
     def missing_components(self, submitted: list[dict]) -> list[ComponentRequirement]:
         """The required components not among `submitted` (matched by code)."""
@@ -54,6 +56,9 @@ class Procedure:
     def name_in(self, language: str) -> str:
         """The name in `language` where the province provides it; Vietnamese otherwise."""
         return self.names.get(language) or self.name
+
+    def description_in(self, language: str) -> str:
+        return self.descriptions.get(language) or self.description
 
     def record(self) -> dict:
         """The version's content as plain data (what a CatalogueEntry event stores), without its date."""

@@ -16,6 +16,9 @@ from motcua_reporting.adapters.proto import dossier_state, history_event, verifi
 from motcua_reporting.application import ReportingApplication
 
 
+STREAM_PAGE = 100  # events per streamed message
+
+
 class AuditServicer(pb_grpc.AuditServiceServicer):
     def __init__(self, app: ReportingApplication) -> None:
         self.app = app
@@ -26,7 +29,8 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
         rows = self.app.history(actor_from_metadata(context), request.dossier_id, request.dossier_code,
                                 request.include_reads)
         mark_dossier(rows[0].dossier_code)
-        return iter([pb.StreamHistoryResponse(event=history_event(r)) for r in rows])
+        return iter([pb.StreamHistoryResponse(events=[history_event(r) for r in rows[i:i + STREAM_PAGE]])
+                     for i in range(0, len(rows), STREAM_PAGE)])
 
     def GetStateAt(self, request: pb.GetStateAtRequest, context: grpc.ServicerContext) -> pb.GetStateAtResponse:
         if not request.HasField("as_of"):
