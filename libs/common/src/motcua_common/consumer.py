@@ -96,6 +96,7 @@ class UpstreamFollower:
         # Safe to cache: a stale value only makes the in-transaction check refuse a page.
         self._cached_position: int | None = None
         self._seen_head = 0  # the highest upstream position pushed or pulled: lag = seen head - applied
+        self._applied = 0  # the highest position known applied (never reset, unlike the cache above)
         schema = app.env.get("POSTGRES_SCHEMA")
         self._tracking_table = f'"{schema}"."{app.name.lower()}_tracking"'
         self._lock_key = f"{schema}:{app.name}:{upstream}"
@@ -104,8 +105,8 @@ class UpstreamFollower:
             description="upstream events seen but not yet applied, by upstream")
 
     def _observe_lag(self, _options: Any) -> list[Observation]:
-        applied = self._cached_position or 0
-        return [Observation(max(0, self._seen_head - applied), {"consumer": self.app.name, "upstream": self.upstream})]
+        return [Observation(max(0, self._seen_head - self._applied),
+                            {"consumer": self.app.name, "upstream": self.upstream})]
 
     def position(self) -> int:
         return self.app.recorder.max_tracking_id(self.upstream) or 0
@@ -161,6 +162,7 @@ class UpstreamFollower:
     def _known_position(self) -> int:
         if self._cached_position is None:
             self._cached_position = self.position()
+            self._applied = max(self._applied, self._cached_position)
         return self._cached_position
 
     def catch_up(self, read_page: ReadPage, until: int | None = None) -> int:
@@ -208,6 +210,7 @@ class UpstreamFollower:
                     self._cached_position = None
                     raise
         self._cached_position = events[-1].position
+        self._applied = max(self._applied, events[-1].position)
         self._seen_head = max(self._seen_head, events[-1].position)
 
     def _span_for(self, event: LoggedEvent) -> Any:
