@@ -77,6 +77,11 @@ class AuditEndpoints:
             max_age=timedelta(seconds=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "10"))))
 
     @rpc
+    def head_position(self) -> int:
+        """The last position of this service's log (for consumers and rebuilds that pull)."""
+        return self.audited_app.head_position()
+
+    @rpc
     def sign_checkpoint_now(self) -> int:
         """For operators and tests: sign the head now; returns the signed position (0: nothing new)."""
         checkpoint = self.audited_app.sign_checkpoint(self.audit_keys.signer)

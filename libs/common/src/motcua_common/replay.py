@@ -3,6 +3,8 @@
     motcua-replay list
     motcua-replay rebuild workflow [--check] [--restart] [--env-file .local/quang-tri.env]
 
+A service's own log is read from its tables; another service's log (reporting follows
+intake and workflow) is pulled through that service's worker, as its consumer does.
 A rebuild writes into a shadow table next to the live one, one transaction per page
 with its position, so an interrupted rebuild resumes where it stopped. When the
 shadow has caught up, it takes a share lock on the live table (writers wait, readers
@@ -19,7 +21,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import psycopg
 
@@ -28,9 +30,19 @@ from motcua_common.eventstore import LoggedEvent, execute_in_order
 Statements = Iterable[tuple[str, Sequence[Any]]]
 
 
+Row = tuple[int, Any, int, str, bytes]  # position, aggregate id, version, topic, stored state
+
+
+class ReplaySource(Protocol):
+    name: str
+
+    def head(self, conn: Any) -> int: ...
+    def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]: ...
+
+
 @dataclass(frozen=True)
-class ReplaySource:
-    """A log to replay: `schema`.`name`_events, read directly (the operator's tool, not a service)."""
+class OwnLog:
+    """The rebuilding service's own log, read from its own tables."""
 
     name: str
     schema: str
@@ -38,6 +50,50 @@ class ReplaySource:
     @property
     def events_table(self) -> str:
         return f'"{self.schema}".{self.name}_events'
+
+    def head(self, conn: Any) -> int:
+        return conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {self.events_table}").fetchone()[0]
+
+    def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]:
+        return [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in conn.execute(
+            f"SELECT notification_id, originator_id, originator_version, topic, state FROM {self.events_table} "
+            "WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id LIMIT %s",
+            (after, stop, limit)).fetchall()]
+
+
+class UpstreamLog:
+    """Another service's log, pulled through its worker's RPC (`read_notifications`,
+    `head_position`), exactly as a consumer pulls it: no service reads another's tables."""
+
+    def __init__(self, name: str, amqp_uri: str, timeout: float = 60.0) -> None:
+        self.name = name
+        self.config = {"AMQP_URI": amqp_uri, "serializer": "json"}
+        self.timeout = timeout
+        self._proxy: Any = None
+
+    def _service(self) -> Any:
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        if self._proxy is None:
+            self._proxy = ClusterRpcProxy(self.config, timeout=self.timeout)
+            self._cluster = self._proxy.start()
+        return getattr(self._cluster, self.name)
+
+    def head(self, conn: Any) -> int:
+        return int(self._service().head_position())
+
+    def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]:
+        from motcua_common.eventstore import logged_event_from_wire
+
+        page = [logged_event_from_wire(self.name, w)
+                for w in self._service().read_notifications(after + 1, min(limit, 5000))]
+        return [(e.position, e.originator_id, e.originator_version, e.topic, e.state) for e in page
+                if e.position <= stop]
+
+    def close(self) -> None:
+        if self._proxy is not None:
+            self._proxy.stop()
+            self._proxy = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +150,7 @@ class Replayer:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             resumed = self._prepare(conn, restart)
             positions = dict(resumed)
-            heads = {s.name: self._head(conn, s) for s in t.sources}
+            heads = {s.name: s.head(conn) for s in t.sources}
             total = sum(heads.values())
             done = sum(positions.values())
             self.progress(done, total)
@@ -149,24 +205,17 @@ class Replayer:
             return {s.name: 0 for s in t.sources}
         return {s.name: int(rows.get(s.name, 0)) for s in t.sources}
 
-    @staticmethod
-    def _head(conn: Any, source: ReplaySource) -> int:
-        return conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {source.events_table}").fetchone()[0]
-
     def _apply_page(self, conn: Any, source: ReplaySource, after: int, stop: int,
                     in_transaction: bool = False) -> tuple[int, int]:
         """Apply one page after `after` (up to `stop`) to the shadow with the new position; returns (position, events)."""
         t = self.target
-        rows = conn.execute(
-            f"SELECT notification_id, originator_id, originator_version, topic, state FROM {source.events_table} "
-            "WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id LIMIT %s",
-            (after, stop, self.page_size)).fetchall()
+        rows = source.read(conn, after, stop, self.page_size)
         if not rows:
             return stop, 0
         shadow = t.qualified(t.shadow)
         statements = [s for r in rows for s in t.project(
-            LoggedEvent(source.name, r[0], r[3], r[1], r[2], bytes(r[4])), shadow)]
-        position = rows[-1][0] if len(rows) == self.page_size else stop
+            LoggedEvent(source.name, r[0], r[3], r[1], r[2], r[4]), shadow)]
+        position = rows[-1][0] if len(rows) >= min(self.page_size, 5000) else stop
         if in_transaction:
             self._write(conn, statements, source, position)
         else:
@@ -217,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     if args.env_file:
         env.update(read_env_file(__import__("pathlib").Path(args.env_file)))
-    if "MOTCUA_AMQP_URI" not in env and "MOTCUA_AMQP_USER" in env:
-        env["MOTCUA_AMQP_URI"] = "amqp://unused"  # the replay never talks to the broker
+    if "MOTCUA_AMQP_URI" not in env and "MOTCUA_AMQP_USER" in env:  # as `make run` builds it
+        env["MOTCUA_AMQP_URI"] = (f"amqp://{env['MOTCUA_AMQP_USER']}:{env['MOTCUA_AMQP_PASSWORD']}"
+                                  f"@127.0.0.1:5672/{env['MOTCUA_AMQP_VHOST']}")
     env.setdefault("MOTCUA_DATA_DIR", "unused")
     try:
         settings = Settings.from_env(env)

@@ -38,7 +38,7 @@ def setup_schema(settings: Settings | None = None) -> None:
 
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild reporting` rebuilds: dossier histories, from every followed log."""
-    from motcua_common.replay import ReplaySource, ReplayTarget
+    from motcua_common.replay import OwnLog, ReplayTarget, UpstreamLog
 
     tables: dict[str, HistoryTable] = {}
 
@@ -54,7 +54,8 @@ def replay_targets(settings: Settings) -> list:
 
     return [ReplayTarget(name="reporting.dossier_history", schema=SERVICE, table="dossier_history",
                          key=("service", "originator_id", "originator_version"),
-                         sources=[ReplaySource(u, u) for u in UPSTREAMS], project=project,
+                         sources=[OwnLog(u, u) if u == SERVICE else UpstreamLog(u, settings.amqp_uri) for u in UPSTREAMS],
+                         project=project,
                          live_positions=live_positions)]
 
 

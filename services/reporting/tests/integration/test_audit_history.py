@@ -121,12 +121,27 @@ def test_bad_references_get_clear_errors(services):
         services.reporting.history(AUDITOR, "", "H45.99-000000-0001", include_reads=False)
 
 
-def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equality(processed, province):
+def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equality(processed, province, processes):
+    """Reporting rebuilds from intake's and workflow's logs through their workers, never their tables."""
     import subprocess
     import sys
     from pathlib import Path
 
+    from motcua_common.testing import service_command, wait_until
+    from nameko.standalone.rpc import ClusterRpcProxy
+
     services, dossier = processed
+    for service in ("intake", "workflow"):
+        processes.start(f"{service}-worker", service_command(service, "worker"))
+
+    def answering() -> bool:
+        try:
+            with ClusterRpcProxy({"AMQP_URI": province.env["MOTCUA_AMQP_URI"]}, timeout=2) as cluster:
+                return cluster.intake.head_position() > 0 and cluster.workflow.head_position() > 0
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    wait_until(answering, 60, "intake's and workflow's workers to answer", interval=0.5)
     command = [str(Path(sys.executable).parent / "motcua-replay"), "rebuild", "reporting"]
     live = province.query("SELECT * FROM reporting.dossier_history ORDER BY service, originator_id, originator_version")
     province.query("DELETE FROM reporting.dossier_history WHERE event_type = 'Case.Processed' RETURNING 1")

@@ -57,7 +57,7 @@ def replay_targets(settings: Settings) -> list:
     from eventsourcing.persistence import StoredEvent
 
     from motcua_common.eventstore import ChainingMapper, make_transcoder
-    from motcua_common.replay import ReplaySource, ReplayTarget
+    from motcua_common.replay import OwnLog, ReplayTarget
 
     mapper = ChainingMapper(transcoder=make_transcoder())  # decodes through the upcasters, as the service does
     summaries: dict[str, CaseSummaries] = {}
@@ -72,7 +72,7 @@ def replay_targets(settings: Settings) -> list:
                 .fetchone()[0]}
 
     return [ReplayTarget(name="workflow.case_summaries", schema=SERVICE, table="case_summaries", key=("case_id",),
-                         sources=[ReplaySource(SERVICE, SERVICE)], project=project, live_positions=live_positions)]
+                         sources=[OwnLog(SERVICE, SERVICE)], project=project, live_positions=live_positions)]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:

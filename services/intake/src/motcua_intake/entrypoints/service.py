@@ -51,9 +51,5 @@ class IntakeService(AuditEndpoints):
         return self.parts.app.read_notifications(start, limit)
 
     @rpc
-    def head_position(self) -> int:
-        return self.parts.app.head_position()
-
-    @rpc
     def tracked_position(self, upstream: str) -> int:
         return self.parts.follower.position() if upstream == "workflow" else 0
