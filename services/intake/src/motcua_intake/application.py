@@ -164,26 +164,24 @@ class IntakeApplication(MotcuaApplication):
     @traced("intake.submit_dossier")
     def submit_dossier(self, command: SubmitDossier, actor: Actor) -> dict:
         check_key(command.idempotency_key)
-        if command.received_at is not None and command.received_at > self.clock.now() + timedelta(minutes=1):
-            raise InvalidArgument.single("received_at", "cannot be in the future")
-        received_on = (command.received_at or self.clock.now()).astimezone(VIETNAM_TZ).date()
-        procedure = self.catalogue.get(command.procedure_code, on=received_on)  # the catalogue of its day
-        if procedure is None:
-            raise NotFound("procedure_code", f"procedure {command.procedure_code!r} is not in this province's "
-                                             f"catalogue on {received_on.isoformat()}")
-        if command.channel not in CHANNELS:
-            raise InvalidArgument.single("channel", "must be desk, online or post")
         caller = actor.client or actor.subject or actor.kind
         record_id = IdempotencyRecord.id_for(self.province, "SubmitDossier", caller, command.idempotency_key)
         request_print = fingerprint({k: v for k, v in vars(command).items() if k != "idempotency_key"})
         existing = self.get_or_none(record_id)
-        if existing is not None:
+        if existing is not None:  # a retry gets its first answer, whatever changed since
             return self.get_dossier(dossier_id=existing.replay_result(request_print))
 
+        if command.channel not in CHANNELS:
+            raise InvalidArgument.single("channel", "must be desk, online or post")
         now = self.clock.now()
         received_at = command.received_at or now
         if received_at > now + timedelta(minutes=1):
             raise InvalidArgument.single("received_at", "cannot be in the future")
+        received_on = received_at.astimezone(VIETNAM_TZ).date()
+        procedure = self.catalogue.get(command.procedure_code, on=received_on)  # the catalogue of its day
+        if procedure is None:
+            raise NotFound("procedure_code", f"procedure {command.procedure_code!r} is not in this province's "
+                                             f"catalogue on {received_on.isoformat()}")
         calendar = self.calendar_for(procedure.calendar_group)
         appointment_at = calendar.add_working_days(received_at, procedure.deadline_working_days)
         received_local = received_at.astimezone(VIETNAM_TZ)

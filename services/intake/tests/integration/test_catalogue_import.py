@@ -71,3 +71,11 @@ def test_names_come_in_the_language_asked_for(intake_app, file_catalogue):
     assert (birth.name_in("en"), birth.name_in("ko"), birth.name_in("vi")) == ("Birth registration", "출생 등록",
                                                                               "Đăng ký khai sinh")
     assert intake_app.catalogue.get("2.000635").name_in("ja") == intake_app.catalogue.get("2.000635").name
+
+
+def test_a_retry_gets_its_first_answer_even_after_the_procedure_was_withdrawn(intake_app, file_catalogue):
+    intake_app.import_catalogue(file_catalogue, IMPORTER)
+    first = intake_app.submit_dossier(command(key="retry-1", procedure_code="1.000894", components=[]), OFFICIAL)
+    intake_app.import_catalogue(Catalogue([p for p in file_catalogue.all() if p.code != "1.000894"]), IMPORTER)
+    again = intake_app.submit_dossier(command(key="retry-1", procedure_code="1.000894", components=[]), OFFICIAL)
+    assert again["id"] == first["id"] and again["code"] == first["code"]
