@@ -195,3 +195,14 @@ def test_only_workflow_sees_the_units_signing_keys(helm):
             assert secrets == ["motcua-unit-keys"] and env["MOTCUA_UNIT_KEYS_DIR"] == "/etc/motcua/unit-keys"
         else:
             assert secrets == [] and "MOTCUA_UNIT_KEYS_DIR" not in env, deployment["metadata"]["name"]
+
+
+def test_the_catalogue_is_imported_after_install_from_the_province_data(helm):
+    docs = manifests(helm, "quang-tri")
+    job = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].endswith("-intake-catalogue"))
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["containers"][0]["command"][-1] == "import-catalogue"
+    assert {"name": "province", "mountPath": "/etc/motcua/province", "readOnly": True} in pod["containers"][0]["volumeMounts"]
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-province"))
+    assert "000.00.10.H45" in config["data"]["units.yaml"] and "catalogue.yaml" in config["data"]

@@ -177,7 +177,15 @@ containers:
         drop: ["ALL"]
     volumeMounts:
       - {name: tmp, mountPath: /tmp}
+      {{- if .withProvince }}
+      - {name: province, mountPath: /etc/motcua/province, readOnly: true}
+      {{- end }}
 volumes:
   - name: tmp
     emptyDir: {sizeLimit: 64Mi}
+  {{- if .withProvince }}
+  - name: province
+    configMap:
+      name: {{ include "motcua.fullname" $root }}-province
+  {{- end }}
 {{- end -}}

@@ -80,6 +80,8 @@ def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
 def setup_schemas(env: dict[str, str]) -> None:
     for service in SERVICES:
         subprocess.run([sys.executable, "-m", f"{service.package}.bootstrap", "setup-schema"], env=env, check=True)
+    # The province's catalogue as events (records nothing when the file did not change).
+    subprocess.run([sys.executable, "-m", "motcua_intake.bootstrap", "import-catalogue"], env=env, check=True)
 
 
 def check_ports_free(env: dict[str, str]) -> None:

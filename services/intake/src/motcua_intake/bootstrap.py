@@ -86,9 +86,7 @@ def import_catalogue(path: str | None = None) -> None:
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
-    # The schema, then the province's catalogue as events (a no-op when nothing changed).
     setup_schema()
-    import_catalogue()
 elif __name__ == "__main__" and sys.argv[1:2] == ["import-catalogue"]:
     import_catalogue(sys.argv[2] if len(sys.argv) > 2 else None)
 elif __name__ == "__main__" and sys.argv[1:] == ["rotate-subject-kek"]:
