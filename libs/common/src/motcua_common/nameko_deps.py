@@ -30,6 +30,21 @@ class Built(DependencyProvider):
         return self.instance
 
 
+class AppAndFollowers:
+    """What a worker builds once per process: its application and a follower per upstream it consumes."""
+
+    def __init__(self, app: Any, followers: dict[str, Any]) -> None:
+        self.app = app
+        self.followers = followers
+
+    def close(self) -> None:
+        self.app.close()
+
+
+ALL_EVENTS = "#"  # a topic binding: every event of an upstream, so its consumer sees every position
+PULL_TIMEOUT_SECONDS = 10.0
+
+
 def bounded(call: Callable[..., Any], seconds: float) -> Callable[..., Any]:
     """An RPC call that gives up after `seconds`.
 

@@ -6,26 +6,14 @@ from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import AuditEndpoints, Built, bounded
-
-PULL_TIMEOUT_SECONDS = 10.0
-ALL_EVENTS = "#"
+from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     from motcua_intake.bootstrap import bootstrap, workflow_follower
 
     app = bootstrap(settings)
-    return _Bundle(app, workflow_follower(app, settings))
-
-
-class _Bundle:
-    def __init__(self, app, follower) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
-        self.follower = follower
-
-    def close(self) -> None:
-        self.app.close()
+    return AppAndFollowers(app, {"workflow": workflow_follower(app, settings)})
 
 
 class IntakeService(AuditEndpoints):
@@ -39,12 +27,12 @@ class IntakeService(AuditEndpoints):
 
     @event_handler("workflow", ALL_EVENTS)
     def on_workflow_event(self, notification: dict) -> None:
-        self.parts.follower.on_push(notification,
+        self.parts.followers["workflow"].on_push(notification,
                                     read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @timer(interval=2.0, eager=True)
     def poll_workflow(self) -> None:
-        self.parts.follower.catch_up(read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
+        self.parts.followers["workflow"].catch_up(read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @rpc
     def read_notifications(self, start: int, limit: int) -> list[dict]:
@@ -52,4 +40,4 @@ class IntakeService(AuditEndpoints):
 
     @rpc
     def tracked_position(self, upstream: str) -> int:
-        return self.parts.follower.position() if upstream == "workflow" else 0
+        return self.parts.followers["workflow"].position() if upstream == "workflow" else 0

@@ -6,26 +6,14 @@ from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import AuditEndpoints, Built, bounded
-
-PULL_TIMEOUT_SECONDS = 10.0
-ALL_EVENTS = "#"
+from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
 
 
 def _app_and_followers(settings):  # type: ignore[no-untyped-def]
     from motcua_reporting.bootstrap import bootstrap, followers
 
     app = bootstrap(settings)
-    return _Bundle(app, followers(app, settings))
-
-
-class _Bundle:
-    def __init__(self, app, followers) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
-        self.followers = followers
-
-    def close(self) -> None:
-        self.app.close()
+    return AppAndFollowers(app, followers(app, settings))
 
 
 class ReportingService(AuditEndpoints):

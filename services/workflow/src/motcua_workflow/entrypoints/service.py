@@ -9,28 +9,16 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.logs import get_logger
-from motcua_common.nameko_deps import AuditEndpoints, Built, bounded
+from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
 
 log = get_logger()
-
-PULL_TIMEOUT_SECONDS = 10.0
-ALL_EVENTS = "#"  # a topic binding: every event of the upstream, so the consumer sees every position
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     from motcua_workflow.bootstrap import bootstrap, intake_follower
 
     app = bootstrap(settings)
-    return _Bundle(app, intake_follower(app, settings))
-
-
-class _Bundle:
-    def __init__(self, app, follower) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
-        self.follower = follower
-
-    def close(self) -> None:
-        self.app.close()
+    return AppAndFollowers(app, {"intake": intake_follower(app, settings)})
 
 
 class WorkflowService(AuditEndpoints):
@@ -44,11 +32,11 @@ class WorkflowService(AuditEndpoints):
 
     @event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
-        self.parts.follower.on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+        self.parts.followers["intake"].on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @timer(interval=2.0, eager=True)
     def poll_intake(self) -> None:
-        self.parts.follower.catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+        self.parts.followers["intake"].catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @timer(interval=float(os.environ.get("MOTCUA_OVERDUE_SCAN_SECONDS", "30")), eager=True)
     def mark_overdue_cases(self) -> None:
@@ -72,4 +60,4 @@ class WorkflowService(AuditEndpoints):
 
     @rpc
     def tracked_position(self, upstream: str) -> int:
-        return self.parts.follower.position() if upstream == "intake" else 0
+        return self.parts.followers["intake"].position() if upstream == "intake" else 0
