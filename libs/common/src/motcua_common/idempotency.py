@@ -48,3 +48,21 @@ class IdempotencyRecord(MotcuaAggregate):
             raise RuleViolated("IDEMPOTENCY_KEY_REUSED",
                                "this idempotency_key was already used for a different request")
         return self.result_id
+
+
+class IdempotentRequest:
+    """One command's idempotency: look up the key first (`answered` is the first result's id, or
+    None), then, inside the command context, `record()` the key with the result to save alongside."""
+
+    def __init__(self, app: Any, province: str, scope: str, actor: Any, key: str, request: dict) -> None:
+        check_key(key)
+        caller = actor.client or actor.subject or actor.kind
+        self.scope = scope
+        self.record_id = IdempotencyRecord.id_for(province, scope, caller, key)
+        self.fingerprint = fingerprint(request)
+        existing = app.get_or_none(self.record_id)
+        self.answered: UUID | None = existing.replay_result(self.fingerprint) if existing is not None else None
+
+    def record(self, result_id: UUID, result_version: int) -> IdempotencyRecord:
+        return IdempotencyRecord(id=self.record_id, scope=self.scope, request_fingerprint=self.fingerprint,
+                                 result_id=result_id, result_version=result_version)

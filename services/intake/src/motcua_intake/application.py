@@ -13,7 +13,7 @@ from motcua_common.context import CommandContext, command_context, concerning, A
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
 from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
-from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
+from motcua_common.idempotency import IdempotentRequest
 from motcua_common.privacy import SubjectErased, SubjectVault
 from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
@@ -163,13 +163,10 @@ class IntakeApplication(MotcuaApplication):
 
     @traced("intake.submit_dossier")
     def submit_dossier(self, command: SubmitDossier, actor: Actor) -> dict:
-        check_key(command.idempotency_key)
-        caller = actor.client or actor.subject or actor.kind
-        record_id = IdempotencyRecord.id_for(self.province, "SubmitDossier", caller, command.idempotency_key)
-        request_print = fingerprint({k: v for k, v in vars(command).items() if k != "idempotency_key"})
-        existing = self.get_or_none(record_id)
-        if existing is not None:  # a retry gets its first answer, whatever changed since
-            return self.get_dossier(dossier_id=existing.replay_result(request_print))
+        idempotent = IdempotentRequest(self, self.province, "SubmitDossier", actor, command.idempotency_key,
+                                       {k: v for k, v in vars(command).items() if k != "idempotency_key"})
+        if idempotent.answered:  # a retry gets its first answer, whatever changed since
+            return self.get_dossier(dossier_id=idempotent.answered)
 
         if command.channel not in CHANNELS:
             raise InvalidArgument.single("channel", "must be desk, online or post")
@@ -227,16 +224,15 @@ class IntakeApplication(MotcuaApplication):
                     calendar_group=procedure.calendar_group,
                 )
             index = DossierCode(id=DossierCode.id_for(self.province, code), code=code, dossier_id=dossier_id)
-            record = IdempotencyRecord(id=record_id, scope="SubmitDossier", request_fingerprint=request_print,
-                                       result_id=dossier_id, result_version=dossier.version)
+            record = idempotent.record(dossier_id, dossier.version)
         try:
             self.record(dossier, index, record, before_insert=hooks)
         except IntegrityError:
             # A concurrent try with the same key won the race: answer with its dossier.
-            winner = self.get_or_none(record_id)
+            winner = self.get_or_none(idempotent.record_id)
             if winner is None:
                 raise
-            return self.get_dossier(dossier_id=winner.replay_result(request_print))
+            return self.get_dossier(dossier_id=winner.replay_result(idempotent.fingerprint))
         return self._view(dossier) if isinstance(dossier, Dossier) else self._pending_view(dossier)
 
     def _register_components(self, subject_id: UUID, code: str, components: list[dict]) -> tuple[list[dict], list]:
@@ -297,13 +293,10 @@ class IntakeApplication(MotcuaApplication):
 
     def _pending_command(self, name: str, idempotency_key: str, dossier_id: UUID, expected_version: int,
                          actor: Actor, request: dict, act: Callable, also: list | None = None) -> dict:
-        check_key(idempotency_key)
-        caller = actor.client or actor.subject or actor.kind
-        record_id = IdempotencyRecord.id_for(self.province, name, caller, idempotency_key)
-        request_print = fingerprint({"dossier_id": dossier_id, "expected_version": expected_version, **request})
-        existing = self.get_or_none(record_id)
-        if existing is not None:
-            return self.get_dossier(dossier_id=existing.replay_result(request_print))
+        idempotent = IdempotentRequest(self, self.province, name, actor, idempotency_key,
+                                       {"dossier_id": dossier_id, "expected_version": expected_version, **request})
+        if idempotent.answered:
+            return self.get_dossier(dossier_id=idempotent.answered)
         pending = self.get_or_none(PendingDossier.id_for(self.province, dossier_id))
         if not isinstance(pending, PendingDossier):
             if isinstance(self.get_or_none(dossier_id), Dossier):
@@ -316,8 +309,7 @@ class IntakeApplication(MotcuaApplication):
             raise Conflict(f"dossier is at version {pending.version}, not {expected_version}: re-read it and retry")
         with command_context(self.context(actor)), concerning(dossier_id, dossier_code=pending.code):
             hooks = act(pending, self.clock.now()) or []
-            record = IdempotencyRecord(id=record_id, scope=name, request_fingerprint=request_print,
-                                       result_id=dossier_id, result_version=pending.version)
+            record = idempotent.record(dossier_id, pending.version)
         try:
             self.record(pending, *(also or []), record, before_insert=hooks)
         except IntegrityError:
@@ -327,13 +319,10 @@ class IntakeApplication(MotcuaApplication):
     @traced("intake.withdraw_dossier")
     def withdraw_dossier(self, idempotency_key: str, dossier_id: UUID, expected_version: int, reason: str,
                          actor: Actor) -> dict:
-        check_key(idempotency_key)
-        caller = actor.client or actor.subject or actor.kind
-        record_id = IdempotencyRecord.id_for(self.province, "WithdrawDossier", caller, idempotency_key)
-        request_print = fingerprint({"dossier_id": dossier_id, "expected_version": expected_version, "reason": reason})
-        existing = self.get_or_none(record_id)
-        if existing is not None:
-            return self.get_dossier(dossier_id=existing.replay_result(request_print))
+        idempotent = IdempotentRequest(self, self.province, "WithdrawDossier", actor, idempotency_key,
+                                       {"dossier_id": dossier_id, "expected_version": expected_version, "reason": reason})
+        if idempotent.answered:
+            return self.get_dossier(dossier_id=idempotent.answered)
         dossier = self.get_or_none(dossier_id)
         if not isinstance(dossier, Dossier):
             raise NotFound("dossier_id", f"dossier {dossier_id} does not exist")
@@ -343,8 +332,7 @@ class IntakeApplication(MotcuaApplication):
             raise Conflict(f"dossier is at version {dossier.version}, not {expected_version}: re-read it and retry")
         with command_context(self.context(actor)), concerning(dossier.id, dossier_code=dossier.code):
             dossier.withdraw(reason)
-            record = IdempotencyRecord(id=record_id, scope="WithdrawDossier", request_fingerprint=request_print,
-                                       result_id=dossier.id, result_version=dossier.version)
+            record = idempotent.record(dossier.id, dossier.version)
         try:
             self.record(dossier, record)
         except IntegrityError:

@@ -15,7 +15,7 @@ from motcua_common.errors import Conflict, InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
 from motcua_common.working_calendar import WorkingCalendar
-from motcua_common.idempotency import IdempotencyRecord, check_key, fingerprint
+from motcua_common.idempotency import IdempotentRequest
 
 from motcua_common.organisation import Organisation
 
@@ -214,13 +214,9 @@ class WorkflowApplication(MotcuaApplication):
     def _case_command(self, name: str, idempotency_key: str, case_id: UUID, expected_version: int, actor: Actor,
                       request: dict, act: Any, hooks: list | None = None) -> Case:
         """Every command on a case: idempotency key, expected version, one decision, one save."""
-        check_key(idempotency_key)
-        caller = actor.client or actor.subject or actor.kind
-        record_id = IdempotencyRecord.id_for(self.province, name, caller, idempotency_key)
-        request_print = fingerprint({"case_id": case_id, "expected_version": expected_version, **request})
-        existing = self.get_or_none(record_id)
-        if existing is not None:
-            existing.replay_result(request_print)
+        idempotent = IdempotentRequest(self, self.province, name, actor, idempotency_key,
+                                       {"case_id": case_id, "expected_version": expected_version, **request})
+        if idempotent.answered:
             return self.get_case(case_id)
         case = self.get_case(case_id)
         if expected_version <= 0:
@@ -230,8 +226,7 @@ class WorkflowApplication(MotcuaApplication):
         context = CommandContext(actor=actor, province=self.province, clock=self.clock)
         with command_context(context), concerning(case.dossier_id, dossier_code=case.dossier_code):
             act(case, self.clock.now())
-            record = IdempotencyRecord(id=record_id, scope=name, request_fingerprint=request_print,
-                                       result_id=case.id, result_version=case.version)
+            record = idempotent.record(case.id, case.version)
         try:
             self.record(case, record, before_insert=hooks or ())
         except IntegrityError:
