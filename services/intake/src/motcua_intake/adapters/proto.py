@@ -17,10 +17,11 @@ from motcua_intake.domain.identity import citizen_id_problem
 CHANNEL_NAMES = {pb.CHANNEL_DESK: "desk", pb.CHANNEL_ONLINE: "online", pb.CHANNEL_POST: "post"}
 CHANNEL_VALUES = {v: k for k, v in CHANNEL_NAMES.items()}
 ONLINE_LEVELS = {"partial": pb.ONLINE_LEVEL_PARTIAL, "full": pb.ONLINE_LEVEL_FULL}
-TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
-PHONE = re.compile(r"^\+?[0-9 ]{8,15}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")
+PHONE = re.compile(r"\+?[0-9 ]{8,15}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Formats are checked with fullmatch: "$" would let a trailing newline through.
+SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_COMPONENTS = 100
 COMPONENT_FIELDS = ("name", "sha256", "size_bytes", "media_type", "code", "digitised", "reused_from")
 MAX_COMPONENT_BYTES = 1 << 30
@@ -50,11 +51,11 @@ def submit_from_proto(request: pb.SubmitDossierRequest) -> SubmitDossier:
     problem = citizen_id_problem(a.citizen_id, date.today()) if a.citizen_id else None
     if problem:
         v.append(FieldViolation("applicant.citizen_id", problem))
-    if a.tax_code and not TAX_CODE.match(a.tax_code):
+    if a.tax_code and not TAX_CODE.fullmatch(a.tax_code):
         v.append(FieldViolation("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch"))
-    if a.phone and not PHONE.match(a.phone):
+    if a.phone and not PHONE.fullmatch(a.phone):
         v.append(FieldViolation("applicant.phone", "must be 8 to 15 digits, optionally starting with +"))
-    if a.email and (len(a.email) > 254 or not EMAIL.match(a.email)):
+    if a.email and (len(a.email) > 254 or not EMAIL.fullmatch(a.email)):
         v.append(FieldViolation("applicant.email", "is not an email address"))
     _text(v, "applicant.address", a.address, 500)
     components = _components(v, request.components)
@@ -76,7 +77,7 @@ def _components(v: list[FieldViolation], given: Any, field: str = "components") 
     components = []
     for i, c in enumerate(given[:MAX_COMPONENTS]):
         _text(v, f"{field}[{i}].name", c.name, 300, required=True)
-        if not SHA256.match(c.sha256):
+        if not SHA256.fullmatch(c.sha256):
             v.append(FieldViolation(f"{field}[{i}].sha256", "must be 64 lowercase hex digits"))
         if not 0 <= c.size_bytes <= MAX_COMPONENT_BYTES:
             v.append(FieldViolation(f"{field}[{i}].size_bytes", "must be between 0 and 1 GiB"))
