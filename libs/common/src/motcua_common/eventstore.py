@@ -13,6 +13,7 @@ import base64
 import hashlib
 import queue
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,6 +39,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.utils import get_topic
 
+from motcua_common import deadlines
 from motcua_common.audit_log import GENESIS, chain_inserted_events, create_audit_tables
 from motcua_common.errors import NotFound
 from motcua_common.telemetry import meter, tracer
@@ -122,6 +124,7 @@ class ChainedEventStore(EventStore):
         if kwargs.get("tracking") is None and self.group_commit is not None:
             notification_ids = self.group_commit.insert(stored_events, kwargs.get("before_insert", ()))
         else:
+            deadlines.check(deadlines.current())
             notification_ids = self.recorder.insert_events(stored_events, **kwargs)
         for originator_id, (version, digest) in heads.items():
             self._remember(originator_id, version, digest)
@@ -161,11 +164,15 @@ class GroupCommit:
     one lock, one commit. If the batch breaks a uniqueness rule (an idempotency key
     or version taken meanwhile), each request is retried alone so only the guilty one
     fails. Consumer pages (with a tracking record) never come through here.
+
+    A request whose caller's deadline (motcua_common.deadlines) passed while it waited
+    is dropped from its batch before the insert and fails with DeadlineExceeded.
     """
 
-    def __init__(self, recorder: Any, max_batch: int = 200) -> None:
+    def __init__(self, recorder: Any, max_batch: int = 200, clock: Callable[[], float] = time.monotonic) -> None:
         self._recorder = recorder
         self._max_batch = max_batch
+        self._clock = clock
         self._queue: "queue.Queue[_PendingInsert]" = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -174,7 +181,9 @@ class GroupCommit:
 
     def insert(self, stored_events: list[StoredEvent], hooks: Sequence[InTransactionHook]) -> Sequence[int]:
         self._ensure_started()
-        pending = _PendingInsert(stored_events, list(hooks))
+        deadline = deadlines.current()
+        deadlines.check(deadline, self._clock)
+        pending = _PendingInsert(stored_events, list(hooks), deadline)
         self._queue.put(pending)
         pending.done.wait()
         if pending.error is not None:
@@ -199,6 +208,9 @@ class GroupCommit:
             self._write(batch)
 
     def _write(self, batch: list["_PendingInsert"]) -> None:
+        batch = [pending for pending in batch if pending.still_wanted(self._clock)]
+        if not batch:
+            return
         _batch_sizes.record(len(batch))
         self.largest_batch = max(self.largest_batch, len(batch))
         if len(batch) > 1:
@@ -227,12 +239,23 @@ class GroupCommit:
 
 
 class _PendingInsert:
-    def __init__(self, stored_events: list[StoredEvent], hooks: list[InTransactionHook]) -> None:
+    def __init__(self, stored_events: list[StoredEvent], hooks: list[InTransactionHook],
+                 deadline: float | None = None) -> None:
         self.stored_events = stored_events
         self.hooks = hooks
+        self.deadline = deadline
         self.done = threading.Event()
         self.notification_ids: Sequence[int] = []
         self.error: BaseException | None = None
+
+    def still_wanted(self, clock: Callable[[], float]) -> bool:
+        """False (and failed) when the caller's deadline has passed: it must not be inserted."""
+        try:
+            deadlines.check(self.deadline, clock)
+        except deadlines.DeadlineExceeded as error:
+            self.fail(error)
+            return False
+        return True
 
     def succeed(self, ids: Sequence[int]) -> None:
         self.notification_ids = ids

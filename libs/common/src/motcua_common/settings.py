@@ -22,6 +22,19 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -39,6 +52,8 @@ class Settings:
     audit_signing_key: bytes = b""
     audit_trusted_keys: tuple[str, ...] = ()
     unit_keys_dir: str = ""
+    #: calls a gRPC edge serves at once (health checks aside); more are refused with RESOURCE_EXHAUSTED
+    grpc_max_in_flight: int = 32
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -83,6 +98,7 @@ class Settings:
             audit_trusted_keys=tuple(k.strip() for k in env.get("MOTCUA_AUDIT_TRUSTED_KEYS", "").split(",") if k.strip()),
             # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
             unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
+            grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", 32),
         )
 
     def audit_signer(self):  # type: ignore[no-untyped-def]

@@ -89,7 +89,10 @@ class WorkflowApplication(MotcuaApplication):
             params.append(status)
         if page_token:
             try:
-                due_at, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
+                due_text, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
+                due_at = datetime.fromisoformat(due_text)  # a forged time must not reach PostgreSQL
+                if due_at.tzinfo is None:
+                    raise ValueError("no time zone")
                 params.extend([due_at, due_at, UUID(case_id)])
             except ValueError:
                 raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
