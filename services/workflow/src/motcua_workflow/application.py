@@ -91,8 +91,8 @@ class WorkflowApplication(MotcuaApplication):
             try:
                 due_text, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
                 due_at = datetime.fromisoformat(due_text)  # a forged time must not reach PostgreSQL
-                if due_at.tzinfo is None:
-                    raise ValueError("no time zone")
+                if due_at.tzinfo is None or due_at.isoformat() != due_text:
+                    raise ValueError("not a time this service wrote")
                 params.extend([due_at, due_at, UUID(case_id)])
             except ValueError:
                 raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
