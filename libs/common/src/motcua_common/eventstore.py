@@ -172,7 +172,7 @@ class GroupCommit:
     def __init__(self, recorder: Any, max_batch: int = 200, clock: Callable[[], float] = time.monotonic) -> None:
         self._recorder = recorder
         self._max_batch = max_batch
-        self._clock = clock
+        self.clock = clock
         self._queue: "queue.Queue[_PendingInsert]" = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -182,7 +182,7 @@ class GroupCommit:
     def insert(self, stored_events: list[StoredEvent], hooks: Sequence[InTransactionHook]) -> Sequence[int]:
         self._ensure_started()
         deadline = deadlines.current()
-        deadlines.check(deadline, self._clock)
+        deadlines.check(deadline, self.clock)
         pending = _PendingInsert(stored_events, list(hooks), deadline)
         self._queue.put(pending)
         pending.done.wait()
@@ -208,7 +208,7 @@ class GroupCommit:
             self._write(batch)
 
     def _write(self, batch: list["_PendingInsert"]) -> None:
-        batch = [pending for pending in batch if pending.still_wanted(self._clock)]
+        batch = [pending for pending in batch if pending.still_wanted(self.clock)]
         if not batch:
             return
         _batch_sizes.record(len(batch))
