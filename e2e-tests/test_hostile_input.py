@@ -145,7 +145,7 @@ def check_call(channels: dict, stored: Any, rpc: Rpc, payload: bytes, metadata: 
 
 TEXT_SAMPLES = ["", "Nguyễn Văn An", "Nguye\u0302\u0303n", "000.31.01.H45", "1.004873", "a\x00b", "\x00", "x\n",
                 "\t", "\u202e", "\ud7ff", "\U0010ffff", "045" + "\u0661" * 9, "%s%n", "'; DROP TABLE x;--",
-                "../../etc/passwd", "\u2028", "\x85", "\x7f"]
+                "../../etc/passwd", "\u2028", "\x85", "\x7f", "04509000123\u00b2", "0912345678\n"]
 BIG_INTS = [0, 1, -1, 2**31 - 1, -(2**31), 2**63 - 1, -(2**63)]
 
 
@@ -386,3 +386,39 @@ def test_bytes_that_do_not_decode_are_invalid_argument(rpcs, channels, stored, p
     code, error = call(channels, rpc, payload, OFFICIAL)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(error) == ["request"]
     assert stored() == before
+
+
+# -- last, because it stores: well-formed requests with one hostile field ------------------------
+
+def _string_paths(message: Any, prefix: tuple = ()) -> list[tuple]:
+    paths = []
+    for field in message.DESCRIPTOR.fields:
+        if field.type == FieldDescriptor.TYPE_STRING and not field.is_repeated:
+            paths.append((*prefix, field.name))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and not field.is_repeated and message.HasField(field.name):
+            paths += _string_paths(getattr(message, field.name), (*prefix, field.name))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and field.is_repeated:
+            for i, item in enumerate(getattr(message, field.name)):
+                paths += _string_paths(item, (*prefix, field.name, i))
+    return paths
+
+
+def _replace(message: Any, path: tuple, value: str) -> None:
+    target = message
+    for step in path[:-1]:
+        target = target[step] if isinstance(step, int) else getattr(target, step)
+    setattr(target, path[-1], value)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_well_formed_submission_with_one_hostile_field_is_never_internal(rpcs, channels, data):
+    from e2e_testkit import submit_request
+
+    request = submit_request()
+    path = data.draw(st.sampled_from(_string_paths(request)), label="field")
+    _replace(request, path, data.draw(text(), label="value"))
+    rpc = rpc_named(rpcs, "/motcua.intake.v1.IntakeService/SubmitDossier")
+    code, error = call(channels, rpc, request.SerializeToString(), OFFICIAL)
+    assert code not in FORBIDDEN, f"{path}: {code.name} {error.details() if error else ''}"
