@@ -308,15 +308,6 @@ def test_every_rpc_survives_each_kind_of_malformed_bytes(rpcs, channels, stored)
                 assert code == grpc.StatusCode.INVALID_ARGUMENT, (rpc, payload, code)
 
 
-def test_no_platform_process_crashed_and_every_edge_serves(platform, rpcs):
-    log = (Path(platform["log_dir"]) / "platform.log").read_text()
-    assert " exited with " not in log, log[-3000:]
-    for address in edges(platform):
-        with grpc.insecure_channel(address) as channel:
-            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-            assert answer.status == health_pb2.HealthCheckResponse.SERVING
-
-
 # -- the cases named in issue 17, item 2 ---------------------------------------------------------
 
 def rpc_named(rpcs: list[Rpc], path: str) -> Rpc:
@@ -422,3 +413,12 @@ def test_a_well_formed_submission_with_one_hostile_field_is_never_internal(rpcs,
     rpc = rpc_named(rpcs, "/motcua.intake.v1.IntakeService/SubmitDossier")
     code, error = call(channels, rpc, request.SerializeToString(), OFFICIAL)
     assert code not in FORBIDDEN, f"{path}: {code.name} {error.details() if error else ''}"
+
+
+def test_after_all_of_it_no_platform_process_crashed_and_every_edge_serves(platform, rpcs):
+    log = (Path(platform["log_dir"]) / "platform.log").read_text()
+    assert " exited with " not in log, log[-3000:]
+    for address in edges(platform):
+        with grpc.insecure_channel(address) as channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
