@@ -109,11 +109,10 @@ SPARE_THREADS = 8
 class _Undecodable:
     """What the edge's deserializer hands on instead of raising (grpc would answer INTERNAL)."""
 
-    __slots__ = ("type_name", "reason")
+    __slots__ = ("type_name",)
 
-    def __init__(self, type_name: str, reason: str) -> None:
+    def __init__(self, type_name: str) -> None:
         self.type_name = type_name
-        self.reason = reason
 
 
 def _decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
@@ -125,8 +124,8 @@ def _decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     def decode(data: bytes) -> Any:
         try:
             return deserializer(data)
-        except Exception as error:  # noqa: BLE001 - any undecodable input is the caller's
-            return _Undecodable(type_name, str(error)[:200])
+        except Exception:  # noqa: BLE001 - any undecodable input is the caller's
+            return _Undecodable(type_name)
 
     return decode
 

@@ -5,8 +5,8 @@ facts are declared in the .proto files with the `(motcua.options.v1.field)` opti
 (protos/motcua/options/v1/field.proto); every field of every message is walked, nested
 messages, repeated fields and maps included:
 
-- strings: no control characters (newline and tab only where the field is `multiline`),
-  no lone surrogates; normalised to NFC in place; at most `max_length` characters
+- strings: no control characters (newline and tab only where the field is `multiline`,
+  CRLF there becoming LF), no lone surrogates; normalised to NFC in place; at most `max_length` characters
   (DEFAULT_MAX_LENGTH when the field declares none);
 - google.protobuf.Timestamp: seconds within 0001-01-01..9999-12-31, nanos within
   0..999,999,999, and the field's `min_year`..`max_year` where declared;
@@ -145,6 +145,9 @@ def _check_value(field: FieldDescriptor, value: Any, path: str, violations: list
 
 
 def _check_string(value: str, path: str, rules: Rules, violations: list[FieldViolation]) -> str | None:
+    original = value
+    if rules.multiline and "\r\n" in value:
+        value = value.replace("\r\n", "\n")  # Windows line ends become line breaks; a lone CR stays refused
     forbidden = (_FORBIDDEN_MULTILINE if rules.multiline else _FORBIDDEN_SINGLE_LINE).search(value)
     if forbidden:
         allowed = " (line breaks and tabs are allowed)" if rules.multiline else ""
@@ -155,7 +158,7 @@ def _check_string(value: str, path: str, rules: Rules, violations: list[FieldVio
     if len(normalised) > rules.max_length:
         _add(violations, path, f"must be at most {rules.max_length} characters")
         return None
-    return normalised if normalised != value else None
+    return normalised if normalised != original else None
 
 
 def _check_timestamp(value: Message, path: str, rules: Rules, violations: list[FieldViolation]) -> None:

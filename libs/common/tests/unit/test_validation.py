@@ -75,6 +75,9 @@ def test_multiline_text_allows_line_breaks_and_tabs_only():
     assert ok.reason == "Dòng 1\n\tDòng 2\n"
     for control in ("\x00", "\r", "\x0b", "\x1f", "\x9f"):
         assert "reason" in refused(workflow_pb2.ExtendDeadlineRequest(reason=f"a{control}b"))
+    windows = workflow_pb2.ExtendDeadlineRequest(reason="Dòng 1\r\nDòng 2")
+    validate_request(windows)
+    assert windows.reason == "Dòng 1\nDòng 2"
 
 
 def test_vietnamese_text_is_normalised_to_nfc_in_place():
