@@ -256,10 +256,6 @@ class EdgeInterceptor(grpc.ServerInterceptor):
         return handler
 
 
-#: the former name of EdgeInterceptor
-ErrorMappingInterceptor = EdgeInterceptor
-
-
 def create_server(
     address: str,
     register: Callable[[grpc.Server], Iterable[str]],
