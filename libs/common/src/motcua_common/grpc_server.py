@@ -36,6 +36,7 @@ from motcua_common.context import Actor
 from motcua_common.errors import (Conflict, DeadlineExceeded, InvalidArgument, MotcuaError, NotFound, Overloaded,
                                   RuleViolated, Unavailable)
 from motcua_common.logs import get_logger
+from motcua_common.settings import DEFAULT_GRPC_MAX_IN_FLIGHT
 from motcua_common.telemetry import context_from_metadata, meter, tracer
 from motcua_common.validation import validate_request
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -100,7 +101,6 @@ _rpc_duration = meter().create_histogram(
 
 #: never shed: an orchestrator must see a saturated edge as alive
 UNSHED_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
-DEFAULT_MAX_IN_FLIGHT = 32
 #: threads beyond the admission limit, so health checks and refusals never wait for a busy thread
 #: (a call waiting for a pool thread is not yet seen by any interceptor)
 SPARE_THREADS = 8
@@ -260,7 +260,7 @@ def create_server(
     address: str,
     register: Callable[[grpc.Server], Iterable[str]],
     max_workers: int | None = None,
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT,
     admission: Admission | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build a server with the services `register` adds (it returns their full names).

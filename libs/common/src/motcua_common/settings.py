@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from typing import Mapping
 
 
+#: calls a gRPC edge serves at once by default (MOTCUA_GRPC_MAX_IN_FLIGHT)
+DEFAULT_GRPC_MAX_IN_FLIGHT = 64
+
+
 class ConfigurationError(RuntimeError):
     pass
 
@@ -53,7 +57,7 @@ class Settings:
     audit_trusted_keys: tuple[str, ...] = ()
     unit_keys_dir: str = ""
     #: calls a gRPC edge serves at once (health checks aside); more are refused with RESOURCE_EXHAUSTED
-    grpc_max_in_flight: int = 32
+    grpc_max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -98,7 +102,7 @@ class Settings:
             audit_trusted_keys=tuple(k.strip() for k in env.get("MOTCUA_AUDIT_TRUSTED_KEYS", "").split(",") if k.strip()),
             # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
             unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
-            grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", 32),
+            grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", DEFAULT_GRPC_MAX_IN_FLIGHT),
         )
 
     def audit_signer(self):  # type: ignore[no-untyped-def]

@@ -42,7 +42,7 @@ def test_a_short_audit_signing_key_is_refused():
 
 
 def test_the_edges_in_flight_limit_has_a_default_and_refuses_nonsense():
-    assert Settings.from_env(BASE).grpc_max_in_flight == 32
+    assert Settings.from_env(BASE).grpc_max_in_flight == 64
     assert Settings.from_env({**BASE, "MOTCUA_GRPC_MAX_IN_FLIGHT": "100"}).grpc_max_in_flight == 100
     for bad in ("0", "-3", "many"):
         with pytest.raises(ConfigurationError, match="MOTCUA_GRPC_MAX_IN_FLIGHT"):
