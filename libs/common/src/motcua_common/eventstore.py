@@ -41,7 +41,7 @@ from eventsourcing.utils import get_topic
 
 from motcua_common import deadlines
 from motcua_common.audit_log import GENESIS, chain_inserted_events, create_audit_tables
-from motcua_common.errors import NotFound
+from motcua_common.errors import DeadlineExceeded, NotFound
 from motcua_common.telemetry import meter, tracer
 
 _batch_sizes = meter().create_histogram("motcua.eventstore.group_commit.size",
@@ -252,7 +252,7 @@ class _PendingInsert:
         """False (and failed) when the caller's deadline has passed: it must not be inserted."""
         try:
             deadlines.check(self.deadline, clock)
-        except deadlines.DeadlineExceeded as error:
+        except DeadlineExceeded as error:
             self.fail(error)
             return False
         return True
