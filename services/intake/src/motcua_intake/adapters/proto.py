@@ -10,9 +10,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from motcua.intake.v1 import intake_pb2 as pb
 from motcua_common.errors import FieldViolation, InvalidArgument
 
-from motcua_intake.application import ApplicantInput, SubmitDossier
+from motcua_intake.application import ApplicantInput, DossierQuery, SubmitDossier
 from motcua_intake.domain.catalogue import Procedure
 from motcua_intake.domain.identity import citizen_id_problem
+from motcua_common.organisation import Organisation, Unit
 
 CHANNEL_NAMES = {pb.CHANNEL_DESK: "desk", pb.CHANNEL_ONLINE: "online", pb.CHANNEL_POST: "post"}
 CHANNEL_VALUES = {v: k for k, v in CHANNEL_NAMES.items()}
@@ -133,3 +134,37 @@ def procedure_to_proto(p: Procedure, language: str = "vi") -> pb.Procedure:
         receiving_agency_name=p.receiving_agency_name, source=p.source, example_fields=list(p.example_fields),
         components=[pb.ComponentRequirement(code=c.code, name=c.name, required=c.required) for c in p.components],
     )
+
+
+def unit_to_proto(unit: Unit, organisation: Organisation, language: str = "vi") -> pb.Unit:
+    return pb.Unit(code=unit.code, name=unit.name_in(language), level=unit.level, parent_code=unit.parent or "",
+                   predecessor_codes=list(unit.predecessors), valid_from=unit.valid_from.isoformat(),
+                   valid_until=unit.valid_until.isoformat() if unit.valid_until else "",
+                   successor_codes=[u.code for u in organisation.successors_of(unit.code)])
+
+
+def search_from_proto(request: pb.SearchDossiersRequest) -> DossierQuery:
+    v: list[FieldViolation] = []
+    _text(v, "dossier_code", request.dossier_code, 64)
+    _text(v, "procedure", request.procedure, 200)
+    _text(v, "unit_code", request.unit_code, 64)
+    _text(v, "page_token", request.page_token, 200)
+    if not 0 <= request.national_status <= 10:
+        v.append(FieldViolation("national_status", "must be a national status code (1 to 10), or 0 for any"))
+    if v:
+        raise InvalidArgument(v)
+    return DossierQuery(
+        dossier_code=request.dossier_code, procedure=request.procedure, unit_code=request.unit_code,
+        national_status=request.national_status,
+        received_from=request.received_from.ToDatetime(tzinfo=timezone.utc) if request.HasField("received_from") else None,
+        received_until=request.received_until.ToDatetime(tzinfo=timezone.utc) if request.HasField("received_until") else None,
+        page_size=request.page_size, page_token=request.page_token)
+
+
+def dossier_summary_to_proto(row: dict) -> pb.DossierSummary:
+    return pb.DossierSummary(
+        dossier_id=str(row["dossier_id"]), dossier_code=row["dossier_code"], procedure_code=row["procedure_code"],
+        procedure_name=row["procedure_name"], receiving_agency_code=row["receiving_agency_code"],
+        channel=CHANNEL_VALUES[row["channel"]], national_status=row["national_status"],
+        received_at=timestamp(row["received_at"]), appointment_at=timestamp(row["appointment_at"]),
+        version=row["version"])
