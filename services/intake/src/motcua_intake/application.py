@@ -22,6 +22,7 @@ from motcua_common.privacy import SubjectErased, SubjectVault
 from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
 from motcua_intake.adapters.dossier_index import COLUMNS as INDEX_COLUMNS, DossierIndex
+from motcua_intake.adapters.form_data import FormData
 from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
 from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, PendingDossier, format_code, forwarding_time
@@ -100,7 +101,7 @@ class IntakeApplication(MotcuaApplication):
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
                  apologies: Any = None, catalogue_store: Any = None, organisation: Organisation | None = None,
-                 place_name: str = "", pool: Any = None, schema: str = "intake") -> None:
+                 form_data: FormData | None = None, pool: Any = None, schema: str = "intake") -> None:
         self.dossier_index = DossierIndex(schema)
         self.read_model = self.dossier_index if pool is not None else None  # kept with the events
         super().__init__(env=env)
@@ -121,7 +122,7 @@ class IntakeApplication(MotcuaApplication):
         self.component_register = components
         self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
         self.organisation = organisation or Organisation([])
-        self.place_name = place_name  # printed before the date on forms ("Đồng Hới, ngày ...")
+        self.form_data = form_data or FormData()  # headers and officials' names the forms print
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -460,8 +461,9 @@ class IntakeApplication(MotcuaApplication):
         if procedure is None:
             raise RuleViolated("PROCEDURE_WITHDRAWN", f"procedure {view['procedure_code']} is no longer in the catalogue")
         actor = received.envelope["actor"]
-        received_by = actor["subject"] if actor["kind"] == "official" else "Hệ thống một cửa điện tử"
-        content = self.render_receipt(view, procedure, received_by, self.clock.now())
+        received_by = (self.form_data.display_name(actor["subject"]) if actor["kind"] == "official"
+                       else "Hệ thống một cửa điện tử")
+        content = self.render_receipt(self._with_header(view, procedure), procedure, received_by, self.clock.now())
         return f"phieu-tiep-nhan-{view['code']}.pdf", content
 
     def _pending_view(self, pending: PendingDossier) -> dict:
@@ -492,9 +494,9 @@ class IntakeApplication(MotcuaApplication):
         procedure = self._procedure_of(view["procedure_code"])
         pending = self.get_or_none(PendingDossier.id_for(self.province, view["id"]))
         last = list(self.events.get(pending.id))[-1] if pending else None
-        official = last.envelope["actor"].get("subject", "") if last else ""
+        official = self.form_data.display_name(last.envelope["actor"].get("subject", "")) if last else ""
         number = {"supplement_request": "02", "refusal": "03"}[form]
-        content = self.forms[form](view, procedure, official, self.clock.now())
+        content = self.forms[form](self._with_header(view, procedure), procedure, official, self.clock.now())
         return f"mau-{number}-{view['code']}.pdf", content
 
     def _apology_letter(self, view: dict) -> tuple[str, bytes]:
@@ -502,9 +504,13 @@ class IntakeApplication(MotcuaApplication):
         if apology is None:
             raise RuleViolated("NO_EXTENSION", f"the deadline of {view['code']} was not extended (or intake has "
                                                "not yet seen the extension: retry in a moment)")
-        content = self.forms["apology"]({**view, "apology": apology}, self._procedure_of(view["procedure_code"]),
-                                        apology["official"], self.clock.now())
+        procedure = self._procedure_of(view["procedure_code"])
+        content = self.forms["apology"]({**self._with_header(view, procedure), "apology": apology}, procedure,
+                                        self.form_data.display_name(apology["official"]), self.clock.now())
         return f"phieu-xin-loi-{view['code']}.pdf", content
+
+    def _with_header(self, view: dict, procedure: Procedure) -> dict:
+        return {**view, "header": self.form_data.header(view["receiving_agency_code"], procedure.receiving_agency_name)}
 
     def _view(self, dossier: Dossier) -> dict:
         try:

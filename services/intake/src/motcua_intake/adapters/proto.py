@@ -23,7 +23,11 @@ PHONE = re.compile(r"^\+?[0-9 ]{8,15}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_COMPONENTS = 100
-COMPONENT_FIELDS = ("name", "sha256", "size_bytes", "media_type", "code", "digitised", "reused_from")
+COMPONENT_FIELDS = ("name", "sha256", "size_bytes", "media_type", "code", "digitised", "reused_from", "quantity")
+PAPER_FORMS = {pb.PAPER_FORM_UNSPECIFIED: "", pb.PAPER_FORM_ORIGINAL: "original",
+               pb.PAPER_FORM_CERTIFIED_COPY: "certified_copy", pb.PAPER_FORM_COPY: "copy"}
+PAPER_FORM_VALUES = {v: k for k, v in PAPER_FORMS.items()}
+MAX_QUANTITY = 1000
 MAX_COMPONENT_BYTES = 1 << 30
 
 
@@ -85,8 +89,18 @@ def _components(v: list[FieldViolation], given: Any, field: str = "components") 
         _text(v, f"{field}[{i}].code", c.code, 64)
         if c.reused_from:
             v.append(FieldViolation(f"{field}[{i}].reused_from", "is set by the platform, not by the caller"))
-        components.append({"name": c.name, "sha256": c.sha256, "size_bytes": c.size_bytes, "media_type": c.media_type,
-                           "code": c.code, "digitised": c.digitised})
+        if c.paper_form not in PAPER_FORMS:
+            v.append(FieldViolation(f"{field}[{i}].paper_form", "is not a PaperForm value"))
+        if not 0 <= c.quantity <= MAX_QUANTITY:
+            v.append(FieldViolation(f"{field}[{i}].quantity", f"must be between 0 and {MAX_QUANTITY}"))
+        component = {"name": c.name, "sha256": c.sha256, "size_bytes": c.size_bytes, "media_type": c.media_type,
+                     "code": c.code, "digitised": c.digitised}
+        # Stated only when given: a component without them is stored (and fingerprinted) as before.
+        if c.paper_form:
+            component["paper_form"] = PAPER_FORMS.get(c.paper_form, "")
+        if c.quantity:
+            component["quantity"] = c.quantity
+        components.append(component)
     return components
 
 
@@ -113,7 +127,8 @@ def dossier_to_proto(d: dict) -> pb.Dossier:
         received_at=timestamp(d["received_at"]), appointment_at=timestamp(d["appointment_at"]),
         national_status=d["national_status"], receiving_agency_code=d["receiving_agency_code"],
         applicant=pb.Applicant(**{k: a.get(k, "") for k in ("full_name", "citizen_id", "tax_code", "phone", "email", "address")}),
-        components=[pb.Component(**{k: c[k] for k in COMPONENT_FIELDS if k in c}) for c in d["components"]],
+        components=[pb.Component(**{k: c[k] for k in COMPONENT_FIELDS if k in c},
+                                 paper_form=PAPER_FORM_VALUES[c.get("paper_form", "")]) for c in d["components"]],
         version=d["version"],
         missing_components=[pb.ComponentRequirement(code=c["code"], name=c["name"], required=True)
                             for c in d.get("missing_components", [])],
