@@ -173,3 +173,26 @@ def test_a_result_is_fetched_and_verified_by_the_dossier_code(intake, workflow):
     assert both.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(both) == ["dossier_code"]
     unknown = refused(lambda: workflow.VerifyResult(wpb.VerifyResultRequest(dossier_code="nope", content=RESULT)))
     assert unknown.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_component_states_its_paper_form_and_quantity_and_the_receipt_prints_them(intake, tmp_path):
+    import subprocess
+
+    request = submit_request()
+    request.components[0].paper_form = ipb.PAPER_FORM_ORIGINAL
+    request.components[0].quantity = 2
+    dossier = intake.SubmitDossier(request, metadata=OFFICIAL).dossier
+    assert (dossier.components[0].paper_form, dossier.components[0].quantity) == (ipb.PAPER_FORM_ORIGINAL, 2)
+    read = intake.GetDossier(ipb.GetDossierRequest(dossier_code=dossier.code), metadata=OFFICIAL).dossier
+    assert (read.components[0].paper_form, read.components[0].quantity) == (ipb.PAPER_FORM_ORIGINAL, 2)
+    path = tmp_path / "phieu.pdf"
+    path.write_bytes(intake.GetReceiptForm(ipb.GetReceiptFormRequest(dossier_code=dossier.code),
+                                           metadata=OFFICIAL).document.content)
+    text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert "Tờ khai - Bản chính, số lượng: 02" in text and "Mẫu số 01" in text
+
+    bad = submit_request()
+    bad.components[0].quantity = -1
+    error = refused(lambda: intake.SubmitDossier(bad, metadata=OFFICIAL))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(error) == ["components[0].quantity"]
