@@ -112,6 +112,8 @@ def test_search_finds_dossiers_by_code_procedure_words_unit_status_and_date_in_p
     assert pages == [pending.code, second.code, first.code]
     forged = refused(lambda: intake.SearchDossiers(ipb.SearchDossiersRequest(page_token="bm90IGEgdG9rZW4=")))
     assert forged.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(forged) == ["page_token"]
+    nul = refused(lambda: intake.SearchDossiers(ipb.SearchDossiersRequest(dossier_code="000\x00")))
+    assert nul.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(nul) == ["dossier_code"]
 
 
 def test_units_in_force_with_their_level_parent_and_dates(intake):
@@ -173,6 +175,8 @@ def test_a_result_is_fetched_and_verified_by_the_dossier_code(intake, workflow):
     assert both.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(both) == ["dossier_code"]
     unknown = refused(lambda: workflow.VerifyResult(wpb.VerifyResultRequest(dossier_code="nope", content=RESULT)))
     assert unknown.code() == grpc.StatusCode.NOT_FOUND
+    nul = refused(lambda: workflow.VerifyResult(wpb.VerifyResultRequest(dossier_code="x\x00", content=RESULT)))
+    assert nul.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(nul) == ["dossier_code"]
 
 
 def test_a_component_states_its_paper_form_and_quantity_and_the_receipt_prints_them(intake, tmp_path):

@@ -164,6 +164,9 @@ def search_from_proto(request: pb.SearchDossiersRequest) -> DossierQuery:
     _text(v, "procedure", request.procedure, 200)
     _text(v, "unit_code", request.unit_code, 64)
     _text(v, "page_token", request.page_token, 200)
+    for field in ("dossier_code", "procedure", "unit_code", "page_token"):
+        if any(ord(c) < 32 or ord(c) == 127 for c in getattr(request, field)):
+            v.append(FieldViolation(field, "must not contain control characters"))
     if not 0 <= request.national_status <= 10:
         v.append(FieldViolation("national_status", "must be a national status code (1 to 10), or 0 for any"))
     if v:

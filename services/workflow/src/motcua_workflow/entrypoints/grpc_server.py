@@ -159,8 +159,8 @@ def _case_ref(request: pb.GetResultRequest | pb.VerifyResultRequest) -> tuple:
     """(case id, dossier code) of a request that names its case by either."""
     if request.case_id and request.dossier_code:
         raise InvalidArgument.single("dossier_code", "give either case_id or dossier_code, not both")
-    if len(request.dossier_code) > 64:
-        raise InvalidArgument.single("dossier_code", "must be at most 64 characters")
+    if len(request.dossier_code) > 64 or any(ord(c) < 32 for c in request.dossier_code):
+        raise InvalidArgument.single("dossier_code", "must be at most 64 characters, without control characters")
     if not request.case_id and not request.dossier_code:
         raise InvalidArgument.single("case_id", "give the case's id or the dossier's code (dossier_code)")
     return (parse_uuid(request.case_id, "case_id") if request.case_id else None), request.dossier_code
