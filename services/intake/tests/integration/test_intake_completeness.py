@@ -41,8 +41,9 @@ def test_the_supplementation_request_is_form_02_and_the_clock_starts_when_comple
     _, text = pdf_text(content, tmp_path)
     for expected in ("PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ", dossier["code"], "Hoàng Văn Thái",
                      "Tờ khai cấp Giấy xác nhận tình trạng hôn nhân (theo mẫu)", "Bổ sung tờ khai có chữ ký",
-                     "Thời hạn giải quyết hồ sơ được tính từ khi nhận đủ hồ sơ hợp lệ", "canbo07"):
+                     "Thời hạn giải quyết hồ sơ được tính từ khi nhận đủ hồ sơ hợp lệ", "Phạm Thị Lan"):
         assert expected in text, expected
+    assert "canbo07" not in text  # signed with the official's name, not the sign-in name
 
     before = intake_app.clock.now()
     received = intake_app.supplement_dossier("s-2", dossier["id"], asked["version"], [TO_KHAI], OFFICIAL)

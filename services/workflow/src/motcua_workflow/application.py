@@ -19,7 +19,7 @@ from motcua_common.idempotency import IdempotentRequest
 
 from motcua_common.organisation import Organisation
 
-from motcua_workflow.adapters.read_model import COLUMNS, CaseSummaries
+from motcua_workflow.adapters.read_model import COLUMNS, FINISHED, CaseSummaries
 from motcua_workflow.adapters.result_files import ResultFiles
 from motcua_common.unit_signing import ResultCheck, UnitKeys
 from motcua_workflow.domain.case import Case
@@ -34,7 +34,8 @@ class WorkflowApplication(MotcuaApplication):
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
                  calendar: WorkingCalendar, organisation: Organisation | None = None,
-                 unit_keys: UnitKeys | None = None, calendar_for: Any = None) -> None:
+                 unit_keys: UnitKeys | None = None, calendar_for: Any = None,
+                 procedure_names: dict[str, str] | None = None) -> None:
         self.read_model = CaseSummaries(schema)
         super().__init__(env=env)
         self.province = province
@@ -45,6 +46,7 @@ class WorkflowApplication(MotcuaApplication):
         self.organisation = organisation or Organisation([])
         self.unit_keys = unit_keys or UnitKeys(None)
         self.result_files = ResultFiles(pool, schema)
+        self.procedure_names = procedure_names or {}  # code -> Vietnamese name, from the province's catalogue
 
     def calendar_of(self, case: Case) -> WorkingCalendar:
         """The calendar the case's deadline was set on (its procedure group's, e.g. Saturday mornings)."""
@@ -70,8 +72,9 @@ class WorkflowApplication(MotcuaApplication):
 
     @traced("workflow.list_cases")
     def list_cases(self, unit_code: str, status: str | None, page_size: int, page_token: str,
-                   assignee: str = "") -> tuple[list[dict], str]:
-        """A unit's queue, or an official's (`assignee`), ordered by due time."""
+                   assignee: str = "", include_finished: bool = False) -> tuple[list[dict], str]:
+        """A unit's queue, or an official's (`assignee`), ordered by due time; finished cases only
+        when asked for (`include_finished`, or their status)."""
         if not unit_code and not assignee:
             raise InvalidArgument.single("unit_code", "give a unit_code, or an assignee for an official's queue")
         if not 0 <= page_size <= MAX_PAGE:
@@ -87,6 +90,9 @@ class WorkflowApplication(MotcuaApplication):
         if status:
             where.append("status = %s")
             params.append(status)
+        elif not include_finished:
+            where.append("status <> ALL(%s)")
+            params.append(list(FINISHED))
         if page_token:
             try:
                 due_text, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
@@ -101,12 +107,18 @@ class WorkflowApplication(MotcuaApplication):
             rows = conn.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM {self.read_model.table} WHERE {' AND '.join(where)} "
                 "ORDER BY due_at, case_id LIMIT %s", (*params, page_size + 1)).fetchall()
-        items = [dict(zip(COLUMNS, r)) for r in rows[:page_size]]
+        items = [self._queue_row(dict(zip(COLUMNS, r))) for r in rows[:page_size]]
         token = ""
         if len(rows) > page_size:
             last = items[-1]
             token = base64.urlsafe_b64encode(f"{last['due_at'].isoformat()}|{last['case_id']}".encode()).decode()
         return items, token
+
+    def _queue_row(self, row: dict) -> dict:
+        names = row.pop("step_names")
+        active = row["status"] not in FINISHED and row["current_step"] < len(names)
+        return {**row, "step_name": names[row["current_step"]] if active else "",
+                "procedure_name": self.procedure_names.get(row["procedure_code"], "")}
 
     @traced("workflow.complete_step")
     def complete_step(self, idempotency_key: str, case_id: UUID, step_index: int, expected_version: int,
@@ -199,8 +211,8 @@ class WorkflowApplication(MotcuaApplication):
         return self._case_command("ReturnResult", idempotency_key, case_id, expected_version, actor,
                                   {"method": method}, lambda case, now: case.return_result(method, now))
 
-    def result_of(self, case_id: UUID) -> tuple[Case, bytes]:
-        case = self.get_case(case_id)
+    def result_of(self, case_id: UUID | None, dossier_code: str = "") -> tuple[Case, bytes]:
+        case = self.get_case(case_id, dossier_code=dossier_code)
         if case.result is None:
             raise NotFound("case_id", f"dossier {case.dossier_code} has no signed result yet")
         content = self.result_files.get(case.result["sha256"])
@@ -208,8 +220,8 @@ class WorkflowApplication(MotcuaApplication):
             raise NotFound("case_id", f"the result file of {case.dossier_code} is missing from the store")
         return case, content
 
-    def verify_result(self, case_id: UUID, content: bytes) -> tuple[Case, ResultCheck]:
-        case = self.get_case(case_id)
+    def verify_result(self, case_id: UUID | None, content: bytes, dossier_code: str = "") -> tuple[Case, ResultCheck]:
+        case = self.get_case(case_id, dossier_code=dossier_code)
         if case.result is None:
             raise NotFound("case_id", f"dossier {case.dossier_code} has no signed result yet")
         return case, self.unit_keys.check(content, case.result)

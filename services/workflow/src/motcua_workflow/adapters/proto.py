@@ -73,5 +73,6 @@ def summary_to_proto(row: dict) -> pb.CaseSummary:
         case_id=str(row["case_id"]), dossier_id=str(row["dossier_id"]), dossier_code=row["dossier_code"],
         procedure_code=row["procedure_code"], unit_code=row["unit_code"], status=CASE_STATUS[row["status"]],
         due_at=timestamp(row["due_at"]), current_step=row["current_step"], version=row["version"],
-        overdue=row["overdue"], assignee=row["assignee"],
+        overdue=row["overdue"], assignee=row["assignee"], procedure_name=row.get("procedure_name", ""),
+        step_name=row.get("step_name", ""),
     )

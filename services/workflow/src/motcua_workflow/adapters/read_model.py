@@ -7,7 +7,8 @@ from typing import Any, Iterable, Sequence
 from motcua_common.eventstore import ReadModel
 
 COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code", "status", "due_at",
-           "current_step", "version", "overdue", "assignee", "due_soon_for")
+           "current_step", "version", "overdue", "assignee", "due_soon_for", "step_names")
+FINISHED = ("processed", "stopped", "returned")  # not in an active queue
 
 
 class CaseSummaries(ReadModel):
@@ -27,6 +28,9 @@ class CaseSummaries(ReadModel):
         conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS overdue boolean NOT NULL DEFAULT false')
         conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS assignee text NOT NULL DEFAULT \'\'')
         conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS due_soon_for timestamptz')
+        # Rows written before this column have no step names until `motcua-replay rebuild workflow`.
+        conn.execute(f'ALTER TABLE "{schema}".case_summaries ADD COLUMN IF NOT EXISTS step_names text[] NOT NULL '
+                     "DEFAULT '{}'")
         conn.execute(
             f'CREATE INDEX IF NOT EXISTS case_summaries_queue ON "{schema}".case_summaries (unit_code, status, due_at, case_id)'
         )
@@ -38,7 +42,7 @@ class CaseSummaries(ReadModel):
         if name == "Case.Opened":
             yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                    (e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code, "in_progress",
-                    e.due_at, 0, e.originator_version, False, "", None))
+                    e.due_at, 0, e.originator_version, False, "", None, [s["name"] for s in e.steps]))
         elif name == "Case.StepStarted":
             yield (f"UPDATE {self.table} SET current_step = %s, assignee = '', version = %s WHERE case_id = %s",
                    (e.index, e.originator_version, e.originator_id))
