@@ -194,20 +194,24 @@ class UpstreamFollower:
         self._seen_head = max(self._seen_head, pushed)
         with self._pending_lock:
             self._pending[pushed] = wire
-        while self._lock.acquire(blocking=False):
+        self._drain_while_pending(read_page)
+
+    def _drain_while_pending(self, read_page: ReadPage | None) -> None:
+        while self._has_pending_work() and self._lock.acquire(blocking=False):
             try:
                 progressing = self._drain_pending_locked(read_page)
             finally:
                 self._lock.release()
-            if not (progressing and self._has_pending_work()):
+            if not progressing:
                 return
 
     def _has_pending_work(self) -> bool:
         with self._pending_lock:
             return any(p > (self._cached_position or 0) for p in self._pending)
 
-    def _drain_pending_locked(self, read_page: ReadPage) -> bool:
-        """Apply what is pending (pulling any gap before it); False if it stopped on a failure."""
+    def _drain_pending_locked(self, read_page: ReadPage | None) -> bool:
+        """Apply what is pending (pulling any gap before it, unless read_page is None: the upstream
+        does not answer); False if it stopped on a failure or a gap it cannot fill."""
         while True:
             current = self._known_position()
             run = self._take_contiguous(current)
@@ -226,6 +230,8 @@ class UpstreamFollower:
                 ahead = max(self._pending, default=0)
             if ahead <= current:
                 return True
+            if read_page is None:
+                return False
             log.info("gap_detected", upstream=self.upstream, position=ahead, tracked=current)
             try:
                 self._catch_up_locked(read_page, until=ahead)
@@ -258,14 +264,18 @@ class UpstreamFollower:
         An unreachable upstream or an event that cannot be applied ends the round quietly (one
         warning, or the stuck report); the next poll tries again.
         """
+        pull: ReadPage | None = read_page
         with self._lock:
             self._cached_position = None  # a periodic catch-up re-reads the stored position
             try:
                 applied = self._catch_up_locked(read_page, until)
-            except (UpstreamUnavailable, _ApplyFailed):
+            except _ApplyFailed:
                 return 0
-            self._drain_pending_locked(read_page)
-            return applied
+            except UpstreamUnavailable:
+                applied, pull = 0, None  # pushed events that arrived meanwhile still apply
+            self._drain_pending_locked(pull)
+        self._drain_while_pending(pull)  # pushes that found the lock held while it was let go
+        return applied
 
     def _catch_up_locked(self, read_page: ReadPage, until: int | None) -> int:
         applied = 0
