@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -48,6 +50,14 @@ def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_clean
 
     wait_until(lambda: available("reporting-worker", "intake") and available("reporting-worker", "workflow"), 60,
                "reporting to pull from intake and workflow once they run")
+
+    health = subprocess.run([sys.executable, "-m", "motcua_common.healthcheck", "--worker", "reporting"],
+                            env=processes.env, capture_output=True, text=True, timeout=60)
+    assert health.returncode == 0, health.stderr
+    detail = json.loads(health.stdout)
+    assert detail["status"] == "SERVING"
+    assert {name: c["status"] for name, c in detail["consumers"].items()} == {
+        "intake": "applying", "workflow": "applying", "reporting": "applying"}
 
     for name in ("reporting-worker", "workflow-worker", "intake-worker"):
         child = processes.children[name]
