@@ -70,3 +70,5 @@ def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_clean
         assert lines and all(r["service"] == name.split("-")[0] and r["process"] == "worker" for r in lines)
         unavailable = [(r["upstream"]) for r in lines if r["event"] == "upstream_unavailable"]
         assert len(unavailable) == len(set(unavailable)), f"{name}: one warning per upstream, not one per retry"
+        others = [r["event"] for r in lines if r["level"] in ("warning", "error") and r["event"] != "upstream_unavailable"]
+        assert not others, f"{name} warned at start-up: {others[:3]}"
