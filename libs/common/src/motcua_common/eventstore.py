@@ -296,7 +296,10 @@ def storable(value: Any) -> Any:
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(storable(v) for v in value)
+        mapped = [storable(v) for v in value]
+        if all(m is v for m, v in zip(mapped, value)):
+            return value  # the common case: nothing to map, nothing copied
+        return type(value)(mapped)
     return value
 
 
