@@ -198,3 +198,13 @@ def test_a_consumer_whose_upstream_worker_dies_mid_pull_keeps_answering_and_reco
     wait_until(lambda: count("upstream_available") > available, 60, "workflow to pull again")
     wait_until(lambda: tracked_position(province) == intake.head_position(), 60, "workflow to catch up")
     assert "Traceback" not in processes.log_text("workflow-worker")
+
+    # Ctrl-C while a pull hangs: the runner's SIGTERM stops the worker within its grace (10 s).
+    before = count("upstream_unavailable")
+    os.killpg(processes.children["intake-worker"].pid, signal.SIGSTOP)
+    wait_until(lambda: count("upstream_unavailable") > before, 60, "a pull to hang again")
+    submit_dossiers(intake, 5)
+    consumer = processes.children["workflow-worker"]
+    os.killpg(consumer.pid, signal.SIGTERM)
+    assert consumer.wait(10) == 0
+    processes.kill9("intake-worker")  # frozen: SIGTERM would wait for it in vain
