@@ -55,7 +55,7 @@ class Stuck:
     """The consumer cannot apply the event at `position`; it retries and stays there until it can."""
 
     position: int
-    since: float  # unix time of the first failure at this position
+    since: float  # unix time of the first failure here (the system's, as the alert compares it with time())
     error: str
 
     def as_dict(self) -> dict:
@@ -297,9 +297,10 @@ class UpstreamFollower:
     def _read(self, read_page: ReadPage, start: int) -> list[dict]:
         try:
             page = read_page(start, self.page_size)
-        except BaseException as error:  # eventlet's Timeout is a BaseException
-            if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-                raise
+        except BaseException as error:
+            if not isinstance(error, Exception) and type(error).__name__ != "Timeout":
+                raise  # an interrupt or a killed greenthread ends the worker, not the pull (eventlet's
+                # Timeout is a BaseException too, and is what a lost answer looks like)
             if not self._unreachable:
                 self._unreachable = True
                 log.warning("upstream_unavailable", upstream=self.upstream, position=start,
