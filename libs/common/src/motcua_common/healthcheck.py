@@ -47,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         return grpc_health(args.address or os.environ.get("MOTCUA_HEALTH_ADDRESS", "127.0.0.1:50051"))
     env = dict(os.environ)
     if args.env_file:
-        from motcua_common.platform_runner import read_env_file, platform_env
+        from motcua_common.platform_runner import platform_env, read_env_file
 
+        if not args.env_file.is_file():
+            parser.error(f"--env-file {args.env_file}: no such file")
         env = platform_env({**env, **read_env_file(args.env_file)}, Path(__file__).resolve().parents[4])
+    if not env.get("MOTCUA_AMQP_URI"):
+        parser.error("MOTCUA_AMQP_URI is not set (or give the province's --env-file)")
     try:
         detail = worker_health(args.worker, env["MOTCUA_AMQP_URI"])
     except Exception as error:  # no answer is unhealthy, not a crash
