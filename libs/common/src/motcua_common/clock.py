@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = dict(os.environ)
     if args.env_file:
+        if not args.env_file.is_file():
+            parser.error(f"--env-file {args.env_file}: no such file")
         env.update(read_env_file(args.env_file))
     env.setdefault("MOTCUA_AMQP_URI", "amqp://unused")  # the clock lives in the database only
     env.setdefault("MOTCUA_DATA_DIR", "unused")
