@@ -114,6 +114,14 @@ def test_every_process_answers_on_its_metrics_endpoint_with_the_metrics_to_alert
     assert "python_gc_objects_collected_total" in intake_worker and "rpc_server_duration" in workflow_grpc
 
 
+def test_reporting_exports_lag_for_every_upstream_and_workers_their_stuck_gauges(platform, submitted):
+    reporting_worker, workflow_worker = scrape(METRICS_BASE + 22), scrape(METRICS_BASE + 12)
+    for upstream in ("intake", "workflow", "reporting"):
+        assert re.search(rf'motcua_consumer_lag\{{.*upstream="{upstream}".*\}} ', reporting_worker), upstream
+        assert re.search(rf'motcua_consumer_stuck_position\{{.*upstream="{upstream}".*\}} 0', reporting_worker)
+    assert re.search(r'motcua_consumer_stuck_since\{.*upstream="intake".*\} 0', workflow_worker)
+
+
 def test_the_overdue_gauge_is_served_by_workflows_edge(platform, submitted):
     # No case is overdue on a fresh province, so the gauge has no samples, but its callback must
     # run without error on every scrape (an error would surface in the edge's log).

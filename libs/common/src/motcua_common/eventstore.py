@@ -307,10 +307,34 @@ class ReadModel:
         return lambda curs: execute_in_order(curs, work)
 
 
+#: PostgreSQL text and jsonb cannot hold U+0000, which a stored event may carry: projections show U+FFFD
+#: in its place (the stored event, kept byte for byte in its log, stays the record)
+NUL_IN_PROJECTIONS = "\ufffd"
+
+
+def storable(value: Any) -> Any:
+    """A projection parameter PostgreSQL accepts: NUL in text (also inside lists and dicts) -> U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_IN_PROJECTIONS) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        mapped = [storable(v) for v in value]
+        if all(m is v for m, v in zip(mapped, value)):
+            return value  # the common case: nothing to map, nothing copied
+        return type(value)(mapped)
+    return value
+
+
 def execute_in_order(curs: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-    """Consecutive statements with the same SQL go as one executemany (order is kept)."""
+    """Consecutive statements with the same SQL go as one executemany (order is kept).
+
+    Every projection write of the platform (read models, consumers' tables, rebuilds) passes
+    here, so no accepted event can make one fail on a NUL character (see `storable`).
+    """
     run_sql, run_params = None, []
     for sql, params in statements:
+        params = storable(params)
         if sql != run_sql and run_params:
             curs.executemany(run_sql, run_params)
             run_params = []

@@ -42,22 +42,42 @@ class AppAndFollowers:
 
 
 ALL_EVENTS = "#"  # a topic binding: every event of an upstream, so its consumer sees every position
-PULL_TIMEOUT_SECONDS = 10.0
+#: one pull attempt; a page of 500 is answered in milliseconds, so a longer wait means the answer is lost
+PULL_TIMEOUT_SECONDS = 2.0
+PULL_ATTEMPTS = 2
 
 
-def bounded(call: Callable[..., Any], seconds: float) -> Callable[..., Any]:
-    """An RPC call that gives up after `seconds`.
+def bounded(call: Callable[..., Any], seconds: float, attempts: int = PULL_ATTEMPTS) -> Callable[..., Any]:
+    """An RPC call that gives up after `seconds` and asks again, `attempts` times in all.
 
-    nameko RPC waits forever for a reply, and a request sent before the target's
-    queue exists is dropped: a consumer holding its in-order lock would hang for good.
+    nameko RPC waits forever for a reply, a request sent before the target's queue
+    exists is dropped, and a reply dies with the worker that was preparing it; the
+    retry reaches a live worker. Pulls are reads, so asking twice is harmless.
     """
     import eventlet
 
     def timed(*args: Any, **kwargs: Any) -> Any:
-        with eventlet.Timeout(seconds):
-            return call(*args, **kwargs)
+        for attempt in range(1, attempts + 1):
+            try:
+                with eventlet.Timeout(seconds):
+                    return call(*args, **kwargs)
+            except eventlet.Timeout:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     return timed
+
+
+class ConsumerHealth:
+    """Mixed into a worker that follows upstreams (its `parts` is an AppAndFollowers): what
+    `python -m motcua_common.healthcheck --worker <service>` asks for."""
+
+    @rpc
+    def health(self) -> dict:
+        consumers = {name: follower.health() for name, follower in self.parts.followers.items()}  # type: ignore[attr-defined]
+        stuck = any(c["status"] == "stuck" for c in consumers.values())
+        return {"status": "NOT_SERVING" if stuck else "SERVING", "consumers": consumers}
 
 
 class _AuditKeys:

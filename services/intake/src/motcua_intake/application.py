@@ -257,7 +257,7 @@ class IntakeApplication(MotcuaApplication):
         idempotent = IdempotentRequest(self, self.province, "SubmitDossier", actor, command.idempotency_key,
                                        {k: v for k, v in vars(command).items() if k != "idempotency_key"})
         if idempotent.answered:  # a retry gets its first answer, whatever changed since
-            return self.get_dossier(dossier_id=idempotent.answered)
+            return {**self.get_dossier(dossier_id=idempotent.answered), "replayed": True}
 
         if command.channel not in CHANNELS:
             raise InvalidArgument.single("channel", "must be desk, online or post")
@@ -323,7 +323,7 @@ class IntakeApplication(MotcuaApplication):
             winner = self.get_or_none(idempotent.record_id)
             if winner is None:
                 raise
-            return self.get_dossier(dossier_id=winner.replay_result(idempotent.fingerprint))
+            return {**self.get_dossier(dossier_id=winner.replay_result(idempotent.fingerprint)), "replayed": True}
         return self._view(dossier) if isinstance(dossier, Dossier) else self._pending_view(dossier)
 
     def _register_components(self, subject_id: UUID, code: str, components: list[dict]) -> tuple[list[dict], list]:

@@ -176,3 +176,30 @@ def test_a_case_records_the_intake_event_that_caused_it_and_the_consumer_as_acto
     assert envelope["causation_id"] == f"intake:{dossier['id']}:1"
     assert envelope["correlation_id"] == str(dossier["id"])
     assert envelope["actor"]["kind"] == "system" and envelope["actor"]["subject"] == "workflow.consumer"
+
+
+def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_applies_it(apps):
+    from motcua_common.testing import wait_until
+
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 2)
+    log = intake.read_notifications(1, 100)
+    entered, release = threading.Event(), threading.Event()
+
+    def hanging_pull(start, limit):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait()  # an answer that does not come (until the test says so)
+        return []
+
+    puller = threading.Thread(target=follower.catch_up, args=(hanging_pull,))
+    puller.start()
+    wait_until(entered.is_set, 10, "the pull to hang")
+    pusher = threading.Thread(target=lambda: [follower.on_push(w, hanging_pull) for w in log])
+    pusher.start()
+    wait_until(lambda: not pusher.is_alive(), 10, "every push to return while the pull hangs")
+    assert case_counts(workflow) == {}
+
+    release.set()
+    puller.join(10)
+    assert set(case_counts(workflow)) == dossier_ids(intake)
+    assert follower.position() == log[-1]["id"]

@@ -64,7 +64,9 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         dossier = self.app.submit_dossier(command, actor_from_metadata(context))
         mark_dossier(dossier["code"])
         with bound(dossier_code=dossier["code"]):
-            log.info("dossier_received", procedure_code=dossier["procedure_code"], channel=dossier["channel"])
+            # A retry answered from its idempotency record received nothing new.
+            log.info("dossier_replayed" if dossier.get("replayed") else "dossier_received",
+                     procedure_code=dossier["procedure_code"], channel=dossier["channel"])
         return pb.SubmitDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetDossier(self, request: pb.GetDossierRequest, context: grpc.ServicerContext) -> pb.GetDossierResponse:

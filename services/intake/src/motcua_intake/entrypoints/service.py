@@ -6,7 +6,8 @@ from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
+from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+                                      ConsumerHealth, bounded)
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
@@ -16,7 +17,7 @@ def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     return AppAndFollowers(app, {"workflow": workflow_follower(app, settings)})
 
 
-class IntakeService(AuditEndpoints):
+class IntakeService(AuditEndpoints, ConsumerHealth):
     name = "intake"
     parts = Built(_app_and_follower)
     workflow = RpcProxy("workflow")

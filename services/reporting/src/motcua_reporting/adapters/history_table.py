@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import UUID
 
-from motcua_common.eventstore import LoggedEvent, make_transcoder, stored_event_hash
+from motcua_common.eventstore import LoggedEvent, make_transcoder, storable, stored_event_hash
 
 from motcua_reporting.domain.dossier_state import HistoryEntry
 
@@ -50,7 +50,7 @@ class HistoryTable:
         data = event.data
         return (event.upstream, event.originator_id, event.originator_version, event.position, UUID(dossier),
                 envelope.get("dossier_code", ""), event.topic, event.name, data["timestamp"],
-                envelope.get("occurred_at"), json.dumps(envelope.get("actor", {})), envelope.get("causation_id", ""),
+                envelope.get("occurred_at"), json.dumps(storable(envelope.get("actor", {}))), envelope.get("causation_id", ""),
                 event.name == READ_EVENT, event.state, stored_event_hash(event.topic, event.state))
 
     def dossier_id_for(self, conn: Any, code: str) -> UUID | None:

@@ -6,7 +6,8 @@ from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
+from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+                                      ConsumerHealth, bounded)
 
 
 def _app_and_followers(settings):  # type: ignore[no-untyped-def]
@@ -16,7 +17,7 @@ def _app_and_followers(settings):  # type: ignore[no-untyped-def]
     return AppAndFollowers(app, followers(app, settings))
 
 
-class ReportingService(AuditEndpoints):
+class ReportingService(AuditEndpoints, ConsumerHealth):
     name = "reporting"
     parts = Built(_app_and_followers)
     intake = RpcProxy("intake")

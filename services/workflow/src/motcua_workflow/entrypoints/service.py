@@ -9,7 +9,8 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.logs import get_logger
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
+from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+                                      ConsumerHealth, bounded)
 
 log = get_logger()
 
@@ -21,7 +22,7 @@ def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     return AppAndFollowers(app, {"intake": intake_follower(app, settings)})
 
 
-class WorkflowService(AuditEndpoints):
+class WorkflowService(AuditEndpoints, ConsumerHealth):
     name = "workflow"
     parts = Built(_app_and_follower)
     intake = RpcProxy("intake")
