@@ -30,7 +30,7 @@ def configure(service: str, process: str, level: str = "info") -> None:
     shared = [structlog.contextvars.merge_contextvars, identity, add_trace_ids, structlog.processors.add_log_level,
               structlog.processors.TimeStamper(fmt="iso", utc=True)]
     renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(_CURRENT_STDOUT)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info,
@@ -41,10 +41,24 @@ def configure(service: str, process: str, level: str = "info") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),  # line and newline in one write
+        logger_factory=structlog.WriteLoggerFactory(file=_CURRENT_STDOUT),  # line and newline in one write
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()
+
+
+class _CurrentStdout:
+    """sys.stdout as it is when a line is written, not when logging was configured (a test
+    runner replaces and closes it between tests; a process keeps one)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+_CURRENT_STDOUT = _CurrentStdout()
 
 
 def _identity(service: str, process: str) -> Any:
