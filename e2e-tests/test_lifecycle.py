@@ -176,7 +176,7 @@ def test_an_extension_gives_the_applicant_an_apology_letter_by_name(intake, work
     from motcua_common.testing import wait_until
 
     new_due = Timestamp()
-    new_due.FromDatetime(driver.case.due_at.ToDatetime() + timedelta(days=5))
+    new_due.FromDatetime(driver.case.due_at.ToDatetime() + timedelta(days=2))
     driver("ExtendDeadline", new_due_at=new_due, reason="Cần lấy ý kiến cơ quan liên quan")
 
     def letter():  # type: ignore[no-untyped-def]

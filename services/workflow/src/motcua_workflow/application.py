@@ -129,7 +129,7 @@ class WorkflowApplication(MotcuaApplication):
                         reason: str, actor: Actor) -> Case:
         return self._case_command("ExtendDeadline", idempotency_key, case_id, expected_version, actor,
                                   {"new_due_at": new_due_at.isoformat(), "reason": reason},
-                                  lambda case, now: case.extend(new_due_at, reason, now))
+                                  lambda case, now: case.extend(new_due_at, reason, now, self.calendar_of(case)))
 
     @traced("workflow.stop_processing")
     def stop_processing(self, idempotency_key: str, case_id: UUID, expected_version: int, reason: str,

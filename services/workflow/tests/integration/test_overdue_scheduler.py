@@ -72,9 +72,9 @@ def test_due_soon_is_recorded_once_per_due_time_and_again_after_an_apology(setta
                                                                 for e in marked)
 
     case = workflow.get_case(case.id)
-    workflow.extend_deadline("k-apology", case.id, case.version, case.due_at + timedelta(days=7), "Cần xác minh",
+    workflow.extend_deadline("k-apology", case.id, case.version, case.due_at + timedelta(days=2), "Cần xác minh",
                              OFFICIAL)
     assert workflow.mark_due_soon_cases(window) == 0  # the new appointment is far away
-    later = clock.set(workflow.calendar.subtract_working_time(case.due_at + timedelta(days=7), timedelta(hours=2)))
+    later = clock.set(workflow.calendar.subtract_working_time(case.due_at + timedelta(days=2), timedelta(hours=2)))
     wait_until(lambda: workflow.clock.now() >= later, 5, "the moved clock")
     assert workflow.mark_due_soon_cases(window) == 1  # due soon again, for its new due time

@@ -8,10 +8,10 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from motcua_common.domain import MotcuaAggregate
+from motcua_common.dossier_rules import CHANNELS, NationalStatus
 from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 
-CHANNELS = ("desk", "online", "post")
 FORWARDING_CUTOFF = time(15, 0)  # received later than this: forwarded at the start of the next working day
 
 
@@ -35,8 +35,6 @@ def forwarding_time(received_at: datetime, calendar: Sessions) -> datetime:
             return sessions[0][0]
         day += timedelta(days=1)
     raise RuntimeError(f"no working day in the 60 days after {local.date()}: check the calendar data")
-NATIONAL_STATUS_RECEIVED = 2
-NATIONAL_STATUS_WITHDRAWAL_REQUESTED = 7
 
 
 class Dossier(MotcuaAggregate):
@@ -97,7 +95,7 @@ class Dossier(MotcuaAggregate):
         self.deadline_working_days = deadline_working_days
         self.forwarded_at = forwarded_at
         self.calendar_group = calendar_group
-        self.national_status = NATIONAL_STATUS_RECEIVED
+        self.national_status = int(NationalStatus.RECEIVED)
         self.withdrawn = False
 
     def withdraw(self, reason: str) -> None:
@@ -111,7 +109,7 @@ class Dossier(MotcuaAggregate):
     @event("Withdrawn")
     def _withdraw(self, reason: str) -> None:
         self.withdrawn = True
-        self.national_status = NATIONAL_STATUS_WITHDRAWAL_REQUESTED
+        self.national_status = int(NationalStatus.WITHDRAWAL_REQUESTED)
 
 
 class DossierCode(MotcuaAggregate):
@@ -131,9 +129,6 @@ def format_code(pattern: str, agency_code: str, received_local: datetime, number
     return pattern.format(agency=agency_code, date=received_local, number=number)
 
 
-NATIONAL_STATUS_NEW = 1
-NATIONAL_STATUS_NOT_RECEIVED = 3
-NATIONAL_STATUS_SUPPLEMENT_REQUESTED = 5
 
 
 class PendingDossier(MotcuaAggregate):
@@ -159,7 +154,7 @@ class PendingDossier(MotcuaAggregate):
         self.components = components
         self.missing = missing
         self.registered_at = registered_at
-        self.national_status = NATIONAL_STATUS_NEW
+        self.national_status = int(NationalStatus.NEW)
         self.supplement_reason = ""
         self.supplement_requested_at: datetime | None = None
         self.refusal_reason = ""
@@ -182,7 +177,7 @@ class PendingDossier(MotcuaAggregate):
     def _request_supplement(self, reason: str, missing: list[dict], requested_at: datetime) -> None:
         self.supplement_reason = reason
         self.supplement_requested_at = requested_at
-        self.national_status = NATIONAL_STATUS_SUPPLEMENT_REQUESTED
+        self.national_status = int(NationalStatus.SUPPLEMENT_REQUESTED)
 
     def supplement(self, components: list[dict], missing_after: list[dict], now: datetime) -> bool:
         """Add components; True when nothing required is missing any more (the caller receives it)."""
@@ -214,4 +209,4 @@ class PendingDossier(MotcuaAggregate):
     def _refuse(self, reason: str, refused_at: datetime) -> None:
         self.refusal_reason = reason
         self.refused_at = refused_at
-        self.national_status = NATIONAL_STATUS_NOT_RECEIVED
+        self.national_status = int(NationalStatus.NOT_RECEIVED)
