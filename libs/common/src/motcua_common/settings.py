@@ -22,6 +22,16 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _non_negative(env: Mapping[str, str], name: str, default: str) -> float:
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number") from None
+    if not 0 <= value <= 60:
+        raise ConfigurationError(f"{name} must be between 0 and 60")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -39,6 +49,7 @@ class Settings:
     audit_signing_key: bytes = b""
     audit_trusted_keys: tuple[str, ...] = ()
     unit_keys_dir: str = ""
+    max_backdating_working_days: float = 3.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -83,6 +94,7 @@ class Settings:
             audit_trusted_keys=tuple(k.strip() for k in env.get("MOTCUA_AUDIT_TRUSTED_KEYS", "").split(",") if k.strip()),
             # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
             unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
+            max_backdating_working_days=_non_negative(env, "MOTCUA_MAX_BACKDATING_WORKING_DAYS", "3"),
         )
 
     def audit_signer(self):  # type: ignore[no-untyped-def]

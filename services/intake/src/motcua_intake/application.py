@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Protocol
 from uuid import UUID, uuid4
 
@@ -19,7 +19,8 @@ from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
 from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
-from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, PendingDossier, format_code, forwarding_time
+from motcua_intake.domain.dossier import (CHANNELS, Dossier, DossierCode, PendingDossier, check_reception_time,
+                                          format_code, forwarding_time)
 
 
 class ReceiptRenderer(Protocol):
@@ -75,7 +76,8 @@ class IntakeApplication(MotcuaApplication):
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
-                 apologies: Any = None, catalogue_store: Any = None) -> None:
+                 apologies: Any = None, catalogue_store: Any = None,
+                 max_backdating_working_days: float = 3.0) -> None:
         super().__init__(env=env)
         self.province = province
         self.clock = clock
@@ -92,6 +94,7 @@ class IntakeApplication(MotcuaApplication):
         self.forms = forms or {}
         self.component_register = components
         self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
+        self.max_backdating_working_days = max_backdating_working_days  # desk/post received_at bound
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -172,8 +175,8 @@ class IntakeApplication(MotcuaApplication):
             raise InvalidArgument.single("channel", "must be desk, online or post")
         now = self.clock.now()
         received_at = command.received_at or now
-        if received_at > now + timedelta(minutes=1):
-            raise InvalidArgument.single("received_at", "cannot be in the future")
+        check_reception_time(received_at, now, command.channel, self.calendar_for(None),
+                             self.max_backdating_working_days)
         received_on = received_at.astimezone(VIETNAM_TZ).date()
         procedure = self.catalogue.get(command.procedure_code, on=received_on)  # the catalogue of its day
         if procedure is None:

@@ -40,6 +40,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         components=PostgresComponentRegister(pool, SERVICE),
         apologies=Apologies(pool, SERVICE),
         catalogue_store=CatalogueStore(pool, SERVICE),
+        max_backdating_working_days=settings.max_backdating_working_days,
     )
 
 

@@ -8,16 +8,41 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from motcua_common.domain import MotcuaAggregate
-from motcua_common.dossier_rules import CHANNELS, NationalStatus
+from motcua_common.dossier_rules import BACKDATING_CHANNELS, CHANNELS, NationalStatus
 from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 
 FORWARDING_CUTOFF = time(15, 0)  # received later than this: forwarded at the start of the next working day
+CLOCK_SKEW = timedelta(minutes=1)  # a stated reception time this far ahead of the clock is still "now"
+# Intake's supplementation requests (form 02): one at a time, and at most this many per dossier.
+# The desk lists everything missing at once; a second request is allowed after the first was
+# answered (the methodology counts more than one as late); a third gap means refusal (form 03).
+MAX_INTAKE_SUPPLEMENT_REQUESTS = 2
 
 
 class Sessions(Protocol):
     def sessions_on(self, day): ...  # type: ignore[no-untyped-def]
     def is_working_day(self, day) -> bool: ...  # type: ignore[no-untyped-def]
+
+
+class WorkingTime(Protocol):
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta: ...
+
+
+def check_reception_time(received_at: datetime, now: datetime, channel: str, calendar: WorkingTime,
+                         max_backdating_working_days: float) -> None:
+    """A stated reception time: never in the future (beyond the clock's skew); earlier than now
+    only for a desk or postal intake (entered after the counter or the post received it), and
+    at most the province's bound of working days before now. Online: received when it arrives."""
+    if received_at > now + CLOCK_SKEW:
+        raise InvalidArgument.single("received_at", "cannot be in the future")
+    if received_at >= now - CLOCK_SKEW:
+        return
+    if channel not in BACKDATING_CHANNELS:
+        raise InvalidArgument.single("received_at", "only a desk or postal intake may state an earlier time")
+    if calendar.working_time_between(received_at, now) > timedelta(hours=8 * max_backdating_working_days):
+        raise InvalidArgument.single("received_at", f"may be at most {max_backdating_working_days:g} working days "
+                                                    "before now (the province's bound)")
 
 
 def forwarding_time(received_at: datetime, calendar: Sessions) -> datetime:
@@ -157,6 +182,8 @@ class PendingDossier(MotcuaAggregate):
         self.national_status = int(NationalStatus.NEW)
         self.supplement_reason = ""
         self.supplement_requested_at: datetime | None = None
+        self.supplement_requests = 0
+        self.supplement_pending = False  # a request not answered by a supplement yet
         self.refusal_reason = ""
         self.refused_at: datetime | None = None
         self.completed_at: datetime | None = None
@@ -168,7 +195,16 @@ class PendingDossier(MotcuaAggregate):
             raise RuleViolated("DOSSIER_RECEIVED", f"dossier {self.code} is complete and was received")
 
     def request_supplement(self, reason: str, now: datetime) -> None:
+        """Ask for what is missing (form 02): one request at a time, at most
+        MAX_INTAKE_SUPPLEMENT_REQUESTS per dossier."""
         self.require_pending()
+        if self.supplement_pending:
+            raise RuleViolated("SUPPLEMENT_PENDING", f"dossier {self.code} already waits for the supplement "
+                                                     "requested: a second request waits for the answer")
+        if self.supplement_requests >= MAX_INTAKE_SUPPLEMENT_REQUESTS:
+            raise RuleViolated("TOO_MANY_SUPPLEMENT_REQUESTS",
+                               f"dossier {self.code} was asked for a supplement {self.supplement_requests} times: "
+                               "refuse it (form 03) if it is still incomplete")
         if not reason.strip() or len(reason) > 2000:
             raise InvalidArgument.single("reason", "say what to add or correct, in at most 2000 characters")
         self._request_supplement(reason=reason.strip(), missing=self.missing, requested_at=now)
@@ -177,6 +213,8 @@ class PendingDossier(MotcuaAggregate):
     def _request_supplement(self, reason: str, missing: list[dict], requested_at: datetime) -> None:
         self.supplement_reason = reason
         self.supplement_requested_at = requested_at
+        self.supplement_requests += 1
+        self.supplement_pending = True
         self.national_status = int(NationalStatus.SUPPLEMENT_REQUESTED)
 
     def supplement(self, components: list[dict], missing_after: list[dict], now: datetime) -> bool:
@@ -194,6 +232,7 @@ class PendingDossier(MotcuaAggregate):
     def _supplement(self, components: list[dict], missing: list[dict], supplemented_at: datetime) -> None:
         self.components = [*self.components, *components]
         self.missing = missing
+        self.supplement_pending = False
 
     @event("Completed")
     def _complete(self, completed_at: datetime) -> None:
