@@ -50,6 +50,7 @@ class Settings:
     audit_trusted_keys: tuple[str, ...] = ()
     unit_keys_dir: str = ""
     max_backdating_working_days: float = 3.0
+    clock_ttl_seconds: float = 0.2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -95,6 +96,8 @@ class Settings:
             # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
             unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
             max_backdating_working_days=_non_negative(env, "MOTCUA_MAX_BACKDATING_WORKING_DAYS", "3"),
+            # How long a process reuses the settable clock's offset before reading it again.
+            clock_ttl_seconds=_non_negative(env, "MOTCUA_CLOCK_TTL_SECONDS", "0.2"),
         )
 
     def audit_signer(self):  # type: ignore[no-untyped-def]

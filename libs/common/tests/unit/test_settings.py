@@ -44,6 +44,7 @@ def test_a_short_audit_signing_key_is_refused():
 def test_the_provinces_backdating_bound_defaults_to_three_working_days_and_is_checked():
     assert Settings.from_env(BASE).max_backdating_working_days == 3
     assert Settings.from_env({**BASE, "MOTCUA_MAX_BACKDATING_WORKING_DAYS": "5"}).max_backdating_working_days == 5
+    assert Settings.from_env({**BASE, "MOTCUA_CLOCK_TTL_SECONDS": "0"}).clock_ttl_seconds == 0
     for bad in ("-1", "many", "400"):
         with pytest.raises(ConfigurationError, match="MOTCUA_MAX_BACKDATING_WORKING_DAYS"):
             Settings.from_env({**BASE, "MOTCUA_MAX_BACKDATING_WORKING_DAYS": bad})

@@ -69,9 +69,23 @@ def test_completing_the_last_step_processes_the_case_and_closes_it(case):
 
 
 def test_the_case_id_is_derived_from_the_dossier_so_a_second_opening_cannot_be_stored():
+    from eventsourcing.application import Application
+    from eventsourcing.persistence import IntegrityError
+
     dossier_id = uuid4()
     assert Case.id_for("quang-tri", dossier_id) == Case.id_for("quang-tri", dossier_id)
     assert Case.id_for("quang-tri", dossier_id) != Case.id_for("quang-ngai", dossier_id)
+    plan = load_templates(DEMO_DATA / "process_templates.yaml").plan("1.004873", "000.31.01.H45", 3)
+    store = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # the in-memory recorder
+    ctx = CommandContext(Actor(kind="system", subject="test"), "quang-tri", CLOCK)
+    with command_context(ctx), concerning(dossier_id):
+        first, second = (Case.open("quang-tri", dossier_id, code, "1.004873", "000.31.01.H45", START,
+                                   CALENDAR.add_working_days(START, 3), plan, START) for code in ("X-1", "X-2"))
+    store.save(first)
+    with pytest.raises(IntegrityError):
+        store.save(second)
+    assert store.repository.get(first.id).dossier_code == "X-1"  # the first opening stands, alone
+    assert len(list(store.recorder.select_notifications(start=1, limit=10))) == 1
 
 
 def test_a_supplement_request_stops_the_clock_and_resuming_moves_the_due_time_by_the_working_time_paused(case):
