@@ -50,7 +50,7 @@ def finished(intake, workflow, audit):  # type: ignore[no-untyped-def]
     current = command(workflow.RequestSupplement, wpb.RequestSupplementRequest, reason="Thiếu bản sao")
     current = command(workflow.ResumeCase, wpb.ResumeCaseRequest)
     new_due = Timestamp()
-    new_due.FromDatetime(current.due_at.ToDatetime() + timedelta(days=3))
+    new_due.FromDatetime(current.due_at.ToDatetime() + timedelta(days=2))  # within the bound
     current = command(workflow.ExtendDeadline, wpb.ExtendDeadlineRequest, new_due_at=new_due, reason="Cần xác minh")
     for index in range(len(current.steps)):
         current = command(workflow.CompleteStep, wpb.CompleteStepRequest, step_index=index, note="xong")
