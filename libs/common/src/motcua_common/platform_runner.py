@@ -20,8 +20,15 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
+# Every service runs these processes: its gRPC edge, its nameko worker, its relay.
+PROCESSES = ("grpc", "worker", "relay")
+
+
 @dataclass(frozen=True)
 class ServiceProcesses:
+    """One service's processes: the single list the local runner, the test kit
+    (motcua_common.testing.service_command) and the chart (checked by charts/tests) follow."""
+
     name: str
     package: str
     port: int
@@ -34,16 +41,18 @@ class ServiceProcesses:
         """Prometheus port of one process: base + 10 x the service's place + 1 (grpc), 2 (worker), 3 (relay)."""
         if not base:
             return 0
-        return base + 10 * SERVICES.index(self) + {"grpc": 1, "worker": 2, "relay": 3}[process]
+        return base + 10 * SERVICES.index(self) + PROCESSES.index(process) + 1
+
+    def command(self, process: str, python: str = sys.executable) -> list[str]:
+        return {
+            "grpc": [python, "-m", f"{self.package}.entrypoints.grpc_server"],
+            "worker": [python, "-m", "motcua_common.nameko_main",
+                       f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
+            "relay": [python, "-m", f"{self.package}.entrypoints.relay"],
+        }[process]
 
     def commands(self) -> dict[str, list[str]]:
-        py = sys.executable
-        return {
-            f"{self.name}-grpc": [py, "-m", f"{self.package}.entrypoints.grpc_server"],
-            f"{self.name}-worker": [py, "-m", "motcua_common.nameko_main",
-                                    f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
-            f"{self.name}-relay": [py, "-m", f"{self.package}.entrypoints.relay"],
-        }
+        return {f"{self.name}-{process}": self.command(process) for process in PROCESSES}
 
 
 # The services built so far (payment 50053, notification 50054 and evaluation 50055 join
@@ -53,6 +62,10 @@ SERVICES = [
     ServiceProcesses("workflow", "motcua_workflow", 50052),
     ServiceProcesses("reporting", "motcua_reporting", 50056),
 ]
+
+
+def service(name: str) -> ServiceProcesses:
+    return next(s for s in SERVICES if s.name == name)
 
 
 def read_env_file(path: Path) -> dict[str, str]:

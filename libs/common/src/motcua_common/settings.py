@@ -15,6 +15,26 @@ class ConfigurationError(RuntimeError):
     pass
 
 
+def postgres_conninfo(host: str, port: int | str, user: str, password: str, dbname: str) -> str:
+    """The one place a PostgreSQL connection string is built (values escaped by psycopg)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(host=host, port=str(port), user=user, password=password, dbname=dbname)
+
+
+def postgres_conninfo_from_env(env: Mapping[str, str]) -> str:
+    """From the MOTCUA_PG_* variables of a province's environment (tools, tests, benchmarks)."""
+    return postgres_conninfo(env.get("MOTCUA_PG_HOST", "127.0.0.1"), env.get("MOTCUA_PG_PORT", "5432"),
+                             _required(env, "MOTCUA_PG_USER"), _required(env, "MOTCUA_PG_PASSWORD"),
+                             _required(env, "MOTCUA_PG_DBNAME"))
+
+
+def eventsourcing_conninfo(env: Mapping[str, str]) -> str:
+    """From an eventsourcing Application's POSTGRES_* environment (see Settings.eventsourcing_env)."""
+    return postgres_conninfo(env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_USER"],
+                             env["POSTGRES_PASSWORD"], env["POSTGRES_DBNAME"])
+
+
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
@@ -112,10 +132,8 @@ class Settings:
         return TrustedKeys([self.audit_signer().public_key, *(load_public_key(k) for k in self.audit_trusted_keys)])
 
     def postgres_conninfo(self) -> str:
-        return (
-            f"host={self.postgres_host} port={self.postgres_port} user={self.postgres_user} "
-            f"password={self.postgres_password} dbname={self.postgres_dbname}"
-        )
+        return postgres_conninfo(self.postgres_host, self.postgres_port, self.postgres_user,
+                                 self.postgres_password, self.postgres_dbname)
 
     def eventsourcing_env(self, service: str) -> dict[str, str]:
         """Environment for an eventsourcing Application of `service` (own schema, own tables)."""

@@ -48,3 +48,12 @@ def test_the_provinces_backdating_bound_defaults_to_three_working_days_and_is_ch
     for bad in ("-1", "many", "400"):
         with pytest.raises(ConfigurationError, match="MOTCUA_MAX_BACKDATING_WORKING_DAYS"):
             Settings.from_env({**BASE, "MOTCUA_MAX_BACKDATING_WORKING_DAYS": bad})
+
+
+def test_the_connection_string_is_escaped_in_its_one_place():
+    import psycopg.conninfo
+
+    settings = Settings.from_env({**BASE, "MOTCUA_PG_PASSWORD": "p a's=s", "MOTCUA_PG_DBNAME": "d b"})
+    parsed = psycopg.conninfo.conninfo_to_dict(settings.postgres_conninfo())
+    assert (parsed["password"], parsed["dbname"], parsed["host"], parsed["port"]) == ("p a's=s", "d b", "127.0.0.1",
+                                                                                      "5432")
