@@ -4,16 +4,17 @@ Exit 0 when the server reports SERVING, 1 otherwise (Docker HEALTHCHECK, Kuberne
 """
 from __future__ import annotations
 
-import os
 import sys
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from motcua_common.settings import process_environment
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    address = argv[0] if argv else os.environ.get("MOTCUA_HEALTH_ADDRESS", "127.0.0.1:50051")
+    address = argv[0] if argv else process_environment().get("MOTCUA_HEALTH_ADDRESS", "127.0.0.1:50051")
     try:
         with grpc.insecure_channel(address) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=3)

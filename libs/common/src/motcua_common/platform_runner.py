@@ -7,7 +7,6 @@ print the endpoints, and stop everything on Ctrl-C. A process that dies is resta
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from motcua_common.settings import process_environment, read_env_file  # noqa: F401 - tools import read_env_file here
 
 # Every service runs these processes: its gRPC edge, its nameko worker, its relay.
 PROCESSES = ("grpc", "worker", "relay")
@@ -66,16 +66,6 @@ SERVICES = [
 
 def service(name: str) -> ServiceProcesses:
     return next(s for s in SERVICES if s.name == name)
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key] = value
-    return values
 
 
 def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
@@ -177,10 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-dir", type=Path, default=None, help="write each process's log to a file here")
     args = parser.parse_args(argv)
     repo = Path(__file__).resolve().parents[4]
-    base = dict(os.environ)
-    if args.env_file:
-        base.update(read_env_file(args.env_file))
-    env = platform_env(base, repo)
+    env = platform_env(process_environment(args.env_file), repo)
     check_ports_free(env)
     if not Path(env["MOTCUA_DATA_DIR"]).is_dir():
         raise SystemExit(f"no province data at {env['MOTCUA_DATA_DIR']}: create it (see infra/provinces/) "

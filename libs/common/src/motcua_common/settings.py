@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 
@@ -35,10 +37,43 @@ def eventsourcing_conninfo(env: Mapping[str, str]) -> str:
                              env["POSTGRES_PASSWORD"], env["POSTGRES_DBNAME"])
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines (the `.local/<province>.env` files `make run` and the tools read)."""
+    values = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+def process_environment(env_file: str | Path | None = None) -> dict[str, str]:
+    """This process's environment, with an env file's values over it (for tools with --env-file).
+    The one place outside Settings.from_env that reads the process environment."""
+    env = dict(os.environ)
+    if env_file:
+        env.update(read_env_file(Path(env_file)))
+    return env
+
+
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
         raise ConfigurationError(f"environment variable {name} is required but not set")
+    return value
+
+
+_GRPC_ADDRESS = re.compile(r"MOTCUA_([A-Z]+)_GRPC_ADDRESS")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: str) -> int:
+    try:
+        value = int(env.get(name, default))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number") from None
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1")
     return value
 
 
@@ -71,6 +106,13 @@ class Settings:
     unit_keys_dir: str = ""
     max_backdating_working_days: float = 3.0
     clock_ttl_seconds: float = 0.2
+    pg_pool_size: int = 5
+    nameko_max_workers: int = 10
+    checkpoint_events: int = 256
+    checkpoint_seconds: float = 10.0
+    overdue_scan_seconds: float = 30.0
+    due_soon_working_hours: float = 8.0
+    grpc_addresses: tuple[tuple[str, str], ...] = ()  # (service, address) from MOTCUA_<SERVICE>_GRPC_ADDRESS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -118,7 +160,19 @@ class Settings:
             max_backdating_working_days=_non_negative(env, "MOTCUA_MAX_BACKDATING_WORKING_DAYS", "3"),
             # How long a process reuses the settable clock's offset before reading it again.
             clock_ttl_seconds=_non_negative(env, "MOTCUA_CLOCK_TTL_SECONDS", "0.2"),
+            pg_pool_size=_positive_int(env, "MOTCUA_PG_POOL_SIZE", "5"),
+            nameko_max_workers=_positive_int(env, "MOTCUA_NAMEKO_MAX_WORKERS", "10"),
+            checkpoint_events=_positive_int(env, "MOTCUA_CHECKPOINT_EVENTS", "256"),
+            checkpoint_seconds=_non_negative(env, "MOTCUA_CHECKPOINT_SECONDS", "10"),
+            overdue_scan_seconds=_non_negative(env, "MOTCUA_OVERDUE_SCAN_SECONDS", "30"),
+            due_soon_working_hours=_non_negative(env, "MOTCUA_DUE_SOON_WORKING_HOURS", "8"),
+            grpc_addresses=tuple(sorted((m.group(1).lower(), v) for k, v in env.items()
+                                        if (m := _GRPC_ADDRESS.fullmatch(k)) and v.strip())),
         )
+
+    def grpc_address(self, service: str, default_port: int) -> str:
+        """Where `service`'s gRPC edge listens (MOTCUA_<SERVICE>_GRPC_ADDRESS)."""
+        return dict(self.grpc_addresses).get(service, f"127.0.0.1:{default_port}")
 
     def audit_signer(self):  # type: ignore[no-untyped-def]
         from motcua_common.audit_log import Signer
@@ -146,7 +200,7 @@ class Settings:
             "POSTGRES_PASSWORD": self.postgres_password,
             "POSTGRES_DBNAME": self.postgres_dbname,
             "POSTGRES_SCHEMA": service,
-            "POSTGRES_POOL_SIZE": os.environ.get("MOTCUA_PG_POOL_SIZE", "5"),
+            "POSTGRES_POOL_SIZE": str(self.pg_pool_size),
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_CONNECT_TIMEOUT": "5",
             # Tables are created once by `setup-schema`, never racily by workers.

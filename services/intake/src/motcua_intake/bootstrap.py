@@ -64,9 +64,10 @@ def setup_schema(settings: Settings | None = None) -> None:
 def rotate_subject_kek() -> None:
     """Re-wrap intake's subject keys: current key in MOTCUA_SUBJECT_KEK, new one in MOTCUA_SUBJECT_KEK_NEW."""
     import base64
-    import os
 
-    new_kek = base64.b64decode(os.environ["MOTCUA_SUBJECT_KEK_NEW"], validate=True)
+    from motcua_common.settings import process_environment
+
+    new_kek = base64.b64decode(process_environment().get("MOTCUA_SUBJECT_KEK_NEW", ""), validate=True)
     if len(new_kek) != 32:
         raise SystemExit("MOTCUA_SUBJECT_KEK_NEW must decode to 32 bytes")
     app = bootstrap()
