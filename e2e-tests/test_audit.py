@@ -103,6 +103,10 @@ def test_the_state_as_of_a_past_instant_is_what_was_true_then(audit, finished):
     assert final.due_at == case.due_at  # the apology's new appointment
     assert final.classification == {wpb.CLASSIFICATION_EARLY: "early", wpb.CLASSIFICATION_ON_TIME: "on_time",
                                     wpb.CLASSIFICATION_LATE: "late"}[case.classification]
+    # Processed: both reports count it by its timing.
+    assert (final.end_reason, final.operational_outcome) == ("processed", final.classification)
+    assert final.progress_766 == ("late" if final.classification == "late" else "on_time")
+    assert (then.end_reason, then.progress_766, then.operational_outcome) == ("", "", "")  # not ended yet
 
 
 def test_bad_audit_requests_are_refused_clearly(audit, finished):
