@@ -77,13 +77,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: str) -> int:
     return value
 
 
-def _non_negative(env: Mapping[str, str], name: str, default: str) -> float:
+def _non_negative(env: Mapping[str, str], name: str, default: str, maximum: float = 60) -> float:
     try:
         value = float(env.get(name, default))
     except ValueError:
         raise ConfigurationError(f"{name} must be a number") from None
-    if not 0 <= value <= 60:
-        raise ConfigurationError(f"{name} must be between 0 and 60")
+    if not 0 <= value <= maximum:
+        raise ConfigurationError(f"{name} must be between 0 and {maximum:g}")
     return value
 
 
@@ -163,9 +163,9 @@ class Settings:
             pg_pool_size=_positive_int(env, "MOTCUA_PG_POOL_SIZE", "5"),
             nameko_max_workers=_positive_int(env, "MOTCUA_NAMEKO_MAX_WORKERS", "10"),
             checkpoint_events=_positive_int(env, "MOTCUA_CHECKPOINT_EVENTS", "256"),
-            checkpoint_seconds=_non_negative(env, "MOTCUA_CHECKPOINT_SECONDS", "10"),
-            overdue_scan_seconds=_non_negative(env, "MOTCUA_OVERDUE_SCAN_SECONDS", "30"),
-            due_soon_working_hours=_non_negative(env, "MOTCUA_DUE_SOON_WORKING_HOURS", "8"),
+            checkpoint_seconds=_non_negative(env, "MOTCUA_CHECKPOINT_SECONDS", "10", 3600),
+            overdue_scan_seconds=_non_negative(env, "MOTCUA_OVERDUE_SCAN_SECONDS", "30", 3600),
+            due_soon_working_hours=_non_negative(env, "MOTCUA_DUE_SOON_WORKING_HOURS", "8", 480),
             grpc_addresses=tuple(sorted((m.group(1).lower(), v) for k, v in env.items()
                                         if (m := _GRPC_ADDRESS.fullmatch(k)) and v.strip())),
         )
