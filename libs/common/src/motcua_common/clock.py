@@ -96,11 +96,9 @@ def _parse_duration(text: str) -> timedelta:
 def main(argv: list[str] | None = None) -> int:
     """`motcua-clock [--env-file .local/quang-tri.env] show|advance 2d|set 2026-12-01T08:00:00+07:00`
     (non-production only; the province's settings come from the file, else the process environment)."""
-    import os
     from pathlib import Path
 
-    from motcua_common.platform_runner import read_env_file
-    from motcua_common.settings import Settings
+    from motcua_common.settings import Settings, process_environment
 
     parser = argparse.ArgumentParser(prog="motcua-clock", description=main.__doc__)
     parser.add_argument("--env-file", type=Path, help="a province's environment file (default: the process environment)")
@@ -111,11 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     st = sub.add_parser("set")
     st.add_argument("instant", type=datetime.fromisoformat)
     args = parser.parse_args(argv)
-    env = dict(os.environ)
-    if args.env_file:
-        if not args.env_file.is_file():
-            parser.error(f"--env-file {args.env_file}: no such file")
-        env.update(read_env_file(args.env_file))
+    if args.env_file and not args.env_file.is_file():
+        parser.error(f"--env-file {args.env_file}: no such file")
+    env = process_environment(args.env_file)
     env.setdefault("MOTCUA_AMQP_URI", "amqp://unused")  # the clock lives in the database only
     env.setdefault("MOTCUA_DATA_DIR", "unused")
     settings = Settings.from_env(env)

@@ -481,9 +481,9 @@ class MotcuaApplication(Application):
     def _audit_connection(self) -> Any:
         import psycopg
 
-        e = self.env
-        return psycopg.connect(f"host={e['POSTGRES_HOST']} port={e['POSTGRES_PORT']} user={e['POSTGRES_USER']} "
-                               f"password={e['POSTGRES_PASSWORD']} dbname={e['POSTGRES_DBNAME']}", autocommit=True)
+        from motcua_common.settings import eventsourcing_conninfo
+
+        return psycopg.connect(eventsourcing_conninfo(self.env), autocommit=True)
 
     def sign_checkpoint(self, signer: Any, min_events: int = 1, max_age: Any = None) -> Any:
         """Sign the head of this service's log chain (a no-op when nothing was stored since)."""
@@ -530,11 +530,9 @@ def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> No
     """Create the service's schema and tables once, before any worker starts."""
     import psycopg
 
-    conninfo = (
-        f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} user={env['POSTGRES_USER']} "
-        f"password={env['POSTGRES_PASSWORD']} dbname={env['POSTGRES_DBNAME']}"
-    )
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    from motcua_common.settings import eventsourcing_conninfo
+
+    with psycopg.connect(eventsourcing_conninfo(env), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
         create_audit_tables(conn, env["POSTGRES_SCHEMA"])
     # A bare Application with the service's name creates the same tables without its collaborators.

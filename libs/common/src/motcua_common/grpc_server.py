@@ -305,14 +305,12 @@ def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any]
 
     `servicer_and_names(app)` returns a function that adds the servicers to a server, and their full names.
     """
-    import os
-
     from motcua_common.logs import configure
     from motcua_common.settings import Settings
 
     settings = Settings.from_env()
     configure(service=service, process="grpc", level=settings.log_level)
-    address = os.environ.get(f"MOTCUA_{service.upper()}_GRPC_ADDRESS", f"127.0.0.1:{default_port}")
+    address = settings.grpc_address(service, default_port)
     add, names = servicer_and_names(bootstrap(settings))
 
     def register(server: grpc.Server) -> list[str]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from motcua_common.settings import process_environment
 
 
 def grpc_health(address: str) -> int:
@@ -44,14 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", type=Path, help="a province's environment file (for --worker)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not args.worker:
-        return grpc_health(args.address or os.environ.get("MOTCUA_HEALTH_ADDRESS", "127.0.0.1:50051"))
-    env = dict(os.environ)
+        return grpc_health(args.address or process_environment().get("MOTCUA_HEALTH_ADDRESS", "127.0.0.1:50051"))
+    if args.env_file and not args.env_file.is_file():
+        parser.error(f"--env-file {args.env_file}: no such file")
+    env = process_environment(args.env_file)
     if args.env_file:
-        from motcua_common.platform_runner import platform_env, read_env_file
+        from motcua_common.platform_runner import platform_env
 
-        if not args.env_file.is_file():
-            parser.error(f"--env-file {args.env_file}: no such file")
-        env = platform_env({**env, **read_env_file(args.env_file)}, Path(__file__).resolve().parents[4])
+        env = platform_env(env, Path(__file__).resolve().parents[4])
     if not env.get("MOTCUA_AMQP_URI"):
         parser.error("MOTCUA_AMQP_URI is not set (or give the province's --env-file)")
     try:

@@ -1,7 +1,8 @@
 """nameko DependencyProviders and entrypoint helpers shared by every service's worker."""
 from __future__ import annotations
 
-import os
+import time
+from datetime import timedelta
 from typing import Any, Callable
 
 from nameko.extensions import DependencyProvider
@@ -84,6 +85,24 @@ class _AuditKeys:
     def __init__(self, settings: Settings) -> None:
         self.signer = settings.audit_signer()
         self.trust = settings.audit_trust()
+        self.checkpoint_events = settings.checkpoint_events
+        self.checkpoint_age = timedelta(seconds=settings.checkpoint_seconds)
+
+
+class Every:
+    """Lets work run at most once per `seconds` (monotonic time): a nameko timer's interval is
+    fixed when its class is defined, so timers tick often and a setting decides how often work runs."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last = float("-inf")
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
 
 
 class AuditEndpoints:
@@ -105,11 +124,8 @@ class AuditEndpoints:
     @timer(interval=1.0)
     def sign_checkpoint(self) -> None:
         """Every MOTCUA_CHECKPOINT_EVENTS events, or MOTCUA_CHECKPOINT_SECONDS after the last one."""
-        from datetime import timedelta
-
-        self.audited_app.sign_checkpoint(
-            self.audit_keys.signer, min_events=int(os.environ.get("MOTCUA_CHECKPOINT_EVENTS", "256")),
-            max_age=timedelta(seconds=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "10"))))
+        self.audited_app.sign_checkpoint(self.audit_keys.signer, min_events=self.audit_keys.checkpoint_events,
+                                         max_age=self.audit_keys.checkpoint_age)
 
     @rpc
     def head_position(self) -> int:

@@ -34,7 +34,7 @@ def nameko_config(settings: Settings) -> dict:
     return {
         "AMQP_URI": settings.amqp_uri,
         "serializer": "json",
-        "max_workers": int(os.environ.get("MOTCUA_NAMEKO_MAX_WORKERS", "10")),
+        "max_workers": settings.nameko_max_workers,
         "HEARTBEAT": 30,
     }
 

@@ -7,7 +7,6 @@ print the endpoints, and stop everything on Ctrl-C. A process that dies is resta
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -20,9 +19,17 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from motcua_common.settings import process_environment, read_env_file  # noqa: F401 - tools import read_env_file here
+
+# Every service runs these processes: its gRPC edge, its nameko worker, its relay.
+PROCESSES = ("grpc", "worker", "relay")
+
 
 @dataclass(frozen=True)
 class ServiceProcesses:
+    """One service's processes: the single list the local runner, the test kit
+    (motcua_common.testing.service_command) and the chart (checked by charts/tests) follow."""
+
     name: str
     package: str
     port: int
@@ -35,16 +42,18 @@ class ServiceProcesses:
         """Prometheus port of one process: base + 10 x the service's place + 1 (grpc), 2 (worker), 3 (relay)."""
         if not base:
             return 0
-        return base + 10 * SERVICES.index(self) + {"grpc": 1, "worker": 2, "relay": 3}[process]
+        return base + 10 * SERVICES.index(self) + PROCESSES.index(process) + 1
+
+    def command(self, process: str, python: str = sys.executable) -> list[str]:
+        return {
+            "grpc": [python, "-m", f"{self.package}.entrypoints.grpc_server"],
+            "worker": [python, "-m", "motcua_common.nameko_main",
+                       f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
+            "relay": [python, "-m", f"{self.package}.entrypoints.relay"],
+        }[process]
 
     def commands(self) -> dict[str, list[str]]:
-        py = sys.executable
-        return {
-            f"{self.name}-grpc": [py, "-m", f"{self.package}.entrypoints.grpc_server"],
-            f"{self.name}-worker": [py, "-m", "motcua_common.nameko_main",
-                                    f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
-            f"{self.name}-relay": [py, "-m", f"{self.package}.entrypoints.relay"],
-        }
+        return {f"{self.name}-{process}": self.command(process) for process in PROCESSES}
 
 
 # The services built so far (payment 50053, notification 50054 and evaluation 50055 join
@@ -56,14 +65,8 @@ SERVICES = [
 ]
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key] = value
-    return values
+def service(name: str) -> ServiceProcesses:
+    return next(s for s in SERVICES if s.name == name)
 
 
 def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
@@ -191,10 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-dir", type=Path, default=None, help="write each process's log to a file here")
     args = parser.parse_args(argv)
     repo = Path(__file__).resolve().parents[4]
-    base = dict(os.environ)
-    if args.env_file:
-        base.update(read_env_file(args.env_file))
-    env = platform_env(base, repo)
+    env = platform_env(process_environment(args.env_file), repo)
     check_ports_free(env)
     if not Path(env["MOTCUA_DATA_DIR"]).is_dir():
         raise SystemExit(f"no province data at {env['MOTCUA_DATA_DIR']}: create it (see infra/provinces/) "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Protocol
 from uuid import UUID, uuid4
 
@@ -25,7 +25,8 @@ from motcua_intake.adapters.dossier_index import COLUMNS as INDEX_COLUMNS, Dossi
 from motcua_intake.adapters.form_data import FormData
 from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
-from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, PendingDossier, format_code, forwarding_time
+from motcua_intake.domain.dossier import (CHANNELS, Dossier, DossierCode, PendingDossier, check_reception_time,
+                                          format_code, forwarding_time)
 
 
 class ReceiptRenderer(Protocol):
@@ -101,7 +102,8 @@ class IntakeApplication(MotcuaApplication):
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
                  apologies: Any = None, catalogue_store: Any = None, organisation: Organisation | None = None,
-                 form_data: FormData | None = None, pool: Any = None, schema: str = "intake") -> None:
+                 form_data: FormData | None = None, pool: Any = None, schema: str = "intake",
+                 max_backdating_working_days: float = 3.0) -> None:
         self.dossier_index = DossierIndex(schema)
         self.read_model = self.dossier_index if pool is not None else None  # kept with the events
         super().__init__(env=env)
@@ -123,6 +125,7 @@ class IntakeApplication(MotcuaApplication):
         self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
         self.organisation = organisation or Organisation([])
         self.form_data = form_data or FormData()  # headers and officials' names the forms print
+        self.max_backdating_working_days = max_backdating_working_days  # desk/post received_at bound
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -263,8 +266,8 @@ class IntakeApplication(MotcuaApplication):
             raise InvalidArgument.single("channel", "must be desk, online or post")
         now = self.clock.now()
         received_at = command.received_at or now
-        if received_at > now + timedelta(minutes=1):
-            raise InvalidArgument.single("received_at", "cannot be in the future")
+        check_reception_time(received_at, now, command.channel, self.calendar_for(None),
+                             self.max_backdating_working_days)
         received_on = received_at.astimezone(VIETNAM_TZ).date()
         procedure = self.catalogue.get(command.procedure_code, on=received_on)  # the catalogue of its day
         if procedure is None:

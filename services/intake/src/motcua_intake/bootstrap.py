@@ -46,6 +46,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         catalogue_store=CatalogueStore(pool, SERVICE),
         organisation=Organisation.load(units) if units.exists() else Organisation([]),
         form_data=FormData.load(Path(settings.data_dir)), pool=pool, schema=SERVICE,
+        max_backdating_working_days=settings.max_backdating_working_days,
     )
 
 
@@ -70,9 +71,10 @@ def setup_schema(settings: Settings | None = None) -> None:
 def rotate_subject_kek() -> None:
     """Re-wrap intake's subject keys: current key in MOTCUA_SUBJECT_KEK, new one in MOTCUA_SUBJECT_KEK_NEW."""
     import base64
-    import os
 
-    new_kek = base64.b64decode(os.environ["MOTCUA_SUBJECT_KEK_NEW"], validate=True)
+    from motcua_common.settings import process_environment
+
+    new_kek = base64.b64decode(process_environment().get("MOTCUA_SUBJECT_KEK_NEW", ""), validate=True)
     if len(new_kek) != 32:
         raise SystemExit("MOTCUA_SUBJECT_KEK_NEW must decode to 32 bytes")
     app = bootstrap()

@@ -74,3 +74,10 @@ def test_every_bad_field_is_reported_at_once():
     request.applicant.citizen_id = "1"
     request.components[0].sha256 = "x"
     assert fields_refused(request) == {"idempotency_key", "applicant.citizen_id", "components[0].sha256"}
+
+
+def test_the_apis_channel_numbers_are_the_national_channel_codes():
+    from motcua_common.dossier_rules import Channel
+
+    assert {pb.Channel.Value(f"CHANNEL_{c.name}"): int(c) for c in Channel} == {1: 1, 2: 2, 3: 3}
+    assert submit_from_proto(valid()).channel == "online"

@@ -10,6 +10,7 @@ from eventsourcing.persistence import IntegrityError
 from psycopg_pool import ConnectionPool
 
 from motcua_common.clock import Clock
+from motcua_common.dossier_rules import IN_PROGRESS
 from motcua_common.context import Actor, CommandContext, command_context, concerning
 from motcua_common.errors import Conflict, InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
@@ -144,7 +145,7 @@ class WorkflowApplication(MotcuaApplication):
                         reason: str, actor: Actor) -> Case:
         return self._case_command("ExtendDeadline", idempotency_key, case_id, expected_version, actor,
                                   {"new_due_at": new_due_at.isoformat(), "reason": reason},
-                                  lambda case, now: case.extend(new_due_at, reason, now))
+                                  lambda case, now: case.extend(new_due_at, reason, now, self.calendar_of(case)))
 
     @traced("workflow.stop_processing")
     def stop_processing(self, idempotency_key: str, case_id: UUID, expected_version: int, reason: str,
@@ -253,8 +254,8 @@ class WorkflowApplication(MotcuaApplication):
         now = self.clock.now()
         with self.pool.connection() as conn:
             due = [r[0] for r in conn.execute(
-                f"SELECT case_id FROM {self.read_model.table} WHERE status = 'in_progress' AND NOT overdue "
-                "AND due_at < %s ORDER BY due_at LIMIT %s", (now, limit)).fetchall()]
+                f"SELECT case_id FROM {self.read_model.table} WHERE status = %s AND NOT overdue "
+                "AND due_at < %s ORDER BY due_at LIMIT %s", (IN_PROGRESS, now, limit)).fetchall()]
         marked = 0
         context = CommandContext(actor=Actor.system("workflow.overdue-scheduler"), province=self.province,
                                  clock=self.clock)
@@ -277,9 +278,9 @@ class WorkflowApplication(MotcuaApplication):
         horizon = now + window * 3 + timedelta(days=14)  # wall-clock bound; the calendar decides
         with self.pool.connection() as conn:
             due = [r[0] for r in conn.execute(
-                f"SELECT case_id FROM {self.read_model.table} WHERE status = 'in_progress' AND NOT overdue "
+                f"SELECT case_id FROM {self.read_model.table} WHERE status = %s AND NOT overdue "
                 "AND due_at > %s AND due_at < %s AND due_soon_for IS DISTINCT FROM due_at ORDER BY due_at LIMIT %s",
-                (now, horizon, limit)).fetchall()]
+                (IN_PROGRESS, now, horizon, limit)).fetchall()]
         marked = 0
         context = CommandContext(actor=Actor.system("workflow.due-soon-scheduler"), province=self.province,
                                  clock=self.clock)
@@ -299,8 +300,8 @@ class WorkflowApplication(MotcuaApplication):
         """Open cases past their due time, per unit (for the overdue alert)."""
         with self.pool.connection() as conn:
             rows = conn.execute(f"SELECT unit_code, count(*) FROM {self.read_model.table} "
-                                "WHERE status = 'in_progress' AND due_at < %s GROUP BY unit_code",
-                                (self.clock.now(),)).fetchall()
+                                "WHERE status = %s AND due_at < %s GROUP BY unit_code",
+                                (IN_PROGRESS, self.clock.now())).fetchall()
         return dict(rows)
 
     # -- read-model maintenance ----------------------------------------------

@@ -38,7 +38,7 @@ class IntakePolicies:
             return
         # The withdrawal's own time, not now: a replay gives the same classification.
         case.stop(f"Người nộp rút hồ sơ: {event.data['reason']}", now=event.data["timestamp"],
-                  calendar=self.calendar_of(case))
+                  calendar=self.calendar_of(case), end_reason="withdrawn")
         work.add(case)
 
     def _open_case(self, event: LoggedEvent, work: UnitOfWork) -> None:

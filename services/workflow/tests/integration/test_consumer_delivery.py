@@ -134,7 +134,7 @@ def test_rebuilt_read_model_equals_the_live_one_and_an_interrupted_rebuild_resum
                 case = workflow.resume(f"r-{dossier['id']}", case.id, case.version, OFFICIAL)
         if i == 4:
             case = workflow.extend_deadline(f"e-{dossier['id']}", case.id, case.version,
-                                            case.due_at + timedelta(days=5), "Cần xác minh", OFFICIAL)
+                                            case.due_at + timedelta(days=2), "Cần xác minh", OFFICIAL)
         for step in range(i % 5):
             if case.status != "in_progress":
                 break

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable
 
+from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, ON_TIME, NationalStatus, case_state_after, outcome,
+                                         stop_end_reason_from_text)
+
 
 @dataclass(frozen=True)
 class HistoryEntry:
@@ -30,11 +33,43 @@ class DossierState:
     unit_code: str = ""
     steps: list[dict] = field(default_factory=list)
     due_at: datetime | None = None
-    classification: str = ""
+    classification: str = ""  # the end against the appointment: early, on_time, late
+    end_reason: str = ""  # processed, withdrawn, refused, stopped (dossier_rules.END_REASONS)
     overdue: bool = False
     result_sha256: str = ""  # the signed result document, once signed
     events_applied: int = 0
     last_event_at: datetime | None = None
+
+    @property
+    def progress_766(self) -> str:
+        return outcome(self.end_reason, self.classification).progress_766
+
+    @property
+    def operational_outcome(self) -> str:
+        return outcome(self.end_reason, self.classification).operational
+
+
+def _case_moved(s: DossierState, event_type: str) -> None:
+    """The case's own transition table (one source with workflow's aggregate and read model)."""
+    state = case_state_after(event_type)
+    if state is not None:
+        s.status, s.national_status = state, int(CASE_NATIONAL_STATUS[state])
+
+
+def _registered(s: DossierState, d: dict) -> None:
+    s.dossier_code = d.get("code", s.dossier_code)
+    s.procedure_code = d.get("procedure_code", "")
+    s.status, s.national_status = "new", int(NationalStatus.NEW)
+
+
+def _intake_supplement_requested(s: DossierState, d: dict) -> None:
+    s.status, s.national_status = "supplement_requested", int(NationalStatus.SUPPLEMENT_REQUESTED)
+
+
+def _refused(s: DossierState, d: dict) -> None:
+    """Refused at the desk: it ends there, never received, so no appointment was missed."""
+    s.status, s.national_status = "refused", int(NationalStatus.NOT_RECEIVED)
+    s.end_reason, s.classification = "refused", ON_TIME
 
 
 def _received(s: DossierState, d: dict) -> None:
@@ -42,11 +77,11 @@ def _received(s: DossierState, d: dict) -> None:
     s.procedure_code = d.get("procedure_code", "")
     s.unit_code = d.get("handling_unit_code", "")
     s.due_at = d.get("appointment_at")
-    s.status, s.national_status = "received", 2
+    s.status, s.national_status = "received", int(NationalStatus.RECEIVED)
 
 
 def _withdrawn(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "withdrawn", 7
+    s.status, s.national_status = "withdrawn", int(NationalStatus.WITHDRAWAL_REQUESTED)
 
 
 def _opened(s: DossierState, d: dict) -> None:
@@ -56,7 +91,7 @@ def _opened(s: DossierState, d: dict) -> None:
                 "status": st.get("status", "pending"), "started_at": st.get("started_at"),
                 "completed_at": st.get("completed_at"), "completed_by": st.get("completed_by", "")}
                for i, st in enumerate(d.get("steps", []))]
-    s.status, s.national_status = "in_progress", 4
+    _case_moved(s, "Case.Opened")
 
 
 def _step(status: str, time_field: str) -> Any:
@@ -71,11 +106,11 @@ def _step(status: str, time_field: str) -> Any:
 
 
 def _paused(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "paused", 5
+    _case_moved(s, "Case.SupplementRequested")
 
 
 def _resumed(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "in_progress", 4
+    _case_moved(s, "Case.Resumed")
     s.due_at = d.get("due_at", s.due_at)
 
 
@@ -88,13 +123,16 @@ def _overdue(s: DossierState, d: dict) -> None:
 
 
 def _stopped(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "stopped", 8
+    _case_moved(s, "Case.Stopped")
     s.classification = d.get("classification", "")
+    # Version 1 had no end_reason: the same rule as workflow's upcaster.
+    s.end_reason = d.get("end_reason") or stop_end_reason_from_text(d.get("reason", ""))
 
 
 def _processed(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "processed", 9
+    _case_moved(s, "Case.Processed")
     s.classification = d.get("classification", "")
+    s.end_reason = "processed"
 
 
 def _assigned(s: DossierState, d: dict) -> None:
@@ -116,10 +154,13 @@ def _result_signed(s: DossierState, d: dict) -> None:
 
 
 def _result_returned(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "returned", 10
+    _case_moved(s, "Case.ResultReturned")  # the end stays "processed": the first of the two
 
 
 APPLY = {
+    "PendingDossier.Registered": _registered,
+    "PendingDossier.SupplementRequested": _intake_supplement_requested,
+    "PendingDossier.Refused": _refused,
     "Dossier.Received": _received,
     "Dossier.Withdrawn": _withdrawn,
     "Case.Opened": _opened,
