@@ -13,6 +13,10 @@ from typing import Mapping
 
 #: calls a gRPC edge serves at once by default (MOTCUA_GRPC_MAX_IN_FLIGHT)
 DEFAULT_GRPC_MAX_IN_FLIGHT = 64
+#: access tokens' audience by default (MOTCUA_OIDC_AUDIENCE)
+DEFAULT_OIDC_AUDIENCE = "motcua-api"
+#: seconds of clock difference tolerated on a token's exp/nbf/iat by default (MOTCUA_OIDC_CLOCK_SKEW_SECONDS)
+DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 30
 
 
 class ConfigurationError(RuntimeError):
@@ -39,6 +43,26 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _oidc(env: Mapping[str, str], environment: str) -> dict:
+    issuer = env.get("MOTCUA_OIDC_ISSUER", "").strip()
+    jwks_url = env.get("MOTCUA_OIDC_JWKS_URL", "").strip()
+    for name, url in (("MOTCUA_OIDC_ISSUER", issuer), ("MOTCUA_OIDC_JWKS_URL", jwks_url)):
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"{name} must be an http(s) URL, not {url!r}")
+        if url.startswith("http://") and environment == "production":
+            raise ConfigurationError(f"{name} must be an https URL when MOTCUA_ENVIRONMENT=production")
+    audience = env.get("MOTCUA_OIDC_AUDIENCE", "").strip() or DEFAULT_OIDC_AUDIENCE
+    raw_skew = env.get("MOTCUA_OIDC_CLOCK_SKEW_SECONDS", "").strip()
+    try:
+        skew = int(raw_skew) if raw_skew else DEFAULT_OIDC_CLOCK_SKEW_SECONDS
+    except ValueError:
+        raise ConfigurationError(f"MOTCUA_OIDC_CLOCK_SKEW_SECONDS must be a whole number, not {raw_skew!r}") from None
+    if not 0 <= skew <= 300:
+        raise ConfigurationError(f"MOTCUA_OIDC_CLOCK_SKEW_SECONDS must be between 0 and 300, not {skew}")
+    return {"oidc_issuer": issuer, "oidc_audience": audience, "oidc_clock_skew_seconds": skew,
+            "oidc_jwks_url": jwks_url}
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -58,6 +82,12 @@ class Settings:
     unit_keys_dir: str = ""
     #: calls a gRPC edge serves at once (health checks aside); more are refused with RESOURCE_EXHAUSTED
     grpc_max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT
+    #: the OpenID Connect issuer whose access tokens are accepted; empty: none configured yet
+    oidc_issuer: str = ""
+    oidc_audience: str = DEFAULT_OIDC_AUDIENCE
+    oidc_clock_skew_seconds: int = DEFAULT_OIDC_CLOCK_SKEW_SECONDS
+    #: the issuer's JWKS URL when it is not the one its discovery document names
+    oidc_jwks_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -103,6 +133,7 @@ class Settings:
             # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
             unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
             grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", DEFAULT_GRPC_MAX_IN_FLIGHT),
+            **_oidc(env, environment),
         )
 
     def audit_signer(self):  # type: ignore[no-untyped-def]
