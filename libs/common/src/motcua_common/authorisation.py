@@ -220,6 +220,8 @@ def decide(policy: Policy, organisation: Organisation, principal: Principal | No
         held = {"official": f"roles {sorted(principal.roles)}", "citizen": "a citizen",
                 "integrator": f"scopes {sorted(principal.scopes)}"}[principal.kind]
         return Decision(False, f"{held} may not {action}")
+    if rule.about == "dossier" and not target.unit:
+        return Decision(False, f"{action} needs the dossier's unit to be decided")
     refusals = []
     for who, reach in grants:
         if principal.kind == "official" and who.startswith("role "):
