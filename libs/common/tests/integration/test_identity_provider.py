@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import jwt
 import pytest
 
 from motcua_common.authorisation import Policy, Target, decide
@@ -19,7 +21,7 @@ from motcua_common.identities import (
     DEV_CLIENT_ID, Identities, client_secret_key, password_key, read_secrets,
 )
 from motcua_common.organisation import Organisation
-from motcua_common.tokens import TokenRefused, TokenVerifier
+from motcua_common.tokens import JwksCache, TokenRefused, TokenVerifier
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +33,7 @@ STATE = ROOT / ".local/idp" / PROVINCE
 
 def _idp(command: str) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "infra/local/idp.sh", command], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env={**__import__("os").environ, "PROVINCE": PROVINCE})
+                          timeout=600, env={**os.environ, "PROVINCE": PROVINCE})
 
 
 @pytest.fixture(scope="session")
@@ -144,3 +146,35 @@ def test_an_official_from_the_idp_reaches_their_own_unit_only(idp, secrets, veri
     principal = verifier.verify(_password_token(idp, secrets, official.username))
     assert decide(policy, organisation, principal, "dossier.read", Target(unit=official.unit))
     assert not decide(policy, organisation, principal, "dossier.read", Target(unit=other_unit))
+
+
+def _admin(idp: dict, secrets: dict, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list | None, dict]:
+    base = idp["MOTCUA_OIDC_ISSUER"].split("/realms/")[0]
+    admin_token = _token({"MOTCUA_IDP_TOKEN_URL": f"{base}/realms/master/protocol/openid-connect/token"},
+                         {"grant_type": "password", "client_id": "admin-cli", "username": "admin",
+                          "password": secrets["IDP_ADMIN_PASSWORD"]})
+    request = urllib.request.Request(f"{base}/admin/realms/{idp['MOTCUA_OIDC_ISSUER'].rsplit('/', 1)[1]}{path}",
+                                     method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {admin_token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read()
+        return response.status, json.loads(raw) if raw else None, dict(response.headers)
+
+
+def test_a_key_rotation_at_the_idp_is_followed_through_the_unknown_kid(idp, secrets):
+    keys = JwksCache(idp["MOTCUA_OIDC_ISSUER"] + "/protocol/openid-connect/certs", min_refresh_seconds=0)
+    verifier = TokenVerifier(idp["MOTCUA_OIDC_ISSUER"], idp["MOTCUA_OIDC_AUDIENCE"], keys)
+    before = _password_token(idp, secrets, "canbo01")
+    verifier.verify(before)  # the keys are cached now
+    _, realm, _ = _admin(idp, secrets, "GET", "")
+    _, _, headers = _admin(idp, secrets, "POST", "/components", {
+        "name": "rotated-by-test", "providerId": "rsa-generated", "providerType": "org.keycloak.keys.KeyProvider",
+        "parentId": realm["id"], "config": {"priority": ["1000"], "active": ["true"], "enabled": ["true"]}})
+    component = headers["Location"].rsplit("/", 1)[1]
+    try:
+        after = _password_token(idp, secrets, "canbo01")
+        assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
+        assert verifier.verify(after).subject == "canbo01"
+    finally:
+        _admin(idp, secrets, "DELETE", f"/components/{component}")
