@@ -34,8 +34,8 @@ class TokenRefused(Exception):
     """The token is missing, malformed, forged, expired or not for this platform (-> UNAUTHENTICATED)."""
 
 
-class KeySourceUnavailable(TokenRefused):
-    """The issuer's keys could not be fetched: the token cannot be checked now."""
+class KeySourceUnavailable(Exception):
+    """The issuer's keys could not be fetched: the token cannot be checked now (-> UNAVAILABLE, not the caller's fault)."""
 
 
 def fetch_json(url: str, timeout: float = 5.0) -> dict:
@@ -71,6 +71,7 @@ class JwksCache:
         self._lock = threading.Lock()
         self._keys: dict[str, tuple[jwt.PyJWK, str]] = {}  # kid -> (key, the algorithm it declares, if any)
         self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
 
     def _refresh(self) -> None:
         url = self._url() if callable(self._url) else self._url
@@ -87,14 +88,26 @@ class JwksCache:
         self._fetched_at = self._monotonic()
 
     def key(self, kid: str) -> tuple[jwt.PyJWK, str]:
+        """The key `kid`; TokenRefused if the issuer does not publish it, KeySourceUnavailable if unknown now."""
         with self._lock:
             now = self._monotonic()
             stale = self._fetched_at is None or now - self._fetched_at >= self._max_age
-            may_refresh = self._fetched_at is None or now - self._fetched_at >= self._min_refresh
-            if stale or (kid not in self._keys and may_refresh):
-                self._refresh()
+            # Fetch attempts are rate-limited, failed ones too (an outage must not become a fetch per call);
+            # before the first success, retry sooner.
+            pause = self._min_refresh if self._fetched_at is not None else min(self._min_refresh, 5.0)
+            may_fetch = self._attempted_at is None or now - self._attempted_at >= pause
+            if (stale or kid not in self._keys) and may_fetch:
+                self._attempted_at = now
+                try:
+                    self._refresh()
+                except KeySourceUnavailable:
+                    if kid not in self._keys:
+                        raise  # known keys are still served while the issuer is unreachable
             found = self._keys.get(kid)
+            fetched = self._fetched_at is not None
         if found is None:
+            if not fetched:
+                raise KeySourceUnavailable("the issuer's keys have not been fetched yet")
             raise TokenRefused("the token is signed with a key the issuer does not publish")
         return found
 

@@ -10,7 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from motcua_common.tokens import JwksCache, TokenRefused, TokenVerifier, principal_from_claims
+from motcua_common.tokens import (
+    JwksCache, KeySourceUnavailable, TokenRefused, TokenVerifier, fetch_json, principal_from_claims,
+)
 
 ISSUER = "https://sso.example.test/realms/motcua-quang-tri"
 AUDIENCE = "motcua-api"
@@ -241,3 +243,55 @@ def test_an_integrator_is_its_client_with_its_scopes():
 def test_unusable_claims_are_refused(claims):
     with pytest.raises(TokenRefused):
         principal_from_claims(claims)
+
+
+class Outage:
+    def __init__(self, issuer: FakeIssuer) -> None:
+        self.issuer = issuer
+        self.down = False
+        self.attempts = 0
+
+    def fetch(self, url: str) -> dict:
+        self.attempts += 1
+        if self.down:
+            raise KeySourceUnavailable("the issuer's keys could not be fetched (URLError)")
+        return self.issuer.fetch(url)
+
+
+def test_known_keys_are_still_served_while_the_issuer_is_unreachable(issuer):
+    clock, outage = FakeMonotonic(), Outage(issuer)
+    keys = JwksCache(ISSUER + "/protocol/openid-connect/certs", fetch=outage.fetch, monotonic=clock,
+                     max_age_seconds=60)
+    verifier = TokenVerifier(ISSUER, AUDIENCE, keys)
+    verifier.verify(issuer.token())
+    outage.down = True
+    clock.now += 120  # the keys are stale: a fetch is tried, fails, and the known key still verifies
+    assert verifier.verify(issuer.token()).subject == "canbo01"
+    with pytest.raises(KeySourceUnavailable):
+        clock.now += 31
+        verifier.verify(issuer.token(kid="k9"))  # an unknown kid cannot be decided now: not the caller's fault
+
+
+def test_an_unreachable_issuer_is_not_asked_on_every_call(issuer):
+    clock, outage = FakeMonotonic(), Outage(issuer)
+    outage.down = True
+    verifier = TokenVerifier(ISSUER, AUDIENCE, JwksCache(ISSUER + "/protocol/openid-connect/certs",
+                                                         fetch=outage.fetch, monotonic=clock))
+    for _ in range(10):
+        with pytest.raises(KeySourceUnavailable):
+            verifier.verify(issuer.token())
+    assert outage.attempts == 1
+    outage.down = False
+    clock.now += 5  # before the first success, retried after a few seconds
+    assert verifier.verify(issuer.token()).kind == "official"
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://sso.example.test/certs", ""])
+def test_keys_are_only_fetched_over_http(url):
+    with pytest.raises(KeySourceUnavailable):
+        fetch_json(url)
+
+
+def test_an_unreachable_url_is_key_source_unavailable():
+    with pytest.raises(KeySourceUnavailable, match="could not be fetched"):
+        fetch_json("http://127.0.0.1:9/certs", timeout=2)
