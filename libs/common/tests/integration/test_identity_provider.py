@@ -23,7 +23,8 @@ from motcua_common.identities import (
 from motcua_common.organisation import Organisation
 from motcua_common.tokens import JwksCache, TokenRefused, TokenVerifier
 
-pytestmark = pytest.mark.integration
+# A first start downloads Keycloak and imports the realm: more than the default per-test timeout.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[4]
 PROVINCE = "quang-tri"
