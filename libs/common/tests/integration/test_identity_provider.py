@@ -134,7 +134,7 @@ def test_a_token_for_another_audience_or_issuer_is_refused(idp, secrets):
 def test_a_real_token_with_an_altered_claim_is_refused(idp, secrets, verifier):
     header, payload, signature = _password_token(idp, secrets, "canbo01").split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["motcua_roles"] = ["unit_leader"]
+    claims["motcua_roles"] = ["leader"]
     altered = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     with pytest.raises(TokenRefused, match="signature"):
         verifier.verify(f"{header}.{altered}.{signature}")
@@ -142,7 +142,7 @@ def test_a_real_token_with_an_altered_claim_is_refused(idp, secrets, verifier):
 
 def test_an_official_from_the_idp_reaches_their_own_unit_only(idp, secrets, verifier, policy, organisation,
                                                                identities):
-    official = next(o for o in identities.officials if "desk_official" in o.roles)
+    official = next(o for o in identities.officials if "one_stop_officer" in o.roles)
     other_unit = next(o.unit for o in identities.officials if o.unit and o.unit != official.unit)
     principal = verifier.verify(_password_token(idp, secrets, official.username))
     assert decide(policy, organisation, principal, "dossier.read", Target(unit=official.unit))

@@ -83,21 +83,21 @@ def test_matrix_from_the_policy_data(principal, action, situation, allowed):
 
 
 def test_an_official_of_one_commune_cannot_read_another_communes_dossier():
-    official = Principal(kind="official", subject="canbo01", roles=frozenset({"desk_official"}), unit="C.01")
+    official = Principal(kind="official", subject="canbo01", roles=frozenset({"one_stop_officer"}), unit="C.01")
     decision = decide(POLICY, ORG, official, "dossier.read", Target(unit="C.02"))
     assert not decision
-    assert decision.reason == "role desk_official: the dossier is not at the official's unit"
+    assert decision.reason == "role one_stop_officer: the dossier is not at the official's unit"
 
 
 def test_a_leader_sees_every_unit_below_through_several_levels():
-    leader = Principal(kind="official", subject="lanhdao", roles=frozenset({"unit_leader"}), unit="P.01")
+    leader = Principal(kind="official", subject="lanhdao", roles=frozenset({"leader"}), unit="P.01")
     assert decide(POLICY, ORG, leader, "dossier.read", Target(unit="C.01"))
     assert not decide(POLICY, ORG, leader, "dossier.read", Target(unit="C.02"))
     assert units_below(ORG, "P.01") == {"P.01", "D.01", "C.01"}
 
 
 def test_a_transferred_case_belongs_to_the_unit_it_is_at_now():
-    old = Principal(kind="official", subject="cv1", roles=frozenset({"processing_official"}), unit="C.01")
+    old = Principal(kind="official", subject="cv1", roles=frozenset({"specialist"}), unit="C.01")
     new = replace(old, subject="cv2", unit="C.02")
     transferred = Target(unit="C.02")
     assert decide(POLICY, ORG, new, "case.act", transferred)
@@ -105,14 +105,14 @@ def test_a_transferred_case_belongs_to_the_unit_it_is_at_now():
 
 
 def test_an_official_without_a_unit_reaches_no_unit():
-    official = Principal(kind="official", subject="x", roles=frozenset({"desk_official"}))
+    official = Principal(kind="official", subject="x", roles=frozenset({"one_stop_officer"}))
     assert not decide(POLICY, ORG, official, "dossier.read", Target(unit="C.01"))
     assert reach(POLICY, ORG, official, "dossier.list").nothing
 
 
 def test_several_roles_combine():
-    both = Principal(kind="official", subject="x", roles=frozenset({"desk_official", "unit_leader"}), unit="D.01")
-    assert decide(POLICY, ORG, both, "result.sign", Target(unit="D.01")).reason == "role unit_leader: own unit"
+    both = Principal(kind="official", subject="x", roles=frozenset({"one_stop_officer", "leader"}), unit="D.01")
+    assert decide(POLICY, ORG, both, "result.sign", Target(unit="D.01")).reason == "role leader: own unit"
 
 
 @pytest.mark.parametrize("principal", [None, Principal(kind="system", subject="relay"),
@@ -151,8 +151,8 @@ def test_read_only_and_no_personal_data_hold_even_if_the_loaded_policy_is_change
 
 
 def test_lists_are_filtered_by_reach():
-    desk = Principal(kind="official", subject="c", roles=frozenset({"desk_official"}), unit="D.01")
-    leader = replace(desk, roles=frozenset({"unit_leader"}))
+    desk = Principal(kind="official", subject="c", roles=frozenset({"one_stop_officer"}), unit="D.01")
+    leader = replace(desk, roles=frozenset({"leader"}))
     inspector = replace(desk, roles=frozenset({"inspector"}), unit="")
     sre = replace(desk, roles=frozenset({"sre"}), unit="")
     assert reach(POLICY, ORG, desk, "dossier.list").units == {"D.01"}
@@ -179,12 +179,12 @@ def _policy_with(**changes) -> dict:
 @pytest.mark.parametrize(("changes", "message"), [
     ({"roles__inspector__grants__case.act": "any_unit"}, "read-only"),
     ({"roles__sre__grants__dossier.read": "any_unit"}, "personal data"),
-    ({"roles__desk_official__grants__dossier.burn": "own_unit"}, "not an action"),
-    ({"roles__desk_official__grants__dossier.read": "everywhere"}, "cannot be granted"),
-    ({"roles__desk_official__grants__dossier.read": "platform"}, "does not fit"),
-    ({"roles__desk_official__grants__ops.health": "own_unit"}, "does not fit"),
+    ({"roles__one_stop_officer__grants__dossier.burn": "own_unit"}, "not an action"),
+    ({"roles__one_stop_officer__grants__dossier.read": "everywhere"}, "cannot be granted"),
+    ({"roles__one_stop_officer__grants__dossier.read": "platform"}, "does not fit"),
+    ({"roles__one_stop_officer__grants__ops.health": "own_unit"}, "does not fit"),
     ({"citizen__grants__dossier.read": "any_unit"}, "cannot be granted"),
-    ({"roles__desk_official__grants__dossier.read": "own_dossier"}, "cannot be granted"),
+    ({"roles__one_stop_officer__grants__dossier.read": "own_dossier"}, "cannot be granted"),
     ({"actions__dossier.read": {"about": "person"}}, "about"),
     ({"actions__dossier.read": {"writes": True, "secret": True}}, "unknown keys"),
 ])
@@ -194,5 +194,5 @@ def test_policy_data_that_breaks_a_rule_is_refused_on_load(changes, message):
 
 
 def test_the_province_policy_names_the_roles_of_the_issue():
-    assert POLICY.roles() == {"desk_official", "processing_official", "unit_leader", "inspector", "sre"}
+    assert POLICY.roles() == {"one_stop_officer", "specialist", "leader", "inspector", "sre"}
     assert POLICY.roles_by_name["inspector"].read_only and POLICY.roles_by_name["sre"].no_personal_data

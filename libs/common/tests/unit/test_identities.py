@@ -27,7 +27,7 @@ IDENTITIES = Identities.from_data(RAW, ORG, ROLES)
 
 def test_the_demo_province_has_every_kind_of_identity_the_issue_names():
     roles = {r for official in IDENTITIES.officials for r in official.roles}
-    assert roles == {"desk_official", "processing_official", "unit_leader", "inspector", "sre"}
+    assert roles == {"one_stop_officer", "specialist", "leader", "inspector", "sre"}
     assert IDENTITIES.citizens and any("dossier.submit_on_behalf" in c.scopes for c in IDENTITIES.integrators)
 
 
@@ -71,7 +71,7 @@ def test_the_realm_carries_users_clients_and_claims(tmp_path):
     users = {u["username"]: u for u in realm["users"]}
     canbo01 = users["canbo01"]
     assert canbo01["attributes"] == {"motcua_kind": ["official"], "motcua_unit": ["000.31.01.H45"]}
-    assert canbo01["clientRoles"] == {"motcua-api": ["desk_official"]}
+    assert canbo01["clientRoles"] == {"motcua-api": ["one_stop_officer"]}
     assert canbo01["credentials"][0]["value"] == secrets[password_key("canbo01")]
     assert canbo01["id"] == IDENTITIES.user_id("canbo01")  # the same `sub` after the realm is recreated
     citizen = users["congdan01"]

@@ -48,7 +48,7 @@ class FakeIssuer:
         now = int(time.time())
         payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "0b7c7f8e-1111-4c4c-9d9d-000000000001", "iat": now,
                    "exp": now + lifetime, "azp": "motcua-dev-cli", "motcua_kind": "official",
-                   "preferred_username": "canbo01", "motcua_roles": ["desk_official"],
+                   "preferred_username": "canbo01", "motcua_roles": ["one_stop_officer"],
                    "motcua_unit": "000.31.01.H45", **claims}
         payload = {k: v for k, v in payload.items() if v is not None}
         return jwt.encode(payload, key or self.keys[self.current], algorithm=algorithm,
@@ -76,8 +76,8 @@ def _verifier(issuer: FakeIssuer, skew: int = 30, monotonic=time.monotonic) -> T
 def test_a_valid_official_token_gives_the_official_with_roles_and_unit(issuer):
     principal = _verifier(issuer).verify(issuer.token())
     assert (principal.kind, principal.subject, principal.roles, principal.unit) == (
-        "official", "canbo01", frozenset({"desk_official"}), "000.31.01.H45")
-    assert principal.actor().as_dict() == {"kind": "official", "subject": "canbo01", "role": "desk_official",
+        "official", "canbo01", frozenset({"one_stop_officer"}), "000.31.01.H45")
+    assert principal.actor().as_dict() == {"kind": "official", "subject": "canbo01", "role": "one_stop_officer",
                                            "unit": "000.31.01.H45", "client": "motcua-dev-cli",
                                            "on_behalf_of": ""}
 
@@ -235,7 +235,7 @@ def test_an_integrator_is_its_client_with_its_scopes():
 
 @pytest.mark.parametrize("claims", [
     {"motcua_kind": "official", "sub": "s"},                                        # no username
-    {"motcua_kind": "official", "sub": "s", "preferred_username": "a", "motcua_roles": "desk_official"},
+    {"motcua_kind": "official", "sub": "s", "preferred_username": "a", "motcua_roles": "one_stop_officer"},
     {"motcua_kind": "official", "sub": "s", "preferred_username": "a\x00b"},
     {"motcua_kind": "citizen", "preferred_username": "x"},                          # no sub
     {"motcua_kind": "integrator", "sub": "s"},                                      # no azp
