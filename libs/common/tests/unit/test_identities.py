@@ -116,3 +116,26 @@ def test_oidc_settings_are_read_from_the_environment():
 def test_bad_oidc_settings_are_refused_by_name(env, message):
     with pytest.raises(ConfigurationError, match=message):
         Settings.from_env({**BASE, **env})
+
+
+def test_the_realm_command_writes_a_private_realm_file_and_keeps_the_secrets(tmp_path, capsys):
+    from motcua_common.identities import main
+
+    args = ["realm", str(PROVINCE / "identities.yaml"), str(PROVINCE / "units.yaml"),
+            str(PROVINCE / "access-policy.yaml"), str(tmp_path / "secrets.env"), str(tmp_path / "realm.json")]
+    main(args)
+    first = (tmp_path / "realm.json").read_text(encoding="utf-8")
+    assert capsys.readouterr().out.strip() == "motcua-quang-tri"
+    assert stat.S_IMODE((tmp_path / "realm.json").stat().st_mode) == 0o600
+    main(args)
+    assert (tmp_path / "realm.json").read_text(encoding="utf-8") == first  # same input, same realm
+
+
+def test_the_realm_command_names_what_is_wrong_in_the_data(tmp_path):
+    from motcua_common.identities import main
+
+    bad = tmp_path / "identities.yaml"
+    bad.write_text(yaml.safe_dump(_with("officials", 0, roles=["admin"]), allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SystemExit, match="identities: official canbo01: roles"):
+        main(["realm", str(bad), str(PROVINCE / "units.yaml"), str(PROVINCE / "access-policy.yaml"),
+              str(tmp_path / "secrets.env"), str(tmp_path / "realm.json")])
