@@ -7,6 +7,7 @@ import time
 
 import jwt
 import pytest
+from hypothesis import given, settings, strategies as st
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -295,3 +296,33 @@ def test_keys_are_only_fetched_over_http(url):
 def test_an_unreachable_url_is_key_source_unavailable():
     with pytest.raises(KeySourceUnavailable, match="could not be fetched"):
         fetch_json("http://127.0.0.1:9/certs", timeout=2)
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["motcua_kind", "sub", "azp", "scope", "preferred_username", "motcua_roles",
+                                        "motcua_unit", "motcua_citizen_id"]), _json)
+       | st.fixed_dictionaries({"motcua_kind": st.sampled_from(["official", "citizen", "integrator"])},
+                               optional={k: _json for k in ["sub", "azp", "scope", "preferred_username",
+                                                            "motcua_roles", "motcua_unit", "motcua_citizen_id"]}))
+def test_any_claims_give_a_principal_or_a_refusal_never_a_crash(claims):
+    try:
+        principal = principal_from_claims(claims)
+    except TokenRefused:
+        return
+    assert principal.kind in ("official", "citizen", "integrator") and principal.subject
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300) | st.builds(lambda parts: ".".join(parts), st.lists(st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", max_size=60), min_size=1, max_size=4)))
+def test_any_string_is_refused_never_a_crash(token):
+    with pytest.raises(TokenRefused):
+        _verifier(_ONE_ISSUER).verify(token)
+
+
+_ONE_ISSUER = FakeIssuer()
