@@ -26,16 +26,19 @@ where() {
 
 case "$cmd" in
   start)
-    if alive && ready; then echo "already running"; where; exit 0; fi
+    mkdir -p "$state" && chmod 700 "$state"
+    realm_name=$(.venv/bin/python -m motcua_common.identities realm "$data/identities.yaml" "$data/units.yaml" \
+      "$data/access-policy.yaml" "$state/secrets.env" "$state/realm.json")
+    digest=$(sha256sum "$state/realm.json" | cut -c1-16)
+    if alive && ready; then
+      if [ "$(cat "$state/realm.digest" 2>/dev/null)" = "$digest" ]; then echo "already running"; where; exit 0; fi
+      echo "==> the realm's data changed: restarting the identity provider"; bash "$0" stop
+    fi
     alive && { echo "an identity provider is starting or stuck (pgid $(cat "$pidfile")); run: $0 stop" >&2; exit 1; }
     if http_ok "http://127.0.0.1:$management_port/health/ready" || curl -s -o /dev/null --max-time 2 "$url/"; then
       echo "port $port is taken by another process: set MOTCUA_IDP_PORT" >&2; exit 1
     fi
     home=$(bash infra/local/ensure-idp.sh | tail -n 1)
-    mkdir -p "$state" && chmod 700 "$state"
-    realm_name=$(.venv/bin/python -m motcua_common.identities realm "$data/identities.yaml" "$data/units.yaml" \
-      "$data/access-policy.yaml" "$state/secrets.env" "$state/realm.json")
-    digest=$(sha256sum "$state/realm.json" | cut -c1-16)
     if [ "$(cat "$state/realm.digest" 2>/dev/null)" != "$digest" ]; then
       rm -rf "$state/h2"   # the realm changed: import it afresh
     fi
