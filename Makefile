@@ -5,7 +5,7 @@ ENV_FILE := .local/$(PROVINCE).env
 PY := .venv/bin/python
 export PATH := $(CURDIR)/build/tools/bin:$(PATH)
 
-.PHONY: tools test-accounts run test test-unit test-integration test-e2e bench setup infra python protos province clean
+.PHONY: idp idp-stop tools test-accounts run test test-unit test-integration test-e2e bench setup infra python protos province clean
 
 ## run: install what is missing, start PostgreSQL and RabbitMQ, and run every service (Ctrl-C stops)
 run: python protos
@@ -30,6 +30,13 @@ bench: infra python protos tools
 	$(PY) bench/run.py --env-file .local/bench.env
 
 setup: infra python protos province
+
+## idp: start the local OpenID Connect provider (Keycloak) with the province's realm; idp-stop stops it
+idp: python
+	@PROVINCE=$(PROVINCE) bash infra/local/idp.sh start
+
+idp-stop:
+	@PROVINCE=$(PROVINCE) bash infra/local/idp.sh stop
 
 ## tools: grpcurl and ghz through go install (optional)
 tools:

@@ -15,6 +15,10 @@ from typing import Mapping
 
 #: calls a gRPC edge serves at once by default (MOTCUA_GRPC_MAX_IN_FLIGHT)
 DEFAULT_GRPC_MAX_IN_FLIGHT = 64
+#: access tokens' audience by default (MOTCUA_OIDC_AUDIENCE)
+DEFAULT_OIDC_AUDIENCE = "motcua-api"
+#: seconds of clock difference tolerated on a token's exp/nbf/iat by default (MOTCUA_OIDC_CLOCK_SKEW_SECONDS)
+DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 30
 
 
 class ConfigurationError(RuntimeError):
@@ -91,6 +95,26 @@ def _non_negative(env: Mapping[str, str], name: str, default: str, maximum: floa
     return value
 
 
+def _oidc(env: Mapping[str, str], environment: str) -> dict:
+    issuer = env.get("MOTCUA_OIDC_ISSUER", "").strip()
+    jwks_url = env.get("MOTCUA_OIDC_JWKS_URL", "").strip()
+    for name, url in (("MOTCUA_OIDC_ISSUER", issuer), ("MOTCUA_OIDC_JWKS_URL", jwks_url)):
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"{name} must be an http(s) URL, not {url!r}")
+        if url.startswith("http://") and environment == "production":
+            raise ConfigurationError(f"{name} must be an https URL when MOTCUA_ENVIRONMENT=production")
+    audience = env.get("MOTCUA_OIDC_AUDIENCE", "").strip() or DEFAULT_OIDC_AUDIENCE
+    raw_skew = env.get("MOTCUA_OIDC_CLOCK_SKEW_SECONDS", "").strip()
+    try:
+        skew = int(raw_skew) if raw_skew else DEFAULT_OIDC_CLOCK_SKEW_SECONDS
+    except ValueError:
+        raise ConfigurationError(f"MOTCUA_OIDC_CLOCK_SKEW_SECONDS must be a whole number, not {raw_skew!r}") from None
+    if not 0 <= skew <= 300:
+        raise ConfigurationError(f"MOTCUA_OIDC_CLOCK_SKEW_SECONDS must be between 0 and 300, not {skew}")
+    return {"oidc_issuer": issuer, "oidc_audience": audience, "oidc_clock_skew_seconds": skew,
+            "oidc_jwks_url": jwks_url}
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -119,6 +143,12 @@ class Settings:
     overdue_scan_seconds: float = 30.0
     due_soon_working_hours: float = 8.0
     grpc_addresses: tuple[tuple[str, str], ...] = ()  # (service, address) from MOTCUA_<SERVICE>_GRPC_ADDRESS
+    #: the OpenID Connect issuer whose access tokens are accepted; empty: none configured yet
+    oidc_issuer: str = ""
+    oidc_audience: str = DEFAULT_OIDC_AUDIENCE
+    oidc_clock_skew_seconds: int = DEFAULT_OIDC_CLOCK_SKEW_SECONDS
+    #: the issuer's JWKS URL when it is not the one its discovery document names
+    oidc_jwks_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -175,6 +205,7 @@ class Settings:
             due_soon_working_hours=_non_negative(env, "MOTCUA_DUE_SOON_WORKING_HOURS", "8", 480),
             grpc_addresses=tuple(sorted((m.group(1).lower(), v) for k, v in env.items()
                                         if (m := _GRPC_ADDRESS.fullmatch(k)) and v.strip())),
+            **_oidc(env, environment),
         )
 
     def grpc_address(self, service: str, default_port: int) -> str:
