@@ -2,7 +2,9 @@
 transaction as the case's events and rebuildable from workflow's log."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Sequence
+from uuid import UUID
 
 from motcua_common.eventstore import ReadModel
 
@@ -81,3 +83,63 @@ class CaseSummaries(ReadModel):
                    (e.originator_version, e.originator_id))
         elif name.startswith("Case."):
             yield (f"UPDATE {self.table} SET version = %s WHERE case_id = %s", (e.originator_version, e.originator_id))
+
+
+class PostgresCaseQueue(CaseSummaries):
+    """The case summaries table as the use cases query it (application.CaseQueue)."""
+
+    def __init__(self, pool: Any, schema: str) -> None:
+        super().__init__(schema)
+        self.pool = pool
+
+    def case_id_for(self, dossier_code: str) -> UUID | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(f"SELECT case_id FROM {self.table} WHERE dossier_code = %s", (dossier_code,)).fetchone()
+        return row[0] if row else None
+
+    def page(self, *, unit_code: str, assignee: str, status: str | None, include_finished: bool,
+             after: tuple[datetime, UUID] | None, limit: int) -> list[dict]:
+        where, params = [], []  # type: ignore[var-annotated]
+        if unit_code:
+            where.append("unit_code = %s")
+            params.append(unit_code)
+        if assignee:
+            where.append("assignee = %s")
+            params.append(assignee)
+        if status:
+            where.append("status = %s")
+            params.append(status)
+        elif not include_finished:
+            where.append("status <> ALL(%s)")
+            params.append(list(FINISHED))
+        if after is not None:
+            where.append("(due_at > %s OR (due_at = %s AND case_id > %s))")
+            params.extend([after[0], after[0], after[1]])
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE {' AND '.join(where) or 'true'} "
+                "ORDER BY due_at, case_id LIMIT %s", (*params, limit)).fetchall()
+        return [dict(zip(COLUMNS, r)) for r in rows]
+
+    def overdue_candidates(self, now: datetime, limit: int) -> list[UUID]:
+        with self.pool.connection() as conn:
+            return [r[0] for r in conn.execute(
+                f"SELECT case_id FROM {self.table} WHERE status = 'in_progress' AND NOT overdue "
+                "AND due_at < %s ORDER BY due_at LIMIT %s", (now, limit)).fetchall()]
+
+    def due_soon_candidates(self, now: datetime, horizon: datetime, limit: int) -> list[UUID]:
+        with self.pool.connection() as conn:
+            return [r[0] for r in conn.execute(
+                f"SELECT case_id FROM {self.table} WHERE status = 'in_progress' AND NOT overdue "
+                "AND due_at > %s AND due_at < %s AND due_soon_for IS DISTINCT FROM due_at ORDER BY due_at LIMIT %s",
+                (now, horizon, limit)).fetchall()]
+
+    def overdue_by_unit(self, now: datetime) -> dict[str, int]:
+        with self.pool.connection() as conn:
+            return dict(conn.execute(f"SELECT unit_code, count(*) FROM {self.table} "
+                                     "WHERE status = 'in_progress' AND due_at < %s GROUP BY unit_code",
+                                     (now,)).fetchall())
+
+    def rows(self) -> list[tuple]:
+        with self.pool.connection() as conn:
+            return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.table} ORDER BY case_id").fetchall()

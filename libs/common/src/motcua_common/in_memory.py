@@ -1,0 +1,34 @@
+"""Applications in memory, for unit tests of use cases (no PostgreSQL, no network).
+
+eventsourcing's POPO recorder ignores the `before_insert` hooks through which a service keeps its
+read models and side tables in the events' transaction (MotcuaApplication.record). This recorder
+runs them, with no cursor, after the uniqueness checks and under the store's lock: an in-memory
+read model (one whose hooks ignore the cursor) then changes exactly when the events are stored,
+and a refused insert (a version conflict) leaves it untouched.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from eventsourcing.persistence import ProcessRecorder, StoredEvent
+from eventsourcing.popo import POPOFactory, POPOProcessRecorder
+
+#: the value of PERSISTENCE_MODULE that selects this module's factory
+PERSISTENCE_MODULE = "motcua_common.in_memory:InMemoryFactory"
+
+
+class InMemoryRecorder(POPOProcessRecorder):
+    def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        for hook in kwargs.get("before_insert", ()):
+            hook(None)
+        return super()._update_table(stored_events, **kwargs)
+
+
+class InMemoryFactory(POPOFactory):
+    def process_recorder(self) -> ProcessRecorder:
+        return InMemoryRecorder()
+
+
+def in_memory_env(**extra: str) -> dict[str, str]:
+    """An eventsourcing environment for a MotcuaApplication kept in memory."""
+    return {"PERSISTENCE_MODULE": PERSISTENCE_MODULE, **extra}

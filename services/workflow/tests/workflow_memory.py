@@ -1,0 +1,99 @@
+"""Workflow's use cases in memory: the work queue and the result files held in dicts, changed by the
+same hooks the PostgreSQL adapters run in the events' transaction (application.CaseQueue, ResultStore)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Sequence
+from uuid import UUID
+
+from motcua_workflow.adapters.read_model import COLUMNS, FINISHED
+
+
+def _summary_changes(e: Any) -> dict:
+    """What an event changes in a case's summary (adapters.read_model.CaseSummaries.statements)."""
+    name = type(e).__qualname__
+    if name == "Case.StepStarted":
+        return {"current_step": e.index, "assignee": ""}
+    if name == "Case.StepAssigned":
+        return {"assignee": e.official}
+    if name == "Case.TransferredOut":
+        return {"unit_code": e.to_unit}
+    if name == "Case.TransferReturned":
+        return {"unit_code": e.home_unit}
+    if name == "Case.SupplementRequested":
+        return {"status": "paused"}
+    if name == "Case.Resumed":
+        return {"status": "in_progress", "due_at": e.due_at}
+    if name == "Case.DeadlineExtended":
+        return {"due_at": e.new_due_at}
+    if name == "Case.MarkedOverdue":
+        return {"overdue": True}
+    if name == "Case.MarkedDueSoon":
+        return {"due_soon_for": e.due_at}
+    if name in ("Case.ResultReturned", "Case.Stopped", "Case.Processed"):
+        return {"status": {"Case.ResultReturned": "returned", "Case.Stopped": "stopped",
+                           "Case.Processed": "processed"}[name], "assignee": ""}
+    return {}
+
+
+class InMemoryCaseQueue:
+    def __init__(self) -> None:
+        self.summaries: dict[UUID, dict] = {}
+
+    def hook_for(self, domain_events: Sequence[Any]) -> Callable[[Any], None] | None:
+        cases = [e for e in domain_events if type(e).__qualname__.startswith("Case.")]
+        if not cases:
+            return None
+        return lambda _cursor: [self._apply(e) for e in cases]  # type: ignore[func-returns-value]
+
+    def _apply(self, e: Any) -> None:
+        if type(e).__qualname__ == "Case.Opened":
+            self.summaries[e.originator_id] = dict(zip(COLUMNS, (
+                e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code, "in_progress",
+                e.due_at, 0, e.originator_version, False, "", None, [s["name"] for s in e.steps])))
+            return
+        self.summaries[e.originator_id].update(_summary_changes(e), version=e.originator_version)
+
+    def case_id_for(self, dossier_code: str) -> UUID | None:
+        return next((s["case_id"] for s in self.summaries.values() if s["dossier_code"] == dossier_code), None)
+
+    def page(self, *, unit_code: str, assignee: str, status: str | None, include_finished: bool,
+             after: tuple[datetime, UUID] | None, limit: int) -> list[dict]:
+        def wanted(s: dict) -> bool:
+            return ((not unit_code or s["unit_code"] == unit_code) and (not assignee or s["assignee"] == assignee)
+                    and (s["status"] == status if status else include_finished or s["status"] not in FINISHED)
+                    and (after is None or (s["due_at"], s["case_id"]) > after))
+
+        found = sorted((s for s in self.summaries.values() if wanted(s)), key=lambda s: (s["due_at"], s["case_id"]))
+        return [dict(s) for s in found[:limit]]
+
+    def _open(self) -> list[dict]:
+        return sorted((s for s in self.summaries.values() if s["status"] == "in_progress"), key=lambda s: s["due_at"])
+
+    def overdue_candidates(self, now: datetime, limit: int) -> list[UUID]:
+        return [s["case_id"] for s in self._open() if not s["overdue"] and s["due_at"] < now][:limit]
+
+    def due_soon_candidates(self, now: datetime, horizon: datetime, limit: int) -> list[UUID]:
+        return [s["case_id"] for s in self._open()
+                if not s["overdue"] and now < s["due_at"] < horizon and s["due_soon_for"] != s["due_at"]][:limit]
+
+    def overdue_by_unit(self, now: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for s in self._open():
+            if s["due_at"] < now:
+                counts[s["unit_code"]] = counts.get(s["unit_code"], 0) + 1
+        return counts
+
+    def rows(self) -> list[tuple]:
+        return [tuple(s[c] for c in COLUMNS) for _, s in sorted(self.summaries.items())]
+
+
+class InMemoryResultStore:
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def store_hook(self, sha256: str, media_type: str, content: bytes) -> Callable[[Any], None]:
+        return lambda _cursor: self.files.setdefault(sha256, content)  # type: ignore[func-returns-value]
+
+    def get(self, sha256: str) -> bytes | None:
+        return self.files.get(sha256)
