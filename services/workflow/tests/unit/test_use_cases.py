@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
@@ -18,6 +18,7 @@ from motcua_common.testing import DEMO_DATA
 from motcua_common.unit_signing import UnitKeys, issue_unit_keys
 from motcua_common.working_calendar import WorkingCalendar
 
+from motcua_workflow.adapters.read_model import COLUMNS
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
 from motcua_workflow.domain.case import Case
@@ -133,10 +134,7 @@ def test_completing_the_current_step_records_it_and_starts_the_next(app):
     done = app.complete_step(key(), case.id, 0, case.version, "Đã kiểm tra", OFFICIAL)
     assert done.current_step == 1 and done.version > case.version
     assert sorted(stored_types(app)[1:]) == ["Case.StepCompleted", "Case.StepStarted", "IdempotencyRecord.Recorded"]
-    assert app.read_model_rows()[0][COLUMN_CURRENT_STEP] == 1
-
-
-COLUMN_CURRENT_STEP = 7
+    assert app.read_model_rows()[0][COLUMNS.index("current_step")] == 1
 
 
 def test_a_retried_command_answers_once_and_records_nothing_more(app):
