@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Callable, Sequence
-from uuid import UUID
+from uuid import UUID, uuid4
+
+from motcua_common.context import Actor, CommandContext, command_context, concerning
 
 from motcua_workflow.adapters.read_model import COLUMNS, FINISHED
+from motcua_workflow.domain.case import Case
 
 
 def _summary_changes(e: Any) -> dict:
@@ -97,3 +100,14 @@ class InMemoryResultStore:
 
     def get(self, sha256: str) -> bytes | None:
         return self.files.get(sha256)
+
+
+def open_test_case(app: Any, plan: list, calendar: Any, due_in_days: int, unit: str) -> Case:
+    """A case as workflow's intake policy opens it (the policy itself is tested with the consumer)."""
+    dossier_id = uuid4()
+    now = app.clock.now()
+    with command_context(CommandContext(Actor.system("test"), app.province, app.clock)), concerning(dossier_id):
+        case = Case.open(app.province, dossier_id, f"{unit}-261123-{dossier_id.int % 10000:04d}", "1.004873", unit,
+                         now, calendar.add_working_days(now, due_in_days), plan, now)
+    app.record(case)
+    return case

@@ -32,3 +32,24 @@ class InMemoryFactory(POPOFactory):
 def in_memory_env(**extra: str) -> dict[str, str]:
     """An eventsourcing environment for a MotcuaApplication kept in memory."""
     return {"PERSISTENCE_MODULE": PERSISTENCE_MODULE, **extra}
+
+
+class RecordingFollower:
+    """Stands in for an UpstreamFollower in a worker's unit tests: remembers what the worker handed
+    it and pulls one page (positions 1-10) through the `read_page` the worker gave it."""
+
+    def __init__(self, position: int = 0) -> None:
+        self.pushed: list[dict] = []
+        self.pulled: list[list[dict]] = []
+        self._position = position
+
+    def on_push(self, wire: dict, read_page: Any) -> None:
+        self.pushed.append(wire)
+        self.pulled.append(read_page(1, 10))
+
+    def catch_up(self, read_page: Any, until: int | None = None) -> int:
+        self.pulled.append(read_page(1, 10))
+        return 0
+
+    def position(self) -> int:
+        return self._position

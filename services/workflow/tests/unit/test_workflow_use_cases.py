@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from motcua_common.clock import FixedClock
-from motcua_common.context import Actor, CommandContext, command_context, concerning
+from motcua_common.context import Actor
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
 from motcua_common.eventstore import logged_event_from_wire
 from motcua_common.in_memory import in_memory_env
@@ -22,7 +22,7 @@ from motcua_workflow.adapters.read_model import COLUMNS
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
 from motcua_workflow.domain.case import Case
-from workflow_memory import InMemoryCaseQueue, InMemoryResultStore
+from workflow_memory import InMemoryCaseQueue, InMemoryResultStore, open_test_case
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)  # Monday 08:00 in Vietnam
 CALENDAR = WorkingCalendar.from_data({})
@@ -52,15 +52,7 @@ def app(clock):
 
 
 def open_case(app: WorkflowApplication, due_in_days: int = 3, unit: str = UNIT) -> Case:
-    """A case as workflow's intake policy opens it (the policy itself is tested with the consumer)."""
-    dossier_id = uuid4()
-    now = app.clock.now()
-    context = CommandContext(Actor.system("test"), "test", app.clock)
-    with command_context(context), concerning(dossier_id):
-        case = Case.open("test", dossier_id, f"{unit}-261123-{dossier_id.int % 10000:04d}", "1.004873", unit, now,
-                         CALENDAR.add_working_days(now, due_in_days), PLAN, now)
-    app.record(case)
-    return case
+    return open_test_case(app, PLAN, CALENDAR, due_in_days, unit)
 
 
 def stored_types(app: WorkflowApplication) -> list[str]:

@@ -1,0 +1,88 @@
+"""workflow's nameko worker, one entrypoint at a time (nameko's worker_factory, an in-memory application):
+the pull API serves workflow's log, intake's events reach their follower, the schedulers mark cases."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from unittest.mock import MagicMock
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from motcua_common.clock import FixedClock
+from motcua_common.in_memory import RecordingFollower, in_memory_env
+from motcua_common.nameko_deps import AppAndFollowers
+from motcua_common.testing import DEMO_DATA
+from motcua_common.working_calendar import WorkingCalendar
+
+from motcua_workflow.adapters.templates_file import load_templates
+from motcua_workflow.application import WorkflowApplication
+from motcua_workflow.entrypoints.service import WorkflowService
+from workflow_memory import InMemoryCaseQueue, InMemoryResultStore, open_test_case
+
+START = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+CALENDAR = WorkingCalendar.from_data({})
+UNIT = "000.31.01.H45"
+PLAN = load_templates(DEMO_DATA / "process_templates.yaml").plan("1.004873", UNIT, 3)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(START)
+
+
+@pytest.fixture
+def app(clock):
+    app = WorkflowApplication(env=in_memory_env(), province="test", clock=clock, queue=InMemoryCaseQueue(),
+                              result_files=InMemoryResultStore(), calendar=CALENDAR)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def follower():
+    return RecordingFollower(position=5)
+
+
+@pytest.fixture
+def service(app, follower):
+    service = worker_factory(WorkflowService, parts=AppAndFollowers(app, {"intake": follower}))
+    service.intake.read_notifications.return_value = [{"id": 1}]
+    return service
+
+
+def test_read_notifications_serves_a_page_of_workflows_log(service, app):
+    cases = [open_test_case(app, PLAN, CALENDAR, 3, UNIT) for _ in range(3)]
+    page = service.read_notifications(2, 2)
+    assert [n["id"] for n in page] == [2, 3]
+    assert [n["originator_id"] for n in page] == [str(c.id) for c in cases[1:]]
+    assert service.head_position() == 3
+
+
+def test_an_intake_event_goes_to_intakes_follower_which_pulls_through_intakes_rpc(service, follower):
+    service.on_intake_event({"id": 4})
+    service.poll_intake()
+    assert follower.pushed == [{"id": 4}]
+    assert follower.pulled == [[{"id": 1}], [{"id": 1}]]
+    assert service.intake.read_notifications.call_count == 2
+
+
+def test_tracked_position_is_the_followers_for_intake_and_zero_for_others(service):
+    assert (service.tracked_position("intake"), service.tracked_position("workflow")) == (5, 0)
+
+
+def test_the_overdue_timer_marks_cases_past_their_due_time(service, app, clock):
+    case = open_test_case(app, PLAN, CALENDAR, 1, UNIT)
+    service.mark_overdue_cases()
+    assert not app.get_case(case.id).overdue
+    clock.advance(timedelta(days=3))
+    service.mark_overdue_cases()
+    assert app.get_case(case.id).overdue
+
+
+def test_the_due_soon_timer_uses_the_configured_working_hours(monkeypatch):
+    monkeypatch.setenv("MOTCUA_DUE_SOON_WORKING_HOURS", "4")
+    audited = MagicMock()
+    audited.mark_due_soon_cases.return_value = 0
+    service = worker_factory(WorkflowService, parts=AppAndFollowers(audited, {}))
+    service.mark_due_soon_cases()
+    audited.mark_due_soon_cases.assert_called_once_with(timedelta(hours=4))
