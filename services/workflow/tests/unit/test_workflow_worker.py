@@ -2,7 +2,12 @@
 the pull API serves workflow's log, intake's events reach their follower, the schedulers mark cases."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from unittest.mock import MagicMock
 
 import pytest
@@ -86,3 +91,67 @@ def test_the_due_soon_timer_uses_the_configured_working_hours(monkeypatch):
     service = worker_factory(WorkflowService, parts=AppAndFollowers(audited, {}))
     service.mark_due_soon_cases()
     audited.mark_due_soon_cases.assert_called_once_with(timedelta(hours=4))
+
+
+# nameko's entrypoint_hook needs eventlet's monkey patching, which this test process must not have
+# (psycopg, grpcio): the container runs in a child process, on the same in-memory application.
+CONTAINER_SCRIPT = r'''
+import eventlet
+eventlet.monkey_patch()
+import json, sys
+from datetime import datetime, timedelta, timezone
+from unittest.mock import MagicMock
+from nameko.containers import ServiceContainer
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
+from motcua_common.clock import FixedClock
+from motcua_common.in_memory import RecordingFollower, in_memory_env
+from motcua_common.nameko_deps import AppAndFollowers
+from motcua_common.testing import DEMO_DATA
+from motcua_common.working_calendar import WorkingCalendar
+from motcua_workflow.adapters.templates_file import load_templates
+from motcua_workflow.application import WorkflowApplication
+from motcua_workflow.entrypoints.service import WorkflowService
+from workflow_memory import InMemoryCaseQueue, InMemoryResultStore, open_test_case
+
+clock = FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc))
+calendar = WorkingCalendar.from_data({})
+app = WorkflowApplication(env=in_memory_env(), province="test", clock=clock, queue=InMemoryCaseQueue(),
+                          result_files=InMemoryResultStore(), calendar=calendar)
+plan = load_templates(DEMO_DATA / "process_templates.yaml").plan("1.004873", "000.31.01.H45", 3)
+case = open_test_case(app, plan, calendar, 1, "000.31.01.H45")
+follower = RecordingFollower(position=3)
+container = ServiceContainer(WorkflowService, {"AMQP_URI": "memory://"})
+intake = MagicMock()
+intake.read_notifications.return_value = [{"id": 1}]
+replace_dependencies(container, parts=AppAndFollowers(app, {"intake": follower}), audit_keys=MagicMock(),
+                     intake=intake)
+out = {}
+with entrypoint_hook(container, "read_notifications", timeout=10) as read_notifications:
+    out["page"] = [n["originator_id"] for n in read_notifications(1, 10)]
+with entrypoint_hook(container, "head_position", timeout=10) as head_position:
+    out["head"] = head_position()
+with entrypoint_hook(container, "tracked_position", timeout=10) as tracked_position:
+    out["tracked"] = tracked_position("intake")
+with entrypoint_waiter(container, "on_intake_event", timeout=10):
+    container.spawn_worker(next(e for e in container.entrypoints if e.method_name == "on_intake_event"),
+                           ({"id": 2},), {})
+out["pushed"] = follower.pushed
+clock.advance(timedelta(days=3))
+with entrypoint_hook(container, "mark_overdue_cases", timeout=10) as mark_overdue_cases:
+    mark_overdue_cases()
+out["overdue"] = app.get_case(case.id).overdue
+out["case"] = str(case.id)
+print(json.dumps(out))
+'''
+
+
+def test_the_entrypoints_serve_through_a_nameko_container():
+    tests = Path(__file__).parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", CONTAINER_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["page"] == [out["case"]] and out["head"] == 1 and out["tracked"] == 3
+    assert out["pushed"] == [{"id": 2}]
+    assert out["overdue"] is True
