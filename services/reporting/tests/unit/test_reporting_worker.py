@@ -3,6 +3,7 @@ each upstream's events reach its follower, which pulls from that upstream (repor
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -11,7 +12,7 @@ from nameko.testing.services import worker_factory
 from motcua_common.audit_log import Signer, TrustedKeys
 from motcua_common.clock import FixedClock
 from motcua_common.context import Actor
-from motcua_common.in_memory import RecordingFollower, in_memory_env
+from motcua_common.in_memory import RecordingFollower, in_memory_env, run_in_patched_child
 from motcua_common.nameko_deps import AppAndFollowers
 
 from motcua_reporting.application import ReportingApplication
@@ -68,3 +69,49 @@ def test_read_notifications_and_positions(service, app):
     assert service.read_notifications(1, 10) == app.read_notifications(1, 10)
     assert service.head_position() == 1
     assert [service.tracked_position(u) for u in ("intake", "workflow", "reporting", "payment")] == [1, 2, 3, 0]
+
+
+# The container runs in a child process (entrypoint_hook needs eventlet's monkey patching, which
+# this test process must not have), on an in-memory application.
+CONTAINER_SCRIPT = r'''
+import json
+from datetime import datetime, timezone
+from unittest.mock import MagicMock
+from uuid import uuid4
+from nameko.containers import ServiceContainer
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
+from motcua_common.audit_log import Signer, TrustedKeys
+from motcua_common.clock import FixedClock
+from motcua_common.context import Actor
+from motcua_common.in_memory import RecordingFollower, in_memory_env
+from motcua_common.nameko_deps import AppAndFollowers
+from motcua_reporting.application import ReportingApplication
+from motcua_reporting.entrypoints.service import ReportingService
+from reporting_memory import InMemoryHistories
+
+signer = Signer(b"\x07" * 32)
+app = ReportingApplication(env=in_memory_env(), province="test",
+                           clock=FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)),
+                           histories=InMemoryHistories(), signer=signer, trust=TrustedKeys([signer.public_key]),
+                           verify_source=lambda *args: {})
+app.record_read(Actor(kind="official", subject="tt01"), uuid4(), "C-1", "audit.StreamHistory")
+followers = {u: RecordingFollower(position=n) for n, u in enumerate(("intake", "workflow", "reporting"), 1)}
+container = ServiceContainer(ReportingService, {"AMQP_URI": "memory://"})
+replace_dependencies(container, parts=AppAndFollowers(app, followers), audit_keys=MagicMock(),
+                     intake=MagicMock(), workflow=MagicMock())
+out = {}
+with entrypoint_hook(container, "read_notifications", timeout=10) as read_notifications:
+    out["page"] = [n["id"] for n in read_notifications(1, 10)]
+with entrypoint_hook(container, "tracked_position", timeout=10) as tracked_position:
+    out["tracked"] = [tracked_position(u) for u in ("intake", "workflow", "reporting", "payment")]
+with entrypoint_waiter(container, "on_own_event", timeout=10):
+    container.spawn_worker(next(e for e in container.entrypoints if e.method_name == "on_own_event"),
+                           ({"id": 1},), {})
+out["own_pulled"] = [[n["id"] for n in page] for page in followers["reporting"].pulled]
+print(json.dumps(out))
+'''
+
+
+def test_the_entrypoints_serve_through_a_nameko_container():
+    out = run_in_patched_child(CONTAINER_SCRIPT, str(Path(__file__).parents[1]))
+    assert out == {"page": [1], "tracked": [1, 2, 3, 0], "own_pulled": [[1]]}

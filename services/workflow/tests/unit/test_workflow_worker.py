@@ -2,10 +2,6 @@
 the pull API serves workflow's log, intake's events reach their follower, the schedulers mark cases."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from unittest.mock import MagicMock
@@ -14,7 +10,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from motcua_common.clock import FixedClock
-from motcua_common.in_memory import RecordingFollower, in_memory_env
+from motcua_common.in_memory import RecordingFollower, in_memory_env, run_in_patched_child
 from motcua_common.nameko_deps import AppAndFollowers
 from motcua_common.testing import DEMO_DATA
 from motcua_common.working_calendar import WorkingCalendar
@@ -93,12 +89,10 @@ def test_the_due_soon_timer_uses_the_configured_working_hours(monkeypatch):
     audited.mark_due_soon_cases.assert_called_once_with(timedelta(hours=4))
 
 
-# nameko's entrypoint_hook needs eventlet's monkey patching, which this test process must not have
-# (psycopg, grpcio): the container runs in a child process, on the same in-memory application.
+# The container runs in a child process (entrypoint_hook needs eventlet's monkey patching, which
+# this test process must not have), on the same in-memory application.
 CONTAINER_SCRIPT = r'''
-import eventlet
-eventlet.monkey_patch()
-import json, sys
+import json
 from datetime import datetime, timedelta, timezone
 from unittest.mock import MagicMock
 from nameko.containers import ServiceContainer
@@ -146,12 +140,7 @@ print(json.dumps(out))
 
 
 def test_the_entrypoints_serve_through_a_nameko_container():
-    tests = Path(__file__).parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", CONTAINER_SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_in_patched_child(CONTAINER_SCRIPT, str(Path(__file__).parents[1]))
     assert out["page"] == [out["case"]] and out["head"] == 1 and out["tracked"] == 3
     assert out["pushed"] == [{"id": 2}]
     assert out["overdue"] is True
