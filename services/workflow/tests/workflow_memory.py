@@ -102,9 +102,10 @@ class InMemoryResultStore:
         return self.files.get(sha256)
 
 
-def open_test_case(app: Any, plan: list, calendar: Any, due_in_days: int, unit: str) -> Case:
+def open_test_case(app: Any, plan: list, calendar: Any, due_in_days: int, unit: str,
+                   dossier_id: UUID | None = None) -> Case:
     """A case as workflow's intake policy opens it (the policy itself is tested with the consumer)."""
-    dossier_id = uuid4()
+    dossier_id = dossier_id or uuid4()
     now = app.clock.now()
     with command_context(CommandContext(Actor.system("test"), app.province, app.clock)), concerning(dossier_id):
         case = Case.open(app.province, dossier_id, f"{unit}-261123-{dossier_id.int % 10000:04d}", "1.004873", unit,
