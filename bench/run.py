@@ -195,7 +195,8 @@ def bench_rebuild(env: dict[str, str]) -> dict:
     from motcua_common.platform import make_pool
     from motcua_common.settings import Settings
     from motcua_intake.bootstrap import bootstrap as intake_bootstrap
-    from motcua_workflow.adapters.read_model import CaseSummaries
+    from motcua_workflow.adapters.read_model import CaseSummaries, PostgresCaseQueue
+    from motcua_workflow.adapters.result_files import ResultFiles
     from motcua_workflow.application import WorkflowApplication
     from motcua_workflow.bootstrap import intake_follower
 
@@ -217,8 +218,10 @@ def bench_rebuild(env: dict[str, str]) -> dict:
     create_tables(WorkflowApplication, rebuild_env)
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
         CaseSummaries.create_table(conn, schema)
+    pool = make_pool(settings)
     app = WorkflowApplication(env=rebuild_env, province=settings.province, clock=intake.clock,
-                              pool=make_pool(settings), schema=schema, calendar=intake.calendar_for(None))
+                              queue=PostgresCaseQueue(pool, schema), result_files=ResultFiles(pool, schema), pool=pool,
+                              calendar=intake.calendar_for(None))
     follower = intake_follower(app, settings)
     started = time.perf_counter()
     applied = follower.catch_up(lambda start, limit: intake.read_notifications(start, limit))

@@ -11,19 +11,27 @@ not found -> NOT_FOUND, rule violated -> FAILED_PRECONDITION, bad field ->
 INVALID_ARGUMENT with google.rpc.BadRequest, conflict -> ABORTED, store or
 broker or a needed service unreachable -> UNAVAILABLE (the caller may retry with its idempotency key),
 overloaded -> RESOURCE_EXHAUSTED with google.rpc.RetryInfo, deadline passed before storing -> DEADLINE_EXCEEDED.
+
+The edge also does what every call on a dossier needs (DossierCalls, declared once per service):
+it names the dossier on the call's span and, for a read, records who read it before the response
+(or a stream's first message) leaves. A service's RPCs must all be declared, so a new read RPC
+cannot be added without saying what it reads.
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import signal
 import threading
 import time
 from concurrent import futures
-from typing import Any, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping
+from uuid import UUID
 
 import grpc
 from eventsourcing.persistence import InterfaceError, OperationalError
-from google.protobuf import any_pb2, duration_pb2
+from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -37,7 +45,7 @@ from motcua_common.errors import (Conflict, DeadlineExceeded, InvalidArgument, M
                                   RuleViolated, Unavailable)
 from motcua_common.logs import get_logger
 from motcua_common.settings import DEFAULT_GRPC_MAX_IN_FLIGHT
-from motcua_common.telemetry import context_from_metadata, meter, tracer
+from motcua_common.telemetry import context_from_metadata, mark_dossier, meter, tracer
 from motcua_common.validation import validate_request
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -62,6 +70,86 @@ def actor_from_metadata(context: grpc.ServicerContext) -> Actor:
     if claims["kind"] not in ("official", "citizen", "integrator", "system", "anonymous"):
         raise InvalidArgument.single("metadata.x-motcua-actor-kind", "must be official, citizen, integrator or system")
     return Actor(**claims)
+
+
+#: (actor, dossier id, dossier code, what) -> None: records a read (MotcuaApplication.record_read)
+ReadRecorder = Callable[[Actor, UUID, str, str], None]
+
+
+@dataclass(frozen=True)
+class DossierCalls:
+    """What each RPC of one gRPC service does with a dossier, for the edge to act on.
+
+    `reads`: RPC name -> what the read record says (e.g. "intake.GetDossier"); the edge records
+    the read, with the caller's actor, before the response leaves, and refuses to answer (INTERNAL)
+    if the call named no dossier. `others`: every other RPC (commands, lists, reads the application
+    records itself). The dossier is found in the response (`dossier`, `case` or `state`), or is the
+    one the handler named with `serves()`.
+    """
+
+    service: str
+    reads: Mapping[str, str] = field(default_factory=dict)
+    others: frozenset[str] = frozenset()
+    record_read: ReadRecorder | None = None
+
+    def check_complete(self) -> None:
+        """Refuse a declaration that misses (or invents) an RPC of the service."""
+        methods = {m.name for m in descriptor_pool.Default().FindServiceByName(self.service).methods}
+        declared = set(self.reads) | set(self.others)
+        if methods != declared or set(self.reads) & set(self.others):
+            raise ValueError(f"{self.service}: declare every RPC once in DossierCalls (reads or others); "
+                             f"undeclared: {sorted(methods - declared)}, unknown: {sorted(declared - methods)}")
+        if self.reads and self.record_read is None:
+            raise ValueError(f"{self.service}: reads are declared but nothing records them")
+
+
+_served: contextvars.ContextVar[list | None] = contextvars.ContextVar("motcua_served_dossier", default=None)
+
+
+def serves(dossier_id: Any, dossier_code: str) -> None:
+    """Name the dossier this call serves, when its response does not carry it (a form, a file)."""
+    holder = _served.get()
+    if holder is not None:
+        holder[:] = [str(dossier_id), dossier_code]
+
+
+def dossier_in(message: Any) -> tuple[str, str] | None:
+    """(dossier id, code) of a response that carries its dossier, its case or its state."""
+    fields = getattr(getattr(message, "DESCRIPTOR", None), "fields_by_name", {})
+    for name in ("dossier", "case", "state"):
+        if name in fields and fields[name].message_type is not None and message.HasField(name):
+            inner = getattr(message, name)
+            inner_fields = inner.DESCRIPTOR.fields_by_name
+            if "dossier_code" in inner_fields:
+                return inner.dossier_id, inner.dossier_code
+            if "code" in inner_fields and "id" in inner_fields:
+                return inner.id, inner.code
+    return None
+
+
+class _DossierCall:
+    """One call's dossier: named by the handler (serves) or found in its first response."""
+
+    def __init__(self, rpc: str, calls: DossierCalls | None, context: grpc.ServicerContext) -> None:
+        self.rpc, self.calls, self.context = rpc, calls, context
+        self.named: list = []
+        self.done = False
+        _served.set(self.named)
+
+    def answered(self, response: Any) -> None:
+        """Before `response` leaves: mark the span and record the read (once per call)."""
+        if self.done:
+            return
+        self.done = True
+        ref = tuple(self.named) or dossier_in(response)
+        what = self.calls.reads.get(self.rpc) if self.calls is not None else None
+        if ref and ref[1]:
+            mark_dossier(ref[1])
+        if what is None:
+            return
+        if not ref or not ref[0]:
+            raise RuntimeError(f"read RPC {self.rpc} answered without naming its dossier: the read cannot be recorded")
+        self.calls.record_read(actor_from_metadata(self.context), UUID(ref[0]), ref[1], what)  # type: ignore[union-attr,misc]
 
 
 def _status_for(error: MotcuaError) -> status_pb2.Status:
@@ -191,18 +279,28 @@ class _EdgeCall:
                                       "rpc.grpc.status_code": status})
 
 
-def _guard_unary(behaviour: Callable, method: str, admission: Admission) -> Callable:
+def _guard_unary(behaviour: Callable, method: str, admission: Admission, calls: DossierCalls | None) -> Callable:
     def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-        with _EdgeCall(method, context, admission).serve():
-            return behaviour(_checked(request), context)
+        edge = _EdgeCall(method, context, admission)
+        with edge.serve():
+            dossier = _DossierCall(edge.rpc, calls, context)
+            response = behaviour(_checked(request), context)
+            dossier.answered(response)
+            return response
 
     return guarded
 
 
-def _guard_stream(behaviour: Callable, method: str, admission: Admission) -> Callable:
+def _guard_stream(behaviour: Callable, method: str, admission: Admission, calls: DossierCalls | None) -> Callable:
+    """Each message is handed on as the handler yields it (never collected first); the first one
+    leaves only after the dossier's read is recorded."""
     def guarded(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        with _EdgeCall(method, context, admission).serve():
-            yield from behaviour(_checked(request), context)
+        edge = _EdgeCall(method, context, admission)
+        with edge.serve():
+            dossier = _DossierCall(edge.rpc, calls, context)
+            for response in behaviour(_checked(request), context):
+                dossier.answered(response)
+                yield response
 
     return guarded
 
@@ -231,22 +329,24 @@ class EdgeInterceptor(grpc.ServerInterceptor):
     """Every call: decoded by the edge itself, admitted (or shed), validated (motcua_common.validation),
     traced, its deadline carried to the event store, and its errors mapped to status codes."""
 
-    def __init__(self, admission: Admission | None = None) -> None:
+    def __init__(self, admission: Admission | None = None, dossier_calls: Iterable[DossierCalls] = ()) -> None:
         self.admission = admission or Admission()
+        self.dossier_calls = {calls.service: calls for calls in dossier_calls}
 
     def intercept_service(self, continuation: Callable, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         method, admission = handler_call_details.method, self.admission
+        calls = self.dossier_calls.get(method.split("/")[1]) if method.count("/") == 2 else None
         decode = _decoding(handler.request_deserializer)
         serialize = handler.response_serializer
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _guard_unary(handler.unary_unary, method, admission), decode, serialize)
+                _guard_unary(handler.unary_unary, method, admission, calls), decode, serialize)
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _guard_stream(handler.unary_stream, method, admission), decode, serialize)
+                _guard_stream(handler.unary_stream, method, admission, calls), decode, serialize)
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
                 _guard_request_stream(handler.stream_unary, method, admission, streaming=False), decode, serialize)
@@ -262,17 +362,24 @@ def create_server(
     max_workers: int | None = None,
     max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT,
     admission: Admission | None = None,
+    dossier_calls: Iterable[DossierCalls] = (),
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build a server with the services `register` adds (it returns their full names).
+
+    `dossier_calls` declares, per service, which RPCs read a dossier (the edge records those reads);
+    a declaration missing an RPC is refused here, before serving.
 
     At most `max_in_flight` calls are served at once (health checks aside); more are refused
     with RESOURCE_EXHAUSTED. `admission` replaces that policy chain (e.g. to add rate limits).
     The thread pool holds SPARE_THREADS more than the limit unless `max_workers` says otherwise.
     """
     admission = admission or Admission([InFlightLimit(max_in_flight)])
+    dossier_calls = list(dossier_calls)
+    for calls in dossier_calls:
+        calls.check_complete()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers or max_in_flight + SPARE_THREADS),
-        interceptors=[EdgeInterceptor(admission)],
+        interceptors=[EdgeInterceptor(admission, dossier_calls)],
         options=[("grpc.max_receive_message_length", 4 * 1024 * 1024), ("grpc.so_reuseport", 0)],
     )
     names = list(register(server))
@@ -299,11 +406,12 @@ def serve_until_signalled(server: grpc.Server, health_servicer: health.HealthSer
     server.stop(grace).wait()
 
 
-def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any], tuple[Callable, list[str]]],
+def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any], tuple],
              bootstrap: Callable[[Any], Any]) -> None:
     """The main() of every service's gRPC edge process: settings, logs, bootstrap, serve until signalled.
 
-    `servicer_and_names(app)` returns a function that adds the servicers to a server, and their full names.
+    `servicer_and_names(app)` returns a function that adds the servicers to a server, their full
+    names and their DossierCalls.
     """
     from motcua_common.logs import configure
     from motcua_common.settings import Settings
@@ -311,12 +419,13 @@ def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any]
     settings = Settings.from_env()
     configure(service=service, process="grpc", level=settings.log_level)
     address = settings.grpc_address(service, default_port)
-    add, names = servicer_and_names(bootstrap(settings))
+    add, names, dossier_calls = servicer_and_names(bootstrap(settings))
 
     def register(server: grpc.Server) -> list[str]:
         add(server)
         return names
 
-    server, port, health_servicer = create_server(address, register, max_in_flight=settings.grpc_max_in_flight)
+    server, port, health_servicer = create_server(address, register, max_in_flight=settings.grpc_max_in_flight,
+                                                  dossier_calls=dossier_calls)
     log.info("grpc_serving", address=address, port=port)
     serve_until_signalled(server, health_servicer)

@@ -241,3 +241,20 @@ def unique(prefix: str = "") -> str:
 
 
 NON_DIGITS = re.compile(r"\D")
+
+
+def run_in_patched_child(script: str, *paths: str, timeout: float = 120) -> dict:
+    """Run `script` in a child Python with eventlet's monkey patching (nameko's entrypoint_hook and
+    entrypoint_waiter need it; a test process must not have it: psycopg, grpcio) and return the
+    JSON object it prints last. `paths` go on the child's PYTHONPATH (e.g. a service's tests/)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", "import eventlet; eventlet.monkey_patch()\n" + script],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise AssertionError(f"the child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -5,7 +5,7 @@ import base64
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
@@ -17,11 +17,10 @@ from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
 from motcua_common.idempotency import IdempotentRequest
 from motcua_common.organisation import Organisation, Unit
-from motcua_common.search_text import fold
 from motcua_common.privacy import SubjectErased, SubjectVault
 from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
-from motcua_intake.adapters.dossier_index import COLUMNS as INDEX_COLUMNS, DossierIndex
+from motcua_common.search_text import fold
 from motcua_intake.adapters.form_data import FormData
 from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
@@ -87,8 +86,15 @@ class DossierQuery:
     page_token: str = ""
 
 
-def _like_escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+class DossierSearch(Protocol):
+    """The dossier index behind SearchDossiers, kept in the events' transaction (`hook_for`, as a
+    ReadModel) and queried by the use case (adapters.dossier_index.PostgresDossierIndex)."""
+
+    def hook_for(self, domain_events: Sequence[Any]) -> Callable[[Any], None] | None: ...
+    def search(self, query: DossierQuery, procedure_codes: list[str] | None, after: tuple[datetime, UUID] | None,
+               limit: int) -> list[dict]:
+        """Rows (dicts of dossier_index.COLUMNS) matching every criterion of `query` (the procedure as
+        `procedure_codes` when given), newest first by (received_at, dossier_id), before `after`."""
 
 
 class IntakeApplication(MotcuaApplication):
@@ -102,12 +108,12 @@ class IntakeApplication(MotcuaApplication):
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
                  apologies: Any = None, catalogue_store: Any = None, organisation: Organisation | None = None,
-                 form_data: FormData | None = None, pool: Any = None, schema: str = "intake",
+                 form_data: FormData | None = None, index: DossierSearch | None = None, pool: Any = None,
                  max_backdating_working_days: float = 3.0) -> None:
-        self.dossier_index = DossierIndex(schema)
-        self.read_model = self.dossier_index if pool is not None else None  # kept with the events
+        self.dossier_index = index
+        self.read_model = index  # type: ignore[assignment]  # kept in the events' transaction
         super().__init__(env=env)
-        self.pool = pool
+        self.pool = pool  # PostgreSQL's pool when there is one (maintenance); the use cases never query it
         self.province = province
         self.clock = clock
         self._file_catalogue = catalogue  # used until a catalogue is imported into the store
@@ -161,43 +167,22 @@ class IntakeApplication(MotcuaApplication):
     @traced("intake.search_dossiers")
     def search_dossiers(self, query: DossierQuery) -> tuple[list[dict], str]:
         """Dossiers matching every criterion given, newest first, one page at a time."""
-        if self.pool is None:
+        if self.dossier_index is None:
             raise RuleViolated("NO_DOSSIER_INDEX", "this intake has no dossier index")
         if not 0 <= query.page_size <= MAX_SEARCH_PAGE:
             raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_SEARCH_PAGE}")
-        where, params = ["true"], []
-        if query.dossier_code:
-            where.append("lower(dossier_code) LIKE %s ESCAPE '\\'")
-            params.append(f"%{_like_escaped(fold(query.dossier_code.strip()))}%")
-        if query.procedure.strip():
-            where.append("procedure_code = ANY(%s)")
-            params.append(self._procedures_matching(query.procedure))
-        if query.unit_code:
-            where.append("receiving_agency_code = %s")
-            params.append(query.unit_code)
-        if query.national_status:
-            where.append("national_status = %s")
-            params.append(query.national_status)
-        if query.received_from is not None:
-            where.append("received_at >= %s")
-            params.append(query.received_from)
-        if query.received_until is not None:
-            where.append("received_at < %s")
-            params.append(query.received_until)
+        after = None
         if query.page_token:
             try:
                 at, after_id = base64.urlsafe_b64decode(query.page_token.encode()).decode().split("|")
-                params += [datetime.fromisoformat(at), UUID(after_id)]
+                after = (datetime.fromisoformat(at), UUID(after_id))
             except ValueError:
                 raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
-            where.append("(received_at, dossier_id) < (%s, %s)")
         size = query.page_size or 50
-        with self.pool.connection() as conn:
-            rows = conn.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM {self.dossier_index.table} "
-                                f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, dossier_id DESC LIMIT %s",
-                                (*params, size + 1)).fetchall()
+        codes = self._procedures_matching(query.procedure) if query.procedure.strip() else None
+        rows = self.dossier_index.search(query, codes, after, size + 1)
         names = self.catalogue.names()
-        items = [{**dict(zip(INDEX_COLUMNS, r))} for r in rows[:size]]
+        items = [dict(r) for r in rows[:size]]
         for item in items:
             item["procedure_name"] = (names.get(item["procedure_code"]) or [""])[-1]
         token = ""

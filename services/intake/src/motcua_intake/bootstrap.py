@@ -15,7 +15,7 @@ from motcua_intake.adapters import apologies, catalogue_store, component_registe
 from motcua_intake.adapters.catalogue_store import CatalogueStore
 from motcua_intake.adapters.apologies import Apologies
 from motcua_intake.adapters.component_register import PostgresComponentRegister
-from motcua_intake.adapters.dossier_index import DossierIndex
+from motcua_intake.adapters.dossier_index import DossierIndex, PostgresDossierIndex
 from motcua_intake.adapters.form_data import FormData
 from motcua_intake.adapters.forms import apology, receipt_and_appointment, refusal, supplement_request
 from motcua_intake.adapters.numbering import PostgresDossierNumbering
@@ -45,7 +45,8 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         apologies=Apologies(pool, SERVICE),
         catalogue_store=CatalogueStore(pool, SERVICE),
         organisation=Organisation.load(units) if units.exists() else Organisation([]),
-        form_data=FormData.load(Path(settings.data_dir)), pool=pool, schema=SERVICE,
+        form_data=FormData.load(Path(settings.data_dir)),
+        index=PostgresDossierIndex(pool, SERVICE), pool=pool,
         max_backdating_working_days=settings.max_backdating_working_days,
     )
 

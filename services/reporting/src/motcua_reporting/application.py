@@ -3,10 +3,8 @@ against the source services' own stores, and a signed export. Each records the r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable, Protocol
 from uuid import UUID
-
-from psycopg_pool import ConnectionPool
 
 from motcua_common.audit_export import FORMAT, export_event, sign_document
 from motcua_common.audit_log import Signer, TrustedKeys
@@ -16,23 +14,30 @@ from motcua_common.errors import InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
 
-from motcua_reporting.adapters.history_table import HistoryRow, HistoryTable, as_entries
+from motcua_reporting.adapters.history_table import HistoryRow, as_entries
 from motcua_reporting.domain.dossier_state import DossierState, state_as_of
 
 #: (service, aggregate ids, positions) -> that service's verification report (motcua_common.audit_log)
 SourceVerifier = Callable[[str, list[str], list[int]], dict]
 
 
+class DossierHistories(Protocol):
+    """Reporting's copy of every dossier's events (adapters.history_table.PostgresHistories)."""
+
+    def dossier_id_for(self, code: str) -> UUID | None: ...
+    def has_history(self, dossier_id: UUID) -> bool: ...
+    def rows(self, dossier_id: UUID, include_reads: bool = True) -> list[HistoryRow]: ...
+
+
 class ReportingApplication(MotcuaApplication):
     name = "reporting"
 
-    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
+    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, histories: DossierHistories,
                  signer: Signer, trust: TrustedKeys, verify_source: SourceVerifier) -> None:
         super().__init__(env=env)
         self.province = province
         self.clock = clock
-        self.pool = pool
-        self.history_table = HistoryTable(schema)
+        self.histories = histories
         self.signer = signer
         self.trust = trust
         self.verify_source = verify_source
@@ -41,9 +46,8 @@ class ReportingApplication(MotcuaApplication):
     @traced("reporting.history")
     def history(self, actor: Actor, dossier_id: str, dossier_code: str, include_reads: bool,
                 what: str = "audit.StreamHistory") -> list[HistoryRow]:
-        with self.pool.connection() as conn:
-            resolved = self._resolve(conn, dossier_id, dossier_code)
-            rows = self.history_table.rows(conn, resolved, include_reads)
+        resolved = self._resolve(dossier_id, dossier_code)
+        rows = self.histories.rows(resolved, include_reads)
         if not rows:
             raise NotFound("dossier_id", f"no history for dossier {resolved} other than reads")
         self.record_read(actor, resolved, rows[0].dossier_code, what)
@@ -83,7 +87,7 @@ class ReportingApplication(MotcuaApplication):
         return f"lich-su-ho-so-{rows[0].dossier_code}.json", sign_document(payload, self.signer)
 
     # -- helpers -------------------------------------------------------------------------------
-    def _resolve(self, conn: Any, dossier_id: str, dossier_code: str) -> UUID:
+    def _resolve(self, dossier_id: str, dossier_code: str) -> UUID:
         if dossier_id:
             try:
                 resolved = UUID(dossier_id)
@@ -92,14 +96,13 @@ class ReportingApplication(MotcuaApplication):
         elif dossier_code:
             if len(dossier_code) > 64:
                 raise InvalidArgument.single("dossier_code", "must be at most 64 characters")
-            found = self.history_table.dossier_id_for(conn, dossier_code)
+            found = self.histories.dossier_id_for(dossier_code)
             if found is None:
                 raise NotFound("dossier_code", f"no history for dossier {dossier_code!r}")
             resolved = found
         else:
             raise InvalidArgument.single("dossier_id", "give the dossier's id or its code")
-        if conn.execute(f"SELECT 1 FROM {self.history_table.table} WHERE dossier_id = %s LIMIT 1",
-                        (resolved,)).fetchone() is None:
+        if not self.histories.has_history(resolved):
             raise NotFound("dossier_id", f"no history for dossier {resolved}")
         return resolved
 

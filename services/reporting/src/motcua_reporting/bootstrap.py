@@ -8,7 +8,7 @@ from motcua_common.platform import make_clock, make_pool, setup_service_schema
 from motcua_common.settings import Settings
 
 from motcua_reporting.adapters import history_table
-from motcua_reporting.adapters.history_table import HistoryTable
+from motcua_reporting.adapters.history_table import HistoryTable, PostgresHistories
 from motcua_reporting.adapters.source_logs import SourceLogs
 from motcua_reporting.application import ReportingApplication
 from motcua_reporting.policies import RecordHistory
@@ -21,13 +21,14 @@ UPSTREAMS = ("intake", "workflow", "reporting")
 def bootstrap(settings: Settings | None = None) -> ReportingApplication:
     settings = settings or Settings.from_env()
     return ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
-                                clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
+                                clock=make_clock(settings),
+                                histories=PostgresHistories(make_pool(settings), HistoryTable(SERVICE)),
                                 signer=settings.audit_signer(), trust=settings.audit_trust(),
                                 verify_source=SourceLogs(settings.amqp_uri).verify)
 
 
 def followers(app: ReportingApplication, settings: Settings) -> dict[str, UpstreamFollower]:
-    policy = RecordHistory(app.history_table)
+    policy = RecordHistory(HistoryTable(SERVICE))
     return {upstream: UpstreamFollower(app, upstream, policy, clock=app.clock, province=settings.province)
             for upstream in UPSTREAMS}
 

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Callable, Protocol, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
-from psycopg_pool import ConnectionPool
 
 from motcua_common.clock import Clock
-from motcua_common.dossier_rules import IN_PROGRESS
+from motcua_common.dossier_rules import CLOSED_CASE_STATES
 from motcua_common.context import Actor, CommandContext, command_context, concerning
 from motcua_common.errors import Conflict, InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
@@ -20,8 +19,6 @@ from motcua_common.idempotency import IdempotentRequest
 
 from motcua_common.organisation import Organisation
 
-from motcua_workflow.adapters.read_model import COLUMNS, FINISHED, CaseSummaries
-from motcua_workflow.adapters.result_files import ResultFiles
 from motcua_common.unit_signing import ResultCheck, UnitKeys
 from motcua_workflow.domain.case import Case
 
@@ -30,23 +27,47 @@ MAX_RESULT_BYTES = 3 * 1024 * 1024
 MAX_PAGE = 500
 
 
+class CaseQueue(Protocol):
+    """The work queue: case summaries kept in the events' transaction (`hook_for`, as a ReadModel)
+    and the queries the use cases ask of them (adapters.read_model.PostgresCaseQueue)."""
+
+    def hook_for(self, domain_events: Sequence[Any]) -> Callable[[Any], None] | None: ...
+    def case_id_for(self, dossier_code: str) -> UUID | None: ...
+    def page(self, *, unit_code: str, assignee: str, status: str | None, include_finished: bool,
+             after: tuple[datetime, UUID] | None, limit: int) -> list[dict]:
+        """Summaries (dicts of read_model.COLUMNS) ordered by (due_at, case_id), after `after`."""
+    def overdue_candidates(self, now: datetime, limit: int) -> list[UUID]: ...
+    def due_soon_candidates(self, now: datetime, horizon: datetime, limit: int) -> list[UUID]: ...
+    def overdue_by_unit(self, now: datetime) -> dict[str, int]: ...
+    def rows(self) -> list[tuple]:
+        """Every summary as a tuple of read_model.COLUMNS, by case_id (to compare with a rebuild)."""
+
+
+class ResultStore(Protocol):
+    """Result files by content, written with the event that names them (adapters.result_files)."""
+
+    def store_hook(self, sha256: str, media_type: str, content: bytes) -> Callable[[Any], None]: ...
+    def get(self, sha256: str) -> bytes | None: ...
+
+
 class WorkflowApplication(MotcuaApplication):
     name = "workflow"
 
-    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
-                 calendar: WorkingCalendar, organisation: Organisation | None = None,
+    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, queue: CaseQueue,
+                 result_files: ResultStore, calendar: WorkingCalendar, organisation: Organisation | None = None,
                  unit_keys: UnitKeys | None = None, calendar_for: Any = None,
-                 procedure_names: dict[str, str] | None = None) -> None:
-        self.read_model = CaseSummaries(schema)
+                 procedure_names: dict[str, str] | None = None, pool: Any = None) -> None:
+        self.read_model = queue  # type: ignore[assignment]  # kept in the events' transaction
+        self.queue = queue
         super().__init__(env=env)
         self.province = province
         self.clock = clock
-        self.pool = pool
+        self.pool = pool  # PostgreSQL's pool when there is one (maintenance); the use cases never query it
         self.calendar = calendar  # the province's default calendar
         self._calendar_for = calendar_for or (lambda group: calendar)  # a procedure group's own calendar
         self.organisation = organisation or Organisation([])
         self.unit_keys = unit_keys or UnitKeys(None)
-        self.result_files = ResultFiles(pool, schema)
+        self.result_files = result_files
         self.procedure_names = procedure_names or {}  # code -> Vietnamese name, from the province's catalogue
 
     def calendar_of(self, case: Case) -> WorkingCalendar:
@@ -58,12 +79,9 @@ class WorkflowApplication(MotcuaApplication):
         if case_id is None and dossier_id is not None:
             case_id = Case.id_for(self.province, dossier_id)
         if case_id is None and dossier_code:
-            with self.pool.connection() as conn:
-                row = conn.execute(f"SELECT case_id FROM {self.read_model.table} WHERE dossier_code = %s",
-                                   (dossier_code,)).fetchone()
-            if row is None:
+            case_id = self.queue.case_id_for(dossier_code)
+            if case_id is None:
                 raise NotFound("dossier_code", f"no case for dossier {dossier_code!r}")
-            case_id = row[0]
         if case_id is None:
             raise InvalidArgument.single("case_id", "give case_id, dossier_id or dossier_code")
         case = self.get_or_none(case_id)
@@ -81,34 +99,19 @@ class WorkflowApplication(MotcuaApplication):
         if not 0 <= page_size <= MAX_PAGE:
             raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_PAGE}")
         page_size = page_size or 50
-        where, params = [], []
-        if unit_code:
-            where.append("unit_code = %s")
-            params.append(unit_code)
-        if assignee:
-            where.append("assignee = %s")
-            params.append(assignee)
-        if status:
-            where.append("status = %s")
-            params.append(status)
-        elif not include_finished:
-            where.append("status <> ALL(%s)")
-            params.append(list(FINISHED))
+        after = None
         if page_token:
             try:
                 due_text, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
-                due_at = datetime.fromisoformat(due_text)  # a forged time must not reach PostgreSQL
+                due_at = datetime.fromisoformat(due_text)  # a forged time must not reach the store
                 if due_at.tzinfo is None or due_at.isoformat() != due_text:
                     raise ValueError("not a time this service wrote")
-                params.extend([due_at, due_at, UUID(case_id)])
+                after = (due_at, UUID(case_id))
             except ValueError:
                 raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
-            where.append("(due_at > %s OR (due_at = %s AND case_id > %s))")
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM {self.read_model.table} WHERE {' AND '.join(where)} "
-                "ORDER BY due_at, case_id LIMIT %s", (*params, page_size + 1)).fetchall()
-        items = [self._queue_row(dict(zip(COLUMNS, r))) for r in rows[:page_size]]
+        rows = self.queue.page(unit_code=unit_code, assignee=assignee, status=status,
+                               include_finished=include_finished, after=after, limit=page_size + 1)
+        items = [self._queue_row(dict(r)) for r in rows[:page_size]]
         token = ""
         if len(rows) > page_size:
             last = items[-1]
@@ -117,7 +120,7 @@ class WorkflowApplication(MotcuaApplication):
 
     def _queue_row(self, row: dict) -> dict:
         names = row.pop("step_names")
-        active = row["status"] not in FINISHED and row["current_step"] < len(names)
+        active = row["status"] not in CLOSED_CASE_STATES and row["current_step"] < len(names)
         return {**row, "step_name": names[row["current_step"]] if active else "",
                 "procedure_name": self.procedure_names.get(row["procedure_code"], "")}
 
@@ -252,10 +255,7 @@ class WorkflowApplication(MotcuaApplication):
     def mark_overdue_cases(self, limit: int = 500) -> int:
         """The scheduler's tick: record MarkedOverdue on every open case past its due time (once each)."""
         now = self.clock.now()
-        with self.pool.connection() as conn:
-            due = [r[0] for r in conn.execute(
-                f"SELECT case_id FROM {self.read_model.table} WHERE status = %s AND NOT overdue "
-                "AND due_at < %s ORDER BY due_at LIMIT %s", (IN_PROGRESS, now, limit)).fetchall()]
+        due = self.queue.overdue_candidates(now, limit)
         marked = 0
         context = CommandContext(actor=Actor.system("workflow.overdue-scheduler"), province=self.province,
                                  clock=self.clock)
@@ -276,11 +276,7 @@ class WorkflowApplication(MotcuaApplication):
         time left (once per due time). Candidates are those due within the window plus any closure."""
         now = self.clock.now()
         horizon = now + window * 3 + timedelta(days=14)  # wall-clock bound; the calendar decides
-        with self.pool.connection() as conn:
-            due = [r[0] for r in conn.execute(
-                f"SELECT case_id FROM {self.read_model.table} WHERE status = %s AND NOT overdue "
-                "AND due_at > %s AND due_at < %s AND due_soon_for IS DISTINCT FROM due_at ORDER BY due_at LIMIT %s",
-                (IN_PROGRESS, now, horizon, limit)).fetchall()]
+        due = self.queue.due_soon_candidates(now, horizon, limit)
         marked = 0
         context = CommandContext(actor=Actor.system("workflow.due-soon-scheduler"), province=self.province,
                                  clock=self.clock)
@@ -298,13 +294,8 @@ class WorkflowApplication(MotcuaApplication):
 
     def overdue_by_unit(self) -> dict[str, int]:
         """Open cases past their due time, per unit (for the overdue alert)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(f"SELECT unit_code, count(*) FROM {self.read_model.table} "
-                                "WHERE status = %s AND due_at < %s GROUP BY unit_code",
-                                (IN_PROGRESS, self.clock.now())).fetchall()
-        return dict(rows)
+        return self.queue.overdue_by_unit(self.clock.now())
 
     # -- read-model maintenance ----------------------------------------------
     def read_model_rows(self) -> list[tuple]:
-        with self.pool.connection() as conn:
-            return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.read_model.table} ORDER BY case_id").fetchall()
+        return self.queue.rows()

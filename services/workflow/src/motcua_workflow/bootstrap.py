@@ -11,7 +11,8 @@ from motcua_common.settings import Settings
 from motcua_common.organisation import Organisation
 
 from motcua_workflow.adapters import result_files
-from motcua_workflow.adapters.read_model import CaseSummaries
+from motcua_workflow.adapters.read_model import CaseSummaries, PostgresCaseQueue
+from motcua_workflow.adapters.result_files import ResultFiles
 from motcua_common.unit_signing import UnitKeys, issue_unit_keys
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
@@ -23,8 +24,10 @@ SERVICE = "workflow"
 def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
     settings = settings or Settings.from_env()
     units = Path(settings.data_dir) / "units.yaml"
+    pool = make_pool(settings)
     return WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
-                               clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
+                               clock=make_clock(settings), queue=PostgresCaseQueue(pool, SERVICE),
+                               result_files=ResultFiles(pool, SERVICE), pool=pool,
                                calendar=calendars(settings)(None), calendar_for=calendars(settings),
                                organisation=Organisation.load(units) if units.exists() else Organisation([]),
                                unit_keys=UnitKeys(Path(settings.unit_keys_dir) if settings.unit_keys_dir else None),

@@ -3,9 +3,12 @@ national status as intake knows it, dates), written in the same transaction as t
 events and rebuildable from intake's log. No personal data: applicants are not in it."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Sequence
+from uuid import UUID
 
 from motcua_common.eventstore import ReadModel
+from motcua_common.search_text import fold
 
 COLUMNS = ("dossier_id", "pending_id", "dossier_code", "procedure_code", "receiving_agency_code", "channel",
            "national_status", "received_at", "appointment_at", "version")
@@ -53,3 +56,45 @@ class DossierIndex(ReadModel):
         elif name.startswith("PendingDossier."):
             yield (f"UPDATE {self.table} SET version = %s WHERE pending_id = %s AND national_status <> 2",
                    (e.originator_version, e.originator_id))
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class PostgresDossierIndex(DossierIndex):
+    """The dossier index as SearchDossiers queries it (application.DossierSearch)."""
+
+    def __init__(self, pool: Any, schema: str) -> None:
+        super().__init__(schema)
+        self.pool = pool
+
+    def search(self, query: Any, procedure_codes: list[str] | None, after: tuple[datetime, UUID] | None,
+               limit: int) -> list[dict]:
+        where, params = ["true"], []  # type: ignore[var-annotated]
+        if query.dossier_code:
+            where.append("lower(dossier_code) LIKE %s ESCAPE '\\'")
+            params.append(f"%{_like_escaped(fold(query.dossier_code.strip()))}%")
+        if procedure_codes is not None:
+            where.append("procedure_code = ANY(%s)")
+            params.append(procedure_codes)
+        if query.unit_code:
+            where.append("receiving_agency_code = %s")
+            params.append(query.unit_code)
+        if query.national_status:
+            where.append("national_status = %s")
+            params.append(query.national_status)
+        if query.received_from is not None:
+            where.append("received_at >= %s")
+            params.append(query.received_from)
+        if query.received_until is not None:
+            where.append("received_at < %s")
+            params.append(query.received_until)
+        if after is not None:
+            where.append("(received_at, dossier_id) < (%s, %s)")
+            params += [after[0], after[1]]
+        with self.pool.connection() as conn:
+            rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.table} "
+                                f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, dossier_id DESC LIMIT %s",
+                                (*params, limit)).fetchall()
+        return [dict(zip(COLUMNS, r)) for r in rows]

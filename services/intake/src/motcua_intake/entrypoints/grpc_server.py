@@ -10,9 +10,8 @@ import grpc
 from motcua.intake.v1 import intake_pb2 as pb
 from motcua.intake.v1 import intake_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.grpc_server import actor_from_metadata, run_edge
+from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
 from motcua_common.logs import bound, get_logger
-from motcua_common.telemetry import mark_dossier
 
 from motcua_intake.adapters.proto import (components_from_proto, dossier_to_proto, procedure_to_proto,
                                           dossier_summary_to_proto, search_from_proto, submit_from_proto,
@@ -62,7 +61,6 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
     def SubmitDossier(self, request: pb.SubmitDossierRequest, context: grpc.ServicerContext) -> pb.SubmitDossierResponse:
         command = submit_from_proto(request)
         dossier = self.app.submit_dossier(command, actor_from_metadata(context))
-        mark_dossier(dossier["code"])
         with bound(dossier_code=dossier["code"]):
             # A retry answered from its idempotency record received nothing new.
             log.info("dossier_replayed" if dossier.get("replayed") else "dossier_received",
@@ -71,22 +69,19 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
 
     def GetDossier(self, request: pb.GetDossierRequest, context: grpc.ServicerContext) -> pb.GetDossierResponse:
         dossier = self.app.get_dossier(**_dossier_ref(request))
-        mark_dossier(dossier["code"])
-        self.app.record_read(actor_from_metadata(context), dossier["id"], dossier["code"], "intake.GetDossier")
         return pb.GetDossierResponse(dossier=dossier_to_proto(dossier))
 
     def WithdrawDossier(self, request: pb.WithdrawDossierRequest,
                         context: grpc.ServicerContext) -> pb.WithdrawDossierResponse:
         dossier = self.app.withdraw_dossier(request.idempotency_key, self._named_dossier(request),
                                             request.expected_version, request.reason, actor_from_metadata(context))
-        mark_dossier(dossier["code"])
         return pb.WithdrawDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetReceiptForm(self, request: pb.GetReceiptFormRequest,
                        context: grpc.ServicerContext) -> pb.GetReceiptFormResponse:
         ref = _dossier_ref(request)
         dossier = self.app.get_dossier(**ref)
-        self.app.record_read(actor_from_metadata(context), dossier["id"], dossier["code"], "intake.GetReceiptForm")
+        serves(dossier["id"], dossier["code"])
         filename, content = self.app.receipt_form(dossier_id=dossier["id"])
         return pb.GetReceiptFormResponse(document=pb.Document(filename=filename, media_type="application/pdf",
                                                               content=content))
@@ -96,7 +91,6 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
                                 context: grpc.ServicerContext) -> pb.RequestIntakeSupplementResponse:
         dossier = self.app.request_supplement(request.idempotency_key, self._named_dossier(request),
                                               request.expected_version, request.reason, actor_from_metadata(context))
-        mark_dossier(dossier["code"])
         return pb.RequestIntakeSupplementResponse(dossier=dossier_to_proto(dossier))
 
     def SupplementDossier(self, request: pb.SupplementDossierRequest,
@@ -104,13 +98,11 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         components = components_from_proto(request.components)
         dossier = self.app.supplement_dossier(request.idempotency_key, self._named_dossier(request),
                                               request.expected_version, components, actor_from_metadata(context))
-        mark_dossier(dossier["code"])
         return pb.SupplementDossierResponse(dossier=dossier_to_proto(dossier))
 
     def RefuseDossier(self, request: pb.RefuseDossierRequest, context: grpc.ServicerContext) -> pb.RefuseDossierResponse:
         dossier = self.app.refuse_dossier(request.idempotency_key, self._named_dossier(request),
                                           request.expected_version, request.reason, actor_from_metadata(context))
-        mark_dossier(dossier["code"])
         return pb.RefuseDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetIntakeForm(self, request: pb.GetIntakeFormRequest, context: grpc.ServicerContext) -> pb.GetIntakeFormResponse:
@@ -121,7 +113,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
                                                  "INTAKE_FORM_APOLOGY")
         ref = _dossier_ref(request)
         dossier = self.app.get_dossier(**ref)
-        self.app.record_read(actor_from_metadata(context), dossier["id"], dossier["code"], "intake.GetIntakeForm")
+        serves(dossier["id"], dossier["code"])
         filename, content = self.app.intake_form(forms[request.form], dossier_id=dossier["id"])
         return pb.GetIntakeFormResponse(document=pb.Document(filename=filename, media_type="application/pdf",
                                                              content=content))
@@ -144,11 +136,22 @@ def _dossier_ref(request: Any) -> dict:
     return {"code": code}
 
 
+def dossier_calls(app: IntakeApplication) -> DossierCalls:
+    """The reads of a dossier the edge records (motcua_common.grpc_server.DossierCalls)."""
+    return DossierCalls(
+        pb.DESCRIPTOR.services_by_name["IntakeService"].full_name,
+        reads={"GetDossier": "intake.GetDossier", "GetReceiptForm": "intake.GetReceiptForm",
+               "GetIntakeForm": "intake.GetIntakeForm"},
+        others=frozenset({"ListProcedures", "SearchDossiers", "ListUnits", "SubmitDossier", "WithdrawDossier",
+                          "RequestIntakeSupplement", "SupplementDossier", "RefuseDossier"}),
+        record_read=app.record_read)
+
+
 def servicers(app: IntakeApplication):  # type: ignore[no-untyped-def]
     def add(server: grpc.Server) -> None:
         pb_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(app), server)
 
-    return add, [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name]
+    return add, [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name], [dossier_calls(app)]
 
 
 def main() -> None:

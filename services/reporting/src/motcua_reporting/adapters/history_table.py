@@ -65,6 +65,27 @@ class HistoryTable:
         return [HistoryRow(*r) for r in cursor.fetchall()]
 
 
+class PostgresHistories:
+    """The history table as the application reads it (application.DossierHistories)."""
+
+    def __init__(self, pool: Any, table: HistoryTable) -> None:
+        self.pool = pool
+        self.table = table
+
+    def dossier_id_for(self, code: str) -> UUID | None:
+        with self.pool.connection() as conn:
+            return self.table.dossier_id_for(conn, code)
+
+    def has_history(self, dossier_id: UUID) -> bool:
+        with self.pool.connection() as conn:
+            return conn.execute(f"SELECT 1 FROM {self.table.table} WHERE dossier_id = %s LIMIT 1",
+                                (dossier_id,)).fetchone() is not None
+
+    def rows(self, dossier_id: UUID, include_reads: bool = True) -> list["HistoryRow"]:
+        with self.pool.connection() as conn:
+            return self.table.rows(conn, dossier_id, include_reads)
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     service: str

@@ -9,8 +9,7 @@ import grpc
 from motcua.audit.v1 import audit_pb2 as pb
 from motcua.audit.v1 import audit_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.grpc_server import actor_from_metadata, run_edge
-from motcua_common.telemetry import mark_dossier
+from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
 
 from motcua_reporting.adapters.proto import dossier_state, history_event, verification
 from motcua_reporting.application import ReportingApplication
@@ -25,19 +24,18 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
 
     def StreamHistory(self, request: pb.StreamHistoryRequest,
                       context: grpc.ServicerContext) -> Iterator[pb.StreamHistoryResponse]:
-        # Read (and record the read) before the first message, so errors come back as a status.
+        # The read is recorded (by the use case) before the first message; each page is built as it is sent.
         rows = self.app.history(actor_from_metadata(context), request.dossier_id, request.dossier_code,
                                 request.include_reads)
-        mark_dossier(rows[0].dossier_code)
-        return iter([pb.StreamHistoryResponse(events=[history_event(r) for r in rows[i:i + STREAM_PAGE]])
-                     for i in range(0, len(rows), STREAM_PAGE)])
+        serves(rows[0].dossier_id, rows[0].dossier_code)
+        for i in range(0, len(rows), STREAM_PAGE):
+            yield pb.StreamHistoryResponse(events=[history_event(r) for r in rows[i:i + STREAM_PAGE]])
 
     def GetStateAt(self, request: pb.GetStateAtRequest, context: grpc.ServicerContext) -> pb.GetStateAtResponse:
         if not request.HasField("as_of"):
             raise InvalidArgument.single("as_of", "is required: the instant to show the dossier at")
         as_of = request.as_of.ToDatetime(tzinfo=timezone.utc)
         state = self.app.state_at(actor_from_metadata(context), request.dossier_id, request.dossier_code, as_of)
-        mark_dossier(state.dossier_code)
         return pb.GetStateAtResponse(state=dossier_state(state, as_of))
 
     def VerifyHistory(self, request: pb.VerifyHistoryRequest,
@@ -55,7 +53,10 @@ def servicers(app: ReportingApplication):  # type: ignore[no-untyped-def]
     def add(server: grpc.Server) -> None:
         pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(app), server)
 
-    return add, [pb.DESCRIPTOR.services_by_name["AuditService"].full_name]
+    # Reporting's audit use cases record their reads themselves (ReportingApplication.history).
+    calls = DossierCalls(pb.DESCRIPTOR.services_by_name["AuditService"].full_name,
+                         others=frozenset({"StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory"}))
+    return add, [pb.DESCRIPTOR.services_by_name["AuditService"].full_name], [calls]
 
 
 def main() -> None:

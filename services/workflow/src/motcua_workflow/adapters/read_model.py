@@ -2,15 +2,17 @@
 transaction as the case's events and rebuildable from workflow's log."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Sequence
+from uuid import UUID
 
-from motcua_common.dossier_rules import case_state_after
+from motcua_common.dossier_rules import CLOSED_CASE_STATES, IN_PROGRESS, case_state_after
 from motcua_common.eventstore import ReadModel
 
 COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code", "status", "due_at",
            "current_step", "version", "overdue", "assignee", "due_soon_for", "step_names", "end_reason",
            "classification")
-FINISHED = ("processed", "stopped", "returned")  # not in an active queue
+FINISHED = tuple(sorted(CLOSED_CASE_STATES))  # not in an active queue
 
 
 class CaseSummaries(ReadModel):
@@ -43,49 +45,117 @@ class CaseSummaries(ReadModel):
                      "(assignee, status, due_at, case_id)")
 
     def statements(self, e: Any) -> Iterable[tuple[str, Sequence[Any]]]:
-        name = type(e).__qualname__
-        if name == "Case.Opened":
+        row = opened_row(e)
+        if row is not None:
             yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-                   (e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code,
-                    case_state_after(name), e.due_at, 0, e.originator_version, False, "", None,
-                    [s["name"] for s in e.steps], "", ""))
-        elif name == "Case.StepStarted":
-            yield (f"UPDATE {self.table} SET current_step = %s, assignee = '', version = %s WHERE case_id = %s",
-                   (e.index, e.originator_version, e.originator_id))
-        elif name == "Case.StepAssigned":
-            yield (f"UPDATE {self.table} SET assignee = %s, version = %s WHERE case_id = %s",
-                   (e.official, e.originator_version, e.originator_id))
-        elif name == "Case.TransferredOut":
-            yield (f"UPDATE {self.table} SET unit_code = %s, version = %s WHERE case_id = %s",
-                   (e.to_unit, e.originator_version, e.originator_id))
-        elif name == "Case.TransferReturned":
-            yield (f"UPDATE {self.table} SET unit_code = %s, version = %s WHERE case_id = %s",
-                   (e.home_unit, e.originator_version, e.originator_id))
-        elif name == "Case.ResultReturned":
-            yield (f"UPDATE {self.table} SET status = %s, assignee = '', version = %s WHERE case_id = %s",
-                   (case_state_after(name), e.originator_version, e.originator_id))
-        elif name == "Case.SupplementRequested":
-            yield (f"UPDATE {self.table} SET status = %s, version = %s WHERE case_id = %s",
-                   (case_state_after(name), e.originator_version, e.originator_id))
-        elif name == "Case.Resumed":
-            yield (f"UPDATE {self.table} SET status = %s, due_at = %s, version = %s WHERE case_id = %s",
-                   (case_state_after(name), e.due_at, e.originator_version, e.originator_id))
-        elif name == "Case.DeadlineExtended":
-            yield (f"UPDATE {self.table} SET due_at = %s, version = %s WHERE case_id = %s",
-                   (e.new_due_at, e.originator_version, e.originator_id))
-        elif name == "Case.MarkedOverdue":
-            yield (f"UPDATE {self.table} SET overdue = true, version = %s WHERE case_id = %s",
-                   (e.originator_version, e.originator_id))
-        elif name == "Case.MarkedDueSoon":
-            yield (f"UPDATE {self.table} SET due_soon_for = %s, version = %s WHERE case_id = %s",
-                   (e.due_at, e.originator_version, e.originator_id))
-        elif name == "Case.Stopped":
-            yield (f"UPDATE {self.table} SET status = %s, assignee = '', end_reason = %s, classification = %s, "
-                   "version = %s WHERE case_id = %s",
-                   (case_state_after(name), e.end_reason, e.classification, e.originator_version, e.originator_id))
-        elif name == "Case.Processed":
-            yield (f"UPDATE {self.table} SET status = %s, assignee = '', end_reason = 'processed', classification = %s, "
-                   "version = %s WHERE case_id = %s",
-                   (case_state_after(name), e.classification, e.originator_version, e.originator_id))
-        elif name.startswith("Case."):
-            yield (f"UPDATE {self.table} SET version = %s WHERE case_id = %s", (e.originator_version, e.originator_id))
+                   tuple(row[c] for c in COLUMNS))
+            return
+        changes = summary_changes(e)
+        if changes:
+            yield (f"UPDATE {self.table} SET {', '.join(f'{c} = %s' for c in changes)} WHERE case_id = %s",
+                   (*changes.values(), e.originator_id))
+
+
+def opened_row(e: Any) -> dict | None:
+    """A new case's summary row (None for any other event)."""
+    if type(e).__qualname__ != "Case.Opened":
+        return None
+    return dict(zip(COLUMNS, (e.originator_id, e.dossier_id, e.dossier_code, e.procedure_code, e.unit_code,
+                              case_state_after("Case.Opened"), e.due_at, 0, e.originator_version, False, "", None,
+                              [s["name"] for s in e.steps], "", "")))
+
+
+def summary_changes(e: Any) -> dict:
+    """What a case event changes in its summary row: the one mapping behind the table and the
+    in-memory queue of the unit tests."""
+    name = type(e).__qualname__
+    if not name.startswith("Case.") or name == "Case.Opened":
+        return {}
+    state = case_state_after(name)
+    changes: dict = {}
+    if name == "Case.StepStarted":
+        changes = {"current_step": e.index, "assignee": ""}
+    elif name == "Case.StepAssigned":
+        changes = {"assignee": e.official}
+    elif name == "Case.TransferredOut":
+        changes = {"unit_code": e.to_unit}
+    elif name == "Case.TransferReturned":
+        changes = {"unit_code": e.home_unit}
+    elif name == "Case.Resumed":
+        changes = {"status": state, "due_at": e.due_at}
+    elif name == "Case.DeadlineExtended":
+        changes = {"due_at": e.new_due_at}
+    elif name == "Case.MarkedOverdue":
+        changes = {"overdue": True}
+    elif name == "Case.MarkedDueSoon":
+        changes = {"due_soon_for": e.due_at}
+    elif name == "Case.Stopped":
+        changes = {"status": state, "assignee": "", "end_reason": e.end_reason, "classification": e.classification}
+    elif name == "Case.Processed":
+        changes = {"status": state, "assignee": "", "end_reason": "processed", "classification": e.classification}
+    elif state is not None:  # e.g. ResultReturned, SupplementRequested
+        changes = {"status": state}
+        if name == "Case.ResultReturned":
+            changes["assignee"] = ""
+    changes["version"] = e.originator_version
+    return changes
+
+
+class PostgresCaseQueue(CaseSummaries):
+    """The case summaries table as the use cases query it (application.CaseQueue)."""
+
+    def __init__(self, pool: Any, schema: str) -> None:
+        super().__init__(schema)
+        self.pool = pool
+
+    def case_id_for(self, dossier_code: str) -> UUID | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(f"SELECT case_id FROM {self.table} WHERE dossier_code = %s", (dossier_code,)).fetchone()
+        return row[0] if row else None
+
+    def page(self, *, unit_code: str, assignee: str, status: str | None, include_finished: bool,
+             after: tuple[datetime, UUID] | None, limit: int) -> list[dict]:
+        where, params = [], []  # type: ignore[var-annotated]
+        if unit_code:
+            where.append("unit_code = %s")
+            params.append(unit_code)
+        if assignee:
+            where.append("assignee = %s")
+            params.append(assignee)
+        if status:
+            where.append("status = %s")
+            params.append(status)
+        elif not include_finished:
+            where.append("status <> ALL(%s)")
+            params.append(list(FINISHED))
+        if after is not None:
+            where.append("(due_at > %s OR (due_at = %s AND case_id > %s))")
+            params.extend([after[0], after[0], after[1]])
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE {' AND '.join(where) or 'true'} "
+                "ORDER BY due_at, case_id LIMIT %s", (*params, limit)).fetchall()
+        return [dict(zip(COLUMNS, r)) for r in rows]
+
+    def overdue_candidates(self, now: datetime, limit: int) -> list[UUID]:
+        with self.pool.connection() as conn:
+            return [r[0] for r in conn.execute(
+                f"SELECT case_id FROM {self.table} WHERE status = %s AND NOT overdue "
+                "AND due_at < %s ORDER BY due_at LIMIT %s", (IN_PROGRESS, now, limit)).fetchall()]
+
+    def due_soon_candidates(self, now: datetime, horizon: datetime, limit: int) -> list[UUID]:
+        with self.pool.connection() as conn:
+            return [r[0] for r in conn.execute(
+                f"SELECT case_id FROM {self.table} WHERE status = %s AND NOT overdue "
+                "AND due_at > %s AND due_at < %s AND due_soon_for IS DISTINCT FROM due_at ORDER BY due_at LIMIT %s",
+                (IN_PROGRESS, now, horizon, limit)).fetchall()]
+
+    def overdue_by_unit(self, now: datetime) -> dict[str, int]:
+        with self.pool.connection() as conn:
+            return dict(conn.execute(f"SELECT unit_code, count(*) FROM {self.table} "
+                                     "WHERE status = %s AND due_at < %s GROUP BY unit_code",
+                                     (IN_PROGRESS, now)).fetchall())
+
+    def rows(self) -> list[tuple]:
+        with self.pool.connection() as conn:
+            return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.table} ORDER BY case_id").fetchall()

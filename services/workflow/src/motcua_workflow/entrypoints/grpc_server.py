@@ -8,9 +8,9 @@ import grpc
 from motcua.workflow.v1 import workflow_pb2 as pb
 from motcua.workflow.v1 import workflow_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.grpc_server import actor_from_metadata, run_edge
+from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
 from motcua_common.logs import bound, get_logger
-from motcua_common.telemetry import mark_dossier, meter
+from motcua_common.telemetry import meter
 from opentelemetry.metrics import Observation
 
 from motcua_workflow.adapters.proto import (CASE_STATUS_NAMES, RETURN_METHOD_NAMES, case_to_proto, parse_uuid,
@@ -32,8 +32,6 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
             dossier_id=parse_uuid(request.dossier_id, "dossier_id") if request.dossier_id else None,
             dossier_code=request.dossier_code,
         )
-        mark_dossier(case.dossier_code)
-        self.app.record_read(actor_from_metadata(context), case.dossier_id, case.dossier_code, "workflow.GetCase")
         return pb.GetCaseResponse(case=case_to_proto(case))
 
     def ListCases(self, request: pb.ListCasesRequest, context: grpc.ServicerContext) -> pb.ListCasesResponse:
@@ -57,7 +55,6 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
             note=request.note,
             actor=actor_from_metadata(context),
         )
-        mark_dossier(case.dossier_code)
         with bound(dossier_code=case.dossier_code):
             log.info("step_completed", step_index=request.step_index, version=case.version)
         return pb.CompleteStepResponse(case=case_to_proto(case))
@@ -67,13 +64,11 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
                           context: grpc.ServicerContext) -> pb.RequestSupplementResponse:
         case = self.app.request_supplement(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                            request.expected_version, request.reason, actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.RequestSupplementResponse(case=case_to_proto(case))
 
     def ResumeCase(self, request: pb.ResumeCaseRequest, context: grpc.ServicerContext) -> pb.ResumeCaseResponse:
         case = self.app.resume(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                request.expected_version, actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.ResumeCaseResponse(case=case_to_proto(case))
 
     def ExtendDeadline(self, request: pb.ExtendDeadlineRequest,
@@ -84,21 +79,18 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
                                         request.expected_version,
                                         request.new_due_at.ToDatetime(tzinfo=timezone.utc), request.reason,
                                         actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.ExtendDeadlineResponse(case=case_to_proto(case))
 
     def StopProcessing(self, request: pb.StopProcessingRequest,
                        context: grpc.ServicerContext) -> pb.StopProcessingResponse:
         case = self.app.stop_processing(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                         request.expected_version, request.reason, actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.StopProcessingResponse(case=case_to_proto(case))
 
 
     def AssignStep(self, request: pb.AssignStepRequest, context: grpc.ServicerContext) -> pb.AssignStepResponse:
         case = self.app.assign_step(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                     request.expected_version, request.official, actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.AssignStepResponse(case=case_to_proto(case))
 
     def TransferCase(self, request: pb.TransferCaseRequest, context: grpc.ServicerContext) -> pb.TransferCaseResponse:
@@ -107,14 +99,12 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         case = self.app.transfer(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                  request.expected_version, request.to_unit_code, request.allotted_working_hours,
                                  request.reason, actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.TransferCaseResponse(case=case_to_proto(case))
 
     def ReturnFromTransfer(self, request: pb.ReturnFromTransferRequest,
                            context: grpc.ServicerContext) -> pb.ReturnFromTransferResponse:
         case = self.app.return_from_transfer(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                              request.expected_version, request.note, actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.ReturnFromTransferResponse(case=case_to_proto(case))
 
     def SignResult(self, request: pb.SignResultRequest, context: grpc.ServicerContext) -> pb.SignResultResponse:
@@ -122,7 +112,6 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         case = self.app.sign_result(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                     request.expected_version, document.filename, document.media_type,
                                     document.content, document.sha256, actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.SignResultResponse(case=case_to_proto(case))
 
     def ReturnResult(self, request: pb.ReturnResultRequest, context: grpc.ServicerContext) -> pb.ReturnResultResponse:
@@ -131,12 +120,11 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         case = self.app.return_result(request.idempotency_key, parse_uuid(request.case_id, "case_id"),
                                       request.expected_version, RETURN_METHOD_NAMES[request.method],
                                       actor_from_metadata(context))
-        mark_dossier(case.dossier_code)
         return pb.ReturnResultResponse(case=case_to_proto(case))
 
     def GetResult(self, request: pb.GetResultRequest, context: grpc.ServicerContext) -> pb.GetResultResponse:
         case, content = self.app.result_of(*_case_ref(request))
-        self.app.record_read(actor_from_metadata(context), case.dossier_id, case.dossier_code, "workflow.GetResult")
+        serves(case.dossier_id, case.dossier_code)
         result = case.result or {}
         return pb.GetResultResponse(
             document=pb.ResultDocument(filename=result["filename"], media_type=result["media_type"], content=content,
@@ -148,7 +136,7 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
             raise InvalidArgument.single("content", "give the document to check")
         case_id, dossier_code = _case_ref(request)
         case, check = self.app.verify_result(case_id, request.content, dossier_code=dossier_code)
-        mark_dossier(case.dossier_code)
+        serves(case.dossier_id, case.dossier_code)
         return pb.VerifyResultResponse(valid=check.matches and check.signature_valid and check.certificate_trusted,
                                        matches=check.matches, signature_valid=check.signature_valid,
                                        certificate_trusted=check.certificate_trusted, signer=check.signer,
@@ -174,7 +162,18 @@ def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
     def add(server: grpc.Server) -> None:
         pb_grpc.add_WorkflowServiceServicer_to_server(WorkflowServicer(app), server)
 
-    return add, [pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name]
+    return add, [pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name], [dossier_calls(app)]
+
+
+def dossier_calls(app: WorkflowApplication) -> DossierCalls:
+    """The reads of a dossier the edge records (motcua_common.grpc_server.DossierCalls)."""
+    return DossierCalls(
+        pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
+        reads={"GetCase": "workflow.GetCase", "GetResult": "workflow.GetResult"},
+        others=frozenset({"ListCases", "CompleteStep", "RequestSupplement", "ResumeCase", "ExtendDeadline",
+                          "StopProcessing", "AssignStep", "TransferCase", "ReturnFromTransfer", "SignResult",
+                          "ReturnResult", "VerifyResult"}),
+        record_read=app.record_read)
 
 
 def main() -> None:

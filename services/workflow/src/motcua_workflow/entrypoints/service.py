@@ -14,15 +14,22 @@ from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndF
 log = get_logger()
 
 
+def workflow_parts(app, followers: dict, overdue_scan_seconds: float = 0.0,  # type: ignore[no-untyped-def]
+                   due_soon_working_hours: float = 8.0) -> AppAndFollowers:
+    """The application, its followers and the schedulers' pacing (one place, for the worker and its tests)."""
+    parts = AppAndFollowers(app, followers)
+    parts.overdue_scan = Every(overdue_scan_seconds)  # type: ignore[attr-defined]
+    parts.due_soon_scan = Every(overdue_scan_seconds)  # type: ignore[attr-defined]
+    parts.due_soon_window = timedelta(hours=due_soon_working_hours)  # type: ignore[attr-defined]
+    return parts
+
+
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     from motcua_workflow.bootstrap import bootstrap, intake_follower
 
     app = bootstrap(settings)
-    parts = AppAndFollowers(app, {"intake": intake_follower(app, settings)})
-    parts.overdue_scan = Every(settings.overdue_scan_seconds)  # type: ignore[attr-defined]
-    parts.due_soon_scan = Every(settings.overdue_scan_seconds)  # type: ignore[attr-defined]
-    parts.due_soon_window = timedelta(hours=settings.due_soon_working_hours)  # type: ignore[attr-defined]
-    return parts
+    return workflow_parts(app, {"intake": intake_follower(app, settings)}, settings.overdue_scan_seconds,
+                          settings.due_soon_working_hours)
 
 
 class WorkflowService(AuditEndpoints, ConsumerHealth):
