@@ -22,6 +22,11 @@ fi
 
 PG_VERSION=$(ls /etc/postgresql | sort -V | tail -n1)
 if ! pg_lsclusters -h | awk '{print $4}' | grep -q online; then
+  # Every platform process keeps a small pool, and the tests start whole platforms: Debian's
+  # default of 100 connections runs out when `make run` and `make test` share one server.
+  if [ "$(pg_conftool -s "$PG_VERSION" main show max_connections 2>/dev/null || echo 100)" -lt 300 ]; then
+    $SUDO pg_conftool "$PG_VERSION" main set max_connections 300
+  fi
   echo "==> starting PostgreSQL $PG_VERSION"
   $SUDO pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
   echo "postgresql $PG_VERSION" >> "$STARTED_FILE"
