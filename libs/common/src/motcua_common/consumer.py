@@ -7,6 +7,9 @@
   workers committing 7 before 6 would otherwise drop 6 silently.
 - Exactly once: a page's new events and its tracking record commit in one
   transaction; a redelivered or replayed event at or below the position is skipped.
+- Contract only: it decodes the upstream's published events (motcua_common.published), never
+  the upstream's stored JSON; each names the previous published position, so "next" means
+  "links to the tracked position" even where the upstream stored events it does not publish.
 - Push only wakes it: a pushed event that is the next one is applied directly;
   otherwise the consumer pulls the range it lacks from the upstream's log
   (through the upstream's API) in pages, one transaction per page. It also polls
@@ -22,7 +25,8 @@ from eventsourcing.persistence import Tracking
 
 from motcua_common.clock import Clock
 from motcua_common.context import Actor, CommandContext, command_context, concerning
-from motcua_common.eventstore import LoggedEvent, MotcuaApplication, execute_in_order, logged_event_from_wire
+from motcua_common.eventstore import MotcuaApplication, execute_in_order
+from motcua_common.published import PublishedEvent, published_from_wire, wire_position, wire_previous
 from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import DOSSIER_CODE, meter, span
 from opentelemetry.metrics import Observation
@@ -30,7 +34,7 @@ from opentelemetry.trace import SpanKind
 
 log = get_logger()
 
-ReadPage = Callable[[int, int], list[dict]]  # (start position, limit) -> wire notifications
+ReadPage = Callable[[int, int], list[dict]]  # (start position, limit) -> published events on the wire
 
 
 class StaleTracking(RuntimeError):
@@ -73,10 +77,10 @@ class EveryEvent(frozenset):
 
 
 class Policy(Protocol):
-    #: names of the upstream events it reacts to (e.g. "Dossier.Received"); others only advance the position
+    #: published types it reacts to (e.g. "motcua.intake.events.v1.DossierReceived"); others only advance the position
     handles: frozenset[str]
 
-    def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None: ...
+    def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None: ...
 
 
 class UpstreamFollower:
@@ -117,7 +121,7 @@ class UpstreamFollower:
         Pushes that arrive while another is being applied wait in `_pending`; whoever
         holds the lock next applies every contiguous pending event as one page.
         """
-        pushed = int(wire["id"])
+        pushed = wire_position(wire)
         self._seen_head = max(self._seen_head, pushed)
         with self._pending_lock:
             self._pending[pushed] = wire
@@ -132,7 +136,7 @@ class UpstreamFollower:
             run = self._take_contiguous(current, own=pushed)
             if run:
                 try:
-                    self._apply_page([logged_event_from_wire(self.upstream, w) for w in run], current)
+                    self._apply_page([published_from_wire(self.upstream, w) for w in run], current)
                 except StaleTracking:
                     self._cached_position = None
             if self._known_position() < pushed:
@@ -147,14 +151,16 @@ class UpstreamFollower:
         return False
 
     def _take_contiguous(self, current: int, own: int) -> list[dict]:
-        """Every pending event from current+1 on without a gap; the others' pushes then find them applied."""
+        """Every pending event linked to `current` without a gap; the others' pushes then find them applied."""
         run = []
         with self._pending_lock:
-            position = current + 1
-            while position in self._pending:
-                run.append(self._pending.pop(position))
-                position += 1
-            self._coalesced.update(int(w["id"]) for w in run if int(w["id"]) != own)
+            following = {wire_previous(w): p for p, w in self._pending.items()}
+            position = current
+            while position in following:
+                wire = self._pending.pop(following[position])
+                run.append(wire)
+                position = wire_position(wire)
+            self._coalesced.update(wire_position(w) for w in run if wire_position(w) != own)
             for stale in [p for p in self._pending if p <= current]:
                 self._pending.pop(stale)
         return run
@@ -181,21 +187,21 @@ class UpstreamFollower:
             if not page:
                 return applied
             try:
-                self._apply_page([logged_event_from_wire(self.upstream, w) for w in page], current)
+                self._apply_page([published_from_wire(self.upstream, w) for w in page], current)
             except StaleTracking:
                 self._cached_position = None
                 continue
             applied += len(page)
-            log.info("pulled_page", upstream=self.upstream, count=len(page), position=int(page[-1]["id"]))
+            log.info("pulled_page", upstream=self.upstream, count=len(page), position=wire_position(page[-1]))
 
-    def _apply_page(self, events: list[LoggedEvent], expected_position: int) -> None:
+    def _apply_page(self, events: list[PublishedEvent], expected_position: int) -> None:
         """Apply a page and save its consequences with the tracking record, in one transaction.
 
         Each event is applied in a span continuing its own trace; the page is saved inside
         the last event's span, so a one-event page shows submit -> saved as one trace.
         """
         work = UnitOfWork(self.app)
-        handled = [e for e in events if e.name in self.policy.handles]
+        handled = [e for e in events if e.type in self.policy.handles]
         with command_context(CommandContext(actor=self.actor, province=self.province, clock=self.clock)):
             for event in handled[:-1]:
                 with self._span_for(event):
@@ -213,14 +219,14 @@ class UpstreamFollower:
         self._applied = max(self._applied, events[-1].position)
         self._seen_head = max(self._seen_head, events[-1].position)
 
-    def _span_for(self, event: LoggedEvent) -> Any:
-        return span(f"{self.app.name}.consume {event.name}", event.envelope.get("traceparent"), SpanKind.CONSUMER,
+    def _span_for(self, event: PublishedEvent) -> Any:
+        return span(f"{self.app.name}.consume {event.type}", event.traceparent or None, SpanKind.CONSUMER,
                     **{"messaging.source": self.upstream, "motcua.position": event.position,
-                       DOSSIER_CODE: event.envelope.get("dossier_code")})
+                       DOSSIER_CODE: event.dossier_code})
 
-    def _apply_one(self, event: LoggedEvent, work: UnitOfWork) -> None:
-        correlation = event.envelope.get("correlation_id")
-        code = event.envelope.get("dossier_code") or None
+    def _apply_one(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        correlation = event.subject
+        code = event.dossier_code or None
         with concerning(UUID(correlation), causation_id=event.ref, dossier_code=code) if correlation \
                 else _nullcontext():
             with bound(upstream_position=event.position, dossier_code=code):

@@ -83,10 +83,11 @@ class UpstreamLog:
         return int(self._service().head_position())
 
     def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]:
-        from motcua_common.eventstore import logged_event_from_wire
+        from motcua_common.published import published_from_wire
 
-        page = [logged_event_from_wire(self.name, w)
-                for w in self._service().read_notifications(after + 1, min(limit, 5000))]
+        # The audit record of each published event: reporting's history keeps stored events.
+        page = [published_from_wire(self.name, w).audit_record()
+                for w in self._service().read_notifications(after + 1, min(limit, 5000), True)]
         return [(e.position, e.originator_id, e.originator_version, e.topic, e.state) for e in page
                 if e.position <= stop]
 

@@ -9,6 +9,7 @@ from motcua_common.platform import calendars, make_clock, make_pool, setup_servi
 from motcua_common.privacy import SubjectVault
 from motcua_common.settings import Settings
 
+from motcua_intake.adapters import published
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.adapters import apologies, catalogue_store, component_register
 from motcua_intake.adapters.catalogue_store import CatalogueStore
@@ -26,7 +27,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
     settings = settings or Settings.from_env()
     catalogue, code_format = load_catalogue(Path(settings.data_dir) / "catalogue.yaml")
     pool = make_pool(settings)
-    return IntakeApplication(
+    app = IntakeApplication(
         env=settings.eventsourcing_env(SERVICE),
         province=settings.province,
         clock=make_clock(settings),
@@ -41,6 +42,8 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         apologies=Apologies(pool, SERVICE),
         catalogue_store=CatalogueStore(pool, SERVICE),
     )
+    app.publication = published.publication()
+    return app
 
 
 def workflow_follower(app: IntakeApplication, settings: Settings) -> UpstreamFollower:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import sys
 
+from motcua_common.access import DossierRead
 from motcua_common.consumer import UpstreamFollower
 from motcua_common.platform import make_clock, make_pool, setup_service_schema
+from motcua_common.published import Publication, map_dossier_read
 from motcua_common.settings import Settings
 
 from motcua_reporting.adapters import history_table
@@ -20,10 +22,13 @@ UPSTREAMS = ("intake", "workflow", "reporting")
 
 def bootstrap(settings: Settings | None = None) -> ReportingApplication:
     settings = settings or Settings.from_env()
-    return ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
-                                clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
-                                signer=settings.audit_signer(), trust=settings.audit_trust(),
-                                verify_source=SourceLogs(settings.amqp_uri).verify)
+    app = ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+                               clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
+                               signer=settings.audit_signer(), trust=settings.audit_trust(),
+                               verify_source=SourceLogs(settings.amqp_uri).verify)
+    # Reporting publishes only the reads it records (its own history follows them too).
+    app.publication = Publication(SERVICE, {DossierRead.Recorded: map_dossier_read})
+    return app
 
 
 def followers(app: ReportingApplication, settings: Settings) -> dict[str, UpstreamFollower]:

@@ -10,6 +10,7 @@ from motcua_common.settings import Settings
 
 from motcua_common.organisation import Organisation
 
+from motcua_workflow.adapters import published
 from motcua_workflow.adapters import result_files
 from motcua_workflow.adapters.read_model import CaseSummaries
 from motcua_common.unit_signing import UnitKeys, issue_unit_keys
@@ -23,11 +24,13 @@ SERVICE = "workflow"
 def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
     settings = settings or Settings.from_env()
     units = Path(settings.data_dir) / "units.yaml"
-    return WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+    app = WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                                clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
                                calendar=calendars(settings)(None), calendar_for=calendars(settings),
                                organisation=Organisation.load(units) if units.exists() else Organisation([]),
                                unit_keys=UnitKeys(Path(settings.unit_keys_dir) if settings.unit_keys_dir else None))
+    app.publication = published.publication()
+    return app
 
 
 def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:

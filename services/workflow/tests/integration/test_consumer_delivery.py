@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from motcua_common.consumer import StaleTracking
-from motcua_common.eventstore import logged_event_from_wire
+from motcua_common.published import published_from_wire, wire_position
 
 from workflow_testkit import case_counts, dossier_ids, submit_dossiers
 
@@ -22,14 +22,14 @@ def reader(intake):  # type: ignore[no-untyped-def]
 def test_a_redelivered_event_has_no_second_effect(apps):
     intake, workflow, follower, _ = apps
     submit_dossiers(intake, 1)
-    received = next(w for w in intake.read_notifications(1, 100) if w["topic"].endswith("Dossier.Received"))
-    follower.catch_up(reader(intake), until=received["id"] - 1)
+    received = next(w for w in intake.read_notifications(1, 100) if w["ce_type"].endswith("intake.events.v1.DossierReceived"))
+    follower.catch_up(reader(intake), until=wire_position(received) - 1)
 
     follower.on_push(received, reader(intake))
     follower.on_push(received, reader(intake))
 
     assert list(case_counts(workflow).values()) == [1]
-    assert follower.position() == received["id"]
+    assert follower.position() == wire_position(received)
 
 
 def test_an_event_pushed_ahead_of_its_predecessors_pulls_the_missing_range(apps):
@@ -44,22 +44,22 @@ def test_an_event_pushed_ahead_of_its_predecessors_pulls_the_missing_range(apps)
     counts = case_counts(workflow)
     assert set(counts) == dossier_ids(intake) and len(counts) == 5
     assert set(counts.values()) == {1}
-    assert follower.position() == log[-1]["id"]
+    assert follower.position() == wire_position(log[-1])
 
 
 def test_a_page_read_after_an_outdated_position_is_refused_and_nothing_is_saved(apps):
     intake, workflow, follower, _ = apps
-    submit_dossiers(intake, 3)
+    submit_dossiers(intake, 4)
     log = intake.read_notifications(1, 100)
     follower.page_size = 3
-    follower.catch_up(reader(intake), until=log[2]["id"])  # tracked position is now 3
-    later = [logged_event_from_wire("intake", w) for w in log[3:]]
+    follower.catch_up(reader(intake), until=wire_position(log[2]))  # three events applied
+    later = [published_from_wire("intake", w) for w in log[3:]]
 
     with pytest.raises(StaleTracking):
         follower._apply_page(later, expected_position=1)  # as if read by a worker that saw position 1
 
-    assert follower.position() == log[2]["id"]
-    assert len(case_counts(workflow)) == 1
+    assert follower.position() == wire_position(log[2])
+    assert len(case_counts(workflow)) == 3
 
 
 def test_two_workers_applying_the_same_page_at_once_apply_it_once(apps):
@@ -69,7 +69,7 @@ def test_two_workers_applying_the_same_page_at_once_apply_it_once(apps):
     other_app = bootstrap(settings)  # a second worker process: its own pool and in-process lock
     other = intake_follower(other_app, settings)
     submit_dossiers(intake, 4)
-    page = [logged_event_from_wire("intake", w) for w in intake.read_notifications(1, 100)]
+    page = [published_from_wire("intake", w) for w in intake.read_notifications(1, 100)]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -113,7 +113,7 @@ def test_many_pages_under_racing_workers_leave_no_gap(apps):
     counts = case_counts(workflow)
     assert set(counts) == dossier_ids(intake)
     assert set(counts.values()) == {1}
-    assert follower.position() == intake.head_position()
+    assert follower.position() == wire_position(intake.read_notifications(1, 5000)[-1])
 
 
 def test_rebuilt_read_model_equals_the_live_one_and_an_interrupted_rebuild_resumes(apps):

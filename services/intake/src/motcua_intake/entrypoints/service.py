@@ -35,8 +35,9 @@ class IntakeService(AuditEndpoints):
         self.parts.followers["workflow"].catch_up(read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @rpc
-    def read_notifications(self, start: int, limit: int) -> list[dict]:
-        return self.parts.app.read_notifications(start, limit)
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        """Published events from `start` (motcua_common.published); `with_audit` adds the stored events (reporting)."""
+        return self.parts.app.read_notifications(start, limit, with_audit)
 
     @rpc
     def tracked_position(self, upstream: str) -> int:

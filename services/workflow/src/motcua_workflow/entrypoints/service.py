@@ -55,8 +55,9 @@ class WorkflowService(AuditEndpoints):
             log.info("cases_marked_due_soon", count=marked)
 
     @rpc
-    def read_notifications(self, start: int, limit: int) -> list[dict]:
-        return self.parts.app.read_notifications(start, limit)
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        """Published events from `start` (motcua_common.published); `with_audit` adds the stored events (reporting)."""
+        return self.parts.app.read_notifications(start, limit, with_audit)
 
     @rpc
     def tracked_position(self, upstream: str) -> int:
