@@ -75,7 +75,7 @@ class IntakeApplication(MotcuaApplication):
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
-                 apologies: Any = None, catalogue_store: Any = None) -> None:
+                 apologies: Any = None, catalogue_store: Any = None, standing: Any = None) -> None:
         super().__init__(env=env)
         self.province = province
         self.clock = clock
@@ -92,6 +92,7 @@ class IntakeApplication(MotcuaApplication):
         self.forms = forms or {}
         self.component_register = components
         self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
+        self.standing = standing  # adapters.case_standing.CaseStanding: status and appointment workflow published
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -418,10 +419,15 @@ class IntakeApplication(MotcuaApplication):
             applicant = self.vault.unseal(UUID(dossier.applicant["subject_id"]), dossier.applicant["sealed"])
         except SubjectErased:
             applicant = {}
+        # Once workflow has the case, its published status and due time are the dossier's (one fact).
+        status, appointment = (self.standing.of(dossier.id) if self.standing else None) or (None, None)
+        if dossier.withdrawn and (status or 0) < 8:
+            status = None  # withdrawal requested (7) until workflow stops the case (8) or has ended it
         return {
             "id": dossier.id, "code": dossier.code, "procedure_code": dossier.procedure_code,
-            "channel": dossier.channel, "received_at": dossier.received_at, "appointment_at": dossier.appointment_at,
-            "national_status": dossier.national_status, "receiving_agency_code": dossier.receiving_agency_code,
+            "channel": dossier.channel, "received_at": dossier.received_at,
+            "appointment_at": appointment or dossier.appointment_at,
+            "national_status": status or dossier.national_status, "receiving_agency_code": dossier.receiving_agency_code,
             "applicant": applicant, "components": dossier.components, "version": dossier.version,
             "forwarded_at": dossier.forwarded_at, "missing_components": [],
         }
