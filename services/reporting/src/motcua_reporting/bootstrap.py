@@ -43,7 +43,7 @@ def setup_schema(settings: Settings | None = None) -> None:
 
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild reporting` rebuilds: dossier histories, from every followed log."""
-    from motcua_common.replay import OwnLog, ReplayTarget, UpstreamLog
+    from motcua_common.replay import OwnPublishedLog, ReplayTarget, UpstreamLog
 
     tables: dict[str, HistoryTable] = {}
 
@@ -59,7 +59,10 @@ def replay_targets(settings: Settings) -> list:
 
     return [ReplayTarget(name="reporting.dossier_history", schema=SERVICE, table="dossier_history",
                          key=("service", "originator_id", "originator_version"),
-                         sources=[OwnLog(u, u) if u == SERVICE else UpstreamLog(u, settings.amqp_uri) for u in UPSTREAMS],
+                         # Rows keep the published form, which only each producer maps: the others'
+                         # through their workers' pull, reporting's own through its own mapping.
+                         sources=[OwnPublishedLog(bootstrap(settings)) if u == SERVICE
+                                  else UpstreamLog(u, settings.amqp_uri) for u in UPSTREAMS],
                          project=project,
                          live_positions=live_positions)]
 

@@ -19,6 +19,6 @@ class RecordHistory:
         self.history = history
 
     def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None:
-        row = self.history.row_for(event.audit_record())
+        row = self.history.row_for(event)
         if row is not None:
             work.execute(self.history.insert_sql, row)

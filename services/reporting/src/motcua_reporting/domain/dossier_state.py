@@ -1,23 +1,30 @@
 """A dossier as it stood at an instant, folded from its history up to that instant.
 
-Reporting's own view, built from the events' stored data (before upcasting), so it
-reads every version of an event: fields added later are optional here. Events it does
-not know (reads, a new service's events) are counted and otherwise ignored.
+It folds the services' published events (motcua.*.events.v1), never their stored JSON: the
+producers keep them compatible, so every event ever published reads here. Events it does not
+know (reads, a new service's events) are counted and otherwise ignored.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any, Iterable
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from google.protobuf.message import Message
+
+from motcua.intake.events.v1 import events_pb2 as intake_events
+from motcua.workflow.events.v1 import events_pb2 as workflow_events
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
     service: str
-    event_type: str
+    event_type: str  # the stored event's name, as the audit history shows it
     recorded_at: datetime
-    data: dict[str, Any]
+    data: dict[str, Any]  # the stored event's data (shown, never folded)
     is_read: bool = False
+    published_type: str = ""
+    published: bytes = b""
 
 
 @dataclass
@@ -37,106 +44,111 @@ class DossierState:
     last_event_at: datetime | None = None
 
 
-def _received(s: DossierState, d: dict) -> None:
-    s.dossier_code = d.get("code", s.dossier_code)
-    s.procedure_code = d.get("procedure_code", "")
-    s.unit_code = d.get("handling_unit_code", "")
-    s.due_at = d.get("appointment_at")
+def _time(ts: Any) -> datetime | None:
+    return ts.ToDatetime(tzinfo=timezone.utc) if ts.ByteSize() else None
+
+
+def _received(s: DossierState, m: intake_events.DossierReceived) -> None:
+    s.dossier_code = m.code or s.dossier_code
+    s.procedure_code = m.procedure_code
+    s.unit_code = m.handling_unit_code
+    s.due_at = _time(m.appointment_at)
     s.status, s.national_status = "received", 2
 
 
-def _withdrawn(s: DossierState, d: dict) -> None:
+def _withdrawn(s: DossierState, m: intake_events.DossierWithdrawn) -> None:
     s.status, s.national_status = "withdrawn", 7
 
 
-def _opened(s: DossierState, d: dict) -> None:
-    s.unit_code = d.get("unit_code", s.unit_code)
-    s.due_at = d.get("due_at", s.due_at)
-    s.steps = [{"index": st.get("index", i), "name": st.get("name", ""), "unit_code": st.get("unit_code", ""),
-                "status": st.get("status", "pending"), "started_at": st.get("started_at"),
-                "completed_at": st.get("completed_at"), "completed_by": st.get("completed_by", "")}
-               for i, st in enumerate(d.get("steps", []))]
-    s.status, s.national_status = "in_progress", 4
+def _opened(s: DossierState, m: workflow_events.CaseOpened) -> None:
+    s.unit_code = m.unit_code or s.unit_code
+    s.due_at = _time(m.due_at) or s.due_at
+    opened_at = _time(m.opened_at)
+    s.steps = [{"index": st.index, "name": st.name, "unit_code": st.unit_code,
+                "status": "in_progress" if i == 0 else "pending", "started_at": opened_at if i == 0 else None,
+                "completed_at": None, "completed_by": ""} for i, st in enumerate(m.steps)]
+    s.status, s.national_status = "in_progress", m.national_status or 4
 
 
-def _step(status: str, time_field: str) -> Any:
-    def apply(s: DossierState, d: dict) -> None:
-        index = d.get("index", -1)
-        if 0 <= index < len(s.steps):
-            change = {"status": status, f"{time_field}": d.get(time_field)}
-            if status == "completed":
-                change["completed_by"] = d.get("completed_by", "")
-            s.steps[index] = {**s.steps[index], **change}
-    return apply
+def _step_started(s: DossierState, m: workflow_events.StepStarted) -> None:
+    if 0 <= m.index < len(s.steps):
+        s.steps[m.index] = {**s.steps[m.index], "status": "in_progress", "started_at": _time(m.started_at)}
 
 
-def _paused(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "paused", 5
+def _step_completed(s: DossierState, m: workflow_events.StepCompleted) -> None:
+    if 0 <= m.index < len(s.steps):
+        s.steps[m.index] = {**s.steps[m.index], "status": "completed", "completed_at": _time(m.completed_at),
+                            "completed_by": m.completed_by}
 
 
-def _resumed(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "in_progress", 4
-    s.due_at = d.get("due_at", s.due_at)
+def _paused(s: DossierState, m: workflow_events.CaseSupplementRequested) -> None:
+    s.status, s.national_status = "paused", m.national_status or 5
 
 
-def _extended(s: DossierState, d: dict) -> None:
-    s.due_at = d.get("new_due_at", s.due_at)
+def _resumed(s: DossierState, m: workflow_events.CaseResumed) -> None:
+    s.status, s.national_status = "in_progress", m.national_status or 4
+    s.due_at = _time(m.due_at) or s.due_at
 
 
-def _overdue(s: DossierState, d: dict) -> None:
+def _extended(s: DossierState, m: workflow_events.DeadlineExtended) -> None:
+    s.due_at = _time(m.new_due_at) or s.due_at
+
+
+def _overdue(s: DossierState, m: workflow_events.CaseMarkedOverdue) -> None:
     s.overdue = True
 
 
-def _stopped(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "stopped", 8
-    s.classification = d.get("classification", "")
+def _stopped(s: DossierState, m: workflow_events.CaseStopped) -> None:
+    s.status, s.national_status = "stopped", m.national_status or 8
+    s.classification = m.classification
 
 
-def _processed(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "processed", 9
-    s.classification = d.get("classification", "")
+def _processed(s: DossierState, m: workflow_events.CaseProcessed) -> None:
+    s.status, s.national_status = "processed", m.national_status or 9
+    s.classification = m.classification
 
 
-def _assigned(s: DossierState, d: dict) -> None:
-    index = d.get("index", -1)
-    if 0 <= index < len(s.steps):
-        s.steps[index] = {**s.steps[index], "assignee": d.get("official", "")}
+def _assigned(s: DossierState, m: workflow_events.StepAssigned) -> None:
+    if 0 <= m.index < len(s.steps):
+        s.steps[m.index] = {**s.steps[m.index], "assignee": m.official}
 
 
-def _transferred(s: DossierState, d: dict) -> None:
-    s.unit_code = d.get("to_unit", s.unit_code)
+def _transferred(s: DossierState, m: workflow_events.CaseTransferredOut) -> None:
+    s.unit_code = m.to_unit or s.unit_code
 
 
-def _transfer_returned(s: DossierState, d: dict) -> None:
-    s.unit_code = d.get("home_unit", s.unit_code)
+def _transfer_returned(s: DossierState, m: workflow_events.CaseTransferReturned) -> None:
+    s.unit_code = m.home_unit or s.unit_code
 
 
-def _result_signed(s: DossierState, d: dict) -> None:
-    s.result_sha256 = d.get("sha256", "")
+def _result_signed(s: DossierState, m: workflow_events.ResultSigned) -> None:
+    s.result_sha256 = m.sha256
 
 
-def _result_returned(s: DossierState, d: dict) -> None:
-    s.status, s.national_status = "returned", 10
+def _result_returned(s: DossierState, m: workflow_events.ResultReturned) -> None:
+    s.status, s.national_status = "returned", m.national_status or 10
 
 
-APPLY = {
-    "Dossier.Received": _received,
-    "Dossier.Withdrawn": _withdrawn,
-    "Case.Opened": _opened,
-    "Case.StepStarted": _step("in_progress", "started_at"),
-    "Case.StepCompleted": _step("completed", "completed_at"),
-    "Case.SupplementRequested": _paused,
-    "Case.Resumed": _resumed,
-    "Case.DeadlineExtended": _extended,
-    "Case.MarkedOverdue": _overdue,
-    "Case.Stopped": _stopped,
-    "Case.Processed": _processed,
-    "Case.StepAssigned": _assigned,
-    "Case.TransferredOut": _transferred,
-    "Case.TransferReturned": _transfer_returned,
-    "Case.ResultSigned": _result_signed,
-    "Case.ResultReturned": _result_returned,
-}
+_FOLDS: list[tuple[type[Message], Callable[[DossierState, Any], None]]] = [
+    (intake_events.DossierReceived, _received),
+    (intake_events.DossierWithdrawn, _withdrawn),
+    (workflow_events.CaseOpened, _opened),
+    (workflow_events.StepStarted, _step_started),
+    (workflow_events.StepCompleted, _step_completed),
+    (workflow_events.CaseSupplementRequested, _paused),
+    (workflow_events.CaseResumed, _resumed),
+    (workflow_events.DeadlineExtended, _extended),
+    (workflow_events.CaseMarkedOverdue, _overdue),
+    (workflow_events.CaseStopped, _stopped),
+    (workflow_events.CaseProcessed, _processed),
+    (workflow_events.StepAssigned, _assigned),
+    (workflow_events.CaseTransferredOut, _transferred),
+    (workflow_events.CaseTransferReturned, _transfer_returned),
+    (workflow_events.ResultSigned, _result_signed),
+    (workflow_events.ResultReturned, _result_returned),
+]
+#: published type -> (message class, fold)
+APPLY = {cls.DESCRIPTOR.full_name: (cls, fold) for cls, fold in _FOLDS}
 
 
 def state_as_of(dossier_id: str, entries: Iterable[HistoryEntry], as_of: datetime) -> DossierState | None:
@@ -147,9 +159,12 @@ def state_as_of(dossier_id: str, entries: Iterable[HistoryEntry], as_of: datetim
             break
         if entry.is_read:
             continue
-        apply = APPLY.get(entry.event_type)
-        if apply is not None:
-            apply(state, entry.data)
+        known = APPLY.get(entry.published_type)
+        if known is not None:
+            cls, fold = known
+            message = cls()
+            message.ParseFromString(entry.published)
+            fold(state, message)
         state.events_applied += 1
         state.last_event_at = entry.recorded_at
     if state.events_applied == 0:
