@@ -56,7 +56,7 @@ def test_an_integrator_resumes_after_a_disconnect_without_gaps_or_duplicates(pla
     channel, resumed = subscribe(platform["intake"], first[-1].position, follow=True)
     head = [r.event.position for r in subscribe(platform["intake"], 0)[1]]
     rest = []
-    while not rest or rest[-1].position < head[-1].position:
+    while not rest or rest[-1].position < head[-1]:
         rest.append(next(resumed).event)
     channel.close()
 
