@@ -212,6 +212,10 @@ class Publication:
             previous = n.id
         return events
 
+    def last_position(self, app: Any) -> int:
+        """The position of the last published event (what a consumer that is up to date has tracked)."""
+        return self._previous_published(app, app.head_position() + 1, self.topics)
+
     def _previous_published(self, app: Any, start: int, topics: list[str]) -> int:
         with app.recorder.datastore.transaction(commit=False) as curs:
             table = f'"{app.recorder.datastore.schema}"."{app.recorder.events_table_name}"'
