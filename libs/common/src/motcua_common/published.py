@@ -229,3 +229,39 @@ class Publication:
 def map_dossier_read(event: Any) -> Message:
     """Every service records reads of a dossier (motcua_common.access) and publishes them alike."""
     return envelope_pb.DossierRead(what=event.what)
+
+
+def check_publication(publication: Publication, samples: Any) -> list[str]:
+    """Problems mapping the service's stored samples (tests/stored_events: every version it ever
+    stored) to its published events: each published class's every stored shape must map, after
+    upcasting, to a message of the service's own events package (or the shared DossierRead)."""
+    from pathlib import Path
+    from uuid import UUID as _UUID
+
+    from eventsourcing.persistence import Notification
+
+    from motcua_common.eventstore import ChainingMapper, make_transcoder
+    from motcua_common.stored_contract import load_samples
+
+    mapper = ChainingMapper(transcoder=make_transcoder())
+    by_topic = {get_topic(cls): cls for cls in publication.mappers}
+    own_package = f"motcua.{publication.service}.events.v1."
+    problems, mapped = [], set()
+    for sample in load_samples(Path(samples)):
+        cls = by_topic.get(sample.topic)
+        if cls is None:
+            continue
+        try:
+            event = mapper.to_domain_event(Notification(_UUID(int=1), 2, sample.topic, sample.state, 1))
+            message = publication.mappers[cls](event)
+            message.SerializeToString(deterministic=True)
+        except Exception as error:  # noqa: BLE001 - every failure is a broken mapping, reported by sample
+            problems.append(f"{sample.path.name}: does not map to a published event: {type(error).__name__}: {error}")
+            continue
+        name = message.DESCRIPTOR.full_name
+        if not (name.startswith(own_package) or name == envelope_pb.DossierRead.DESCRIPTOR.full_name):
+            problems.append(f"{sample.path.name}: maps to {name}, outside {own_package}")
+        mapped.add(cls)
+    problems += [f"{get_topic(cls)}: published but no stored sample maps it" for cls in publication.mappers
+                 if cls not in mapped]
+    return problems

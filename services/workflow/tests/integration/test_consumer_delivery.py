@@ -176,3 +176,21 @@ def test_a_case_records_the_intake_event_that_caused_it_and_the_consumer_as_acto
     assert envelope["causation_id"] == f"intake:{dossier['id']}:1"
     assert envelope["correlation_id"] == str(dossier["id"])
     assert envelope["actor"]["kind"] == "system" and envelope["actor"]["subject"] == "workflow.consumer"
+
+
+def test_a_push_linked_to_the_tracked_event_is_applied_without_a_pull_across_unpublished_positions(apps):
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 2)
+    log = intake.read_notifications(1, 100)  # published only: code assigned, received, per dossier
+    follower.page_size = 2
+    follower.catch_up(reader(intake), until=wire_position(log[1]))  # the first dossier
+    assert wire_position(log[2]) > wire_position(log[1]) + 1  # the log holds unpublished events between
+
+    def no_pull(start, limit):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"pulled from {start}: the push names its predecessor, nothing is missing")
+
+    follower.on_push(log[2], no_pull)
+    follower.on_push(log[3], no_pull)
+
+    assert follower.position() == wire_position(log[3])
+    assert len(case_counts(workflow)) == 2
