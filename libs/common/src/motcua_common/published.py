@@ -6,12 +6,13 @@ events/v1, listed in protos/EVENTS.md). The producer maps its own stored events,
 upcasting, with a `Publication` it defines in its adapters; the relay, the pull API
 (`read_notifications`) and the gRPC subscription all serve what this module builds.
 
-The envelope follows CloudEvents: on the wire (RabbitMQ headers and the JSON the pull API
-returns) its attributes have the CloudEvents names (`ce_id`, `ce_source`, `ce_type`,
+The envelope follows CloudEvents: on RabbitMQ (binary content mode: attributes as AMQP
+headers, the protobuf message as the body) and in the JSON the pull API returns, its
+attributes have the CloudEvents names (`ce_id`, `ce_source`, `ce_type`,
 `ce_time`, `ce_subject`, `ce_specversion`) plus motcua extensions (`ce_motcuaposition`,
 `ce_motcuaprevious`, `ce_motcuaactor`, `ce_motcuacausation`, `ce_motcuadossiercode`,
-`ce_motcuastoredhash`, `ce_motcuaoccurredat`) and `traceparent`; `data` is the protobuf
-message (base64 in JSON). `ce_motcuaprevious` links each published event to the previous
+`ce_motcuastoredhash`, `ce_motcuaoccurredat`) and `traceparent`; in JSON, `data` is the
+protobuf message in base64. `ce_motcuaprevious` links each published event to the previous
 published one, so a consumer applies a push directly when it follows what it has.
 
 Audit: reporting keeps every dossier's stored events as they were recorded (hash-chained,
@@ -142,6 +143,22 @@ class PublishedEvent:
 def amqp_headers(wire: dict) -> dict:
     """The CloudEvents attributes as AMQP 0-9-1 headers (binary content mode)."""
     return {k: v for k, v in wire.items() if k.startswith("ce_") or k == "traceparent"}
+
+
+#: the content type of a published event's AMQP body: the protobuf message itself
+PROTOBUF_CONTENT_TYPE = "application/protobuf"
+
+
+def wire_from_amqp(headers: dict, body: bytes) -> dict:
+    """The wire form of an event received from RabbitMQ (attributes in headers, message as body)."""
+    wire = {k: v for k, v in headers.items() if k.startswith("ce_") or k == "traceparent"}
+    wire["data"] = base64.b64encode(body).decode()
+    return wire
+
+
+def raw_bytes(data: bytes) -> bytes:
+    """kombu codec for PROTOBUF_CONTENT_TYPE: the body stays bytes (decoded by the consumer)."""
+    return data
 
 
 def published_from_wire(upstream: str, wire: dict) -> PublishedEvent:

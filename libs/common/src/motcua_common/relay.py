@@ -1,8 +1,8 @@
 """The relay: follows a service's notification log (its outbox) and publishes its published
 events (motcua_common.published: the contract, never the stored JSON) to RabbitMQ, with
-publisher confirms awaited per batch. Each message carries the CloudEvents attributes as AMQP
-headers (`ce_id`, `ce_type`, ...) and, as its body, the same envelope with the protobuf
-message (base64) in nameko's JSON format, which the consumers' nameko handlers decode.
+publisher confirms awaited per batch. Each message is a CloudEvent in binary content mode:
+the attributes as AMQP headers (`ce_id`, `ce_type`, ...) and the protobuf message as the body
+(`application/protobuf`); consumers' workers receive it through `published_event_handler`.
 
 At-least-once: the durable position advances only after the broker confirmed the
 whole batch, so a crash re-publishes at most one batch; consumers drop repeats
@@ -10,7 +10,6 @@ by position. Woken by PostgreSQL NOTIFY on insert, and polls as a fallback.
 """
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -24,7 +23,7 @@ from opentelemetry.metrics import Observation
 from opentelemetry.trace import SpanKind
 
 from motcua_common.eventstore import MotcuaApplication
-from motcua_common.published import amqp_headers
+from motcua_common.published import PROTOBUF_CONTENT_TYPE, amqp_headers
 from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import DOSSIER_CODE, current_traceparent, meter, span
 
@@ -86,18 +85,18 @@ class ConfirmingPublisher:
                 pass
         self._conn = self._channel = None
 
-    def publish_batch(self, messages: list[tuple[str, dict, dict]], timeout: float = 30.0) -> None:
-        """Publish (routing_key, body, headers) and return once the broker confirmed all of them."""
+    def publish_batch(self, messages: list[tuple[str, bytes, dict]], timeout: float = 30.0) -> None:
+        """Publish (routing_key, protobuf body, headers) and return once the broker confirmed all of them."""
         try:
             if self._conn is None:
                 self._connect()
             for routing_key, body, headers in messages:
                 msg = amqp.Message(
-                    json.dumps(body, ensure_ascii=False).encode(),
-                    content_type="application/json",
-                    content_encoding="utf-8",
+                    body,
+                    content_type=PROTOBUF_CONTENT_TYPE,
+                    content_encoding="binary",
                     delivery_mode=2,
-                    application_headers={"nameko.call_id_stack": [f"{self._service}.relay.{body.get('ce_id')}"],
+                    application_headers={"nameko.call_id_stack": [f"{self._service}.relay.{headers.get('ce_id')}"],
                                          **headers},
                 )
                 self._channel.basic_publish(msg, exchange=self.exchange, routing_key=routing_key)
@@ -168,7 +167,7 @@ class Relay:
                            "traceparent": current_traceparent()}
                 with bound(dossier_code=event.dossier_code or None):
                     log.debug("event_publishing", position=event.position, type=event.type)
-            messages.append((event.type, wire, headers))
+            messages.append((event.type, event.data, headers))
         if messages:
             self._publisher.publish_batch(messages)
         self._save_position(conn, last)

@@ -2,11 +2,10 @@
 workflow's events (a deadline extension gives the applicant an apology letter from intake)."""
 from __future__ import annotations
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
+from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded, published_event_handler
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
@@ -25,7 +24,7 @@ class IntakeService(AuditEndpoints):
     def audited_app(self):  # type: ignore[no-untyped-def]
         return self.parts.app
 
-    @event_handler("workflow", ALL_EVENTS)
+    @published_event_handler("workflow", ALL_EVENTS)
     def on_workflow_event(self, notification: dict) -> None:
         self.parts.followers["workflow"].on_push(notification,
                                     read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))

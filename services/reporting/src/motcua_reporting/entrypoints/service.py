@@ -2,12 +2,11 @@
 pull completes), serves reporting's own log, signs its checkpoints."""
 from __future__ import annotations
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.published import wire_position
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
+from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded, published_event_handler
 
 
 def _app_and_followers(settings):  # type: ignore[no-untyped-def]
@@ -40,15 +39,15 @@ class ReportingService(AuditEndpoints):
         self.parts.followers[upstream].catch_up(read_page=self._read_page(upstream),
                                                 until=wire_position(notification))
 
-    @event_handler("intake", ALL_EVENTS)
+    @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
         self._on_push("intake", notification)
 
-    @event_handler("workflow", ALL_EVENTS)
+    @published_event_handler("workflow", ALL_EVENTS)
     def on_workflow_event(self, notification: dict) -> None:
         self._on_push("workflow", notification)
 
-    @event_handler("reporting", ALL_EVENTS)
+    @published_event_handler("reporting", ALL_EVENTS)
     def on_own_event(self, notification: dict) -> None:
         self._on_push("reporting", notification)
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.logs import get_logger
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded
+from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded, published_event_handler
 
 log = get_logger()
 
@@ -30,7 +29,7 @@ class WorkflowService(AuditEndpoints):
     def audited_app(self):  # type: ignore[no-untyped-def]
         return self.parts.app
 
-    @event_handler("intake", ALL_EVENTS)
+    @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
         self.parts.followers["intake"].on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
 
