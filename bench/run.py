@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "libs" / "common" / "src"))
 
 from motcua_common.platform_runner import platform_env, read_env_file  # noqa: E402
+from motcua_common.settings import postgres_conninfo_from_env  # noqa: E402
 
 SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "channel": "CHANNEL_DESK", '
                '"applicant": {"full_name": "Nguyễn Văn Bench", "citizen_id": "045090001234"}, '
@@ -46,8 +47,7 @@ SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "
 
 
 def reset_database(env: dict[str, str]) -> None:
-    conninfo = (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
-                f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+    conninfo = postgres_conninfo_from_env(env)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         for schema in ("intake", "workflow", "reporting", "platform"):
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -108,8 +108,7 @@ def summarise(report: dict, concurrency: int) -> dict:
 
 def wait_for_drain(env: dict[str, str], started: float) -> dict:
     """Wait until workflow has applied everything intake recorded; the consumer's catch-up rate."""
-    conninfo = (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
-                f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+    conninfo = postgres_conninfo_from_env(env)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         head = conn.execute("SELECT max(notification_id) FROM intake.intake_events").fetchone()[0]
         while True:
@@ -172,8 +171,7 @@ def bench_propagation(env: dict[str, str], intake_address: str, rate: float, sec
     for thread in threads:
         thread.join(60)
     wait_for_drain(env, time.perf_counter())
-    conninfo = (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
-                f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+    conninfo = postgres_conninfo_from_env(env)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         rows = conn.execute(
             "WITH received AS MATERIALIZED (SELECT originator_id AS dossier_id, "
@@ -245,8 +243,7 @@ def _dossier_codes(env: dict[str, str], limit: int) -> list[str]:
 
 
 def _conninfo(env: dict[str, str]) -> str:
-    return (f"host={env.get('MOTCUA_PG_HOST', '127.0.0.1')} port={env.get('MOTCUA_PG_PORT', '5432')} "
-            f"user={env['MOTCUA_PG_USER']} password={env['MOTCUA_PG_PASSWORD']} dbname={env['MOTCUA_PG_DBNAME']}")
+    return postgres_conninfo_from_env(env)
 
 
 def bench_history(env: dict[str, str], calls: int, threads: int = 4) -> dict:

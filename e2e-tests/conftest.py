@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from typing import Iterator
 
 import grpc
 import pytest
 
-from motcua_common.testing import free_port
+from motcua_common.testing import free_port, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +25,16 @@ def platform(request, module_province, tmp_path_factory) -> Iterator[dict[str, s
     with open(log_path, "w") as log:
         runner = subprocess.Popen([sys.executable, "-m", "motcua_common.platform_runner", "--log-dir", str(tmp_path)],
                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while "motcua is up" not in log_path.read_text():
-        if runner.poll() is not None or time.monotonic() > deadline:
-            runner.kill()
-            pytest.fail(f"the platform did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.1)
+    def up() -> bool:
+        if runner.poll() is not None:
+            raise AssertionError("the platform runner exited")
+        return "motcua is up" in log_path.read_text()
+
+    try:
+        wait_until(up, 90, "the platform to start", interval=0.1)
+    except AssertionError as error:
+        runner.kill()
+        pytest.fail(f"the platform did not start ({error}):\n{log_path.read_text()[-3000:]}")
     yield {"intake": env["MOTCUA_INTAKE_GRPC_ADDRESS"], "workflow": env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
            "reporting": env["MOTCUA_REPORTING_GRPC_ADDRESS"], "log_dir": str(tmp_path), "env": env}
     os.killpg(runner.pid, signal.SIGINT)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 
 import grpc
@@ -11,6 +10,7 @@ from grpc_status import rpc_status
 
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
+from motcua_common.testing import wait_until
 
 OFFICIAL = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "canbo.e2e"),
             ("x-motcua-actor-unit", "000.31.01.H45"), ("x-motcua-client", "e2e"))
@@ -39,11 +39,12 @@ def bad_request_fields(error: grpc.RpcError) -> list[str]:
 
 
 def wait_for_case(workflow, dossier_id: str, timeout: float = 10.0) -> wpb.Case:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
+    def case() -> wpb.Case | None:
         try:
             return workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier_id)).case
         except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
                 raise
-            time.sleep(0.02)
+            return None
+
+    return wait_until(case, timeout, f"workflow to open the case of dossier {dossier_id}")  # type: ignore[return-value]

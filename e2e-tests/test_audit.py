@@ -50,7 +50,7 @@ def finished(intake, workflow, audit):  # type: ignore[no-untyped-def]
     current = command(workflow.RequestSupplement, wpb.RequestSupplementRequest, reason="Thiếu bản sao")
     current = command(workflow.ResumeCase, wpb.ResumeCaseRequest)
     new_due = Timestamp()
-    new_due.FromDatetime(current.due_at.ToDatetime() + timedelta(days=3))
+    new_due.FromDatetime(current.due_at.ToDatetime() + timedelta(days=2))  # within the bound
     current = command(workflow.ExtendDeadline, wpb.ExtendDeadlineRequest, new_due_at=new_due, reason="Cần xác minh")
     for index in range(len(current.steps)):
         current = command(workflow.CompleteStep, wpb.CompleteStepRequest, step_index=index, note="xong")
@@ -103,6 +103,10 @@ def test_the_state_as_of_a_past_instant_is_what_was_true_then(audit, finished):
     assert final.due_at == case.due_at  # the apology's new appointment
     assert final.classification == {wpb.CLASSIFICATION_EARLY: "early", wpb.CLASSIFICATION_ON_TIME: "on_time",
                                     wpb.CLASSIFICATION_LATE: "late"}[case.classification]
+    # Processed: both reports count it by its timing.
+    assert (final.end_reason, final.operational_outcome) == ("processed", final.classification)
+    assert final.progress_766 == ("late" if final.classification == "late" else "on_time")
+    assert (then.end_reason, then.progress_766, then.operational_outcome) == ("", "", "")  # not ended yet
 
 
 def test_bad_audit_requests_are_refused_clearly(audit, finished):

@@ -85,9 +85,12 @@ def test_a_transfer_to_an_unknown_or_closed_unit_is_refused_and_changes_nothing(
 
 
 def test_the_result_is_signed_verifiable_and_returned(workflow, driver):
+    digest = hashlib.sha256(RESULT).hexdigest()
+    document = wpb.ResultDocument(filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256=digest)
+    early = refused(lambda: driver("SignResult", metadata=LEADER, document=document))
+    assert early.code() == grpc.StatusCode.FAILED_PRECONDITION and "last step" in early.details()
     for index in range(len(driver.case.steps)):
         driver("CompleteStep", step_index=index)
-    digest = hashlib.sha256(RESULT).hexdigest()
     mismatch = refused(lambda: driver("SignResult", metadata=LEADER, document=wpb.ResultDocument(
         filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256="0" * 64)))
     assert mismatch.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -97,6 +100,10 @@ def test_the_result_is_signed_verifiable_and_returned(workflow, driver):
         filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256=digest))
     assert case.result.sha256 == digest and case.result.signature
     assert case.result.certificate_pem.startswith("-----BEGIN CERTIFICATE-----")
+    other = "khác".encode() + RESULT
+    second = refused(lambda: driver("SignResult", metadata=LEADER, document=wpb.ResultDocument(
+        filename="ket-qua-2.pdf", media_type="application/pdf", content=other, sha256=hashlib.sha256(other).hexdigest())))
+    assert second.code() == grpc.StatusCode.FAILED_PRECONDITION and "signed already" in second.details()
     fetched = workflow.GetResult(wpb.GetResultRequest(case_id=case.id), metadata=OFFICIAL)
     assert fetched.document.content == RESULT and fetched.result.signed_by == "lanhdao.e2e"
 
@@ -176,7 +183,7 @@ def test_an_extension_gives_the_applicant_an_apology_letter_by_name(intake, work
     from motcua_common.testing import wait_until
 
     new_due = Timestamp()
-    new_due.FromDatetime(driver.case.due_at.ToDatetime() + timedelta(days=5))
+    new_due.FromDatetime(driver.case.due_at.ToDatetime() + timedelta(days=2))
     driver("ExtendDeadline", new_due_at=new_due, reason="Cần lấy ý kiến cơ quan liên quan")
 
     def letter():  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -21,7 +20,9 @@ pytestmark = pytest.mark.e2e
 
 METRICS_BASE = (free_port() // 100) * 100 % 50000 + 10000  # a block of ports unlikely to be taken
 PLATFORM_ENV = {"MOTCUA_TRACES_EXPORTER": "console", "MOTCUA_LOG_LEVEL": "debug",
-                "MOTCUA_METRICS_BASE_PORT": str(METRICS_BASE)}
+                "MOTCUA_METRICS_BASE_PORT": str(METRICS_BASE),
+                # the overdue gauge's test moves time past a due date (it runs last: time only moves on)
+                "MOTCUA_CLOCK": "settable", "MOTCUA_CLOCK_TTL_SECONDS": "0"}
 PERSONAL = {"full_name": "Vũ Thị Bích Ngọc", "citizen_id": "045301234567", "phone": "0903123456",
             "email": "ngoc.vu@example.vn", "address": "Số 7 ngõ 15 phố Hàng Bạc"}
 
@@ -46,14 +47,13 @@ def submitted(platform, intake, workflow):  # type: ignore[no-untyped-def]
     dossier = intake.SubmitDossier(ipb.SubmitDossierRequest(
         idempotency_key=uuid.uuid4().hex, procedure_code="1.004222", channel=ipb.CHANNEL_ONLINE,
         applicant=ipb.Applicant(**PERSONAL)), metadata=(("x-motcua-actor-kind", "citizen"),)).dossier
-    deadline = time.monotonic() + 15
-    while True:
+    def case_opened() -> bool:
         try:
-            workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id))
-            break
+            return bool(workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id)).case.id)
         except grpc.RpcError:
-            assert time.monotonic() < deadline, "no case"
-            time.sleep(0.05)
+            return False
+
+    wait_until(case_opened, 15, "workflow to open the case")
     # Spans are printed as they end; the consumer's ends just after its commit, so wait for it.
     wait_until(lambda: any("consume motcua.intake.events.v1.DossierReceived" in e.get("name", "")
                            and (e.get("attributes") or {}).get("motcua.dossier_code") == dossier.code
@@ -114,10 +114,26 @@ def test_every_process_answers_on_its_metrics_endpoint_with_the_metrics_to_alert
     assert "python_gc_objects_collected_total" in intake_worker and "rpc_server_duration" in workflow_grpc
 
 
-def test_the_overdue_gauge_is_served_by_workflows_edge(platform, submitted):
-    # No case is overdue on a fresh province, so the gauge has no samples, but its callback must
-    # run without error on every scrape (an error would surface in the edge's log).
-    scrape(METRICS_BASE + 11)
+def test_reporting_exports_lag_for_every_upstream_and_workers_their_stuck_gauges(platform, submitted):
+    reporting_worker, workflow_worker = scrape(METRICS_BASE + 22), scrape(METRICS_BASE + 12)
+    for upstream in ("intake", "workflow", "reporting"):
+        assert re.search(rf'motcua_consumer_lag\{{.*upstream="{upstream}".*\}} ', reporting_worker), upstream
+        assert re.search(rf'motcua_consumer_stuck_position\{{.*upstream="{upstream}".*\}} 0', reporting_worker)
+    assert re.search(r'motcua_consumer_stuck_since\{.*upstream="intake".*\} 0', workflow_worker)
+
+
+def test_the_overdue_gauge_is_served_by_workflows_edge(platform, submitted, workflow, module_province):
+    from datetime import timedelta, timezone
+
+    from motcua_common.clock import SettableClock
+
+    case = workflow.GetCase(wpb.GetCaseRequest(dossier_id=submitted.id)).case
+    gauge = re.compile(r'^motcua_cases_overdue\{[^}]*unit_code="%s"[^}]*\} (\S+)$' % re.escape(case.unit_code), re.M)
+    assert [float(v) for v in gauge.findall(scrape(METRICS_BASE + 11))] in ([], [0.0])  # nothing overdue yet
+    clock = SettableClock(module_province.conninfo, ttl=0)
+    clock.set(case.due_at.ToDatetime(tzinfo=timezone.utc) + timedelta(days=1))
+    # The module's only case is now past its due time: the gauge counts exactly it.
+    assert [float(v) for v in gauge.findall(scrape(METRICS_BASE + 11))] == [1.0]
     log = (Path(platform["log_dir"]) / "workflow-grpc.log").read_text()
     assert "Callback failed" not in log  # what the OpenTelemetry SDK logs when a gauge's callback raises
     assert "Traceback" not in log  # and expected refusals (NOT_FOUND while waiting for a case) leave none

@@ -206,3 +206,16 @@ def test_the_catalogue_is_imported_after_install_from_the_province_data(helm):
     assert {"name": "province", "mountPath": "/etc/motcua/province", "readOnly": True} in pod["containers"][0]["volumeMounts"]
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-province"))
     assert "000.00.10.H45" in config["data"]["units.yaml"] and "catalogue.yaml" in config["data"]
+
+
+def test_the_chart_runs_exactly_the_platforms_processes_with_their_commands(helm):
+    """One list of each service's processes (motcua_common.platform_runner.SERVICES) drives the
+    local runner and the test kit; the chart's values and Deployments must name the same ones."""
+    from motcua_common.platform_runner import PROCESSES, SERVICES
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))["services"]
+    assert {name: sorted(k for k, v in svc.items() if isinstance(v, dict))
+            for name, svc in values.items()} == {s.name: sorted(PROCESSES) for s in SERVICES}
+    rendered = sorted(c["command"] for d in manifests(helm, PROVINCES[0]) if d["kind"] == "Deployment"
+                      for c in d["spec"]["template"]["spec"]["containers"])
+    assert rendered == sorted(s.command(p, "python") for s in SERVICES for p in PROCESSES)

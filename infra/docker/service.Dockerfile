@@ -27,7 +27,7 @@ ENV PATH=/opt/motcua/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     MOTCUA_SERVICE=${SERVICE}
 COPY --from=build /opt/motcua /opt/motcua
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-liberation2 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin motcua
 USER 10001

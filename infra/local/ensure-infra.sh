@@ -10,9 +10,9 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
-# Forms are PDFs in Vietnamese: a font with every diacritic, from Debian (nothing downloads at run time);
-# pdftotext reads them back in the tests.
-[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# Forms are PDFs in Vietnamese set in Times New Roman's metrics: Liberation Serif, from Debian
+# (nothing downloads at run time); pdftotext reads them back in the tests.
+[ -f /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ] || need+=(fonts-liberation2)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]} from Debian packages"

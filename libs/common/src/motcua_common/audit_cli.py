@@ -10,7 +10,6 @@ Exit codes: 0 verified, 1 verification failed, 2 bad usage or configuration.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -50,12 +49,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(env_file: str | None):  # type: ignore[no-untyped-def]
-    from motcua_common.platform_runner import read_env_file
-    from motcua_common.settings import Settings
+    from motcua_common.settings import Settings, process_environment
 
-    env = dict(os.environ)
-    if env_file:
-        env.update(read_env_file(Path(env_file)))
+    env = process_environment(env_file)
     env.setdefault("MOTCUA_AMQP_URI", "amqp://unused")  # these commands never talk to the broker
     env.setdefault("MOTCUA_DATA_DIR", "unused")
     return Settings.from_env(env)

@@ -94,10 +94,14 @@ def _parse_duration(text: str) -> timedelta:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`motcua-clock show|advance 2d|set 2026-12-01T08:00:00+07:00` (non-production only)."""
-    from motcua_common.settings import Settings
+    """`motcua-clock [--env-file .local/quang-tri.env] show|advance 2d|set 2026-12-01T08:00:00+07:00`
+    (non-production only; the province's settings come from the file, else the process environment)."""
+    from pathlib import Path
+
+    from motcua_common.settings import Settings, process_environment
 
     parser = argparse.ArgumentParser(prog="motcua-clock", description=main.__doc__)
+    parser.add_argument("--env-file", type=Path, help="a province's environment file (default: the process environment)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("show")
     adv = sub.add_parser("advance")
@@ -105,9 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     st = sub.add_parser("set")
     st.add_argument("instant", type=datetime.fromisoformat)
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    if args.env_file and not args.env_file.is_file():
+        parser.error(f"--env-file {args.env_file}: no such file")
+    env = process_environment(args.env_file)
+    env.setdefault("MOTCUA_AMQP_URI", "amqp://unused")  # the clock lives in the database only
+    env.setdefault("MOTCUA_DATA_DIR", "unused")
+    settings = Settings.from_env(env)
     if settings.clock != "settable":
-        print("the clock is the system clock here (set MOTCUA_CLOCK=settable outside production)", file=sys.stderr)
+        where = args.env_file or "the process environment"
+        print(f"the clock is the system clock in {where} (MOTCUA_CLOCK=settable outside production)", file=sys.stderr)
         return 2
     clock = SettableClock(settings.postgres_conninfo(), ttl=0)
     if args.command == "advance":

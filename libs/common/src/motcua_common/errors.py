@@ -48,3 +48,15 @@ class Conflict(MotcuaError):
 
 class Unavailable(MotcuaError):
     """A service this call depends on did not answer (-> UNAVAILABLE); the caller may retry."""
+
+
+class Overloaded(MotcuaError):
+    """The edge has no room for this call now (-> RESOURCE_EXHAUSTED); retry after `retry_after` seconds."""
+
+    def __init__(self, description: str, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(description)
+
+
+class DeadlineExceeded(MotcuaError):
+    """The caller's deadline passed before the command was stored (-> DEADLINE_EXCEEDED); nothing was stored."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,8 +38,9 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.utils import get_topic
 
+from motcua_common import deadlines
 from motcua_common.audit_log import GENESIS, chain_inserted_events, create_audit_tables
-from motcua_common.errors import NotFound
+from motcua_common.errors import DeadlineExceeded, NotFound
 from motcua_common.telemetry import meter, tracer
 
 _batch_sizes = meter().create_histogram("motcua.eventstore.group_commit.size",
@@ -121,6 +123,7 @@ class ChainedEventStore(EventStore):
         if kwargs.get("tracking") is None and self.group_commit is not None:
             notification_ids = self.group_commit.insert(stored_events, kwargs.get("before_insert", ()))
         else:
+            deadlines.check(deadlines.current())
             notification_ids = self.recorder.insert_events(stored_events, **kwargs)
         for originator_id, (version, digest) in heads.items():
             self._remember(originator_id, version, digest)
@@ -160,11 +163,15 @@ class GroupCommit:
     one lock, one commit. If the batch breaks a uniqueness rule (an idempotency key
     or version taken meanwhile), each request is retried alone so only the guilty one
     fails. Consumer pages (with a tracking record) never come through here.
+
+    A request whose caller's deadline (motcua_common.deadlines) passed while it waited
+    is dropped from its batch before the insert and fails with DeadlineExceeded.
     """
 
-    def __init__(self, recorder: Any, max_batch: int = 200) -> None:
+    def __init__(self, recorder: Any, max_batch: int = 200, clock: Callable[[], float] = time.monotonic) -> None:
         self._recorder = recorder
         self._max_batch = max_batch
+        self.clock = clock
         self._queue: "queue.Queue[_PendingInsert]" = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -173,7 +180,9 @@ class GroupCommit:
 
     def insert(self, stored_events: list[StoredEvent], hooks: Sequence[InTransactionHook]) -> Sequence[int]:
         self._ensure_started()
-        pending = _PendingInsert(stored_events, list(hooks))
+        deadline = deadlines.current()
+        deadlines.check(deadline, self.clock)
+        pending = _PendingInsert(stored_events, list(hooks), deadline)
         self._queue.put(pending)
         pending.done.wait()
         if pending.error is not None:
@@ -198,6 +207,9 @@ class GroupCommit:
             self._write(batch)
 
     def _write(self, batch: list["_PendingInsert"]) -> None:
+        batch = [pending for pending in batch if pending.still_wanted(self.clock)]
+        if not batch:
+            return
         _batch_sizes.record(len(batch))
         self.largest_batch = max(self.largest_batch, len(batch))
         if len(batch) > 1:
@@ -226,12 +238,23 @@ class GroupCommit:
 
 
 class _PendingInsert:
-    def __init__(self, stored_events: list[StoredEvent], hooks: list[InTransactionHook]) -> None:
+    def __init__(self, stored_events: list[StoredEvent], hooks: list[InTransactionHook],
+                 deadline: float | None = None) -> None:
         self.stored_events = stored_events
         self.hooks = hooks
+        self.deadline = deadline
         self.done = threading.Event()
         self.notification_ids: Sequence[int] = []
         self.error: BaseException | None = None
+
+    def still_wanted(self, clock: Callable[[], float]) -> bool:
+        """False (and failed) when the caller's deadline has passed: it must not be inserted."""
+        try:
+            deadlines.check(self.deadline, clock)
+        except DeadlineExceeded as error:
+            self.fail(error)
+            return False
+        return True
 
     def succeed(self, ids: Sequence[int]) -> None:
         self.notification_ids = ids
@@ -283,10 +306,34 @@ class ReadModel:
         return lambda curs: execute_in_order(curs, work)
 
 
+#: PostgreSQL text and jsonb cannot hold U+0000, which a stored event may carry: projections show U+FFFD
+#: in its place (the stored event, kept byte for byte in its log, stays the record)
+NUL_IN_PROJECTIONS = "\ufffd"
+
+
+def storable(value: Any) -> Any:
+    """A projection parameter PostgreSQL accepts: NUL in text (also inside lists and dicts) -> U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_IN_PROJECTIONS) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        mapped = [storable(v) for v in value]
+        if all(m is v for m, v in zip(mapped, value)):
+            return value  # the common case: nothing to map, nothing copied
+        return type(value)(mapped)
+    return value
+
+
 def execute_in_order(curs: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-    """Consecutive statements with the same SQL go as one executemany (order is kept)."""
+    """Consecutive statements with the same SQL go as one executemany (order is kept).
+
+    Every projection write of the platform (read models, consumers' tables, rebuilds) passes
+    here, so no accepted event can make one fail on a NUL character (see `storable`).
+    """
     run_sql, run_params = None, []
     for sql, params in statements:
+        params = storable(params)
         if sql != run_sql and run_params:
             curs.executemany(run_sql, run_params)
             run_params = []
@@ -418,9 +465,9 @@ class MotcuaApplication(Application):
     def _audit_connection(self) -> Any:
         import psycopg
 
-        e = self.env
-        return psycopg.connect(f"host={e['POSTGRES_HOST']} port={e['POSTGRES_PORT']} user={e['POSTGRES_USER']} "
-                               f"password={e['POSTGRES_PASSWORD']} dbname={e['POSTGRES_DBNAME']}", autocommit=True)
+        from motcua_common.settings import eventsourcing_conninfo
+
+        return psycopg.connect(eventsourcing_conninfo(self.env), autocommit=True)
 
     def sign_checkpoint(self, signer: Any, min_events: int = 1, max_age: Any = None) -> Any:
         """Sign the head of this service's log chain (a no-op when nothing was stored since)."""
@@ -467,11 +514,9 @@ def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> No
     """Create the service's schema and tables once, before any worker starts."""
     import psycopg
 
-    conninfo = (
-        f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} user={env['POSTGRES_USER']} "
-        f"password={env['POSTGRES_PASSWORD']} dbname={env['POSTGRES_DBNAME']}"
-    )
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    from motcua_common.settings import eventsourcing_conninfo
+
+    with psycopg.connect(eventsourcing_conninfo(env), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
         create_audit_tables(conn, env["POSTGRES_SCHEMA"])
     # A bare Application with the service's name creates the same tables without its collaborators.

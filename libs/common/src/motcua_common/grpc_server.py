@@ -2,31 +2,43 @@
 
 `create_server(address, ...)` returns (server, port) without starting to serve,
 so tests bind port 0. Health checking, reflection and graceful shutdown are
-always on; one interceptor maps application errors to status codes:
+always on. One interceptor (EdgeInterceptor) is the edge: it decodes each request
+itself (undecodable bytes -> INVALID_ARGUMENT), sheds what exceeds the admission
+limits (RESOURCE_EXHAUSTED; motcua_common.admission), validates every field
+(motcua_common.validation), carries the caller's deadline to the event store
+(motcua_common.deadlines) and maps application errors to status codes:
 not found -> NOT_FOUND, rule violated -> FAILED_PRECONDITION, bad field ->
 INVALID_ARGUMENT with google.rpc.BadRequest, conflict -> ABORTED, store or
-broker or a needed service unreachable -> UNAVAILABLE (the caller may retry with its idempotency key).
+broker or a needed service unreachable -> UNAVAILABLE (the caller may retry with its idempotency key),
+overloaded -> RESOURCE_EXHAUSTED with google.rpc.RetryInfo, deadline passed before storing -> DEADLINE_EXCEEDED.
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
 from concurrent import futures
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import grpc
 from eventsourcing.persistence import InterfaceError, OperationalError
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from motcua_common import deadlines
+from motcua_common.admission import Admission, Call, InFlightLimit
 from motcua_common.context import Actor
-from motcua_common.errors import Conflict, InvalidArgument, MotcuaError, NotFound, RuleViolated, Unavailable
+from motcua_common.errors import (Conflict, DeadlineExceeded, InvalidArgument, MotcuaError, NotFound, Overloaded,
+                                  RuleViolated, Unavailable)
 from motcua_common.logs import get_logger
+from motcua_common.settings import DEFAULT_GRPC_MAX_IN_FLIGHT
 from motcua_common.telemetry import context_from_metadata, meter, tracer
+from motcua_common.validation import validate_request
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 log = get_logger()
@@ -74,27 +86,86 @@ def _status_for(error: MotcuaError) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.ABORTED, message=str(error))
     if isinstance(error, Unavailable):
         return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error))
+    if isinstance(error, Overloaded):
+        retry = duration_pb2.Duration()
+        retry.FromNanoseconds(int(error.retry_after * 1e9))
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay=retry))
+        return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=[detail])
+    if isinstance(error, DeadlineExceeded):
+        return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message=str(error))
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
 
 
 _rpc_duration = meter().create_histogram(
     "rpc.server.duration", unit="ms", description="gRPC server call duration, by method and status code")
 
+#: never shed: an orchestrator must see a saturated edge as alive
+UNSHED_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
+#: threads beyond the admission limit, so health checks and refusals never wait for a busy thread
+#: (a call waiting for a pool thread is not yet seen by any interceptor)
+SPARE_THREADS = 8
 
-def _guard(behaviour: Callable, method: str) -> Callable:
-    _, service, rpc = method.split("/")
 
-    def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+class _Undecodable:
+    """What the edge's deserializer hands on instead of raising (grpc would answer INTERNAL)."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+
+def _decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    type_name = getattr(getattr(deserializer, "__self__", None), "DESCRIPTOR", None)
+    type_name = type_name.full_name if type_name is not None else "request"
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # noqa: BLE001 - any undecodable input is the caller's
+            return _Undecodable(type_name)
+
+    return decode
+
+
+def _checked(request: Any) -> Any:
+    """The decoded, validated request (strings normalised in place)."""
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument.single(
+            "request", f"is not a valid {request.type_name} message (bad encoding, invalid UTF-8 or truncated)")
+    if isinstance(request, Message):
+        validate_request(request)
+    return request
+
+
+class _EdgeCall:
+    """One call through the edge: tracing, admission, the caller's deadline, error mapping."""
+
+    def __init__(self, method: str, context: grpc.ServicerContext, admission: Admission) -> None:
+        self.method = method
+        _, self.service, self.rpc = method.split("/")
+        self.context = context
+        self.admission = admission
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[None]:
+        context, method = self.context, self.method
         started = time.perf_counter()
         status = "OK"
-        parent = context_from_metadata(context.invocation_metadata())
+        metadata = tuple(context.invocation_metadata() or ())
+        parent = context_from_metadata(metadata)
         # Exceptions are recorded by hand below: an expected refusal (NOT_FOUND...) is no stack trace.
         with tracer().start_as_current_span(method.lstrip("/"), context=parent, kind=SpanKind.SERVER,
-                                            attributes={"rpc.system": "grpc", "rpc.service": service,
-                                                        "rpc.method": rpc},
+                                            attributes={"rpc.system": "grpc", "rpc.service": self.service,
+                                                        "rpc.method": self.rpc},
                                             record_exception=False, set_status_on_exception=False) as span:
             try:
-                return behaviour(request, context)
+                admitted = (contextlib.nullcontext() if method in UNSHED_METHODS
+                            else self.admission.admitted(Call(method, metadata)))
+                with admitted, deadlines.call_deadline(context.time_remaining()):
+                    yield
             except MotcuaError as error:
                 mapped = _status_for(error)
                 status = _CODE_NAMES.get(mapped.code, "UNKNOWN")
@@ -116,7 +187,39 @@ def _guard(behaviour: Callable, method: str) -> Callable:
                 if status != "OK":
                     span.set_status(Status(StatusCode.ERROR, status))
                 _rpc_duration.record((time.perf_counter() - started) * 1000,
-                                     {"rpc.service": service, "rpc.method": rpc, "rpc.grpc.status_code": status})
+                                     {"rpc.service": self.service, "rpc.method": self.rpc,
+                                      "rpc.grpc.status_code": status})
+
+
+def _guard_unary(behaviour: Callable, method: str, admission: Admission) -> Callable:
+    def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+        with _EdgeCall(method, context, admission).serve():
+            return behaviour(_checked(request), context)
+
+    return guarded
+
+
+def _guard_stream(behaviour: Callable, method: str, admission: Admission) -> Callable:
+    def guarded(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        with _EdgeCall(method, context, admission).serve():
+            yield from behaviour(_checked(request), context)
+
+    return guarded
+
+
+def _guard_request_stream(behaviour: Callable, method: str, admission: Admission, streaming: bool) -> Callable:
+    def requests(iterator: Iterator[Any]) -> Iterator[Any]:
+        for request in iterator:
+            yield _checked(request)
+
+    if streaming:
+        def guarded(request_iterator: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+            with _EdgeCall(method, context, admission).serve():
+                yield from behaviour(requests(request_iterator), context)
+    else:
+        def guarded(request_iterator: Iterator[Any], context: grpc.ServicerContext) -> Any:  # type: ignore[misc]
+            with _EdgeCall(method, context, admission).serve():
+                return behaviour(requests(request_iterator), context)
 
     return guarded
 
@@ -124,36 +227,52 @@ def _guard(behaviour: Callable, method: str) -> Callable:
 _CODE_NAMES = {c.value[0]: c.name for c in grpc.StatusCode}
 
 
-class ErrorMappingInterceptor(grpc.ServerInterceptor):
+class EdgeInterceptor(grpc.ServerInterceptor):
+    """Every call: decoded by the edge itself, admitted (or shed), validated (motcua_common.validation),
+    traced, its deadline carried to the event store, and its errors mapped to status codes."""
+
+    def __init__(self, admission: Admission | None = None) -> None:
+        self.admission = admission or Admission()
+
     def intercept_service(self, continuation: Callable, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method
+        method, admission = handler_call_details.method, self.admission
+        decode = _decoding(handler.request_deserializer)
+        serialize = handler.response_serializer
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _guard(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+                _guard_unary(handler.unary_unary, method, admission), decode, serialize)
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _guard(handler.unary_stream, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+                _guard_stream(handler.unary_stream, method, admission), decode, serialize)
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                _guard_request_stream(handler.stream_unary, method, admission, streaming=False), decode, serialize)
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                _guard_request_stream(handler.stream_stream, method, admission, streaming=True), decode, serialize)
         return handler
 
 
 def create_server(
     address: str,
     register: Callable[[grpc.Server], Iterable[str]],
-    max_workers: int = 16,
+    max_workers: int | None = None,
+    max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT,
+    admission: Admission | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
-    """Build a server with the services `register` adds (it returns their full names)."""
+    """Build a server with the services `register` adds (it returns their full names).
+
+    At most `max_in_flight` calls are served at once (health checks aside); more are refused
+    with RESOURCE_EXHAUSTED. `admission` replaces that policy chain (e.g. to add rate limits).
+    The thread pool holds SPARE_THREADS more than the limit unless `max_workers` says otherwise.
+    """
+    admission = admission or Admission([InFlightLimit(max_in_flight)])
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[ErrorMappingInterceptor()],
+        futures.ThreadPoolExecutor(max_workers=max_workers or max_in_flight + SPARE_THREADS),
+        interceptors=[EdgeInterceptor(admission)],
         options=[("grpc.max_receive_message_length", 4 * 1024 * 1024), ("grpc.so_reuseport", 0)],
     )
     names = list(register(server))
@@ -186,20 +305,18 @@ def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any]
 
     `servicer_and_names(app)` returns a function that adds the servicers to a server, and their full names.
     """
-    import os
-
     from motcua_common.logs import configure
     from motcua_common.settings import Settings
 
     settings = Settings.from_env()
     configure(service=service, process="grpc", level=settings.log_level)
-    address = os.environ.get(f"MOTCUA_{service.upper()}_GRPC_ADDRESS", f"127.0.0.1:{default_port}")
+    address = settings.grpc_address(service, default_port)
     add, names = servicer_and_names(bootstrap(settings))
 
     def register(server: grpc.Server) -> list[str]:
         add(server)
         return names
 
-    server, port, health_servicer = create_server(address, register)
+    server, port, health_servicer = create_server(address, register, max_in_flight=settings.grpc_max_in_flight)
     log.info("grpc_serving", address=address, port=port)
     serve_until_signalled(server, health_servicer)

@@ -1,7 +1,8 @@
 """nameko DependencyProviders and entrypoint helpers shared by every service's worker."""
 from __future__ import annotations
 
-import os
+import time
+from datetime import timedelta
 from typing import Any, Callable
 
 from nameko.events import EventHandler
@@ -65,28 +66,66 @@ PUBLISHED_EVENTS_CONFIG = {
                                  "content_type": "application/protobuf", "content_encoding": "binary"}},
     "ACCEPT": ["json", "protobuf"],
 }
-PULL_TIMEOUT_SECONDS = 10.0
+#: one pull attempt; a page of 500 is answered in milliseconds, so a longer wait means the answer is lost
+PULL_TIMEOUT_SECONDS = 2.0
+PULL_ATTEMPTS = 2
 
 
-def bounded(call: Callable[..., Any], seconds: float) -> Callable[..., Any]:
-    """An RPC call that gives up after `seconds`.
+def bounded(call: Callable[..., Any], seconds: float, attempts: int = PULL_ATTEMPTS) -> Callable[..., Any]:
+    """An RPC call that gives up after `seconds` and asks again, `attempts` times in all.
 
-    nameko RPC waits forever for a reply, and a request sent before the target's
-    queue exists is dropped: a consumer holding its in-order lock would hang for good.
+    nameko RPC waits forever for a reply, a request sent before the target's queue
+    exists is dropped, and a reply dies with the worker that was preparing it; the
+    retry reaches a live worker. Pulls are reads, so asking twice is harmless.
     """
     import eventlet
 
     def timed(*args: Any, **kwargs: Any) -> Any:
-        with eventlet.Timeout(seconds):
-            return call(*args, **kwargs)
+        for attempt in range(1, attempts + 1):
+            try:
+                with eventlet.Timeout(seconds):
+                    return call(*args, **kwargs)
+            except eventlet.Timeout:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     return timed
+
+
+class ConsumerHealth:
+    """Mixed into a worker that follows upstreams (its `parts` is an AppAndFollowers): what
+    `python -m motcua_common.healthcheck --worker <service>` asks for."""
+
+    @rpc
+    def health(self) -> dict:
+        consumers = {name: follower.health() for name, follower in self.parts.followers.items()}  # type: ignore[attr-defined]
+        stuck = any(c["status"] == "stuck" for c in consumers.values())
+        return {"status": "NOT_SERVING" if stuck else "SERVING", "consumers": consumers}
 
 
 class _AuditKeys:
     def __init__(self, settings: Settings) -> None:
         self.signer = settings.audit_signer()
         self.trust = settings.audit_trust()
+        self.checkpoint_events = settings.checkpoint_events
+        self.checkpoint_age = timedelta(seconds=settings.checkpoint_seconds)
+
+
+class Every:
+    """Lets work run at most once per `seconds` (monotonic time): a nameko timer's interval is
+    fixed when its class is defined, so timers tick often and a setting decides how often work runs."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last = float("-inf")
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
 
 
 class AuditEndpoints:
@@ -108,11 +147,8 @@ class AuditEndpoints:
     @timer(interval=1.0)
     def sign_checkpoint(self) -> None:
         """Every MOTCUA_CHECKPOINT_EVENTS events, or MOTCUA_CHECKPOINT_SECONDS after the last one."""
-        from datetime import timedelta
-
-        self.audited_app.sign_checkpoint(
-            self.audit_keys.signer, min_events=int(os.environ.get("MOTCUA_CHECKPOINT_EVENTS", "256")),
-            max_age=timedelta(seconds=float(os.environ.get("MOTCUA_CHECKPOINT_SECONDS", "10"))))
+        self.audited_app.sign_checkpoint(self.audit_keys.signer, min_events=self.audit_keys.checkpoint_events,
+                                         max_age=self.audit_keys.checkpoint_age)
 
     @rpc
     def head_position(self) -> int:

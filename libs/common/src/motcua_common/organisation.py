@@ -31,6 +31,7 @@ class Unit:
     valid_until: date | None = None  # the last day it was in force; None: still in force
     predecessors: tuple[str, ...] = field(default_factory=tuple)
     names: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # translations by language
+    parent: str | None = None  # the unit it belongs to, where the data says (e.g. a ward's district before 2025)
 
     def in_force_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
@@ -46,6 +47,8 @@ class Organisation:
             for predecessor in unit.predecessors:
                 if predecessor not in self._units:
                     raise OrganisationDataError(f"unit {unit.code}: predecessor {predecessor} is not a known unit")
+            if unit.parent is not None and unit.parent not in self._units:
+                raise OrganisationDataError(f"unit {unit.code}: parent {unit.parent} is not a known unit")
 
     def get(self, code: str) -> Unit | None:
         return self._units.get(code)
@@ -80,7 +83,8 @@ class Organisation:
                 raise OrganisationDataError(f"unit {raw['code']}: valid_until is before valid_from")
             units.append(Unit(code=str(raw["code"]), name=raw["name"], level=level, valid_from=valid_from,
                               valid_until=valid_until, predecessors=tuple(raw.get("predecessors", [])),
-                              names=dict(raw.get("names", {}))))
+                              names=dict(raw.get("names", {})),
+                              parent=str(raw["parent"]) if raw.get("parent") else None))
         codes = [u.code for u in units]
         if len(codes) != len(set(codes)):
             raise OrganisationDataError("a unit code appears twice: codes are never reused")

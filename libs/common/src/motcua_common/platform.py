@@ -17,7 +17,7 @@ from motcua_common.working_calendar import WorkingCalendar
 
 def make_clock(settings: Settings) -> Clock:
     if settings.clock == "settable":
-        return SettableClock(settings.postgres_conninfo())
+        return SettableClock(settings.postgres_conninfo(), ttl=settings.clock_ttl_seconds)
     return SystemClock()
 
 

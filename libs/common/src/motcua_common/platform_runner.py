@@ -7,10 +7,10 @@ print the endpoints, and stop everything on Ctrl-C. A process that dies is resta
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +19,17 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from motcua_common.settings import process_environment, read_env_file  # noqa: F401 - tools import read_env_file here
+
+# Every service runs these processes: its gRPC edge, its nameko worker, its relay.
+PROCESSES = ("grpc", "worker", "relay")
+
 
 @dataclass(frozen=True)
 class ServiceProcesses:
+    """One service's processes: the single list the local runner, the test kit
+    (motcua_common.testing.service_command) and the chart (checked by charts/tests) follow."""
+
     name: str
     package: str
     port: int
@@ -34,16 +42,18 @@ class ServiceProcesses:
         """Prometheus port of one process: base + 10 x the service's place + 1 (grpc), 2 (worker), 3 (relay)."""
         if not base:
             return 0
-        return base + 10 * SERVICES.index(self) + {"grpc": 1, "worker": 2, "relay": 3}[process]
+        return base + 10 * SERVICES.index(self) + PROCESSES.index(process) + 1
+
+    def command(self, process: str, python: str = sys.executable) -> list[str]:
+        return {
+            "grpc": [python, "-m", f"{self.package}.entrypoints.grpc_server"],
+            "worker": [python, "-m", "motcua_common.nameko_main",
+                       f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
+            "relay": [python, "-m", f"{self.package}.entrypoints.relay"],
+        }[process]
 
     def commands(self) -> dict[str, list[str]]:
-        py = sys.executable
-        return {
-            f"{self.name}-grpc": [py, "-m", f"{self.package}.entrypoints.grpc_server"],
-            f"{self.name}-worker": [py, "-m", "motcua_common.nameko_main",
-                                    f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
-            f"{self.name}-relay": [py, "-m", f"{self.package}.entrypoints.relay"],
-        }
+        return {f"{self.name}-{process}": self.command(process) for process in PROCESSES}
 
 
 # The services built so far (payment 50053, notification 50054 and evaluation 50055 join
@@ -55,14 +65,8 @@ SERVICES = [
 ]
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key] = value
-    return values
+def service(name: str) -> ServiceProcesses:
+    return next(s for s in SERVICES if s.name == name)
 
 
 def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
@@ -118,19 +122,39 @@ class Supervisor:
         self.commands = {name: cmd for s in SERVICES for name, cmd in s.commands().items()}
         self.children: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, int] = {}
+        self._output_lock = threading.Lock()
+        self._copiers: list[threading.Thread] = []
 
     def start(self, name: str) -> subprocess.Popen:
         service_name, process = name.rsplit("-", 1)
         service = next(s for s in SERVICES if s.name == service_name)
         env = {**self.env, "MOTCUA_METRICS_PORT": str(service.metrics_port(int(self.env.get("MOTCUA_METRICS_BASE_PORT", "9100")), process))}
-        stdout = self.output
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            stdout = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child
+            stdout: IO[str] | int = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child
+        else:
+            stdout = subprocess.PIPE  # merged below a line at a time: children sharing one output glue records
         child = subprocess.Popen(self.commands[name], env=env, stdout=stdout, stderr=subprocess.STDOUT,
                                  start_new_session=True)
+        if child.stdout is not None:
+            copier = threading.Thread(target=self._copy_lines, args=(child.stdout,), name=f"{name}-output", daemon=True)
+            copier.start()
+            self._copiers.append(copier)
         self.children[name] = child
         return child
+
+    def _copy_lines(self, source: IO[bytes]) -> None:
+        """One child's output into the merged output, whole lines only."""
+        for line in iter(source.readline, b""):
+            self.say(line.decode(errors="replace").rstrip("\n"))
+        source.close()
+
+    def say(self, line: str) -> None:
+        """One whole line on the merged output (the runner's own lines too)."""
+        with self._output_lock:
+            out = self.output or sys.stdout
+            out.write(line + "\n")
+            out.flush()
 
     def start_all(self) -> None:
         for name in self.commands:
@@ -141,7 +165,7 @@ class Supervisor:
             code = child.poll()
             if code is not None:
                 self.restarts[name] = self.restarts.get(name, 0) + 1
-                print(f"!! {name} exited with {code}; restarting (restart {self.restarts[name]})", flush=True)
+                self.say(f"!! {name} exited with {code}; restarting (restart {self.restarts[name]})")
                 time.sleep(min(5, 0.5 * self.restarts[name]))
                 self.start(name)
 
@@ -154,8 +178,14 @@ class Supervisor:
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                self.say(f"!! {self._name_of(child)} did not stop within {grace:.0f} s; killing it")
                 child.kill()
                 child.wait()
+        for copier in self._copiers:
+            copier.join(5)
+
+    def _name_of(self, child: subprocess.Popen) -> str:
+        return next((name for name, c in self.children.items() if c is child), str(child.pid))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,10 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-dir", type=Path, default=None, help="write each process's log to a file here")
     args = parser.parse_args(argv)
     repo = Path(__file__).resolve().parents[4]
-    base = dict(os.environ)
-    if args.env_file:
-        base.update(read_env_file(args.env_file))
-    env = platform_env(base, repo)
+    env = platform_env(process_environment(args.env_file), repo)
     check_ports_free(env)
     if not Path(env["MOTCUA_DATA_DIR"]).is_dir():
         raise SystemExit(f"no province data at {env['MOTCUA_DATA_DIR']}: create it (see infra/provinces/) "
@@ -187,17 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for service in SERVICES:
             wait_serving(env[service.address_variable])
-        print("==> motcua is up. gRPC endpoints (health and reflection on each):", flush=True)
+        supervisor.say("==> motcua is up. gRPC endpoints (health and reflection on each):")
         base = int(env.get("MOTCUA_METRICS_BASE_PORT", "9100"))
         for service in SERVICES:
             ports = ", ".join(str(service.metrics_port(base, p)) for p in ("grpc", "worker", "relay")) if base else "off"
-            print(f"    {service.name:<10} {env[service.address_variable]:<18} metrics: {ports}", flush=True)
-        print("    try: grpcurl -plaintext localhost:50051 list      (Ctrl-C stops everything)", flush=True)
+            supervisor.say(f"    {service.name:<10} {env[service.address_variable]:<18} metrics: {ports}")
+        supervisor.say("    try: grpcurl -plaintext localhost:50051 list      (Ctrl-C stops everything)")
         while not stopping:
             supervisor.watch_once()
             time.sleep(0.5)
     finally:
-        print("==> stopping", flush=True)
+        supervisor.say("==> stopping")
         supervisor.stop_all()
     return 0
 

@@ -17,7 +17,6 @@ Each service says what it can rebuild in `motcua_<service>.bootstrap:replay_targ
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -268,8 +267,8 @@ def _targets(service: str, settings: Any) -> list[ReplayTarget]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from motcua_common.platform_runner import SERVICES, read_env_file
-    from motcua_common.settings import ConfigurationError, Settings
+    from motcua_common.platform_runner import SERVICES
+    from motcua_common.settings import ConfigurationError, Settings, process_environment
 
     parser = argparse.ArgumentParser(prog="motcua-replay", description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-file", help="a province's environment file (default: the process environment)")
@@ -281,9 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("--restart", action="store_true", help="discard an interrupted rebuild and start from 0")
     rebuild.add_argument("--page-size", type=int, default=2000)
     args = parser.parse_args(argv)
-    env = dict(os.environ)
-    if args.env_file:
-        env.update(read_env_file(__import__("pathlib").Path(args.env_file)))
+    env = process_environment(args.env_file)
     if "MOTCUA_AMQP_URI" not in env and "MOTCUA_AMQP_USER" in env:  # as `make run` builds it
         env["MOTCUA_AMQP_URI"] = (f"amqp://{env['MOTCUA_AMQP_USER']}:{env['MOTCUA_AMQP_PASSWORD']}"
                                   f"@127.0.0.1:5672/{env['MOTCUA_AMQP_VHOST']}")

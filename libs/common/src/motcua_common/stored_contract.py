@@ -101,16 +101,11 @@ def _init_fields(cls: type) -> list[str]:
 
 def freeze(service: str, directory: Path, env_file: str | None) -> int:
     """Copy one stored event per (class, version) not yet sampled from the service's store."""
-    import os
-
     import psycopg
 
-    from motcua_common.platform_runner import read_env_file
-    from motcua_common.settings import Settings
+    from motcua_common.settings import Settings, process_environment
 
-    env = dict(os.environ)
-    if env_file:
-        env.update(read_env_file(Path(env_file)))
+    env = process_environment(env_file)
     env.setdefault("MOTCUA_AMQP_URI", "amqp://unused")
     env.setdefault("MOTCUA_DATA_DIR", "unused")
     settings = Settings.from_env(env)

@@ -22,6 +22,9 @@ from typing import Callable, Iterator
 import psycopg
 import pytest
 
+from motcua_common.platform_runner import service as service_processes
+from motcua_common.settings import postgres_conninfo
+
 REPO = Path(__file__).resolve().parents[4]
 DEMO_DATA = REPO / "infra" / "provinces" / "quang-tri"
 
@@ -63,9 +66,9 @@ class ProvinceEnv:
 
     @property
     def conninfo(self) -> str:
-        e = self.env
-        return (f"host={e['MOTCUA_PG_HOST']} port={e['MOTCUA_PG_PORT']} user={e['MOTCUA_PG_USER']} "
-                f"password={e['MOTCUA_PG_PASSWORD']} dbname={e['MOTCUA_PG_DBNAME']}")
+        from motcua_common.settings import postgres_conninfo_from_env
+
+        return postgres_conninfo_from_env(self.env)
 
     def use_settable_clock(self):  # type: ignore[no-untyped-def]
         """Switch this province to the settable clock; returns an operator's handle on it."""
@@ -100,8 +103,8 @@ def private_province() -> Iterator[ProvinceEnv]:
     creds = test_credentials()
     suffix = uuid.uuid4().hex[:10]
     dbname, vhost = f"motcua_t_{suffix}", f"motcua-t-{suffix}"
-    admin = (f"host=127.0.0.1 port=5432 user={creds['MOTCUA_TEST_PG_USER']} "
-             f"password={creds['MOTCUA_TEST_PG_PASSWORD']} dbname=postgres")
+    admin = postgres_conninfo("127.0.0.1", 5432, creds["MOTCUA_TEST_PG_USER"], creds["MOTCUA_TEST_PG_PASSWORD"],
+                              "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{dbname}"')
     rabbitmqctl("add_vhost", vhost)
@@ -221,12 +224,8 @@ PY = sys.executable
 
 
 def service_command(service: str, process: str) -> list[str]:
-    package = f"motcua_{service}"
-    if process == "grpc":
-        return [PY, "-m", f"{package}.entrypoints.grpc_server"]
-    if process == "relay":
-        return [PY, "-m", f"{package}.entrypoints.relay"]
-    return [PY, "-m", "motcua_common.nameko_main", f"{package}.entrypoints.service:{service.capitalize()}Service"]
+    """The command of one process, from the platform's one list of services and processes."""
+    return service_processes(service).command(process, PY)
 
 
 def free_port() -> int:

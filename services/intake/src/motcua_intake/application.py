@@ -1,8 +1,10 @@
 """Intake's use cases: load, decide, save; plain data out."""
 from __future__ import annotations
 
+import base64
+
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Protocol
 from uuid import UUID, uuid4
 
@@ -14,12 +16,17 @@ from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolat
 from motcua_common.eventstore import MotcuaApplication
 from motcua_common.telemetry import traced
 from motcua_common.idempotency import IdempotentRequest
+from motcua_common.organisation import Organisation, Unit
+from motcua_common.search_text import fold
 from motcua_common.privacy import SubjectErased, SubjectVault
 from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
 
+from motcua_intake.adapters.dossier_index import COLUMNS as INDEX_COLUMNS, DossierIndex
+from motcua_intake.adapters.form_data import FormData
 from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
-from motcua_intake.domain.dossier import CHANNELS, Dossier, DossierCode, PendingDossier, format_code, forwarding_time
+from motcua_intake.domain.dossier import (CHANNELS, Dossier, DossierCode, PendingDossier, check_reception_time,
+                                          format_code, forwarding_time)
 
 
 class ReceiptRenderer(Protocol):
@@ -65,6 +72,25 @@ class SubmitDossier:
     received_at: datetime | None = None
 
 
+MAX_SEARCH_PAGE = 200
+
+
+@dataclass(frozen=True)
+class DossierQuery:
+    dossier_code: str = ""
+    procedure: str = ""
+    unit_code: str = ""
+    national_status: int = 0
+    received_from: datetime | None = None
+    received_until: datetime | None = None
+    page_size: int = 0
+    page_token: str = ""
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class IntakeApplication(MotcuaApplication):
     name = "intake"
 
@@ -75,8 +101,14 @@ class IntakeApplication(MotcuaApplication):
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
-                 apologies: Any = None, catalogue_store: Any = None, standing: Any = None) -> None:
+                 apologies: Any = None, catalogue_store: Any = None, standing: Any = None,
+                 organisation: Organisation | None = None,
+                 form_data: FormData | None = None, pool: Any = None, schema: str = "intake",
+                 max_backdating_working_days: float = 3.0) -> None:
+        self.dossier_index = DossierIndex(schema)
+        self.read_model = self.dossier_index if pool is not None else None  # kept with the events
         super().__init__(env=env)
+        self.pool = pool
         self.province = province
         self.clock = clock
         self._file_catalogue = catalogue  # used until a catalogue is imported into the store
@@ -93,6 +125,9 @@ class IntakeApplication(MotcuaApplication):
         self.component_register = components
         self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
         self.standing = standing  # adapters.case_standing.CaseStanding: status and appointment workflow published
+        self.organisation = organisation or Organisation([])
+        self.form_data = form_data or FormData()  # headers and officials' names the forms print
+        self.max_backdating_working_days = max_backdating_working_days  # desk/post received_at bound
 
     def context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
@@ -124,6 +159,66 @@ class IntakeApplication(MotcuaApplication):
 
     def list_procedures(self, on: Any = None) -> list[Procedure]:
         return self.catalogue.all(on)
+
+    @traced("intake.search_dossiers")
+    def search_dossiers(self, query: DossierQuery) -> tuple[list[dict], str]:
+        """Dossiers matching every criterion given, newest first, one page at a time."""
+        if self.pool is None:
+            raise RuleViolated("NO_DOSSIER_INDEX", "this intake has no dossier index")
+        if not 0 <= query.page_size <= MAX_SEARCH_PAGE:
+            raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_SEARCH_PAGE}")
+        where, params = ["true"], []
+        if query.dossier_code:
+            where.append("lower(dossier_code) LIKE %s ESCAPE '\\'")
+            params.append(f"%{_like_escaped(fold(query.dossier_code.strip()))}%")
+        if query.procedure.strip():
+            where.append("procedure_code = ANY(%s)")
+            params.append(self._procedures_matching(query.procedure))
+        if query.unit_code:
+            where.append("receiving_agency_code = %s")
+            params.append(query.unit_code)
+        if query.national_status:
+            where.append("national_status = %s")
+            params.append(query.national_status)
+        if query.received_from is not None:
+            where.append("received_at >= %s")
+            params.append(query.received_from)
+        if query.received_until is not None:
+            where.append("received_at < %s")
+            params.append(query.received_until)
+        if query.page_token:
+            try:
+                at, after_id = base64.urlsafe_b64decode(query.page_token.encode()).decode().split("|")
+                params += [datetime.fromisoformat(at), UUID(after_id)]
+            except ValueError:
+                raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
+            where.append("(received_at, dossier_id) < (%s, %s)")
+        size = query.page_size or 50
+        with self.pool.connection() as conn:
+            rows = conn.execute(f"SELECT {', '.join(INDEX_COLUMNS)} FROM {self.dossier_index.table} "
+                                f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, dossier_id DESC LIMIT %s",
+                                (*params, size + 1)).fetchall()
+        names = self.catalogue.names()
+        items = [{**dict(zip(INDEX_COLUMNS, r))} for r in rows[:size]]
+        for item in items:
+            item["procedure_name"] = (names.get(item["procedure_code"]) or [""])[-1]
+        token = ""
+        if len(rows) > size:
+            last = items[-1]
+            token = base64.urlsafe_b64encode(f"{last['received_at'].isoformat()}|{last['dossier_id']}".encode()).decode()
+        return items, token
+
+    def _procedures_matching(self, text: str) -> list[str]:
+        """Codes equal to the text, or whose name (any version) holds every word of it, diacritics ignored."""
+        words = fold(text).split()
+        return [code for code, names in self.catalogue.names().items()
+                if fold(code) == fold(text.strip()) or any(all(w in fold(n) for w in words) for n in names)]
+
+    def list_units(self, on: Any = None, include_closed: bool = False) -> list[Unit]:
+        """The province's units in force on `on` (a local date; default today), or all of them."""
+        day = on or self.clock.now().astimezone(VIETNAM_TZ).date()
+        units = self.organisation.units()
+        return sorted((u for u in units if include_closed or u.in_force_on(day)), key=lambda u: u.code)
 
     def import_catalogue(self, file_catalogue: Catalogue, actor: Actor) -> dict[str, int]:
         """Record the data file's catalogue as events: new procedures published, changed ones
@@ -167,14 +262,14 @@ class IntakeApplication(MotcuaApplication):
         idempotent = IdempotentRequest(self, self.province, "SubmitDossier", actor, command.idempotency_key,
                                        {k: v for k, v in vars(command).items() if k != "idempotency_key"})
         if idempotent.answered:  # a retry gets its first answer, whatever changed since
-            return self.get_dossier(dossier_id=idempotent.answered)
+            return {**self.get_dossier(dossier_id=idempotent.answered), "replayed": True}
 
         if command.channel not in CHANNELS:
             raise InvalidArgument.single("channel", "must be desk, online or post")
         now = self.clock.now()
         received_at = command.received_at or now
-        if received_at > now + timedelta(minutes=1):
-            raise InvalidArgument.single("received_at", "cannot be in the future")
+        check_reception_time(received_at, now, command.channel, self.calendar_for(None),
+                             self.max_backdating_working_days)
         received_on = received_at.astimezone(VIETNAM_TZ).date()
         procedure = self.catalogue.get(command.procedure_code, on=received_on)  # the catalogue of its day
         if procedure is None:
@@ -233,7 +328,7 @@ class IntakeApplication(MotcuaApplication):
             winner = self.get_or_none(idempotent.record_id)
             if winner is None:
                 raise
-            return self.get_dossier(dossier_id=winner.replay_result(idempotent.fingerprint))
+            return {**self.get_dossier(dossier_id=winner.replay_result(idempotent.fingerprint)), "replayed": True}
         return self._view(dossier) if isinstance(dossier, Dossier) else self._pending_view(dossier)
 
     def _register_components(self, subject_id: UUID, code: str, components: list[dict]) -> tuple[list[dict], list]:
@@ -340,15 +435,18 @@ class IntakeApplication(MotcuaApplication):
             raise Conflict("the dossier changed meanwhile: re-read it and retry") from None
         return self._view(dossier)
 
+    def dossier_id_for(self, code: str) -> UUID:
+        index = self.get_or_none(DossierCode.id_for(self.province, code))
+        if index is None:
+            raise NotFound("dossier_code", f"no dossier has code {code!r}")
+        return index.dossier_id
+
     @traced("intake.get_dossier")
     def get_dossier(self, dossier_id: UUID | None = None, code: str | None = None) -> dict:
         if dossier_id is None:
             if not code:
                 raise InvalidArgument.single("dossier_id", "give the dossier's id or its code")
-            index = self.get_or_none(DossierCode.id_for(self.province, code))
-            if index is None:
-                raise NotFound("code", f"no dossier has code {code!r}")
-            dossier_id = index.dossier_id
+            dossier_id = self.dossier_id_for(code)
         dossier = self.get_or_none(dossier_id)
         if isinstance(dossier, Dossier):
             return self._view(dossier)
@@ -368,8 +466,9 @@ class IntakeApplication(MotcuaApplication):
         if procedure is None:
             raise RuleViolated("PROCEDURE_WITHDRAWN", f"procedure {view['procedure_code']} is no longer in the catalogue")
         actor = received.envelope["actor"]
-        received_by = actor["subject"] if actor["kind"] == "official" else "Hệ thống một cửa điện tử"
-        content = self.render_receipt(view, procedure, received_by, self.clock.now())
+        received_by = (self.form_data.display_name(actor["subject"]) if actor["kind"] == "official"
+                       else "Hệ thống một cửa điện tử")
+        content = self.render_receipt(self._with_header(view, procedure), procedure, received_by, self.clock.now())
         return f"phieu-tiep-nhan-{view['code']}.pdf", content
 
     def _pending_view(self, pending: PendingDossier) -> dict:
@@ -400,9 +499,9 @@ class IntakeApplication(MotcuaApplication):
         procedure = self._procedure_of(view["procedure_code"])
         pending = self.get_or_none(PendingDossier.id_for(self.province, view["id"]))
         last = list(self.events.get(pending.id))[-1] if pending else None
-        official = last.envelope["actor"].get("subject", "") if last else ""
+        official = self.form_data.display_name(last.envelope["actor"].get("subject", "")) if last else ""
         number = {"supplement_request": "02", "refusal": "03"}[form]
-        content = self.forms[form](view, procedure, official, self.clock.now())
+        content = self.forms[form](self._with_header(view, procedure), procedure, official, self.clock.now())
         return f"mau-{number}-{view['code']}.pdf", content
 
     def _apology_letter(self, view: dict) -> tuple[str, bytes]:
@@ -410,9 +509,13 @@ class IntakeApplication(MotcuaApplication):
         if apology is None:
             raise RuleViolated("NO_EXTENSION", f"the deadline of {view['code']} was not extended (or intake has "
                                                "not yet seen the extension: retry in a moment)")
-        content = self.forms["apology"]({**view, "apology": apology}, self._procedure_of(view["procedure_code"]),
-                                        apology["official"], self.clock.now())
+        procedure = self._procedure_of(view["procedure_code"])
+        content = self.forms["apology"]({**self._with_header(view, procedure), "apology": apology}, procedure,
+                                        self.form_data.display_name(apology["official"]), self.clock.now())
         return f"phieu-xin-loi-{view['code']}.pdf", content
+
+    def _with_header(self, view: dict, procedure: Procedure) -> dict:
+        return {**view, "header": self.form_data.header(view["receiving_agency_code"], procedure.receiving_agency_name)}
 
     def _view(self, dossier: Dossier) -> dict:
         try:

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from motcua_common.consumer import UpstreamFollower
+from motcua_common.organisation import Organisation
 from motcua_common.platform import calendars, make_clock, make_pool, setup_service_schema
 from motcua_common.privacy import SubjectVault
 from motcua_common.settings import Settings
@@ -17,6 +18,8 @@ from motcua_intake.adapters import apologies, catalogue_store, component_registe
 from motcua_intake.adapters.catalogue_store import CatalogueStore
 from motcua_intake.adapters.apologies import Apologies
 from motcua_intake.adapters.component_register import PostgresComponentRegister
+from motcua_intake.adapters.dossier_index import DossierIndex
+from motcua_intake.adapters.form_data import FormData
 from motcua_intake.adapters.forms import apology, receipt_and_appointment, refusal, supplement_request
 from motcua_intake.adapters.numbering import PostgresDossierNumbering
 from motcua_intake.application import IntakeApplication
@@ -29,6 +32,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
     settings = settings or Settings.from_env()
     catalogue, code_format = load_catalogue(Path(settings.data_dir) / "catalogue.yaml")
     pool = make_pool(settings)
+    units = Path(settings.data_dir) / "units.yaml"
     app = IntakeApplication(
         env=settings.eventsourcing_env(SERVICE),
         province=settings.province,
@@ -44,6 +48,9 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         apologies=Apologies(pool, SERVICE),
         standing=CaseStanding(pool, SERVICE),
         catalogue_store=CatalogueStore(pool, SERVICE),
+        organisation=Organisation.load(units) if units.exists() else Organisation([]),
+        form_data=FormData.load(Path(settings.data_dir)), pool=pool, schema=SERVICE,
+        max_backdating_working_days=settings.max_backdating_working_days,
     )
     app.publication = published.publication()
     return app
@@ -56,6 +63,7 @@ def workflow_follower(app: IntakeApplication, settings: Settings) -> UpstreamFol
 
 
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
+    DossierIndex.create_table(conn, schema)
     apologies.create_table(conn, schema)
     case_standing.create_table(conn, schema)
     catalogue_store.create_tables(conn, schema)
@@ -71,9 +79,10 @@ def setup_schema(settings: Settings | None = None) -> None:
 def rotate_subject_kek() -> None:
     """Re-wrap intake's subject keys: current key in MOTCUA_SUBJECT_KEK, new one in MOTCUA_SUBJECT_KEK_NEW."""
     import base64
-    import os
 
-    new_kek = base64.b64decode(os.environ["MOTCUA_SUBJECT_KEK_NEW"], validate=True)
+    from motcua_common.settings import process_environment
+
+    new_kek = base64.b64decode(process_environment().get("MOTCUA_SUBJECT_KEK_NEW", ""), validate=True)
     if len(new_kek) != 32:
         raise SystemExit("MOTCUA_SUBJECT_KEK_NEW must decode to 32 bytes")
     app = bootstrap()
@@ -91,6 +100,30 @@ def import_catalogue(path: str | None = None) -> None:
     counts = app.import_catalogue(catalogue, Actor.system("intake.import-catalogue"))
     print(f"==> catalogue {file}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     app.close()
+
+
+def replay_targets(settings: Settings) -> list:
+    """What `motcua-replay rebuild intake` rebuilds: the dossier index, from intake's own log
+    (also how a database older than the index fills it)."""
+    from eventsourcing.persistence import StoredEvent
+
+    from motcua_common.eventstore import ChainingMapper, make_transcoder
+    from motcua_common.replay import OwnLog, ReplayTarget
+
+    mapper = ChainingMapper(transcoder=make_transcoder())
+    indexes: dict[str, DossierIndex] = {}
+
+    def project(event, table):  # type: ignore[no-untyped-def]
+        model = indexes.setdefault(table, DossierIndex(SERVICE, table))
+        stored = StoredEvent(event.originator_id, event.originator_version, event.topic, event.state)
+        return model.statements(mapper.to_domain_event(stored))
+
+    def live_positions(conn):  # type: ignore[no-untyped-def]
+        return {SERVICE: conn.execute(f'SELECT coalesce(max(notification_id), 0) FROM "{SERVICE}".intake_events')
+                .fetchone()[0]}
+
+    return [ReplayTarget(name="intake.dossier_index", schema=SERVICE, table="dossier_index", key=("dossier_id",),
+                         sources=[OwnLog(SERVICE, SERVICE)], project=project, live_positions=live_positions)]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:

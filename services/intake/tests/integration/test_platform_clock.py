@@ -46,3 +46,21 @@ def test_the_clock_never_moves_backwards(settable):
         operator.advance(timedelta(hours=-1))
     with pytest.raises(ClockMovedBackwards):
         operator.set(datetime(2020, 1, 1, tzinfo=timezone.utc))
+
+
+def test_motcua_clock_reads_the_provinces_env_file(province, tmp_path, monkeypatch, capsys):
+    from motcua_common.clock import main
+    from motcua_intake.bootstrap import setup_schema
+
+    province.use_settable_clock()
+    setup_schema(province.settings())
+    env_file = tmp_path / "province.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in province.env.items() if k.startswith("MOTCUA_")))
+    for key in [k for k in __import__("os").environ if k.startswith("MOTCUA_")]:
+        monkeypatch.delenv(key)  # only the file says which province and which clock
+
+    assert main(["--env-file", str(env_file), "advance", "2d"]) == 0
+
+    assert province.query("SELECT offset_us FROM platform.clock WHERE id = 1") == [(2 * 86_400 * 1_000_000,)]
+    shown = datetime.fromisoformat(capsys.readouterr().out.strip())
+    assert shown > datetime.now(timezone.utc) + timedelta(days=1)

@@ -170,10 +170,11 @@ def test_the_receipt_form_is_a_pdf_in_vietnamese_with_the_dossier_filled_in(inta
     layout = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                             check=True).stdout
     text = " ".join(layout.split())
-    assert any("Hoàng Văn Thái" in line and "canbo07" in line for line in layout.splitlines()), \
-        "the two signatures stand side by side"
+    assert any("Hoàng Văn Thái" in line and "Phạm Thị Lan" in line for line in layout.splitlines()), \
+        "the two signatures stand side by side, the official's by name"
     for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
                      "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", dossier["code"], "Hoàng Văn Thái",
                      "Cấp Giấy xác nhận tình trạng hôn nhân", "Tờ khai", "3 ngày làm việc",
-                     "NGƯỜI TIẾP NHẬN HỒ SƠ", "canbo07", "UBND PHƯỜNG ĐỒNG HỚI"):
+                     "NGƯỜI TIẾP NHẬN HỒ SƠ", "Phạm Thị Lan", "UBND PHƯỜNG ĐỒNG HỚI"):
         assert expected in text, expected
+    assert "canbo07" not in text

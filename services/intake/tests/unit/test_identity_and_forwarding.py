@@ -24,6 +24,9 @@ def test_well_formed_numbers_pass(value):
     ("04509000123a", "12 digits"),
     ("003090001234", "003, which is not a province code"),
     ("045299001234", "year of birth (2099) in the future"),
+    ("045" + "\u0661\u0669\u0660" * 3, "12 digits"),  # Arabic-Indic digits pass str.isdigit()
+    ("04509000123\u00b2", "12 digits"),  # a superscript two passes str.isdigit() but not int()
+    ("045090001234\n", "12 digits"),
 ])
 def test_malformed_numbers_say_what_is_wrong(value, problem):
     assert problem in citizen_id_problem(value, TODAY)

@@ -46,6 +46,14 @@ def test_a_well_formed_submission_maps_to_a_command():
     (lambda r: setattr(r.components[0], "sha256", "ABC"), "components[0].sha256"),
     (lambda r: setattr(r.components[0], "name", ""), "components[0].name"),
     (lambda r: setattr(r.components[0], "size_bytes", -1), "components[0].size_bytes"),
+    # a trailing newline matched "$"; non-ASCII digits passed str.isdigit()
+    (lambda r: setattr(r.applicant, "phone", "+84912345678\n"), "applicant.phone"),
+    (lambda r: setattr(r.applicant, "email", "lan@example.vn\n"), "applicant.email"),
+    (lambda r: setattr(r.components[0], "sha256", "0" * 64 + "\n"), "components[0].sha256"),
+    (lambda r: (setattr(r.applicant, "citizen_id", ""), setattr(r.applicant, "tax_code", "0101234567\n")),
+     "applicant.tax_code"),
+    (lambda r: setattr(r.applicant, "citizen_id", "045" + "\u0661" * 9), "applicant.citizen_id"),
+    (lambda r: setattr(r.applicant, "citizen_id", "04509000123\u00b2"), "applicant.citizen_id"),
 ])
 def test_each_bad_field_is_named(mutate, field):
     request = valid()
@@ -66,3 +74,10 @@ def test_every_bad_field_is_reported_at_once():
     request.applicant.citizen_id = "1"
     request.components[0].sha256 = "x"
     assert fields_refused(request) == {"idempotency_key", "applicant.citizen_id", "components[0].sha256"}
+
+
+def test_the_apis_channel_numbers_are_the_national_channel_codes():
+    from motcua_common.dossier_rules import Channel
+
+    assert {pb.Channel.Value(f"CHANNEL_{c.name}"): int(c) for c in Channel} == {1: 1, 2: 2, 3: 3}
+    assert submit_from_proto(valid()).channel == "online"

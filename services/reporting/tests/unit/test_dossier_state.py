@@ -75,3 +75,51 @@ def test_processed_signed_and_returned():
     assert [s["status"] for s in processed.steps] == ["completed", "completed"]
     returned = at(T0 + timedelta(days=1))
     assert (returned.status, returned.national_status, returned.result_sha256) == ("returned", 10, "ab" * 32)
+
+
+def test_a_processed_dossier_ends_as_processed_and_counts_by_its_timing_in_both_views():
+    history = [*HISTORY[:11], entry("workflow", T0 + timedelta(hours=6),
+                                    workflow.CaseProcessed(classification="early", national_status=9,
+                                                           end_reason="processed")), *HISTORY[12:]]
+    returned = state_as_of("d-1", history, T0 + timedelta(days=1))
+    assert (returned.end_reason, returned.classification) == ("processed", "early")
+    assert (returned.progress_766, returned.operational_outcome) == ("on_time", "early")
+
+
+def opened_then(*last: HistoryEntry) -> list[HistoryEntry]:
+    return [*HISTORY[:2], *last]
+
+
+def test_a_withdrawn_dossier_ends_withdrawn_counted_by_766_and_cancelled_in_operations():
+    state = state_as_of("d-1", opened_then(
+        entry("intake", T0 + timedelta(hours=1), intake.DossierWithdrawn(reason="Không có nhu cầu")),
+        entry("workflow", T0 + timedelta(hours=1),
+              workflow.CaseStopped(reason="Người nộp rút hồ sơ: Không có nhu cầu", classification="early",
+                                   national_status=8, end_reason="withdrawn"))), T0 + timedelta(days=1))
+    assert (state.status, state.national_status, state.end_reason) == ("stopped", 8, "withdrawn")
+    assert (state.progress_766, state.operational_outcome) == ("on_time", "cancelled")
+
+
+def test_a_stop_published_without_end_reason_reads_by_its_text_and_a_late_stop_is_late_for_766():
+    withdrawn = state_as_of("d-1", opened_then(entry(
+        "workflow", T0 + timedelta(hours=1),
+        workflow.CaseStopped(reason="Người nộp rút hồ sơ: x", classification="early"))), T0 + timedelta(days=1))
+    assert withdrawn.end_reason == "withdrawn"
+    stopped = state_as_of("d-1", opened_then(entry(
+        "workflow", T0 + timedelta(days=4),
+        workflow.CaseStopped(reason="Dừng theo quy định", classification="late", end_reason="stopped"))),
+        T0 + timedelta(days=5))
+    assert (stopped.end_reason, stopped.progress_766, stopped.operational_outcome) == ("stopped", "late", "stopped")
+
+
+def test_a_dossier_refused_at_intake_ends_refused_and_is_denied_in_operations():
+    history = [
+        entry("intake", T0, intake.DossierRegistered(code="C-2", procedure_code="1.004873")),
+        entry("intake", T0 + timedelta(hours=1), intake.IntakeSupplementRequested(reason="Thiếu")),
+        entry("intake", T0 + timedelta(hours=2), intake.DossierRefused(reason="Không đủ điều kiện")),
+    ]
+    asked = state_as_of("d-2", history, T0 + timedelta(hours=1))
+    assert (asked.status, asked.national_status, asked.dossier_code) == ("supplement_requested", 5, "C-2")
+    refused = state_as_of("d-2", history, T0 + timedelta(hours=3))
+    assert (refused.status, refused.national_status, refused.end_reason) == ("refused", 3, "refused")
+    assert (refused.progress_766, refused.operational_outcome) == ("on_time", "denied")

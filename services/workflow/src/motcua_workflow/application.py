@@ -10,6 +10,7 @@ from eventsourcing.persistence import IntegrityError
 from psycopg_pool import ConnectionPool
 
 from motcua_common.clock import Clock
+from motcua_common.dossier_rules import IN_PROGRESS
 from motcua_common.context import Actor, CommandContext, command_context, concerning
 from motcua_common.errors import Conflict, InvalidArgument, NotFound
 from motcua_common.eventstore import MotcuaApplication
@@ -19,7 +20,7 @@ from motcua_common.idempotency import IdempotentRequest
 
 from motcua_common.organisation import Organisation
 
-from motcua_workflow.adapters.read_model import COLUMNS, CaseSummaries
+from motcua_workflow.adapters.read_model import COLUMNS, FINISHED, CaseSummaries
 from motcua_workflow.adapters.result_files import ResultFiles
 from motcua_common.unit_signing import ResultCheck, UnitKeys
 from motcua_workflow.domain.case import Case
@@ -34,7 +35,8 @@ class WorkflowApplication(MotcuaApplication):
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, pool: ConnectionPool, schema: str,
                  calendar: WorkingCalendar, organisation: Organisation | None = None,
-                 unit_keys: UnitKeys | None = None, calendar_for: Any = None) -> None:
+                 unit_keys: UnitKeys | None = None, calendar_for: Any = None,
+                 procedure_names: dict[str, str] | None = None) -> None:
         self.read_model = CaseSummaries(schema)
         super().__init__(env=env)
         self.province = province
@@ -45,6 +47,7 @@ class WorkflowApplication(MotcuaApplication):
         self.organisation = organisation or Organisation([])
         self.unit_keys = unit_keys or UnitKeys(None)
         self.result_files = ResultFiles(pool, schema)
+        self.procedure_names = procedure_names or {}  # code -> Vietnamese name, from the province's catalogue
 
     def calendar_of(self, case: Case) -> WorkingCalendar:
         """The calendar the case's deadline was set on (its procedure group's, e.g. Saturday mornings)."""
@@ -70,8 +73,9 @@ class WorkflowApplication(MotcuaApplication):
 
     @traced("workflow.list_cases")
     def list_cases(self, unit_code: str, status: str | None, page_size: int, page_token: str,
-                   assignee: str = "") -> tuple[list[dict], str]:
-        """A unit's queue, or an official's (`assignee`), ordered by due time."""
+                   assignee: str = "", include_finished: bool = False) -> tuple[list[dict], str]:
+        """A unit's queue, or an official's (`assignee`), ordered by due time; finished cases only
+        when asked for (`include_finished`, or their status)."""
         if not unit_code and not assignee:
             raise InvalidArgument.single("unit_code", "give a unit_code, or an assignee for an official's queue")
         if not 0 <= page_size <= MAX_PAGE:
@@ -87,9 +91,15 @@ class WorkflowApplication(MotcuaApplication):
         if status:
             where.append("status = %s")
             params.append(status)
+        elif not include_finished:
+            where.append("status <> ALL(%s)")
+            params.append(list(FINISHED))
         if page_token:
             try:
-                due_at, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
+                due_text, case_id = base64.urlsafe_b64decode(page_token.encode()).decode().split("|")
+                due_at = datetime.fromisoformat(due_text)  # a forged time must not reach PostgreSQL
+                if due_at.tzinfo is None or due_at.isoformat() != due_text:
+                    raise ValueError("not a time this service wrote")
                 params.extend([due_at, due_at, UUID(case_id)])
             except ValueError:
                 raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
@@ -98,12 +108,18 @@ class WorkflowApplication(MotcuaApplication):
             rows = conn.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM {self.read_model.table} WHERE {' AND '.join(where)} "
                 "ORDER BY due_at, case_id LIMIT %s", (*params, page_size + 1)).fetchall()
-        items = [dict(zip(COLUMNS, r)) for r in rows[:page_size]]
+        items = [self._queue_row(dict(zip(COLUMNS, r))) for r in rows[:page_size]]
         token = ""
         if len(rows) > page_size:
             last = items[-1]
             token = base64.urlsafe_b64encode(f"{last['due_at'].isoformat()}|{last['case_id']}".encode()).decode()
         return items, token
+
+    def _queue_row(self, row: dict) -> dict:
+        names = row.pop("step_names")
+        active = row["status"] not in FINISHED and row["current_step"] < len(names)
+        return {**row, "step_name": names[row["current_step"]] if active else "",
+                "procedure_name": self.procedure_names.get(row["procedure_code"], "")}
 
     @traced("workflow.complete_step")
     def complete_step(self, idempotency_key: str, case_id: UUID, step_index: int, expected_version: int,
@@ -129,7 +145,7 @@ class WorkflowApplication(MotcuaApplication):
                         reason: str, actor: Actor) -> Case:
         return self._case_command("ExtendDeadline", idempotency_key, case_id, expected_version, actor,
                                   {"new_due_at": new_due_at.isoformat(), "reason": reason},
-                                  lambda case, now: case.extend(new_due_at, reason, now))
+                                  lambda case, now: case.extend(new_due_at, reason, now, self.calendar_of(case)))
 
     @traced("workflow.stop_processing")
     def stop_processing(self, idempotency_key: str, case_id: UUID, expected_version: int, reason: str,
@@ -196,8 +212,8 @@ class WorkflowApplication(MotcuaApplication):
         return self._case_command("ReturnResult", idempotency_key, case_id, expected_version, actor,
                                   {"method": method}, lambda case, now: case.return_result(method, now))
 
-    def result_of(self, case_id: UUID) -> tuple[Case, bytes]:
-        case = self.get_case(case_id)
+    def result_of(self, case_id: UUID | None, dossier_code: str = "") -> tuple[Case, bytes]:
+        case = self.get_case(case_id, dossier_code=dossier_code)
         if case.result is None:
             raise NotFound("case_id", f"dossier {case.dossier_code} has no signed result yet")
         content = self.result_files.get(case.result["sha256"])
@@ -205,8 +221,8 @@ class WorkflowApplication(MotcuaApplication):
             raise NotFound("case_id", f"the result file of {case.dossier_code} is missing from the store")
         return case, content
 
-    def verify_result(self, case_id: UUID, content: bytes) -> tuple[Case, ResultCheck]:
-        case = self.get_case(case_id)
+    def verify_result(self, case_id: UUID | None, content: bytes, dossier_code: str = "") -> tuple[Case, ResultCheck]:
+        case = self.get_case(case_id, dossier_code=dossier_code)
         if case.result is None:
             raise NotFound("case_id", f"dossier {case.dossier_code} has no signed result yet")
         return case, self.unit_keys.check(content, case.result)
@@ -238,8 +254,8 @@ class WorkflowApplication(MotcuaApplication):
         now = self.clock.now()
         with self.pool.connection() as conn:
             due = [r[0] for r in conn.execute(
-                f"SELECT case_id FROM {self.read_model.table} WHERE status = 'in_progress' AND NOT overdue "
-                "AND due_at < %s ORDER BY due_at LIMIT %s", (now, limit)).fetchall()]
+                f"SELECT case_id FROM {self.read_model.table} WHERE status = %s AND NOT overdue "
+                "AND due_at < %s ORDER BY due_at LIMIT %s", (IN_PROGRESS, now, limit)).fetchall()]
         marked = 0
         context = CommandContext(actor=Actor.system("workflow.overdue-scheduler"), province=self.province,
                                  clock=self.clock)
@@ -262,9 +278,9 @@ class WorkflowApplication(MotcuaApplication):
         horizon = now + window * 3 + timedelta(days=14)  # wall-clock bound; the calendar decides
         with self.pool.connection() as conn:
             due = [r[0] for r in conn.execute(
-                f"SELECT case_id FROM {self.read_model.table} WHERE status = 'in_progress' AND NOT overdue "
+                f"SELECT case_id FROM {self.read_model.table} WHERE status = %s AND NOT overdue "
                 "AND due_at > %s AND due_at < %s AND due_soon_for IS DISTINCT FROM due_at ORDER BY due_at LIMIT %s",
-                (now, horizon, limit)).fetchall()]
+                (IN_PROGRESS, now, horizon, limit)).fetchall()]
         marked = 0
         context = CommandContext(actor=Actor.system("workflow.due-soon-scheduler"), province=self.province,
                                  clock=self.clock)
@@ -284,8 +300,8 @@ class WorkflowApplication(MotcuaApplication):
         """Open cases past their due time, per unit (for the overdue alert)."""
         with self.pool.connection() as conn:
             rows = conn.execute(f"SELECT unit_code, count(*) FROM {self.read_model.table} "
-                                "WHERE status = 'in_progress' AND due_at < %s GROUP BY unit_code",
-                                (self.clock.now(),)).fetchall()
+                                "WHERE status = %s AND due_at < %s GROUP BY unit_code",
+                                (IN_PROGRESS, self.clock.now())).fetchall()
         return dict(rows)
 
     # -- read-model maintenance ----------------------------------------------

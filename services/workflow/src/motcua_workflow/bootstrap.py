@@ -28,9 +28,21 @@ def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
                                clock=make_clock(settings), pool=make_pool(settings), schema=SERVICE,
                                calendar=calendars(settings)(None), calendar_for=calendars(settings),
                                organisation=Organisation.load(units) if units.exists() else Organisation([]),
-                               unit_keys=UnitKeys(Path(settings.unit_keys_dir) if settings.unit_keys_dir else None))
+                               unit_keys=UnitKeys(Path(settings.unit_keys_dir) if settings.unit_keys_dir else None),
+                               procedure_names=procedure_names(Path(settings.data_dir) / "catalogue.yaml"))
     app.publication = published.publication()
     return app
+
+
+def procedure_names(path: Path) -> dict[str, str]:
+    """Procedure names for the work queue, from the province's catalogue data (the last record
+    of a code wins). Workflow keeps no catalogue of its own: a missing file gives no names."""
+    import yaml
+
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(p["code"]): p["name"] for p in data.get("procedures") or [] if "code" in p and "name" in p}
 
 
 def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:

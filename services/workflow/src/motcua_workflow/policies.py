@@ -45,7 +45,7 @@ class IntakePolicies:
             return
         # The withdrawal's own time, not now: a replay gives the same classification.
         case.stop(f"Người nộp rút hồ sơ: {withdrawn.reason}", now=to_datetime(withdrawn.withdrawn_at),
-                  calendar=self.calendar_of(case))
+                  calendar=self.calendar_of(case), end_reason="withdrawn")
         work.add(case)
 
     def _open_case(self, event: PublishedEvent, received: intake_events.DossierReceived, work: UnitOfWork) -> None:

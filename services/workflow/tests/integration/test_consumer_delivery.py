@@ -134,7 +134,7 @@ def test_rebuilt_read_model_equals_the_live_one_and_an_interrupted_rebuild_resum
                 case = workflow.resume(f"r-{dossier['id']}", case.id, case.version, OFFICIAL)
         if i == 4:
             case = workflow.extend_deadline(f"e-{dossier['id']}", case.id, case.version,
-                                            case.due_at + timedelta(days=5), "Cần xác minh", OFFICIAL)
+                                            case.due_at + timedelta(days=2), "Cần xác minh", OFFICIAL)
         for step in range(i % 5):
             if case.status != "in_progress":
                 break
@@ -194,3 +194,30 @@ def test_a_push_linked_to_the_tracked_event_is_applied_without_a_pull_across_unp
 
     assert follower.position() == wire_position(log[3])
     assert len(case_counts(workflow)) == 2
+
+
+def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_applies_it(apps):
+    from motcua_common.testing import wait_until
+
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 2)
+    log = intake.read_notifications(1, 100)
+    entered, release = threading.Event(), threading.Event()
+
+    def hanging_pull(start, limit):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait()  # an answer that does not come (until the test says so)
+        return []
+
+    puller = threading.Thread(target=follower.catch_up, args=(hanging_pull,))
+    puller.start()
+    wait_until(entered.is_set, 10, "the pull to hang")
+    pusher = threading.Thread(target=lambda: [follower.on_push(w, hanging_pull) for w in log])
+    pusher.start()
+    wait_until(lambda: not pusher.is_alive(), 10, "every push to return while the pull hangs")
+    assert case_counts(workflow) == {}
+
+    release.set()
+    puller.join(10)
+    assert set(case_counts(workflow)) == dossier_ids(intake)
+    assert follower.position() == wire_position(log[-1])

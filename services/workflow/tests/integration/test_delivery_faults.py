@@ -7,6 +7,7 @@ refused some submissions), then that every acknowledged dossier has exactly one 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -160,3 +161,50 @@ def _try(fn):  # type: ignore[no-untyped-def]
         return fn()
     except (psycopg.Error, Exception):
         return None
+
+
+def test_a_consumer_whose_upstream_worker_dies_mid_pull_keeps_answering_and_recovers(apps, province, processes):
+    """Issue 17, 5: intake's worker freezes (its answers to workflow's pulls are lost with it), then is
+    killed. Meanwhile workflow still answers RPCs and applies pushed events (pushes do not queue on the
+    lock a hanging pull holds); once a new intake worker runs, workflow pulls again and catches up."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    intake, workflow, _, settings = apps
+    start(processes)
+    submit_dossiers(intake, 3)
+    wait_until(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 3, 60,
+               "cases before the fault")
+
+    def count(event: str) -> int:
+        return sum(e.get("event") == event for e in processes.log_events("workflow-worker"))
+
+    # workflow warns once if its first pull came before intake's worker ran, then says it is available
+    wait_until(lambda: processes.saw("intake-worker", "worker_started")
+               and count("upstream_unavailable") == count("upstream_available"), 60, "intake's worker to answer pulls")
+    before = count("upstream_unavailable")
+    frozen = processes.children["intake-worker"]
+    os.killpg(frozen.pid, signal.SIGSTOP)
+    wait_until(lambda: count("upstream_unavailable") > before, 60, "workflow's pull to be lost with the frozen worker")
+    submit_dossiers(intake, 30)  # pushed by the relay while workflow's pulls hang
+
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri, "serializer": "json"}, timeout=5) as cluster:
+        assert cluster.workflow.head_position() > 0, "workflow must keep slots for other services' calls"
+    wait_until(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 33, 60,
+               "pushed events applied while the upstream is frozen")
+
+    available = count("upstream_available")
+    processes.kill9("intake-worker")
+    processes.start("intake-worker", service_command("intake", "worker"))
+    wait_until(lambda: count("upstream_available") > available, 60, "workflow to pull again")
+    wait_until(lambda: tracked_position(province) == intake.head_position(), 60, "workflow to catch up")
+    assert "Traceback" not in processes.log_text("workflow-worker")
+
+    # Ctrl-C while a pull hangs: the runner's SIGTERM stops the worker within its grace (10 s).
+    before = count("upstream_unavailable")
+    os.killpg(processes.children["intake-worker"].pid, signal.SIGSTOP)
+    wait_until(lambda: count("upstream_unavailable") > before, 60, "a pull to hang again")
+    submit_dossiers(intake, 5)
+    consumer = processes.children["workflow-worker"]
+    os.killpg(consumer.pid, signal.SIGTERM)
+    assert consumer.wait(10) == 0
+    processes.kill9("intake-worker")  # frozen: SIGTERM would wait for it in vain

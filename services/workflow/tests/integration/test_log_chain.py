@@ -159,3 +159,17 @@ def test_checkpoints_wait_for_enough_events_or_enough_time(workflow_log, provinc
         assert record_checkpoint(*args, NOW, min_events=10_000, max_age=timedelta(hours=1)) is None
         later = record_checkpoint(*args, NOW + timedelta(hours=2), min_events=10_000, max_age=timedelta(hours=1))
         assert later is not None and later.position > first.position
+
+
+def test_a_verification_across_adjacent_segments_counts_each_checkpoint_once(workflow_log, province):
+    """VerifyHistory's figure: never more checkpoints than the log holds (the one between two
+    segments ends the first and starts the second)."""
+    _, settings, signer, first = workflow_log
+    with psycopg.connect(province.conninfo, autocommit=True) as conn:
+        second = record_checkpoint(conn, "workflow", "workflow", settings.province, signer, NOW)
+        verifier = LogVerifier(conn, "workflow", "workflow", settings.province, settings.audit_trust())
+        around_both = verifier.verify_positions([first.position, first.position + 1])
+        whole = verifier.verify_all()
+    assert second is not None and around_both.broken is None and whole.broken is None
+    assert whole.checkpoints_checked == 2  # what `motcua-audit verify-log` reports for the whole log
+    assert around_both.checkpoints_checked == 2 and around_both.last_signed_position == second.position

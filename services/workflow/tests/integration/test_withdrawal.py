@@ -26,6 +26,9 @@ def test_a_withdrawn_dossier_has_its_case_stopped(apps, same_page):
 
     case = workflow.get_case(dossier_id=dossier["id"])
     assert case.status == "stopped" and case.national_status == 8 and case.classification == "early"
+    assert (case.end_reason, case.outcome.progress_766, case.outcome.operational) == ("withdrawn", "on_time", "cancelled")
+    rows, _ = workflow.list_cases(case.unit_code, "stopped", 50, "")  # the queue's read model says the same
+    assert [(r["case_id"], r["end_reason"], r["classification"]) for r in rows] == [(case.id, "withdrawn", "early")]
     stopped = next(n for n in workflow.recorder.select_notifications(start=1, limit=100)
                    if n.topic.endswith(":Case.Stopped"))
     assert "Không còn nhu cầu" in workflow.decode(stopped).reason

@@ -69,9 +69,23 @@ def test_completing_the_last_step_processes_the_case_and_closes_it(case):
 
 
 def test_the_case_id_is_derived_from_the_dossier_so_a_second_opening_cannot_be_stored():
+    from eventsourcing.application import Application
+    from eventsourcing.persistence import IntegrityError
+
     dossier_id = uuid4()
     assert Case.id_for("quang-tri", dossier_id) == Case.id_for("quang-tri", dossier_id)
     assert Case.id_for("quang-tri", dossier_id) != Case.id_for("quang-ngai", dossier_id)
+    plan = load_templates(DEMO_DATA / "process_templates.yaml").plan("1.004873", "000.31.01.H45", 3)
+    store = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # the in-memory recorder
+    ctx = CommandContext(Actor(kind="system", subject="test"), "quang-tri", CLOCK)
+    with command_context(ctx), concerning(dossier_id):
+        first, second = (Case.open("quang-tri", dossier_id, code, "1.004873", "000.31.01.H45", START,
+                                   CALENDAR.add_working_days(START, 3), plan, START) for code in ("X-1", "X-2"))
+    store.save(first)
+    with pytest.raises(IntegrityError):
+        store.save(second)
+    assert store.repository.get(first.id).dossier_code == "X-1"  # the first opening stands, alone
+    assert len(list(store.recorder.select_notifications(start=1, limit=10))) == 1
 
 
 def test_a_supplement_request_stops_the_clock_and_resuming_moves_the_due_time_by_the_working_time_paused(case):
@@ -136,8 +150,8 @@ def test_a_paused_case_is_not_marked_overdue(case):
 
 def test_an_apology_sets_a_new_appointment_but_a_dossier_finished_after_its_commitment_is_late(case):
     committed = case.due_at
-    new_appointment = committed + timedelta(days=7)
-    case.extend(new_appointment, "Cần xác minh thêm với cơ quan liên quan", now=START)
+    new_appointment = committed + timedelta(days=2)
+    case.extend(new_appointment, "Cần xác minh thêm với cơ quan liên quan", now=START, calendar=CALENDAR)
     assert case.due_at == new_appointment and case.committed_due_at == committed and case.extensions == 1
     finished = committed + timedelta(days=1)  # before the new appointment, after the commitment
     for i in range(len(case.steps)):
@@ -148,16 +162,17 @@ def test_an_apology_sets_a_new_appointment_but_a_dossier_finished_after_its_comm
 @pytest.mark.parametrize("new_due, reason, field", [
     (lambda c: c.due_at - timedelta(hours=1), "lý do", "new_due_at"),
     (lambda c: c.due_at + timedelta(days=1), "  ", "reason"),
+    (lambda c: datetime(9999, 12, 31, tzinfo=timezone.utc), "lý do", "new_due_at"),
 ])
 def test_a_bad_extension_is_refused_naming_the_field(case, new_due, reason, field):
     with pytest.raises(InvalidArgument) as error:
-        case.extend(new_due(case), reason, now=START)
+        case.extend(new_due(case), reason, now=START, calendar=CALENDAR)
     assert error.value.violations[0].field == field
 
 
 def test_a_pause_after_an_apology_moves_both_the_appointment_and_the_commitment(case):
     committed = case.committed_due_at
-    case.extend(case.due_at + timedelta(days=7), "Cần xác minh", now=START)
+    case.extend(case.due_at + timedelta(days=2), "Cần xác minh", now=START, calendar=CALENDAR)
     appointment = case.due_at
     case.request_supplement("Thiếu giấy tờ", now=local(2026, 11, 25, 16))
     case.resume(now=local(2026, 11, 30, 9), calendar=CALENDAR)
@@ -284,3 +299,74 @@ def test_a_stopped_case_cannot_be_signed(case):
     case.stop("Dừng theo quy định", now=START, calendar=CALENDAR)
     with pytest.raises(RuleViolated, match="already stopped"):
         case.sign_result(SIGNED, "c2ln", "pem", signed_by="lanhdao", now=START)
+
+
+# -- how a case ended, as both reports count it -----------------------------------------------------
+
+def test_a_withdrawn_case_records_its_end_reason_and_is_counted_apart_from_processed_ones(case):
+    case.stop("Người nộp rút hồ sơ: Không có nhu cầu", now=START + timedelta(hours=1), calendar=CALENDAR,
+              end_reason="withdrawn")
+    assert (case.end_reason, case.classification) == ("withdrawn", EARLY)
+    assert (case.outcome.progress_766, case.outcome.operational) == ("on_time", "cancelled")
+
+
+def test_a_processed_case_is_counted_by_its_timing_in_both_views(case):
+    finish(case)
+    assert (case.end_reason, case.classification) == ("processed", EARLY)
+    assert (case.outcome.progress_766, case.outcome.operational) == ("on_time", "early")
+
+
+def test_a_stopped_case_after_its_due_time_is_late_for_766_and_stopped_for_operations(case):
+    case.stop("Dừng theo quy định", now=case.due_at + timedelta(days=1), calendar=CALENDAR)
+    assert (case.end_reason, case.classification) == ("stopped", LATE)
+    assert (case.outcome.progress_766, case.outcome.operational) == ("late", "stopped")
+
+
+def test_an_open_case_has_no_end_and_no_outcome(case):
+    assert (case.end_reason, case.outcome.progress_766, case.outcome.operational) == ("", "", "")
+
+
+def test_a_stop_stored_before_end_reasons_existed_reads_as_a_withdrawal_by_its_text():
+    event = load_sample("Case.Stopped.v1.json")
+    assert isinstance(event, Case.Stopped) and event.end_reason == "withdrawn"
+
+
+# -- steps' times and the signed result ----------------------------------------------------------
+
+def test_a_step_taken_up_before_its_forwarding_time_never_shows_a_start_after_its_completion():
+    dossier_id = uuid4()
+    plan = load_templates(DEMO_DATA / "process_templates.yaml").plan("1.004873", "000.31.01.H45", 3)
+    received = local(2026, 11, 23, 16)  # after 15:00: forwarded at the next working day's start
+    forwarded = local(2026, 11, 24, 7)  # where the forwarding rule put the first step's start
+    ctx = CommandContext(Actor(kind="system", subject="test"), "test", CLOCK)
+    with command_context(ctx), concerning(dossier_id):
+        case = Case.open("test", dossier_id, "X-261123-0002", "1.004873", "000.31.01.H45", received,
+                         CALENDAR.add_working_days(received, 3), plan, forwarded)
+        completed = local(2026, 11, 23, 16, 30)
+        case.complete_step(0, by="canbo", note="", now=completed, calendar=CALENDAR)
+    assert case.steps[0]["started_at"] <= case.steps[0]["completed_at"] == completed
+    assert case.steps[1]["started_at"] == completed
+
+
+def test_a_result_is_signed_only_after_the_last_step(case):
+    with pytest.raises(RuleViolated, match="complete its last step"):
+        case.sign_result(SIGNED, "c2ln", "pem", signed_by="lanhdao", now=START)
+    assert case.result is None
+
+
+def test_a_second_signature_is_refused_and_the_first_stays(case):
+    finish(case)
+    case.sign_result(SIGNED, "c2ln", "pem", signed_by="lanhdao", now=START)
+    with pytest.raises(RuleViolated, match="signed already"):
+        case.sign_result({**SIGNED, "sha256": "cd" * 32}, "other", "pem", signed_by="lanhdao2", now=START)
+    assert (case.result["sha256"], case.result["signed_by"]) == ("ab" * 32, "lanhdao")
+
+
+def test_an_apology_may_set_at_most_the_procedures_deadline_again_after_the_committed_due_time(case):
+    bound = case.extension_bound(CALENDAR)
+    assert bound == CALENDAR.add_working_time(case.committed_due_at, timedelta(hours=24))  # 3 working days
+    with pytest.raises(InvalidArgument) as error:
+        case.extend(bound + timedelta(seconds=1), "Cần xác minh", now=START, calendar=CALENDAR)
+    assert error.value.violations[0].field == "new_due_at" and case.extensions == 0
+    case.extend(bound, "Cần xác minh", now=START, calendar=CALENDAR)
+    assert case.due_at == bound

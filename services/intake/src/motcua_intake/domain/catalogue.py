@@ -102,6 +102,11 @@ class Catalogue:
         found = (self.get(code, on) for code in self._versions)
         return sorted((p for p in found if p is not None), key=lambda p: p.code)
 
+    def names(self) -> dict[str, list[str]]:
+        """Per code, every Vietnamese name it has had (a search by name finds old dossiers too)."""
+        return {code: list(dict.fromkeys(p.name for _, p in versions if p is not None))
+                for code, versions in self._versions.items()}
+
     def latest_records(self) -> dict[str, tuple[date, dict | None]]:
         """Per code, the latest version's date and record (None: withdrawn): what an import compares with."""
         return {code: (versions[-1][0], versions[-1][1].record() if versions[-1][1] else None)

@@ -8,16 +8,41 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from motcua_common.domain import MotcuaAggregate
+from motcua_common.dossier_rules import BACKDATING_CHANNELS, CHANNELS, NationalStatus
 from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 
-CHANNELS = ("desk", "online", "post")
 FORWARDING_CUTOFF = time(15, 0)  # received later than this: forwarded at the start of the next working day
+CLOCK_SKEW = timedelta(minutes=1)  # a stated reception time this far ahead of the clock is still "now"
+# Intake's supplementation requests (form 02): one at a time, and at most this many per dossier.
+# The desk lists everything missing at once; a second request is allowed after the first was
+# answered (the methodology counts more than one as late); a third gap means refusal (form 03).
+MAX_INTAKE_SUPPLEMENT_REQUESTS = 2
 
 
 class Sessions(Protocol):
     def sessions_on(self, day): ...  # type: ignore[no-untyped-def]
     def is_working_day(self, day) -> bool: ...  # type: ignore[no-untyped-def]
+
+
+class WorkingTime(Protocol):
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta: ...
+
+
+def check_reception_time(received_at: datetime, now: datetime, channel: str, calendar: WorkingTime,
+                         max_backdating_working_days: float) -> None:
+    """A stated reception time: never in the future (beyond the clock's skew); earlier than now
+    only for a desk or postal intake (entered after the counter or the post received it), and
+    at most the province's bound of working days before now. Online: received when it arrives."""
+    if received_at > now + CLOCK_SKEW:
+        raise InvalidArgument.single("received_at", "cannot be in the future")
+    if received_at >= now - CLOCK_SKEW:
+        return
+    if channel not in BACKDATING_CHANNELS:
+        raise InvalidArgument.single("received_at", "only a desk or postal intake may state an earlier time")
+    if calendar.working_time_between(received_at, now) > timedelta(hours=8 * max_backdating_working_days):
+        raise InvalidArgument.single("received_at", f"may be at most {max_backdating_working_days:g} working days "
+                                                    "before now (the province's bound)")
 
 
 def forwarding_time(received_at: datetime, calendar: Sessions) -> datetime:
@@ -35,8 +60,6 @@ def forwarding_time(received_at: datetime, calendar: Sessions) -> datetime:
             return sessions[0][0]
         day += timedelta(days=1)
     raise RuntimeError(f"no working day in the 60 days after {local.date()}: check the calendar data")
-NATIONAL_STATUS_RECEIVED = 2
-NATIONAL_STATUS_WITHDRAWAL_REQUESTED = 7
 
 
 class Dossier(MotcuaAggregate):
@@ -97,7 +120,7 @@ class Dossier(MotcuaAggregate):
         self.deadline_working_days = deadline_working_days
         self.forwarded_at = forwarded_at
         self.calendar_group = calendar_group
-        self.national_status = NATIONAL_STATUS_RECEIVED
+        self.national_status = int(NationalStatus.RECEIVED)
         self.withdrawn = False
 
     def withdraw(self, reason: str) -> None:
@@ -111,7 +134,7 @@ class Dossier(MotcuaAggregate):
     @event("Withdrawn")
     def _withdraw(self, reason: str) -> None:
         self.withdrawn = True
-        self.national_status = NATIONAL_STATUS_WITHDRAWAL_REQUESTED
+        self.national_status = int(NationalStatus.WITHDRAWAL_REQUESTED)
 
 
 class DossierCode(MotcuaAggregate):
@@ -131,9 +154,6 @@ def format_code(pattern: str, agency_code: str, received_local: datetime, number
     return pattern.format(agency=agency_code, date=received_local, number=number)
 
 
-NATIONAL_STATUS_NEW = 1
-NATIONAL_STATUS_NOT_RECEIVED = 3
-NATIONAL_STATUS_SUPPLEMENT_REQUESTED = 5
 
 
 class PendingDossier(MotcuaAggregate):
@@ -159,9 +179,11 @@ class PendingDossier(MotcuaAggregate):
         self.components = components
         self.missing = missing
         self.registered_at = registered_at
-        self.national_status = NATIONAL_STATUS_NEW
+        self.national_status = int(NationalStatus.NEW)
         self.supplement_reason = ""
         self.supplement_requested_at: datetime | None = None
+        self.supplement_requests = 0
+        self.supplement_pending = False  # a request not answered by a supplement yet
         self.refusal_reason = ""
         self.refused_at: datetime | None = None
         self.completed_at: datetime | None = None
@@ -173,7 +195,16 @@ class PendingDossier(MotcuaAggregate):
             raise RuleViolated("DOSSIER_RECEIVED", f"dossier {self.code} is complete and was received")
 
     def request_supplement(self, reason: str, now: datetime) -> None:
+        """Ask for what is missing (form 02): one request at a time, at most
+        MAX_INTAKE_SUPPLEMENT_REQUESTS per dossier."""
         self.require_pending()
+        if self.supplement_pending:
+            raise RuleViolated("SUPPLEMENT_PENDING", f"dossier {self.code} already waits for the supplement "
+                                                     "requested: a second request waits for the answer")
+        if self.supplement_requests >= MAX_INTAKE_SUPPLEMENT_REQUESTS:
+            raise RuleViolated("TOO_MANY_SUPPLEMENT_REQUESTS",
+                               f"dossier {self.code} was asked for a supplement {self.supplement_requests} times: "
+                               "refuse it (form 03) if it is still incomplete")
         if not reason.strip() or len(reason) > 2000:
             raise InvalidArgument.single("reason", "say what to add or correct, in at most 2000 characters")
         self._request_supplement(reason=reason.strip(), missing=self.missing, requested_at=now)
@@ -182,7 +213,9 @@ class PendingDossier(MotcuaAggregate):
     def _request_supplement(self, reason: str, missing: list[dict], requested_at: datetime) -> None:
         self.supplement_reason = reason
         self.supplement_requested_at = requested_at
-        self.national_status = NATIONAL_STATUS_SUPPLEMENT_REQUESTED
+        self.supplement_requests += 1
+        self.supplement_pending = True
+        self.national_status = int(NationalStatus.SUPPLEMENT_REQUESTED)
 
     def supplement(self, components: list[dict], missing_after: list[dict], now: datetime) -> bool:
         """Add components; True when nothing required is missing any more (the caller receives it)."""
@@ -199,6 +232,7 @@ class PendingDossier(MotcuaAggregate):
     def _supplement(self, components: list[dict], missing: list[dict], supplemented_at: datetime) -> None:
         self.components = [*self.components, *components]
         self.missing = missing
+        self.supplement_pending = False
 
     @event("Completed")
     def _complete(self, completed_at: datetime) -> None:
@@ -214,4 +248,4 @@ class PendingDossier(MotcuaAggregate):
     def _refuse(self, reason: str, refused_at: datetime) -> None:
         self.refusal_reason = reason
         self.refused_at = refused_at
-        self.national_status = NATIONAL_STATUS_NOT_RECEIVED
+        self.national_status = int(NationalStatus.NOT_RECEIVED)

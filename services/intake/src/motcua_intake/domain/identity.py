@@ -7,7 +7,11 @@ keep them.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
+
+# ASCII digits only: str.isdigit() also accepts other scripts' digits ("٠٤٥...", "²").
+TWELVE_DIGITS = re.compile(r"[0-9]{12}")
 
 PROVINCE_CODES = frozenset(
     "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 035 036 "
@@ -17,7 +21,7 @@ PROVINCE_CODES = frozenset(
 
 def citizen_id_problem(value: str, today: date) -> str | None:
     """Why `value` cannot be a citizen identification number, or None."""
-    if len(value) != 12 or not value.isdigit():
+    if not TWELVE_DIGITS.fullmatch(value):
         return "must be the 12 digits of a citizen identification number"
     if value[:3] not in PROVINCE_CODES:
         return f"starts with {value[:3]}, which is not a province code of birth registration"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timezone
+from typing import Any
 from uuid import UUID
 
 import grpc
@@ -15,7 +16,8 @@ from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import mark_dossier
 
 from motcua_intake.adapters.proto import (components_from_proto, dossier_to_proto, procedure_to_proto,
-                                          submit_from_proto)
+                                          dossier_summary_to_proto, search_from_proto, submit_from_proto,
+                                          unit_to_proto)
 from motcua_common.working_calendar import VIETNAM_TZ
 
 from motcua_intake.application import IntakeApplication
@@ -28,6 +30,11 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
     def __init__(self, app: IntakeApplication) -> None:
         self.app = app
 
+    def _named_dossier(self, request: Any) -> UUID:
+        """The id of the dossier a command names by id or by code."""
+        ref = _dossier_ref(request)
+        return ref["dossier_id"] if "dossier_id" in ref else self.app.dossier_id_for(ref["code"])
+
     def ListProcedures(self, request: pb.ListProceduresRequest, context: grpc.ServicerContext) -> pb.ListProceduresResponse:
         language = request.language or "vi"
         if language not in LANGUAGES:
@@ -38,12 +45,29 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         return pb.ListProceduresResponse(procedures=[procedure_to_proto(p, language)
                                                      for p in self.app.list_procedures(on)])
 
+    def SearchDossiers(self, request: pb.SearchDossiersRequest,
+                       context: grpc.ServicerContext) -> pb.SearchDossiersResponse:
+        rows, token = self.app.search_dossiers(search_from_proto(request))
+        return pb.SearchDossiersResponse(dossiers=[dossier_summary_to_proto(r) for r in rows], next_page_token=token)
+
+    def ListUnits(self, request: pb.ListUnitsRequest, context: grpc.ServicerContext) -> pb.ListUnitsResponse:
+        language = request.language or "vi"
+        if language not in LANGUAGES:
+            raise InvalidArgument.single("language", f"must be one of {', '.join(LANGUAGES)}")
+        on = None
+        if request.HasField("as_of"):
+            on = request.as_of.ToDatetime(tzinfo=timezone.utc).astimezone(VIETNAM_TZ).date()
+        units = self.app.list_units(on, request.include_closed)
+        return pb.ListUnitsResponse(units=[unit_to_proto(u, self.app.organisation, language) for u in units])
+
     def SubmitDossier(self, request: pb.SubmitDossierRequest, context: grpc.ServicerContext) -> pb.SubmitDossierResponse:
         command = submit_from_proto(request)
         dossier = self.app.submit_dossier(command, actor_from_metadata(context))
         mark_dossier(dossier["code"])
         with bound(dossier_code=dossier["code"]):
-            log.info("dossier_received", procedure_code=dossier["procedure_code"], channel=dossier["channel"])
+            # A retry answered from its idempotency record received nothing new.
+            log.info("dossier_replayed" if dossier.get("replayed") else "dossier_received",
+                     procedure_code=dossier["procedure_code"], channel=dossier["channel"])
         return pb.SubmitDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetDossier(self, request: pb.GetDossierRequest, context: grpc.ServicerContext) -> pb.GetDossierResponse:
@@ -54,7 +78,10 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
 
     def WithdrawDossier(self, request: pb.WithdrawDossierRequest,
                         context: grpc.ServicerContext) -> pb.WithdrawDossierResponse:
-        return _withdraw(self, request, context)
+        dossier = self.app.withdraw_dossier(request.idempotency_key, self._named_dossier(request),
+                                            request.expected_version, request.reason, actor_from_metadata(context))
+        mark_dossier(dossier["code"])
+        return pb.WithdrawDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetReceiptForm(self, request: pb.GetReceiptFormRequest,
                        context: grpc.ServicerContext) -> pb.GetReceiptFormResponse:
@@ -68,7 +95,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
 
     def RequestIntakeSupplement(self, request: pb.RequestIntakeSupplementRequest,
                                 context: grpc.ServicerContext) -> pb.RequestIntakeSupplementResponse:
-        dossier = self.app.request_supplement(request.idempotency_key, _dossier_id(request.dossier_id),
+        dossier = self.app.request_supplement(request.idempotency_key, self._named_dossier(request),
                                               request.expected_version, request.reason, actor_from_metadata(context))
         mark_dossier(dossier["code"])
         return pb.RequestIntakeSupplementResponse(dossier=dossier_to_proto(dossier))
@@ -76,13 +103,13 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
     def SupplementDossier(self, request: pb.SupplementDossierRequest,
                           context: grpc.ServicerContext) -> pb.SupplementDossierResponse:
         components = components_from_proto(request.components)
-        dossier = self.app.supplement_dossier(request.idempotency_key, _dossier_id(request.dossier_id),
+        dossier = self.app.supplement_dossier(request.idempotency_key, self._named_dossier(request),
                                               request.expected_version, components, actor_from_metadata(context))
         mark_dossier(dossier["code"])
         return pb.SupplementDossierResponse(dossier=dossier_to_proto(dossier))
 
     def RefuseDossier(self, request: pb.RefuseDossierRequest, context: grpc.ServicerContext) -> pb.RefuseDossierResponse:
-        dossier = self.app.refuse_dossier(request.idempotency_key, _dossier_id(request.dossier_id),
+        dossier = self.app.refuse_dossier(request.idempotency_key, self._named_dossier(request),
                                           request.expected_version, request.reason, actor_from_metadata(context))
         mark_dossier(dossier["code"])
         return pb.RefuseDossierResponse(dossier=dossier_to_proto(dossier))
@@ -101,33 +128,21 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
                                                              content=content))
 
 
-def _dossier_id(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidArgument.single("dossier_id", "is not a UUID") from None
-
-
-def _withdraw(servicer: "IntakeServicer", request: pb.WithdrawDossierRequest, context: grpc.ServicerContext) -> pb.WithdrawDossierResponse:
-    try:
-        dossier_id = UUID(request.dossier_id)
-    except ValueError:
-        raise InvalidArgument.single("dossier_id", "is not a UUID") from None
-    dossier = servicer.app.withdraw_dossier(request.idempotency_key, dossier_id, request.expected_version,
-                                            request.reason, actor_from_metadata(context))
-    mark_dossier(dossier["code"])
-    return pb.WithdrawDossierResponse(dossier=dossier_to_proto(dossier))
-
-
-def _dossier_ref(request: pb.GetDossierRequest | pb.GetReceiptFormRequest | pb.GetIntakeFormRequest) -> dict:
+def _dossier_ref(request: Any) -> dict:
+    """A dossier named by `dossier_id` or `dossier_code` (`code`, its older name, where a request has it)."""
+    code = request.dossier_code or getattr(request, "code", "")
+    if request.dossier_id and code:
+        raise InvalidArgument.single("dossier_code", "give either dossier_id or dossier_code, not both")
     if request.dossier_id:
         try:
             return {"dossier_id": UUID(request.dossier_id)}
         except ValueError:
             raise InvalidArgument.single("dossier_id", "is not a UUID") from None
-    if len(request.code) > 64:
-        raise InvalidArgument.single("code", "must be at most 64 characters")
-    return {"code": request.code or None}
+    if len(code) > 64:
+        raise InvalidArgument.single("dossier_code", "must be at most 64 characters")
+    if not code:
+        raise InvalidArgument.single("dossier_id", "give the dossier's id or its code (dossier_code)")
+    return {"code": code}
 
 
 def servicers(app: IntakeApplication):  # type: ignore[no-untyped-def]

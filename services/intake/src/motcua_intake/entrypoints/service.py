@@ -5,7 +5,8 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded, published_event_handler
+from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+                                      ConsumerHealth, bounded, published_event_handler)
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
@@ -15,7 +16,7 @@ def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     return AppAndFollowers(app, {"workflow": workflow_follower(app, settings)})
 
 
-class IntakeService(AuditEndpoints):
+class IntakeService(AuditEndpoints, ConsumerHealth):
     name = "intake"
     parts = Built(_app_and_follower)
     workflow = RpcProxy("workflow")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import UUID
 
-from motcua_common.eventstore import make_transcoder
+from motcua_common.eventstore import make_transcoder, storable
 from motcua_common.published import PublishedEvent
 
 from motcua_reporting.domain.dossier_state import HistoryEntry
@@ -53,8 +53,8 @@ class HistoryTable:
         stored = event.audit_record()
         return (event.upstream, stored.originator_id, stored.originator_version, event.position,
                 UUID(event.subject), event.dossier_code, stored.topic, stored.name, event.time, event.occurred_at,
-                json.dumps(event.actor), event.causation, event.type == READ_EVENT, stored.state, event.stored_hash,
-                event.type, event.data)
+                json.dumps(storable(event.actor)), event.causation, event.type == READ_EVENT, stored.state,
+                event.stored_hash, event.type, event.data)
 
     def dossier_id_for(self, conn: Any, code: str) -> UUID | None:
         row = conn.execute(f"SELECT dossier_id FROM {self.table} WHERE dossier_code = %s LIMIT 1", (code,)).fetchone()

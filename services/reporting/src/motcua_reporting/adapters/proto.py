@@ -48,7 +48,8 @@ def dossier_state(state: DossierState, as_of: datetime) -> pb.DossierState:
         national_status=state.national_status, status=state.status, procedure_code=state.procedure_code,
         unit_code=state.unit_code, due_at=timestamp(state.due_at), classification=state.classification,
         overdue=state.overdue, events_applied=state.events_applied, last_event_at=timestamp(state.last_event_at),
-        result_sha256=state.result_sha256,
+        result_sha256=state.result_sha256, end_reason=state.end_reason, progress_766=state.progress_766,
+        operational_outcome=state.operational_outcome,
         steps=[pb.StepState(index=s["index"], name=s["name"], unit_code=s["unit_code"], status=s["status"],
                             started_at=timestamp(s["started_at"]), completed_at=timestamp(s["completed_at"]),
                             completed_by=s["completed_by"], assignee=s.get("assignee", "")) for s in state.steps])

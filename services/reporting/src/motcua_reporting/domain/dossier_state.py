@@ -15,6 +15,9 @@ from google.protobuf.message import Message
 from motcua.intake.events.v1 import events_pb2 as intake_events
 from motcua.workflow.events.v1 import events_pb2 as workflow_events
 
+from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, ON_TIME, NationalStatus, case_state_after, outcome,
+                                         stop_end_reason_from_text)
+
 
 @dataclass(frozen=True)
 class HistoryEntry:
@@ -37,15 +40,48 @@ class DossierState:
     unit_code: str = ""
     steps: list[dict] = field(default_factory=list)
     due_at: datetime | None = None
-    classification: str = ""
+    classification: str = ""  # the end against the appointment: early, on_time, late
+    end_reason: str = ""  # processed, withdrawn, refused, stopped (dossier_rules.END_REASONS)
     overdue: bool = False
     result_sha256: str = ""  # the signed result document, once signed
     events_applied: int = 0
     last_event_at: datetime | None = None
 
+    @property
+    def progress_766(self) -> str:
+        return outcome(self.end_reason, self.classification).progress_766
+
+    @property
+    def operational_outcome(self) -> str:
+        return outcome(self.end_reason, self.classification).operational
+
+
+def _case_moved(s: DossierState, transition: str) -> None:
+    """The case's own transition table (one source with workflow's aggregate and read model), by
+    the transition's name in dossier_rules.CASE_TRANSITIONS (the published message's, less "Case")."""
+    state = case_state_after(transition)
+    if state is not None:
+        s.status, s.national_status = state, int(CASE_NATIONAL_STATUS[state])
+
 
 def _time(ts: Any) -> datetime | None:
     return ts.ToDatetime(tzinfo=timezone.utc) if ts.ByteSize() else None
+
+
+def _registered(s: DossierState, m: intake_events.DossierRegistered) -> None:
+    s.dossier_code = m.code or s.dossier_code
+    s.procedure_code = m.procedure_code
+    s.status, s.national_status = "new", int(NationalStatus.NEW)
+
+
+def _intake_supplement_requested(s: DossierState, m: intake_events.IntakeSupplementRequested) -> None:
+    s.status, s.national_status = "supplement_requested", int(NationalStatus.SUPPLEMENT_REQUESTED)
+
+
+def _refused(s: DossierState, m: intake_events.DossierRefused) -> None:
+    """Refused at the desk: it ends there, never received, so no appointment was missed."""
+    s.status, s.national_status = "refused", int(NationalStatus.NOT_RECEIVED)
+    s.end_reason, s.classification = "refused", ON_TIME
 
 
 def _received(s: DossierState, m: intake_events.DossierReceived) -> None:
@@ -53,11 +89,11 @@ def _received(s: DossierState, m: intake_events.DossierReceived) -> None:
     s.procedure_code = m.procedure_code
     s.unit_code = m.handling_unit_code
     s.due_at = _time(m.appointment_at)
-    s.status, s.national_status = "received", 2
+    s.status, s.national_status = "received", int(NationalStatus.RECEIVED)
 
 
 def _withdrawn(s: DossierState, m: intake_events.DossierWithdrawn) -> None:
-    s.status, s.national_status = "withdrawn", 7
+    s.status, s.national_status = "withdrawn", int(NationalStatus.WITHDRAWAL_REQUESTED)
 
 
 def _opened(s: DossierState, m: workflow_events.CaseOpened) -> None:
@@ -67,7 +103,7 @@ def _opened(s: DossierState, m: workflow_events.CaseOpened) -> None:
     s.steps = [{"index": st.index, "name": st.name, "unit_code": st.unit_code,
                 "status": "in_progress" if i == 0 else "pending", "started_at": opened_at if i == 0 else None,
                 "completed_at": None, "completed_by": ""} for i, st in enumerate(m.steps)]
-    s.status, s.national_status = "in_progress", m.national_status or 4
+    _case_moved(s, "Opened")
 
 
 def _step_started(s: DossierState, m: workflow_events.StepStarted) -> None:
@@ -82,11 +118,11 @@ def _step_completed(s: DossierState, m: workflow_events.StepCompleted) -> None:
 
 
 def _paused(s: DossierState, m: workflow_events.CaseSupplementRequested) -> None:
-    s.status, s.national_status = "paused", m.national_status or 5
+    _case_moved(s, "SupplementRequested")
 
 
 def _resumed(s: DossierState, m: workflow_events.CaseResumed) -> None:
-    s.status, s.national_status = "in_progress", m.national_status or 4
+    _case_moved(s, "Resumed")
     s.due_at = _time(m.due_at) or s.due_at
 
 
@@ -99,13 +135,16 @@ def _overdue(s: DossierState, m: workflow_events.CaseMarkedOverdue) -> None:
 
 
 def _stopped(s: DossierState, m: workflow_events.CaseStopped) -> None:
-    s.status, s.national_status = "stopped", m.national_status or 8
+    _case_moved(s, "Stopped")
     s.classification = m.classification
+    # Published without end_reason (stored version 1 before the field): the same rule as workflow's upcaster.
+    s.end_reason = m.end_reason or stop_end_reason_from_text(m.reason)
 
 
 def _processed(s: DossierState, m: workflow_events.CaseProcessed) -> None:
-    s.status, s.national_status = "processed", m.national_status or 9
+    _case_moved(s, "Processed")
     s.classification = m.classification
+    s.end_reason = m.end_reason or "processed"
 
 
 def _assigned(s: DossierState, m: workflow_events.StepAssigned) -> None:
@@ -126,10 +165,13 @@ def _result_signed(s: DossierState, m: workflow_events.ResultSigned) -> None:
 
 
 def _result_returned(s: DossierState, m: workflow_events.ResultReturned) -> None:
-    s.status, s.national_status = "returned", m.national_status or 10
+    _case_moved(s, "ResultReturned")  # the end stays "processed": the first of the two
 
 
 _FOLDS: list[tuple[type[Message], Callable[[DossierState, Any], None]]] = [
+    (intake_events.DossierRegistered, _registered),
+    (intake_events.IntakeSupplementRequested, _intake_supplement_requested),
+    (intake_events.DossierRefused, _refused),
     (intake_events.DossierReceived, _received),
     (intake_events.DossierWithdrawn, _withdrawn),
     (workflow_events.CaseOpened, _opened),

@@ -6,7 +6,8 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.published import wire_position
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded, published_event_handler
+from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+                                      ConsumerHealth, bounded, published_event_handler)
 
 
 def _app_and_followers(settings):  # type: ignore[no-untyped-def]
@@ -16,7 +17,7 @@ def _app_and_followers(settings):  # type: ignore[no-untyped-def]
     return AppAndFollowers(app, followers(app, settings))
 
 
-class ReportingService(AuditEndpoints):
+class ReportingService(AuditEndpoints, ConsumerHealth):
     name = "reporting"
     parts = Built(_app_and_followers)
     intake = RpcProxy("intake")
@@ -35,9 +36,9 @@ class ReportingService(AuditEndpoints):
         return lambda start, limit: read(start, limit, True)
 
     def _on_push(self, upstream: str, notification: dict) -> None:
-        # A push has no audit record: it only wakes the pull up to its position.
-        self.parts.followers[upstream].catch_up(read_page=self._read_page(upstream),
-                                                until=wire_position(notification))
+        # A push has no audit record: it only wakes the pull up to its position (never waiting
+        # for the in-order lock: whoever holds it pulls up to the position before letting go).
+        self.parts.followers[upstream].wake(wire_position(notification), read_page=self._read_page(upstream))
 
     @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:

@@ -7,9 +7,13 @@ from typing import Any
 
 from motcua.workflow.events.v1 import events_pb2 as pb
 from motcua_common.access import DossierRead
+from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, IN_PROGRESS, PAUSED, PROCESSED, RETURNED, STOPPED,
+                                         stop_end_reason_from_text)
 from motcua_common.published import Publication, map_dossier_read, timestamp
 
-from motcua_workflow.domain.case import IN_PROGRESS, NATIONAL_STATUS, PAUSED, PROCESSED, RETURNED, STOPPED, Case
+from motcua_workflow.domain.case import Case
+
+NATIONAL_STATUS = {state: int(status) for state, status in CASE_NATIONAL_STATUS.items()}
 
 
 def _opened(e: Any) -> pb.CaseOpened:
@@ -22,6 +26,11 @@ def _opened(e: Any) -> pb.CaseOpened:
                          procedure_code=e.procedure_code, unit_code=e.unit_code, received_at=timestamp(e.received_at),
                          due_at=timestamp(e.due_at), steps=steps, calendar_group=e.calendar_group or "",
                          national_status=NATIONAL_STATUS[IN_PROGRESS], opened_at=timestamp(started))
+
+
+def _stop_end_reason(e: Any) -> str:
+    # Version-2 stops carry it (the upcaster gives version 1 one); the text rule is the fallback.
+    return getattr(e, "end_reason", "") or stop_end_reason_from_text(e.reason)
 
 
 def publication() -> Publication:
@@ -45,10 +54,12 @@ def publication() -> Publication:
                                                            working_seconds_left=float(e.working_seconds_left)),
         Case.Stopped: lambda e: pb.CaseStopped(reason=e.reason, stopped_at=timestamp(e.stopped_at),
                                                classification=e.classification,
-                                               national_status=NATIONAL_STATUS[STOPPED]),
+                                               national_status=NATIONAL_STATUS[STOPPED],
+                                               end_reason=_stop_end_reason(e)),
         Case.Processed: lambda e: pb.CaseProcessed(processed_at=timestamp(e.processed_at),
                                                    classification=e.classification,
-                                                   national_status=NATIONAL_STATUS[PROCESSED]),
+                                                   national_status=NATIONAL_STATUS[PROCESSED],
+                                                   end_reason="processed"),
         Case.TransferredOut: lambda e: pb.CaseTransferredOut(
             from_unit=e.from_unit, to_unit=e.to_unit, allotted_working_hours=float(e.allotted_working_hours),
             reason=e.reason, transferred_at=timestamp(e.transferred_at)),

@@ -9,14 +9,18 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from motcua_common.domain import MotcuaAggregate
+from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, CLOSED_CASE_STATES, EARLY, IN_PROGRESS, LATE,
+                                         ON_TIME, PAUSED, PROCESSED, RETURNED, STOPPED, Outcome, case_state_after,
+                                         outcome, stop_end_reason_from_text)
 from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.ids import deterministic_id
 from motcua_common.working_calendar import VIETNAM_TZ
 
-IN_PROGRESS, PAUSED, PROCESSED, STOPPED, RETURNED = "in_progress", "paused", "processed", "stopped", "returned"
-NATIONAL_STATUS = {IN_PROGRESS: 4, PAUSED: 5, PROCESSED: 9, STOPPED: 8, RETURNED: 10}
 RETURN_METHODS = ("desk", "post", "online")
-EARLY, ON_TIME, LATE = "early", "on_time", "late"
+STOP_END_REASONS = ("stopped", "withdrawn")
+# The latest appointment an apology may set: the committed due time plus the case's own deadline
+# (received to originally due, in working time) once more, and at least this much.
+MIN_EXTENSION_BOUND = timedelta(hours=8)
 
 
 class WorkingTime(Protocol):
@@ -100,7 +104,9 @@ class Case(MotcuaAggregate):
         self.steps = steps
         self.calendar_group = calendar_group
         self.current_step = 0
-        self.status = IN_PROGRESS
+        self.status = case_state_after("Opened")
+        self.original_due_at = due_at
+        self.end_reason = ""  # why processing ended (dossier_rules.END_REASONS), once it did
         self.paused_since: datetime | None = None
         self.supplement_requests = 0
         self.classification = ""
@@ -122,7 +128,12 @@ class Case(MotcuaAggregate):
 
     @property
     def national_status(self) -> int:
-        return NATIONAL_STATUS[self.status]
+        return int(CASE_NATIONAL_STATUS[self.status])
+
+    @property
+    def outcome(self) -> Outcome:
+        """The ended dossier as the 766 progress indicator and the operational statistics count it."""
+        return outcome(self.end_reason, self.classification)
 
     @property
     def late_by_rule(self) -> bool:
@@ -141,7 +152,7 @@ class Case(MotcuaAggregate):
 
     @event("SupplementRequested")
     def _request_supplement(self, reason: str, requested_at: datetime) -> None:
-        self.status = PAUSED
+        self.status = case_state_after("SupplementRequested")
         self.paused_since = requested_at
         self.supplement_requests += 1
 
@@ -170,19 +181,29 @@ class Case(MotcuaAggregate):
     @event(Resumed)
     def _resume(self, resumed_at: datetime, paused_working_seconds: float, due_at: datetime,
                 committed_due_at: datetime) -> None:
-        self.status = IN_PROGRESS
+        self.status = case_state_after("Resumed")
         self.paused_since = None
         self.due_at = due_at
         self.committed_due_at = committed_due_at
 
-    def extend(self, new_due_at: datetime, reason: str, now: datetime) -> None:
-        """The unit cannot finish in time: it apologises to the applicant and sets a new appointment.
+    def extension_bound(self, calendar: WorkingTime) -> datetime:
+        """The latest new appointment: the committed due time plus the case's own deadline again."""
+        deadline = max(calendar.working_time_between(self.received_at, self.original_due_at), MIN_EXTENSION_BOUND)
+        return calendar.add_working_time(self.committed_due_at, deadline)
+
+    def extend(self, new_due_at: datetime, reason: str, now: datetime, calendar: WorkingTime) -> None:
+        """The unit cannot finish in time: it apologises to the applicant and sets a new appointment,
+        at most its own deadline again after the committed due time (`extension_bound`).
         The dossier still counts as late if it finishes after the time it was committed to."""
         self._require_open()
         if new_due_at <= self.due_at:
             raise InvalidArgument.single("new_due_at", "must be later than the current appointment")
         if new_due_at <= now:
             raise InvalidArgument.single("new_due_at", "must be in the future")
+        bound = self.extension_bound(calendar)
+        if new_due_at > bound:
+            raise InvalidArgument.single("new_due_at", f"must be at most {bound.isoformat()}: the committed due "
+                                                       "time plus the procedure's deadline once more")
         if not reason.strip() or len(reason) > 2000:
             raise InvalidArgument.single("reason", "give the reason for the delay, in at most 2000 characters")
         self._extend(previous_due_at=self.due_at, new_due_at=new_due_at, reason=reason.strip(), apologised_at=now)
@@ -224,24 +245,42 @@ class Case(MotcuaAggregate):
     def _mark_due_soon(self, marked_at: datetime, due_at: datetime, working_seconds_left: float) -> None:
         self.due_soon_for = due_at
 
-    def stop(self, reason: str, now: datetime, calendar: WorkingTime) -> None:
-        """Processing ends without a result (withdrawn, or stopped by law): the end of processing,
-        so the dossier is classified now. While paused, the clock stood still since the pause."""
+    def stop(self, reason: str, now: datetime, calendar: WorkingTime, end_reason: str = "stopped") -> None:
+        """Processing ends without a result (`end_reason`: withdrawn, or stopped by law): the end of
+        processing, so the dossier is classified now. While paused, the clock stood still since the pause."""
         self._require_open()
+        if end_reason not in STOP_END_REASONS:
+            raise ValueError(f"a stop ends as one of {STOP_END_REASONS}, not {end_reason!r}")
         if not reason.strip() or len(reason) > 2000:
             raise InvalidArgument.single("reason", "give the reason, in at most 2000 characters")
         ended = self.paused_since if self.status == PAUSED and self.paused_since else now
         self._stop(reason=reason.strip(), stopped_at=now,
-                   classification=classify(ended, self.committed_due_at, calendar, self.late_by_rule))
+                   classification=classify(ended, self.committed_due_at, calendar, self.late_by_rule),
+                   end_reason=end_reason)
 
-    @event("Stopped")
-    def _stop(self, reason: str, stopped_at: datetime, classification: str) -> None:
-        self.status = STOPPED
+    class Stopped(MotcuaAggregate.Event):
+        """Version 2 added `end_reason` (withdrawn or stopped); version-1 stops of a withdrawal are
+        known by the reason's text workflow gave them."""
+
+        class_version = 2
+        reason: str
+        stopped_at: datetime
+        classification: str
+        end_reason: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["end_reason"] = stop_end_reason_from_text(state["reason"])
+
+    @event(Stopped)
+    def _stop(self, reason: str, stopped_at: datetime, classification: str, end_reason: str) -> None:
+        self.status = case_state_after("Stopped")
         self.paused_since = None
         self.classification = classification
+        self.end_reason = end_reason
 
     def _require_open(self) -> None:
-        if self.status in (PROCESSED, STOPPED, RETURNED):
+        if self.status in CLOSED_CASE_STATES:
             raise RuleViolated("CASE_CLOSED", f"case of dossier {self.dossier_code} is already {self.status}")
 
     def _require_at_home(self, action: str) -> None:
@@ -317,12 +356,19 @@ class Case(MotcuaAggregate):
 
     # -- the result ----------------------------------------------------------------------------
     def sign_result(self, document: dict, signature: str, certificate_pem: str, signed_by: str, now: datetime) -> None:
-        """Record the result document's hash signed with the unit's key (the file itself is stored apart)."""
+        """Record the result document's hash signed with the unit's key (the file itself is stored apart).
+
+        The rule: a result is signed once, after the last step is complete (the case is processed)
+        and before it is returned. A second signature is refused: the result once signed is the one
+        handed to the applicant."""
         if self.status in (STOPPED, RETURNED):
             raise RuleViolated("CASE_CLOSED", f"case of dossier {self.dossier_code} is already {self.status}")
-        if self.status == PAUSED:
-            raise RuleViolated("CASE_PAUSED", f"dossier {self.dossier_code} waits for a supplement: resume it first")
-        self._require_at_home("sign its result")
+        if self.result is not None:
+            raise RuleViolated("RESULT_ALREADY_SIGNED", f"the result of {self.dossier_code} was signed already "
+                                                        f"(SHA-256 {self.result['sha256']})")
+        if self.status != PROCESSED:
+            raise RuleViolated("NOT_PROCESSED", f"dossier {self.dossier_code} is {self.status}: complete its last "
+                                                "step before signing the result")
         self._sign_result(sha256=document["sha256"], size_bytes=document["size_bytes"],
                           media_type=document["media_type"], filename=document["filename"], signature=signature,
                           certificate_pem=certificate_pem, signed_by=signed_by, signed_at=now)
@@ -348,7 +394,7 @@ class Case(MotcuaAggregate):
 
     @event("ResultReturned")
     def _return_result(self, method: str, returned_at: datetime) -> None:
-        self.status = RETURNED
+        self.status = case_state_after("ResultReturned")
         self.returned_at = returned_at
         self.return_method = method
 
@@ -364,6 +410,11 @@ class Case(MotcuaAggregate):
             raise RuleViolated("STEP_NOT_CURRENT", f"step {index} is {state}; the current step is {self.current_step}")
         if len(note) > 2000:
             raise InvalidArgument.single("note", "must be at most 2000 characters")
+        started_at = self.steps[index]["started_at"]
+        if started_at is not None and now < started_at:
+            # Taken up before it was due to reach the unit (the 15:00 forwarding rule put its start
+            # at the next working day): it started no later than now, never after its completion.
+            self._start_step(index=index, started_at=now)
         self._complete_step(index=index, completed_by=by, note=note, completed_at=now)
         if index + 1 < len(self.steps):
             self._start_step(index=index + 1, started_at=now)
@@ -394,6 +445,7 @@ class Case(MotcuaAggregate):
 
     @event(Processed)
     def _finish(self, processed_at: datetime, classification: str) -> None:
-        self.status = PROCESSED
+        self.status = case_state_after("Processed")
         self.processed_at = processed_at
         self.classification = classification
+        self.end_reason = "processed"

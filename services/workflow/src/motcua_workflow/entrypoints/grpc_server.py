@@ -45,7 +45,8 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         if request.status and request.status not in CASE_STATUS_NAMES:
             raise InvalidArgument.single("status", "is not a CaseStatus value")
         rows, token = self.app.list_cases(request.unit_code, CASE_STATUS_NAMES.get(request.status),
-                                          request.page_size, request.page_token, assignee=request.assignee)
+                                          request.page_size, request.page_token, assignee=request.assignee,
+                                          include_finished=request.include_finished)
         return pb.ListCasesResponse(cases=[summary_to_proto(r) for r in rows], next_page_token=token)
 
     def CompleteStep(self, request: pb.CompleteStepRequest, context: grpc.ServicerContext) -> pb.CompleteStepResponse:
@@ -135,7 +136,7 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
         return pb.ReturnResultResponse(case=case_to_proto(case))
 
     def GetResult(self, request: pb.GetResultRequest, context: grpc.ServicerContext) -> pb.GetResultResponse:
-        case, content = self.app.result_of(parse_uuid(request.case_id, "case_id"))
+        case, content = self.app.result_of(*_case_ref(request))
         self.app.record_read(actor_from_metadata(context), case.dossier_id, case.dossier_code, "workflow.GetResult")
         result = case.result or {}
         return pb.GetResultResponse(
@@ -146,12 +147,24 @@ class WorkflowServicer(pb_grpc.WorkflowServiceServicer):
     def VerifyResult(self, request: pb.VerifyResultRequest, context: grpc.ServicerContext) -> pb.VerifyResultResponse:
         if not request.content:
             raise InvalidArgument.single("content", "give the document to check")
-        case, check = self.app.verify_result(parse_uuid(request.case_id, "case_id"), request.content)
+        case_id, dossier_code = _case_ref(request)
+        case, check = self.app.verify_result(case_id, request.content, dossier_code=dossier_code)
         mark_dossier(case.dossier_code)
         return pb.VerifyResultResponse(valid=check.matches and check.signature_valid and check.certificate_trusted,
                                        matches=check.matches, signature_valid=check.signature_valid,
                                        certificate_trusted=check.certificate_trusted, signer=check.signer,
                                        detail=check.detail)
+
+
+def _case_ref(request: pb.GetResultRequest | pb.VerifyResultRequest) -> tuple:
+    """(case id, dossier code) of a request that names its case by either."""
+    if request.case_id and request.dossier_code:
+        raise InvalidArgument.single("dossier_code", "give either case_id or dossier_code, not both")
+    if len(request.dossier_code) > 64 or any(ord(c) < 32 for c in request.dossier_code):
+        raise InvalidArgument.single("dossier_code", "must be at most 64 characters, without control characters")
+    if not request.case_id and not request.dossier_code:
+        raise InvalidArgument.single("case_id", "give the case's id or the dossier's code (dossier_code)")
+    return (parse_uuid(request.case_id, "case_id") if request.case_id else None), request.dossier_code
 
 
 def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]

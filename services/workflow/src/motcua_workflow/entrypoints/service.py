@@ -1,14 +1,14 @@
 """workflow's nameko worker: applies intake's events (push wakes, pull completes) and serves workflow's log."""
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.logs import get_logger
-from motcua_common.nameko_deps import ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built, bounded, published_event_handler
+from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+                                       ConsumerHealth, Every, bounded, published_event_handler)
 
 log = get_logger()
 
@@ -17,10 +17,14 @@ def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     from motcua_workflow.bootstrap import bootstrap, intake_follower
 
     app = bootstrap(settings)
-    return AppAndFollowers(app, {"intake": intake_follower(app, settings)})
+    parts = AppAndFollowers(app, {"intake": intake_follower(app, settings)})
+    parts.overdue_scan = Every(settings.overdue_scan_seconds)  # type: ignore[attr-defined]
+    parts.due_soon_scan = Every(settings.overdue_scan_seconds)  # type: ignore[attr-defined]
+    parts.due_soon_window = timedelta(hours=settings.due_soon_working_hours)  # type: ignore[attr-defined]
+    return parts
 
 
-class WorkflowService(AuditEndpoints):
+class WorkflowService(AuditEndpoints, ConsumerHealth):
     name = "workflow"
     parts = Built(_app_and_follower)
     intake = RpcProxy("intake")
@@ -37,19 +41,22 @@ class WorkflowService(AuditEndpoints):
     def poll_intake(self) -> None:
         self.parts.followers["intake"].catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
 
-    @timer(interval=float(os.environ.get("MOTCUA_OVERDUE_SCAN_SECONDS", "30")), eager=True)
+    @timer(interval=1.0, eager=True)
     def mark_overdue_cases(self) -> None:
-        """Due times pass without any event: a scheduler records them (its state lives in the store,
-        so it survives restarts, and a case is marked once however often it runs)."""
+        """Due times pass without any event: a scheduler records them every MOTCUA_OVERDUE_SCAN_SECONDS
+        (its state lives in the store, so it survives restarts, and a case is marked once however often it runs)."""
+        if not self.parts.overdue_scan.due():
+            return
         marked = self.parts.app.mark_overdue_cases()
         if marked:
             log.info("cases_marked_overdue", count=marked)
 
-    @timer(interval=float(os.environ.get("MOTCUA_OVERDUE_SCAN_SECONDS", "30")), eager=True)
+    @timer(interval=1.0, eager=True)
     def mark_due_soon_cases(self) -> None:
         """Due-soon events: once per due time, when less than MOTCUA_DUE_SOON_WORKING_HOURS are left."""
-        window = timedelta(hours=float(os.environ.get("MOTCUA_DUE_SOON_WORKING_HOURS", "8")))
-        marked = self.parts.app.mark_due_soon_cases(window)
+        if not self.parts.due_soon_scan.due():
+            return
+        marked = self.parts.app.mark_due_soon_cases(self.parts.due_soon_window)
         if marked:
             log.info("cases_marked_due_soon", count=marked)
 

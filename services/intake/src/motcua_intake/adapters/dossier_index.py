@@ -1,0 +1,55 @@
+"""The dossier index behind SearchDossiers: one row per dossier (code, procedure, receiving unit,
+national status as intake knows it, dates), written in the same transaction as the dossier's
+events and rebuildable from intake's log. No personal data: applicants are not in it."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from motcua_common.eventstore import ReadModel
+
+COLUMNS = ("dossier_id", "pending_id", "dossier_code", "procedure_code", "receiving_agency_code", "channel",
+           "national_status", "received_at", "appointment_at", "version")
+
+
+class DossierIndex(ReadModel):
+    def __init__(self, schema: str, table: str | None = None) -> None:
+        self.table = table or f'"{schema}".dossier_index'
+        self.tables = (self.table,)
+
+    @staticmethod
+    def create_table(conn: Any, schema: str) -> None:
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".dossier_index ('
+            "dossier_id uuid PRIMARY KEY, pending_id uuid UNIQUE, dossier_code text NOT NULL UNIQUE, "
+            "procedure_code text NOT NULL, receiving_agency_code text NOT NULL, channel text NOT NULL, "
+            "national_status integer NOT NULL, received_at timestamptz NOT NULL, appointment_at timestamptz, "
+            "version bigint NOT NULL)")
+        conn.execute(f'CREATE INDEX IF NOT EXISTS dossier_index_received ON "{schema}".dossier_index '
+                     "(received_at DESC, dossier_id DESC)")
+
+    def statements(self, e: Any) -> Iterable[tuple[str, Sequence[Any]]]:
+        name = type(e).__qualname__
+        if name == "PendingDossier.Registered":
+            yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+                   (e.dossier_id, e.originator_id, e.code, e.procedure_code, e.receiving_agency_code, e.channel, 1,
+                    e.registered_at, None, e.originator_version))
+        elif name == "Dossier.Received":
+            # A registered dossier that became complete keeps its row (and its registration time's place).
+            yield (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+                   "ON CONFLICT (dossier_id) DO UPDATE SET national_status = 2, received_at = excluded.received_at, "
+                   "appointment_at = excluded.appointment_at, version = excluded.version",
+                   (e.originator_id, None, e.code, e.procedure_code, e.receiving_agency_code, e.channel, 2,
+                    e.received_at, e.appointment_at, e.originator_version))
+        elif name == "Dossier.Withdrawn":
+            yield (f"UPDATE {self.table} SET national_status = 7, version = %s WHERE dossier_id = %s",
+                   (e.originator_version, e.originator_id))
+        elif name.startswith("Dossier."):
+            yield (f"UPDATE {self.table} SET version = %s WHERE dossier_id = %s", (e.originator_version, e.originator_id))
+        elif name in ("PendingDossier.SupplementRequested", "PendingDossier.Refused"):
+            status = 5 if name.endswith("SupplementRequested") else 3
+            yield (f"UPDATE {self.table} SET national_status = %s, version = %s "
+                   "WHERE pending_id = %s AND national_status <> 2",
+                   (status, e.originator_version, e.originator_id))
+        elif name.startswith("PendingDossier."):
+            yield (f"UPDATE {self.table} SET version = %s WHERE pending_id = %s AND national_status <> 2",
+                   (e.originator_version, e.originator_id))
