@@ -97,7 +97,8 @@ def test_get_dossier_agrees_with_get_case_after_an_extension_and_the_return(inta
     dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
     case = wait_for_case(workflow, dossier.id)
     new_due = Timestamp()
-    new_due.FromDatetime(case.due_at.ToDatetime() + timedelta(days=5))
+    # within the bound an extension may reach (the due time plus the deadline once more, at least 8 h)
+    new_due.FromDatetime(case.due_at.ToDatetime() + timedelta(hours=4))
     case = _act(workflow, case, "ExtendDeadline", new_due_at=new_due, reason="Cần lấy ý kiến cơ quan liên quan")
     status, appointment = _agree(intake, workflow, dossier.id, 4)
     assert appointment == new_due.ToDatetime() != dossier.appointment_at.ToDatetime()
