@@ -221,3 +221,37 @@ def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_app
     puller.join(10)
     assert set(case_counts(workflow)) == dossier_ids(intake)
     assert follower.position() == wire_position(log[-1])
+
+
+def test_a_wake_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_pulls_up_to_it(apps):
+    """Reporting's pushes only wake a pull (they lack the audit record): like any push, never waiting
+    for the in-order lock; whoever holds it pulls up to the woken position before letting go."""
+    from motcua_common.testing import wait_until
+
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 2)
+    log = intake.read_notifications(1, 100)
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def pull(start, limit):  # type: ignore[no-untyped-def]
+        calls.append(start)
+        if len(calls) == 1:
+            entered.set()
+            release.wait()  # an answer read before the events were committed
+            return []
+        return intake.read_notifications(start, limit)
+
+    puller = threading.Thread(target=follower.catch_up, args=(pull,))
+    puller.start()
+    wait_until(entered.is_set, 10, "the pull to hang")
+    waker = threading.Thread(target=follower.wake, args=(wire_position(log[-1]), pull))
+    waker.start()
+    waker.join(10)
+    assert not waker.is_alive(), "a wake never waits for the lock"
+    assert case_counts(workflow) == {}
+
+    release.set()
+    puller.join(10)
+    assert set(case_counts(workflow)) == dossier_ids(intake)
+    assert follower.position() == wire_position(log[-1])
