@@ -5,7 +5,7 @@ ENV_FILE := .local/$(PROVINCE).env
 PY := .venv/bin/python
 export PATH := $(CURDIR)/build/tools/bin:$(PATH)
 
-.PHONY: idp idp-stop tools test-accounts run test test-unit test-integration test-e2e bench setup infra python protos province clean
+.PHONY: idp idp-stop tools test-accounts run test test-unit test-integration test-e2e bench setup infra python protos protos-baseline province clean
 
 ## run: install what is missing, start PostgreSQL and RabbitMQ, and run every service (Ctrl-C stops)
 run: python protos
@@ -38,7 +38,7 @@ idp: python
 idp-stop:
 	@PROVINCE=$(PROVINCE) bash infra/local/idp.sh stop
 
-## tools: grpcurl and ghz through go install (optional)
+## tools: buf and grpcurl (required by `make test`), ghz, helm, kubeconform through go install
 tools:
 	@bash infra/local/ensure-tools.sh
 
@@ -50,6 +50,11 @@ python:
 
 protos: python
 	@bash infra/local/gen-protos.sh
+
+## protos-baseline: accept the current protos as the compatibility baseline (do it deliberately, at a release:
+## `buf breaking` checks every later change of the published events and APIs against it)
+protos-baseline: tools
+	cd protos && ../build/tools/bin/buf build -o baseline.binpb
 
 province: infra
 	@bash infra/local/provision-province.sh $(PROVINCE) $(ENV_FILE)

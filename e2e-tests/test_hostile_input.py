@@ -41,6 +41,10 @@ FORBIDDEN = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.
              grpc.StatusCode.UNAVAILABLE}
 SKIPPED_SERVICES = {"grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"}
 SKIPPED_METHODS = {"/grpc.health.v1.Health/Watch"}  # answers forever, by design
+#: streams that stay open by design when the request asks to follow (field name): the caller's
+#: deadline is how it stops them, so there DEADLINE_EXCEEDED is the normal end, not a hang
+FOLLOWING = {"/motcua.events.v1.EventStreamService/Subscribe": "follow"}
+FOLLOW_DEADLINE = 2.0
 MAX_MESSAGE = 4 * 1024 * 1024
 
 
@@ -115,20 +119,37 @@ def stored(platform):  # type: ignore[no-untyped-def]
     conn.close()
 
 
+def follows(rpc: Rpc, payload: bytes) -> bool:
+    """A request to a following stream that asks it to stay open."""
+    field = FOLLOWING.get(rpc.path)
+    if field is None:
+        return False
+    request = rpc.input_type()
+    try:
+        request.ParseFromString(payload)
+    except Exception:  # noqa: BLE001 - malformed: the server refuses it
+        return False
+    return bool(getattr(request, field))
+
+
 def call(channels: dict, rpc: Rpc, payload: bytes, metadata: tuple = ()) -> tuple[grpc.StatusCode, grpc.RpcError | None]:
     channel = channels[rpc.address]
+    following = follows(rpc, payload)
+    deadline = FOLLOW_DEADLINE if following else CALL_DEADLINE
     try:
         if rpc.client_streaming:
             method = channel.stream_stream if rpc.server_streaming else channel.stream_unary
-            answer = method(rpc.path)(iter([payload]), timeout=CALL_DEADLINE, metadata=metadata)
+            answer = method(rpc.path)(iter([payload]), timeout=deadline, metadata=metadata)
         else:
             method = channel.unary_stream if rpc.server_streaming else channel.unary_unary
-            answer = method(rpc.path)(payload, timeout=CALL_DEADLINE, metadata=metadata)
+            answer = method(rpc.path)(payload, timeout=deadline, metadata=metadata)
         if rpc.server_streaming:
             for _ in answer:
                 pass
         return grpc.StatusCode.OK, None
     except grpc.RpcError as error:
+        if following and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return grpc.StatusCode.OK, None  # it followed until the caller stopped it
         return error.code(), error
 
 

@@ -55,7 +55,7 @@ def submitted(platform, intake, workflow):  # type: ignore[no-untyped-def]
 
     wait_until(case_opened, 15, "workflow to open the case")
     # Spans are printed as they end; the consumer's ends just after its commit, so wait for it.
-    wait_until(lambda: any("consume Dossier.Received" in e.get("name", "")
+    wait_until(lambda: any("consume motcua.intake.events.v1.DossierReceived" in e.get("name", "")
                            and (e.get("attributes") or {}).get("motcua.dossier_code") == dossier.code
                            for e in lines(platform["log_dir"], "workflow-worker")), 15, "the consumer's span")
     return dossier
@@ -85,8 +85,8 @@ def test_spans_concerning_the_dossier_carry_its_code(platform, submitted):
              if "context" in e and (e.get("attributes") or {}).get("motcua.dossier_code") == submitted.code]
     names = {e["name"] for e in coded}
     assert any(n.startswith("motcua.intake.v1.IntakeService/SubmitDossier") for n in names)
-    assert any("relay publish Dossier.Received" in n for n in names)
-    assert any("consume Dossier.Received" in n for n in names)
+    assert any("relay publish motcua.intake.events.v1.DossierReceived" in n for n in names)
+    assert any("consume motcua.intake.events.v1.DossierReceived" in n for n in names)
 
 
 def test_no_personal_data_appears_in_any_log_or_span(platform, submitted):

@@ -3,7 +3,7 @@
 set -euo pipefail
 out=build/gen
 stamp=$out/.stamp
-inputs=$(cat protos/motcua/*/v1/*.proto constraints.txt | sha256sum | cut -c1-16)
+inputs=$(cat $(find protos/motcua -name '*.proto' | sort) constraints.txt | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ]; then exit 0; fi
 rm -rf "$out"; mkdir -p "$out"
 .venv/bin/python -m grpc_tools.protoc -I protos --python_out="$out" --grpc_python_out="$out" --pyi_out="$out" \

@@ -41,7 +41,8 @@ class InProcessPlatform:
         """Let every consumer apply everything stored so far (what push and poll do in the workers)."""
         self.case_follower.catch_up(self.intake.read_notifications)
         for upstream, follower in self.history_followers.items():
-            follower.catch_up(self.sources[upstream].read_notifications)
+            read = self.sources[upstream].read_notifications
+            follower.catch_up(lambda start, limit, read=read: read(start, limit, True))
 
     def sign_checkpoints(self) -> None:
         signer = self.settings.audit_signer()

@@ -7,6 +7,9 @@
   workers committing 7 before 6 would otherwise drop 6 silently.
 - Exactly once: a page's new events and its tracking record commit in one
   transaction; a redelivered or replayed event at or below the position is skipped.
+- Contract only: it decodes the upstream's published events (motcua_common.published), never
+  the upstream's stored JSON; each names the previous published position, so "next" means
+  "links to the tracked position" even where the upstream stored events it does not publish.
 - Push only wakes it: a pushed event that is the next one is applied directly;
   otherwise the consumer pulls the range it lacks from the upstream's log
   (through the upstream's API) in pages, one transaction per page. It also polls
@@ -31,7 +34,8 @@ from eventsourcing.persistence import Tracking
 
 from motcua_common.clock import Clock
 from motcua_common.context import Actor, CommandContext, command_context, concerning
-from motcua_common.eventstore import LoggedEvent, MotcuaApplication, execute_in_order, logged_event_from_wire
+from motcua_common.eventstore import MotcuaApplication, execute_in_order
+from motcua_common.published import PublishedEvent, published_from_wire, wire_position, wire_previous
 from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import DOSSIER_CODE, meter, span
 from opentelemetry.metrics import Observation
@@ -39,7 +43,7 @@ from opentelemetry.trace import SpanKind
 
 log = get_logger()
 
-ReadPage = Callable[[int, int], list[dict]]  # (start position, limit) -> wire notifications
+ReadPage = Callable[[int, int], list[dict]]  # (start position, limit) -> published events on the wire
 
 
 class StaleTracking(RuntimeError):
@@ -139,10 +143,10 @@ class EveryEvent(frozenset):
 
 
 class Policy(Protocol):
-    #: names of the upstream events it reacts to (e.g. "Dossier.Received"); others only advance the position
+    #: published types it reacts to (e.g. "motcua.intake.events.v1.DossierReceived"); others only advance the position
     handles: frozenset[str]
 
-    def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None: ...
+    def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None: ...
 
 
 class UpstreamFollower:
@@ -158,6 +162,7 @@ class UpstreamFollower:
         self._lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[int, dict] = {}
+        self._wanted = 0  # the highest position a wake asked to pull up to
         # Safe to cache: a stale value only makes the in-transaction check refuse a page.
         self._cached_position: int | None = None
         self._seen_head = 0  # the highest upstream position pushed or pulled: lag = seen head - applied
@@ -190,10 +195,19 @@ class UpstreamFollower:
         returns at once; the holder applies every pending event before it lets go, and
         re-checks after letting go, so no pending event is left behind.
         """
-        pushed = int(wire["id"])
+        pushed = wire_position(wire)
         self._seen_head = max(self._seen_head, pushed)
         with self._pending_lock:
             self._pending[pushed] = wire
+        self._drain_while_pending(read_page)
+
+    def wake(self, position: int, read_page: ReadPage) -> None:
+        """A push whose event the consumer pulls rather than applies (it needs what the push lacks,
+        e.g. reporting's audit record): pull up to `position`, without waiting for the lock; a
+        holder pulls up to it before letting go, as it applies pending pushes."""
+        self._seen_head = max(self._seen_head, position)
+        with self._pending_lock:
+            self._wanted = max(self._wanted, position)
         self._drain_while_pending(read_page)
 
     def _drain_while_pending(self, read_page: ReadPage | None) -> None:
@@ -207,7 +221,8 @@ class UpstreamFollower:
 
     def _has_pending_work(self) -> bool:
         with self._pending_lock:
-            return any(p > (self._cached_position or 0) for p in self._pending)
+            current = self._cached_position or 0
+            return self._wanted > current or any(p > current for p in self._pending)
 
     def _drain_pending_locked(self, read_page: ReadPage | None) -> bool:
         """Apply what is pending (pulling any gap before it, unless read_page is None: the upstream
@@ -223,16 +238,18 @@ class UpstreamFollower:
                     continue
                 except _ApplyFailed:
                     with self._pending_lock:  # kept: the poll or the next push retries it
-                        self._pending.update({int(w["id"]): w for w in run})
+                        self._pending.update({wire_position(w): w for w in run})
                     return False
                 continue
             with self._pending_lock:
-                ahead = max(self._pending, default=0)
+                pushed_ahead = max(self._pending, default=0)
+                ahead = max(pushed_ahead, self._wanted)
             if ahead <= current:
                 return True
             if read_page is None:
                 return False
-            log.info("gap_detected", upstream=self.upstream, position=ahead, tracked=current)
+            if pushed_ahead > current:
+                log.info("gap_detected", upstream=self.upstream, position=pushed_ahead, tracked=current)
             try:
                 self._catch_up_locked(read_page, until=ahead)
             except (UpstreamUnavailable, _ApplyFailed):
@@ -241,15 +258,20 @@ class UpstreamFollower:
                 return False  # the upstream's log ends before the push (not committed yet): the poll sees it
 
     def _take_contiguous(self, current: int) -> list[dict]:
-        """Every pending event from current+1 on without a gap (those at or below current are done)."""
+        """Every pending event linked to `current` without a gap (those at or below current are done).
+
+        Published events link to the previous published position (ce_motcuaprevious), not to
+        position - 1: the upstream's unpublished stored events leave holes in the numbering."""
         run = []
         with self._pending_lock:
             for stale in [p for p in self._pending if p <= current]:
                 self._pending.pop(stale)
-            position = current + 1
-            while position in self._pending:
-                run.append(self._pending.pop(position))
-                position += 1
+            following = {wire_previous(w): p for p, w in self._pending.items()}
+            position = current
+            while position in following:
+                wire = self._pending.pop(following[position])
+                run.append(wire)
+                position = wire_position(wire)
         return run
 
     def _known_position(self) -> int:
@@ -292,7 +314,7 @@ class UpstreamFollower:
                 self._cached_position = None
                 continue
             applied += len(page)
-            log.info("pulled_page", upstream=self.upstream, count=len(page), position=int(page[-1]["id"]))
+            log.info("pulled_page", upstream=self.upstream, count=len(page), position=wire_position(page[-1]))
 
     def _read(self, read_page: ReadPage, start: int) -> list[dict]:
         try:
@@ -314,16 +336,16 @@ class UpstreamFollower:
     def _apply_wires(self, wires: list[dict], current: int) -> None:
         """Apply a page; if it fails, apply it one event at a time, so the stuck position is exact."""
         try:
-            self._apply_page([logged_event_from_wire(self.upstream, w) for w in wires], current)
+            self._apply_page([published_from_wire(self.upstream, w) for w in wires], current)
         except StaleTracking:
             raise
         except Exception as error:
             if len(wires) == 1:
-                self._report_stuck(int(wires[0]["id"]), error)
+                self._report_stuck(wire_position(wires[0]), error)
                 raise _ApplyFailed() from error
             for wire in wires:
                 self._apply_wires([wire], current)
-                current = int(wire["id"])
+                current = wire_position(wire)
             return
         if self.stuck is not None:
             log.info("consumer_unstuck", upstream=self.upstream, position=self.stuck.position)
@@ -339,14 +361,14 @@ class UpstreamFollower:
         # The whole traceback once per position; then one line a retry.
         log.error("consumer_stuck", upstream=self.upstream, position=position, error=message, exc_info=first)
 
-    def _apply_page(self, events: list[LoggedEvent], expected_position: int) -> None:
+    def _apply_page(self, events: list[PublishedEvent], expected_position: int) -> None:
         """Apply a page and save its consequences with the tracking record, in one transaction.
 
         Each event is applied in a span continuing its own trace; the page is saved inside
         the last event's span, so a one-event page shows submit -> saved as one trace.
         """
         work = UnitOfWork(self.app)
-        handled = [e for e in events if e.name in self.policy.handles]
+        handled = [e for e in events if e.type in self.policy.handles]
         with command_context(CommandContext(actor=self.actor, province=self.province, clock=self.clock)):
             for event in handled[:-1]:
                 with self._span_for(event):
@@ -364,14 +386,14 @@ class UpstreamFollower:
         self._applied = max(self._applied, events[-1].position)
         self._seen_head = max(self._seen_head, events[-1].position)
 
-    def _span_for(self, event: LoggedEvent) -> Any:
-        return span(f"{self.app.name}.consume {event.name}", event.envelope.get("traceparent"), SpanKind.CONSUMER,
+    def _span_for(self, event: PublishedEvent) -> Any:
+        return span(f"{self.app.name}.consume {event.type}", event.traceparent or None, SpanKind.CONSUMER,
                     **{"messaging.source": self.upstream, "motcua.position": event.position,
-                       DOSSIER_CODE: event.envelope.get("dossier_code")})
+                       DOSSIER_CODE: event.dossier_code})
 
-    def _apply_one(self, event: LoggedEvent, work: UnitOfWork) -> None:
-        correlation = event.envelope.get("correlation_id")
-        code = event.envelope.get("dossier_code") or None
+    def _apply_one(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        correlation = event.subject
+        code = event.dossier_code or None
         with concerning(UUID(correlation), causation_id=event.ref, dossier_code=code) if correlation \
                 else _nullcontext():
             with bound(upstream_position=event.position, dossier_code=code):

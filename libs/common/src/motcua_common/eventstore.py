@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import queue
 import threading
@@ -346,7 +345,9 @@ def execute_in_order(curs: Any, statements: Sequence[tuple[str, Sequence[Any]]])
 
 @dataclass(frozen=True, eq=False)
 class LoggedEvent:
-    """A stored event as another service sees it: JSON, no Python classes of the upstream.
+    """A stored event read as JSON, without the producer's classes: for replays of a service's own
+    log and for reporting's audit history (motcua_common.published: other consumers read the
+    published events, never this).
 
     The state is decoded on first use, so events a consumer does not handle cost no decoding.
     """
@@ -377,28 +378,7 @@ class LoggedEvent:
         return f"{self.upstream}:{self.originator_id}:{self.originator_version}"
 
 
-def notification_to_wire(notification: Notification) -> dict:
-    return {
-        "id": notification.id,
-        "originator_id": str(notification.originator_id),
-        "originator_version": notification.originator_version,
-        "topic": notification.topic,
-        "state": base64.b64encode(notification.state).decode(),
-    }
-
-
 _wire_transcoder = make_transcoder()
-
-
-def logged_event_from_wire(upstream: str, wire: dict) -> LoggedEvent:
-    return LoggedEvent(
-        upstream=upstream,
-        position=int(wire["id"]),
-        topic=wire["topic"],
-        originator_id=UUID(wire["originator_id"]),
-        originator_version=int(wire["originator_version"]),
-        state=base64.b64decode(wire["state"]),
-    )
 
 
 class MotcuaApplication(Application):
@@ -455,11 +435,15 @@ class MotcuaApplication(Application):
             raise NotFound(field, f"{what} {aggregate_id} does not exist")
         return aggregate
 
-    def read_notifications(self, start: int, limit: int, stop: int | None = None) -> list[dict]:
-        """One page of this service's log, for consumers that pull what they lack."""
-        limit = max(1, min(int(limit), 5000))
-        rows = self.recorder.select_notifications(start=max(1, int(start)), limit=limit, stop=stop)
-        return [notification_to_wire(n) for n in rows]
+    #: what this service publishes to others (motcua_common.published); set by its bootstrap
+    publication: Any = None
+
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        """One page of this service's published events (positions >= start), for consumers that pull
+        what they lack. `with_audit` adds each stored event (the audit record, for reporting only)."""
+        if self.publication is None:
+            return []
+        return [e.to_wire() for e in self.publication.page(self, start, limit, with_audit)]
 
     def head_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -13,6 +13,8 @@ from typing import Any, Sequence
 from eventsourcing.persistence import ProcessRecorder, StoredEvent
 from eventsourcing.popo import POPOFactory, POPOProcessRecorder
 
+from motcua_common.eventstore import LoggedEvent
+
 #: the value of PERSISTENCE_MODULE that selects this module's factory
 PERSISTENCE_MODULE = "motcua_common.in_memory:InMemoryFactory"
 
@@ -53,3 +55,10 @@ class RecordingFollower:
 
     def position(self) -> int:
         return self._position
+
+
+def own_log(app: Any, limit: int = 10_000) -> list[LoggedEvent]:
+    """An application's own stored events, in log order, as the audit record holds them (what a
+    use case recorded; other services read the published events instead)."""
+    return [LoggedEvent(app.name.lower(), n.id, n.topic, n.originator_id, n.originator_version, bytes(n.state))
+            for n in app.recorder.select_notifications(start=1, limit=limit)]

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 from typing import Any, Callable
 
+from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -43,6 +44,28 @@ class AppAndFollowers:
 
 
 ALL_EVENTS = "#"  # a topic binding: every event of an upstream, so its consumer sees every position
+
+
+class PublishedEventHandler(EventHandler):
+    """A nameko event handler for published events (CloudEvents binary mode: attributes in the
+    AMQP headers, the protobuf message as the body): the method receives their wire form
+    (motcua_common.published.published_from_wire reads it)."""
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        from motcua_common.published import wire_from_amqp
+
+        super().handle_message(wire_from_amqp(message.headers or {}, body), message)
+
+
+published_event_handler = PublishedEventHandler.decorator
+
+#: nameko configuration for workers that receive published events (the body stays bytes)
+PUBLISHED_EVENTS_CONFIG = {
+    "SERIALIZERS": {"protobuf": {"encoder": "motcua_common.published.raw_bytes",
+                                 "decoder": "motcua_common.published.raw_bytes",
+                                 "content_type": "application/protobuf", "content_encoding": "binary"}},
+    "ACCEPT": ["json", "protobuf"],
+}
 #: one pull attempt; a page of 500 is answered in milliseconds, so a longer wait means the answer is lost
 PULL_TIMEOUT_SECONDS = 2.0
 PULL_ATTEMPTS = 2

@@ -27,6 +27,7 @@ from eventsourcing.utils import resolve_topic  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from motcua_common.logs import configure, get_logger  # noqa: E402
+from motcua_common.nameko_deps import PUBLISHED_EVENTS_CONFIG  # noqa: E402
 from motcua_common.settings import Settings  # noqa: E402
 
 
@@ -36,6 +37,7 @@ def nameko_config(settings: Settings) -> dict:
         "serializer": "json",
         "max_workers": settings.nameko_max_workers,
         "HEARTBEAT": 30,
+        **PUBLISHED_EVENTS_CONFIG,
     }
 
 

@@ -1,5 +1,8 @@
-"""The relay: follows a service's notification log (its outbox) and publishes every
-event to RabbitMQ as a nameko event, with publisher confirms awaited per batch.
+"""The relay: follows a service's notification log (its outbox) and publishes its published
+events (motcua_common.published: the contract, never the stored JSON) to RabbitMQ, with
+publisher confirms awaited per batch. Each message is a CloudEvent in binary content mode:
+the attributes as AMQP headers (`ce_id`, `ce_type`, ...) and the protobuf message as the body
+(`application/protobuf`); consumers' workers receive it through `published_event_handler`.
 
 At-least-once: the durable position advances only after the broker confirmed the
 whole batch, so a crash re-publishes at most one batch; consumers drop repeats
@@ -7,7 +10,6 @@ by position. Woken by PostgreSQL NOTIFY on insert, and polls as a fallback.
 """
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -20,12 +22,12 @@ import psycopg
 from opentelemetry.metrics import Observation
 from opentelemetry.trace import SpanKind
 
-from motcua_common.eventstore import MotcuaApplication, make_transcoder, notification_to_wire
+from motcua_common.eventstore import MotcuaApplication
+from motcua_common.published import PROTOBUF_CONTENT_TYPE, amqp_headers
 from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import DOSSIER_CODE, current_traceparent, meter, span
 
 log = get_logger()
-_transcoder = make_transcoder()
 _published = meter().create_counter("motcua.relay.published", description="events published to RabbitMQ")
 
 
@@ -83,18 +85,18 @@ class ConfirmingPublisher:
                 pass
         self._conn = self._channel = None
 
-    def publish_batch(self, messages: list[tuple[str, dict, dict]], timeout: float = 30.0) -> None:
-        """Publish (routing_key, body, headers) and return once the broker confirmed all of them."""
+    def publish_batch(self, messages: list[tuple[str, bytes, dict]], timeout: float = 30.0) -> None:
+        """Publish (routing_key, protobuf body, headers) and return once the broker confirmed all of them."""
         try:
             if self._conn is None:
                 self._connect()
             for routing_key, body, headers in messages:
                 msg = amqp.Message(
-                    json.dumps(body, ensure_ascii=False).encode(),
-                    content_type="application/json",
-                    content_encoding="utf-8",
+                    body,
+                    content_type=PROTOBUF_CONTENT_TYPE,
+                    content_encoding="binary",
                     delivery_mode=2,
-                    application_headers={"nameko.call_id_stack": [f"{self._service}.relay.{body.get('id')}"],
+                    application_headers={"nameko.call_id_stack": [f"{self._service}.relay.{headers.get('ce_id')}"],
                                          **headers},
                 )
                 self._channel.basic_publish(msg, exchange=self.exchange, routing_key=routing_key)
@@ -143,29 +145,36 @@ class Relay:
         )
 
     def publish_pending(self, conn: Any) -> int:
-        """Publish one batch after the durable position; returns how many were published."""
+        """Publish the published events of one batch of the log after the durable position; returns
+        how many were published. The position advances over unpublished events too."""
         position = self.position(conn)
         notifications = self.app.recorder.select_notifications(start=position + 1, limit=self._batch_size)
         if not notifications:
             return 0
+        last = notifications[-1].id
+        published = self.app.publication.page(self.app, position + 1, self._batch_size) \
+            if self.app.publication is not None else []
         messages = []
-        for n in notifications:
-            envelope = _transcoder.decode(n.state).get("envelope", {})
-            name = n.topic.rsplit(":", 1)[-1]
+        for event in published:
+            if event.position > last:
+                break
             # A producer span per event, child of the span that recorded it: one trace per dossier.
-            with span(f"{self.app.name}.relay publish {name}", envelope.get("traceparent"), SpanKind.PRODUCER,
-                      **{"messaging.system": "rabbitmq", "motcua.position": n.id,
-                         DOSSIER_CODE: envelope.get("dossier_code")}):
-                headers = {"nameko.traceparent": current_traceparent(), "traceparent": current_traceparent()}
-                with bound(dossier_code=envelope.get("dossier_code") or None):
-                    log.debug("event_publishing", position=n.id, type=name)
-            messages.append((name, notification_to_wire(n), headers))
-        self._publisher.publish_batch(messages)
-        self._save_position(conn, notifications[-1].id)
-        self.backlog = max(0, self.app.head_position() - notifications[-1].id)
+            with span(f"{self.app.name}.relay publish {event.type}", event.traceparent, SpanKind.PRODUCER,
+                      **{"messaging.system": "rabbitmq", "motcua.position": event.position,
+                         DOSSIER_CODE: event.dossier_code}):
+                wire = event.to_wire()
+                headers = {**amqp_headers(wire), "nameko.traceparent": current_traceparent(),
+                           "traceparent": current_traceparent()}
+                with bound(dossier_code=event.dossier_code or None):
+                    log.debug("event_publishing", position=event.position, type=event.type)
+            messages.append((event.type, event.data, headers))
+        if messages:
+            self._publisher.publish_batch(messages)
+        self._save_position(conn, last)
+        self.backlog = max(0, self.app.head_position() - last)
         _published.add(len(messages), {"service": self.app.name})
-        log.info("relay_published", count=len(messages), position=notifications[-1].id, backlog=self.backlog)
-        return len(messages)
+        log.info("relay_published", count=len(messages), position=last, backlog=self.backlog)
+        return len(notifications)
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.2

@@ -29,7 +29,7 @@ from motcua_common.eventstore import LoggedEvent, execute_in_order
 Statements = Iterable[tuple[str, Sequence[Any]]]
 
 
-Row = tuple[int, Any, int, str, bytes]  # position, aggregate id, version, topic, stored state
+Row = Any  # an event with a `position`: LoggedEvent (own log) or PublishedEvent (another service's)
 
 
 class ReplaySource(Protocol):
@@ -54,10 +54,29 @@ class OwnLog:
         return conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {self.events_table}").fetchone()[0]
 
     def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]:
-        return [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in conn.execute(
+        return [LoggedEvent(self.name, r[0], r[3], r[1], r[2], bytes(r[4])) for r in conn.execute(
             f"SELECT notification_id, originator_id, originator_version, topic, state FROM {self.events_table} "
             "WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id LIMIT %s",
             (after, stop, limit)).fetchall()]
+
+
+class OwnPublishedLog:
+    """The rebuilding service's own log as it publishes it (with the audit records), mapped by
+    its own application: for projections kept in the published form (reporting's history)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.name = app.name.lower()
+
+    def head(self, conn: Any) -> int:
+        return self.app.head_position()
+
+    def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]:
+        page = self.app.publication.page(self.app, after + 1, min(limit, 5000), with_audit=True)
+        return [e for e in page if e.position <= stop]
+
+    def close(self) -> None:
+        self.app.close()
 
 
 class UpstreamLog:
@@ -82,12 +101,12 @@ class UpstreamLog:
         return int(self._service().head_position())
 
     def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]:
-        from motcua_common.eventstore import logged_event_from_wire
+        from motcua_common.published import published_from_wire
 
-        page = [logged_event_from_wire(self.name, w)
-                for w in self._service().read_notifications(after + 1, min(limit, 5000))]
-        return [(e.position, e.originator_id, e.originator_version, e.topic, e.state) for e in page
-                if e.position <= stop]
+        # With each event's audit record: reporting's history keeps the stored events too.
+        page = [published_from_wire(self.name, w)
+                for w in self._service().read_notifications(after + 1, min(limit, 5000), True)]
+        return [e for e in page if e.position <= stop]
 
     def close(self) -> None:
         if self._proxy is not None:
@@ -103,7 +122,7 @@ class ReplayTarget:
     key: Sequence[str]              # columns naming a row, for the difference report
     sources: Sequence[ReplaySource]
     #: (event, qualified table to write) -> SQL statements, the same projection the service runs live
-    project: Callable[[LoggedEvent, str], Statements]
+    project: Callable[[Any, str], Statements]  # (event from a source, table) -> statements
     #: the positions the live table reflects, per source (read under the share lock)
     live_positions: Callable[[Any], dict[str, int]]
 
@@ -212,9 +231,8 @@ class Replayer:
         if not rows:
             return stop, 0
         shadow = t.qualified(t.shadow)
-        statements = [s for r in rows for s in t.project(
-            LoggedEvent(source.name, r[0], r[3], r[1], r[2], r[4]), shadow)]
-        position = rows[-1][0] if len(rows) >= min(self.page_size, 5000) else stop
+        statements = [s for event in rows for s in t.project(event, shadow)]
+        position = rows[-1].position if len(rows) >= min(self.page_size, 5000) else stop
         if in_transaction:
             self._write(conn, statements, source, position)
         else:

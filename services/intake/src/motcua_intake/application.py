@@ -107,7 +107,8 @@ class IntakeApplication(MotcuaApplication):
                  calendar_for: Callable[[str | None], WorkingCalendar], numbering: DossierNumbering,
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
-                 apologies: Any = None, catalogue_store: Any = None, organisation: Organisation | None = None,
+                 apologies: Any = None, catalogue_store: Any = None, standing: Any = None,
+                 organisation: Organisation | None = None,
                  form_data: FormData | None = None, index: DossierSearch | None = None, pool: Any = None,
                  max_backdating_working_days: float = 3.0) -> None:
         self.dossier_index = index
@@ -129,6 +130,7 @@ class IntakeApplication(MotcuaApplication):
         self.forms = forms or {}
         self.component_register = components
         self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
+        self.standing = standing  # adapters.case_standing.CaseStanding: status and appointment workflow published
         self.organisation = organisation or Organisation([])
         self.form_data = form_data or FormData()  # headers and officials' names the forms print
         self.max_backdating_working_days = max_backdating_working_days  # desk/post received_at bound
@@ -505,10 +507,15 @@ class IntakeApplication(MotcuaApplication):
             applicant = self.vault.unseal(UUID(dossier.applicant["subject_id"]), dossier.applicant["sealed"])
         except SubjectErased:
             applicant = {}
+        # Once workflow has the case, its published status and due time are the dossier's (one fact).
+        status, appointment = (self.standing.of(dossier.id) if self.standing else None) or (None, None)
+        if dossier.withdrawn and (status or 0) < 8:
+            status = None  # withdrawal requested (7) until workflow stops the case (8) or has ended it
         return {
             "id": dossier.id, "code": dossier.code, "procedure_code": dossier.procedure_code,
-            "channel": dossier.channel, "received_at": dossier.received_at, "appointment_at": dossier.appointment_at,
-            "national_status": dossier.national_status, "receiving_agency_code": dossier.receiving_agency_code,
+            "channel": dossier.channel, "received_at": dossier.received_at,
+            "appointment_at": appointment or dossier.appointment_at,
+            "national_status": status or dossier.national_status, "receiving_agency_code": dossier.receiving_agency_code,
             "applicant": applicant, "components": dossier.components, "version": dossier.version,
             "forwarded_at": dossier.forwarded_at, "missing_components": [],
         }

@@ -10,6 +10,9 @@ from motcua_common.platform import calendars, make_clock, make_pool, setup_servi
 from motcua_common.privacy import SubjectVault
 from motcua_common.settings import Settings
 
+from motcua_intake.adapters import case_standing
+from motcua_intake.adapters.case_standing import CaseStanding
+from motcua_intake.adapters import published
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.adapters import apologies, catalogue_store, component_register
 from motcua_intake.adapters.catalogue_store import CatalogueStore
@@ -30,7 +33,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
     catalogue, code_format = load_catalogue(Path(settings.data_dir) / "catalogue.yaml")
     pool = make_pool(settings)
     units = Path(settings.data_dir) / "units.yaml"
-    return IntakeApplication(
+    app = IntakeApplication(
         env=settings.eventsourcing_env(SERVICE),
         province=settings.province,
         clock=make_clock(settings),
@@ -43,22 +46,27 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         forms={"supplement_request": supplement_request, "refusal": refusal, "apology": apology},
         components=PostgresComponentRegister(pool, SERVICE),
         apologies=Apologies(pool, SERVICE),
+        standing=CaseStanding(pool, SERVICE),
         catalogue_store=CatalogueStore(pool, SERVICE),
         organisation=Organisation.load(units) if units.exists() else Organisation([]),
         form_data=FormData.load(Path(settings.data_dir)),
         index=PostgresDossierIndex(pool, SERVICE), pool=pool,
         max_backdating_working_days=settings.max_backdating_working_days,
     )
+    app.publication = published.publication()
+    return app
 
 
 def workflow_follower(app: IntakeApplication, settings: Settings) -> UpstreamFollower:
-    return UpstreamFollower(app, "workflow", WorkflowPolicies(app.apologies.insert_sql), clock=app.clock,
+    return UpstreamFollower(app, "workflow", WorkflowPolicies(app.apologies.insert_sql, app.standing.upsert_sql),
+                            clock=app.clock,
                             province=settings.province)
 
 
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
     DossierIndex.create_table(conn, schema)
     apologies.create_table(conn, schema)
+    case_standing.create_table(conn, schema)
     catalogue_store.create_tables(conn, schema)
     SubjectVault.create_table(conn, schema)
     PostgresDossierNumbering.create_table(conn, schema)

@@ -1,24 +1,48 @@
-"""Intake's reactions to other services' events."""
+"""Intake's reactions to other services' events: workflow's published events
+(motcua.workflow.events.v1), never workflow's stored JSON."""
 from __future__ import annotations
 
-from uuid import UUID
+from datetime import datetime
 
+from google.protobuf.message import Message
+
+from motcua.workflow.events.v1 import events_pb2 as workflow_events
 from motcua_common.consumer import UnitOfWork
-from motcua_common.eventstore import LoggedEvent
+from motcua_common.published import PublishedEvent, to_datetime
+
+#: workflow's events that change a dossier's national status or its appointment (the due time)
+STANDING = {m.DESCRIPTOR.full_name: m for m in (
+    workflow_events.CaseOpened, workflow_events.CaseSupplementRequested, workflow_events.CaseResumed,
+    workflow_events.DeadlineExtended, workflow_events.CaseStopped, workflow_events.CaseProcessed,
+    workflow_events.ResultReturned)}
+DEADLINE_EXTENDED = workflow_events.DeadlineExtended.DESCRIPTOR.full_name
 
 
 class WorkflowPolicies:
-    """When a unit extends a deadline, intake (which holds the applicant's data) keeps what the
-    apology letter needs, so it can issue the letter addressed to the applicant by name."""
+    """Workflow owns the case: intake keeps the national status and the appointment workflow
+    publishes (so GetDossier agrees with GetCase), and when a unit extends a deadline, intake
+    (which holds the applicant's data) keeps what the apology letter needs."""
 
-    handles = frozenset({"Case.DeadlineExtended"})
+    handles = frozenset(STANDING)
 
-    def __init__(self, insert_sql: str) -> None:
-        self.insert_sql = insert_sql
+    def __init__(self, apology_sql: str, standing_sql: str) -> None:
+        self.apology_sql = apology_sql
+        self.standing_sql = standing_sql
 
-    def __call__(self, event: LoggedEvent, work: UnitOfWork) -> None:
-        data = event.data
-        actor = event.envelope.get("actor", {})
-        work.execute(self.insert_sql, (UUID(event.envelope["correlation_id"]), event.originator_version,
-                                       data["previous_due_at"], data["new_due_at"], data["reason"],
-                                       data["apologised_at"], actor.get("subject") or actor.get("kind", "")))
+    def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        message = event.message(STANDING[event.type])
+        status = getattr(message, "national_status", 0) or None
+        work.execute(self.standing_sql, (event.dossier_id, status, _new_appointment(message), event.position))
+        if event.type == DEADLINE_EXTENDED:
+            # The event's position in workflow's log orders a dossier's extensions (as its case version did).
+            work.execute(self.apology_sql, (event.dossier_id, event.position, to_datetime(message.previous_due_at),
+                                            to_datetime(message.new_due_at), message.reason,
+                                            to_datetime(message.apologised_at),
+                                            event.actor.get("subject") or event.actor.get("kind", "")))
+
+
+def _new_appointment(message: Message) -> datetime | None:
+    for field in ("due_at", "new_due_at"):
+        if field in message.DESCRIPTOR.fields_by_name and message.HasField(field):
+            return to_datetime(getattr(message, field))
+    return None

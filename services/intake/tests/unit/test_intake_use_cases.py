@@ -9,8 +9,7 @@ import pytest
 
 from motcua_common.clock import FixedClock
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
-from motcua_common.eventstore import logged_event_from_wire
-from motcua_common.in_memory import in_memory_env
+from motcua_common.in_memory import in_memory_env, own_log
 from motcua_common.organisation import Organisation
 from motcua_common.testing import DEMO_DATA
 from motcua_common.working_calendar import WorkingCalendar
@@ -60,7 +59,7 @@ def app(clock):
 
 
 def stored(app: IntakeApplication) -> list:
-    return [logged_event_from_wire("intake", w) for w in app.read_notifications(1, 1000)]
+    return own_log(app)
 
 
 def incomplete(app: IntakeApplication) -> dict:

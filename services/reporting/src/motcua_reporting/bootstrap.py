@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import sys
 
+from motcua_common.access import DossierRead
 from motcua_common.consumer import UpstreamFollower
 from motcua_common.platform import make_clock, make_pool, setup_service_schema
+from motcua_common.published import Publication, map_dossier_read
 from motcua_common.settings import Settings
 
 from motcua_reporting.adapters import history_table
@@ -20,11 +22,14 @@ UPSTREAMS = ("intake", "workflow", "reporting")
 
 def bootstrap(settings: Settings | None = None) -> ReportingApplication:
     settings = settings or Settings.from_env()
-    return ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+    app = ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                                 clock=make_clock(settings),
                                 histories=PostgresHistories(make_pool(settings), HistoryTable(SERVICE)),
                                 signer=settings.audit_signer(), trust=settings.audit_trust(),
                                 verify_source=SourceLogs(settings.amqp_uri).verify)
+    # Reporting publishes only the reads it records (its own history follows them too).
+    app.publication = Publication(SERVICE, {DossierRead.Recorded: map_dossier_read})
+    return app
 
 
 def followers(app: ReportingApplication, settings: Settings) -> dict[str, UpstreamFollower]:
@@ -39,7 +44,7 @@ def setup_schema(settings: Settings | None = None) -> None:
 
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild reporting` rebuilds: dossier histories, from every followed log."""
-    from motcua_common.replay import OwnLog, ReplayTarget, UpstreamLog
+    from motcua_common.replay import OwnPublishedLog, ReplayTarget, UpstreamLog
 
     tables: dict[str, HistoryTable] = {}
 
@@ -55,7 +60,10 @@ def replay_targets(settings: Settings) -> list:
 
     return [ReplayTarget(name="reporting.dossier_history", schema=SERVICE, table="dossier_history",
                          key=("service", "originator_id", "originator_version"),
-                         sources=[OwnLog(u, u) if u == SERVICE else UpstreamLog(u, settings.amqp_uri) for u in UPSTREAMS],
+                         # Rows keep the published form, which only each producer maps: the others'
+                         # through their workers' pull, reporting's own through its own mapping.
+                         sources=[OwnPublishedLog(bootstrap(settings)) if u == SERVICE
+                                  else UpstreamLog(u, settings.amqp_uri) for u in UPSTREAMS],
                          project=project,
                          live_positions=live_positions)]
 

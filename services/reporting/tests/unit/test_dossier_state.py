@@ -3,30 +3,41 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from motcua.events.v1 import events_pb2 as common
+from motcua.intake.events.v1 import events_pb2 as intake
+from motcua.workflow.events.v1 import events_pb2 as workflow
+from motcua_common.published import timestamp
 from motcua_reporting.domain.dossier_state import HistoryEntry, state_as_of
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
-STEPS = [{"index": 0, "name": "Tiếp nhận", "unit_code": "U1", "status": "in_progress", "started_at": T0},
-         {"index": 1, "name": "Thẩm định", "unit_code": "U1", "status": "pending"}]
+
+
+def entry(service: str, recorded_at: datetime, message, is_read: bool = False) -> HistoryEntry:  # type: ignore[no-untyped-def]
+    return HistoryEntry(service, type(message).__name__, recorded_at, {}, is_read, message.DESCRIPTOR.full_name,
+                        message.SerializeToString())
+
+
+STEPS = [workflow.Step(index=0, name="Tiếp nhận", unit_code="U1"), workflow.Step(index=1, name="Thẩm định", unit_code="U1")]
 HISTORY = [
-    HistoryEntry("intake", "Dossier.Received", T0, {"code": "C-1", "procedure_code": "1.004873",
-                                                    "handling_unit_code": "U1", "appointment_at": T0 + timedelta(days=3)}),
-    HistoryEntry("workflow", "Case.Opened", T0 + timedelta(minutes=1), {"unit_code": "U1", "steps": STEPS,
-                                                                        "due_at": T0 + timedelta(days=3)}),
-    HistoryEntry("workflow", "Case.StepAssigned", T0 + timedelta(minutes=2), {"index": 0, "official": "cv01"}),
-    HistoryEntry("intake", "DossierRead.Recorded", T0 + timedelta(minutes=3), {"what": "intake.GetDossier"}, True),
-    HistoryEntry("workflow", "Case.TransferredOut", T0 + timedelta(minutes=4), {"to_unit": "U2"}),
-    HistoryEntry("workflow", "Case.TransferReturned", T0 + timedelta(hours=1), {"home_unit": "U1"}),
-    HistoryEntry("workflow", "Case.StepCompleted", T0 + timedelta(hours=2), {"index": 0, "completed_by": "cv01",
-                                                                            "completed_at": T0 + timedelta(hours=2)}),
-    HistoryEntry("workflow", "Case.StepStarted", T0 + timedelta(hours=2), {"index": 1,
-                                                                          "started_at": T0 + timedelta(hours=2)}),
-    HistoryEntry("workflow", "Case.SupplementRequested", T0 + timedelta(hours=3), {}),
-    HistoryEntry("workflow", "Case.Resumed", T0 + timedelta(hours=5), {"due_at": T0 + timedelta(days=3, hours=2)}),
-    HistoryEntry("workflow", "Case.StepCompleted", T0 + timedelta(hours=6), {"index": 1, "completed_by": "cv02"}),
-    HistoryEntry("workflow", "Case.Processed", T0 + timedelta(hours=6), {}),  # a version-1 event: no classification
-    HistoryEntry("workflow", "Case.ResultSigned", T0 + timedelta(hours=7), {"sha256": "ab" * 32}),
-    HistoryEntry("workflow", "Case.ResultReturned", T0 + timedelta(hours=8), {"method": "post"}),
+    entry("intake", T0, intake.DossierReceived(code="C-1", procedure_code="1.004873", handling_unit_code="U1",
+                                               appointment_at=timestamp(T0 + timedelta(days=3)))),
+    entry("workflow", T0 + timedelta(minutes=1), workflow.CaseOpened(unit_code="U1", steps=STEPS, national_status=4,
+                                                                     due_at=timestamp(T0 + timedelta(days=3)),
+                                                                     opened_at=timestamp(T0))),
+    entry("workflow", T0 + timedelta(minutes=2), workflow.StepAssigned(index=0, official="cv01")),
+    entry("intake", T0 + timedelta(minutes=3), common.DossierRead(what="intake.GetDossier"), True),
+    entry("workflow", T0 + timedelta(minutes=4), workflow.CaseTransferredOut(to_unit="U2")),
+    entry("workflow", T0 + timedelta(hours=1), workflow.CaseTransferReturned(home_unit="U1")),
+    entry("workflow", T0 + timedelta(hours=2), workflow.StepCompleted(index=0, completed_by="cv01",
+                                                                      completed_at=timestamp(T0 + timedelta(hours=2)))),
+    entry("workflow", T0 + timedelta(hours=2), workflow.StepStarted(index=1, started_at=timestamp(T0 + timedelta(hours=2)))),
+    entry("workflow", T0 + timedelta(hours=3), workflow.CaseSupplementRequested(national_status=5)),
+    entry("workflow", T0 + timedelta(hours=5), workflow.CaseResumed(due_at=timestamp(T0 + timedelta(days=3, hours=2)),
+                                                                    national_status=4)),
+    entry("workflow", T0 + timedelta(hours=6), workflow.StepCompleted(index=1, completed_by="cv02")),
+    entry("workflow", T0 + timedelta(hours=6), workflow.CaseProcessed(national_status=9)),  # no classification: ""
+    entry("workflow", T0 + timedelta(hours=7), workflow.ResultSigned(sha256="ab" * 32)),
+    entry("workflow", T0 + timedelta(hours=8), workflow.ResultReturned(method="post", national_status=10)),
 ]
 
 
@@ -67,8 +78,9 @@ def test_processed_signed_and_returned():
 
 
 def test_a_processed_dossier_ends_as_processed_and_counts_by_its_timing_in_both_views():
-    history = [*HISTORY[:11], HistoryEntry("workflow", "Case.Processed", T0 + timedelta(hours=6),
-                                           {"classification": "early"}), *HISTORY[12:]]
+    history = [*HISTORY[:11], entry("workflow", T0 + timedelta(hours=6),
+                                    workflow.CaseProcessed(classification="early", national_status=9,
+                                                           end_reason="processed")), *HISTORY[12:]]
     returned = state_as_of("d-1", history, T0 + timedelta(days=1))
     assert (returned.end_reason, returned.classification) == ("processed", "early")
     assert (returned.progress_766, returned.operational_outcome) == ("on_time", "early")
@@ -80,30 +92,31 @@ def opened_then(*last: HistoryEntry) -> list[HistoryEntry]:
 
 def test_a_withdrawn_dossier_ends_withdrawn_counted_by_766_and_cancelled_in_operations():
     state = state_as_of("d-1", opened_then(
-        HistoryEntry("intake", "Dossier.Withdrawn", T0 + timedelta(hours=1), {"reason": "Không có nhu cầu"}),
-        HistoryEntry("workflow", "Case.Stopped", T0 + timedelta(hours=1),
-                     {"reason": "Người nộp rút hồ sơ: Không có nhu cầu", "classification": "early",
-                      "end_reason": "withdrawn"})), T0 + timedelta(days=1))
+        entry("intake", T0 + timedelta(hours=1), intake.DossierWithdrawn(reason="Không có nhu cầu")),
+        entry("workflow", T0 + timedelta(hours=1),
+              workflow.CaseStopped(reason="Người nộp rút hồ sơ: Không có nhu cầu", classification="early",
+                                   national_status=8, end_reason="withdrawn"))), T0 + timedelta(days=1))
     assert (state.status, state.national_status, state.end_reason) == ("stopped", 8, "withdrawn")
     assert (state.progress_766, state.operational_outcome) == ("on_time", "cancelled")
 
 
-def test_a_version_1_stop_of_a_withdrawal_reads_as_withdrawn_and_a_late_stop_is_late_for_766():
-    withdrawn = state_as_of("d-1", opened_then(HistoryEntry(
-        "workflow", "Case.Stopped", T0 + timedelta(hours=1),
-        {"reason": "Người nộp rút hồ sơ: x", "classification": "early"})), T0 + timedelta(days=1))
+def test_a_stop_published_without_end_reason_reads_by_its_text_and_a_late_stop_is_late_for_766():
+    withdrawn = state_as_of("d-1", opened_then(entry(
+        "workflow", T0 + timedelta(hours=1),
+        workflow.CaseStopped(reason="Người nộp rút hồ sơ: x", classification="early"))), T0 + timedelta(days=1))
     assert withdrawn.end_reason == "withdrawn"
-    stopped = state_as_of("d-1", opened_then(HistoryEntry(
-        "workflow", "Case.Stopped", T0 + timedelta(days=4),
-        {"reason": "Dừng theo quy định", "classification": "late", "end_reason": "stopped"})), T0 + timedelta(days=5))
+    stopped = state_as_of("d-1", opened_then(entry(
+        "workflow", T0 + timedelta(days=4),
+        workflow.CaseStopped(reason="Dừng theo quy định", classification="late", end_reason="stopped"))),
+        T0 + timedelta(days=5))
     assert (stopped.end_reason, stopped.progress_766, stopped.operational_outcome) == ("stopped", "late", "stopped")
 
 
 def test_a_dossier_refused_at_intake_ends_refused_and_is_denied_in_operations():
     history = [
-        HistoryEntry("intake", "PendingDossier.Registered", T0, {"code": "C-2", "procedure_code": "1.004873"}),
-        HistoryEntry("intake", "PendingDossier.SupplementRequested", T0 + timedelta(hours=1), {"reason": "Thiếu"}),
-        HistoryEntry("intake", "PendingDossier.Refused", T0 + timedelta(hours=2), {"reason": "Không đủ điều kiện"}),
+        entry("intake", T0, intake.DossierRegistered(code="C-2", procedure_code="1.004873")),
+        entry("intake", T0 + timedelta(hours=1), intake.IntakeSupplementRequested(reason="Thiếu")),
+        entry("intake", T0 + timedelta(hours=2), intake.DossierRefused(reason="Không đủ điều kiện")),
     ]
     asked = state_as_of("d-2", history, T0 + timedelta(hours=1))
     assert (asked.status, asked.national_status, asked.dossier_code) == ("supplement_requested", 5, "C-2")

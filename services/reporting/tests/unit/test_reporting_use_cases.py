@@ -13,8 +13,7 @@ from motcua_common.audit_log import Signer, TrustedKeys
 from motcua_common.clock import FixedClock
 from motcua_common.context import Actor
 from motcua_common.errors import InvalidArgument, NotFound
-from motcua_common.eventstore import logged_event_from_wire
-from motcua_common.in_memory import in_memory_env
+from motcua_common.in_memory import in_memory_env, own_log
 
 from motcua_reporting.application import ReportingApplication
 from reporting_memory import InMemoryHistories, history_row
@@ -72,7 +71,7 @@ def app(dossier, sources):
 
 
 def reads_recorded(app: ReportingApplication) -> list[tuple[str, str, dict]]:
-    events = [logged_event_from_wire("reporting", w) for w in app.read_notifications(1, 100)]
+    events = own_log(app)
     return [(e.envelope["correlation_id"], e.data["what"], e.envelope["actor"]) for e in events
             if e.name == "DossierRead.Recorded"]
 

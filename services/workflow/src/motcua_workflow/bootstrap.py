@@ -10,6 +10,7 @@ from motcua_common.settings import Settings
 
 from motcua_common.organisation import Organisation
 
+from motcua_workflow.adapters import published
 from motcua_workflow.adapters import result_files
 from motcua_workflow.adapters.read_model import CaseSummaries, PostgresCaseQueue
 from motcua_workflow.adapters.result_files import ResultFiles
@@ -25,13 +26,15 @@ def bootstrap(settings: Settings | None = None) -> WorkflowApplication:
     settings = settings or Settings.from_env()
     units = Path(settings.data_dir) / "units.yaml"
     pool = make_pool(settings)
-    return WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+    app = WorkflowApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                                clock=make_clock(settings), queue=PostgresCaseQueue(pool, SERVICE),
                                result_files=ResultFiles(pool, SERVICE), pool=pool,
                                calendar=calendars(settings)(None), calendar_for=calendars(settings),
                                organisation=Organisation.load(units) if units.exists() else Organisation([]),
                                unit_keys=UnitKeys(Path(settings.unit_keys_dir) if settings.unit_keys_dir else None),
                                procedure_names=procedure_names(Path(settings.data_dir) / "catalogue.yaml"))
+    app.publication = published.publication()
+    return app
 
 
 def procedure_names(path: Path) -> dict[str, str]:

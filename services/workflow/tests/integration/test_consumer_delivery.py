@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from motcua_common.consumer import StaleTracking
-from motcua_common.eventstore import logged_event_from_wire
+from motcua_common.published import published_from_wire, wire_position
 
 from workflow_testkit import case_counts, dossier_ids, submit_dossiers
 
@@ -22,14 +22,14 @@ def reader(intake):  # type: ignore[no-untyped-def]
 def test_a_redelivered_event_has_no_second_effect(apps):
     intake, workflow, follower, _ = apps
     submit_dossiers(intake, 1)
-    received = next(w for w in intake.read_notifications(1, 100) if w["topic"].endswith("Dossier.Received"))
-    follower.catch_up(reader(intake), until=received["id"] - 1)
+    received = next(w for w in intake.read_notifications(1, 100) if w["ce_type"].endswith("intake.events.v1.DossierReceived"))
+    follower.catch_up(reader(intake), until=wire_position(received) - 1)
 
     follower.on_push(received, reader(intake))
     follower.on_push(received, reader(intake))
 
     assert list(case_counts(workflow).values()) == [1]
-    assert follower.position() == received["id"]
+    assert follower.position() == wire_position(received)
 
 
 def test_an_event_pushed_ahead_of_its_predecessors_pulls_the_missing_range(apps):
@@ -44,22 +44,22 @@ def test_an_event_pushed_ahead_of_its_predecessors_pulls_the_missing_range(apps)
     counts = case_counts(workflow)
     assert set(counts) == dossier_ids(intake) and len(counts) == 5
     assert set(counts.values()) == {1}
-    assert follower.position() == log[-1]["id"]
+    assert follower.position() == wire_position(log[-1])
 
 
 def test_a_page_read_after_an_outdated_position_is_refused_and_nothing_is_saved(apps):
     intake, workflow, follower, _ = apps
     submit_dossiers(intake, 3)
-    log = intake.read_notifications(1, 100)
-    follower.page_size = 3
-    follower.catch_up(reader(intake), until=log[2]["id"])  # tracked position is now 3
-    later = [logged_event_from_wire("intake", w) for w in log[3:]]
+    log = intake.read_notifications(1, 100)  # each dossier: its code assigned, then received
+    follower.page_size = 2
+    follower.catch_up(reader(intake), until=wire_position(log[3]))  # two dossiers applied
+    later = [published_from_wire("intake", w) for w in log[4:]]
 
     with pytest.raises(StaleTracking):
         follower._apply_page(later, expected_position=1)  # as if read by a worker that saw position 1
 
-    assert follower.position() == log[2]["id"]
-    assert len(case_counts(workflow)) == 1
+    assert follower.position() == wire_position(log[3])
+    assert len(case_counts(workflow)) == 2
 
 
 def test_two_workers_applying_the_same_page_at_once_apply_it_once(apps):
@@ -69,7 +69,7 @@ def test_two_workers_applying_the_same_page_at_once_apply_it_once(apps):
     other_app = bootstrap(settings)  # a second worker process: its own pool and in-process lock
     other = intake_follower(other_app, settings)
     submit_dossiers(intake, 4)
-    page = [logged_event_from_wire("intake", w) for w in intake.read_notifications(1, 100)]
+    page = [published_from_wire("intake", w) for w in intake.read_notifications(1, 100)]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -113,7 +113,7 @@ def test_many_pages_under_racing_workers_leave_no_gap(apps):
     counts = case_counts(workflow)
     assert set(counts) == dossier_ids(intake)
     assert set(counts.values()) == {1}
-    assert follower.position() == intake.head_position()
+    assert follower.position() == wire_position(intake.read_notifications(1, 5000)[-1])
 
 
 def test_rebuilt_read_model_equals_the_live_one_and_an_interrupted_rebuild_resumes(apps):
@@ -178,6 +178,24 @@ def test_a_case_records_the_intake_event_that_caused_it_and_the_consumer_as_acto
     assert envelope["actor"]["kind"] == "system" and envelope["actor"]["subject"] == "workflow.consumer"
 
 
+def test_a_push_linked_to_the_tracked_event_is_applied_without_a_pull_across_unpublished_positions(apps):
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 2)
+    log = intake.read_notifications(1, 100)  # published only: code assigned, received, per dossier
+    follower.page_size = 2
+    follower.catch_up(reader(intake), until=wire_position(log[1]))  # the first dossier
+    assert wire_position(log[2]) > wire_position(log[1]) + 1  # the log holds unpublished events between
+
+    def no_pull(start, limit):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"pulled from {start}: the push names its predecessor, nothing is missing")
+
+    follower.on_push(log[2], no_pull)
+    follower.on_push(log[3], no_pull)
+
+    assert follower.position() == wire_position(log[3])
+    assert len(case_counts(workflow)) == 2
+
+
 def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_applies_it(apps):
     from motcua_common.testing import wait_until
 
@@ -202,4 +220,38 @@ def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_app
     release.set()
     puller.join(10)
     assert set(case_counts(workflow)) == dossier_ids(intake)
-    assert follower.position() == log[-1]["id"]
+    assert follower.position() == wire_position(log[-1])
+
+
+def test_a_wake_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_pulls_up_to_it(apps):
+    """Reporting's pushes only wake a pull (they lack the audit record): like any push, never waiting
+    for the in-order lock; whoever holds it pulls up to the woken position before letting go."""
+    from motcua_common.testing import wait_until
+
+    intake, workflow, follower, _ = apps
+    submit_dossiers(intake, 2)
+    log = intake.read_notifications(1, 100)
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def pull(start, limit):  # type: ignore[no-untyped-def]
+        calls.append(start)
+        if len(calls) == 1:
+            entered.set()
+            release.wait()  # an answer read before the events were committed
+            return []
+        return intake.read_notifications(start, limit)
+
+    puller = threading.Thread(target=follower.catch_up, args=(pull,))
+    puller.start()
+    wait_until(entered.is_set, 10, "the pull to hang")
+    waker = threading.Thread(target=follower.wake, args=(wire_position(log[-1]), pull))
+    waker.start()
+    waker.join(10)
+    assert not waker.is_alive(), "a wake never waits for the lock"
+    assert case_counts(workflow) == {}
+
+    release.set()
+    puller.join(10)
+    assert set(case_counts(workflow)) == dossier_ids(intake)
+    assert follower.position() == wire_position(log[-1])

@@ -7,6 +7,8 @@ import pytest
 
 from motcua_common.consumer import UpstreamFollower, observations
 from motcua_common.logs import configure
+from motcua_common.published import wire_position, wire_previous
+from motcua.intake.events.v1 import events_pb2 as intake_events
 
 from workflow_testkit import submit_dossiers
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 class PolicyFailingAt:
-    handles = frozenset({"Dossier.Received"})
+    handles = frozenset({intake_events.DossierReceived.DESCRIPTOR.full_name})
 
     def __init__(self, position: int) -> None:
         self.position = position
@@ -39,8 +41,9 @@ def test_a_consumer_that_cannot_apply_an_event_reports_itself_stuck_at_its_posit
     intake, workflow, _, settings = apps
     configure(service="workflow", process="worker")
     submit_dossiers(intake, 3)
-    received = [w["id"] for w in intake.read_notifications(1, 1000) if w["topic"].endswith("Dossier.Received")]
-    bad = received[1]
+    published = intake.read_notifications(1, 1000)
+    received = [w for w in published if w["ce_type"] == intake_events.DossierReceived.DESCRIPTOR.full_name]
+    bad = wire_position(received[1])
     policy = PolicyFailingAt(bad)
     follower = UpstreamFollower(workflow, "intake-stuck-test", policy, clock=workflow.clock,
                                 province=settings.province)
@@ -48,7 +51,7 @@ def test_a_consumer_that_cannot_apply_an_event_reports_itself_stuck_at_its_posit
     assert follower.catch_up(reader(intake)) == 0
     follower.catch_up(reader(intake))  # retried: still stuck, same since
 
-    assert follower.position() == bad - 1, "everything before the event is applied"
+    assert follower.position() == wire_previous(received[1]), "everything before the event is applied"
     health = follower.health()
     assert health["status"] == "stuck"
     assert health["stuck"]["position"] == bad and "cannot apply this one" in health["stuck"]["error"]
@@ -61,6 +64,6 @@ def test_a_consumer_that_cannot_apply_an_event_reports_itself_stuck_at_its_posit
     policy.position = -1  # the cause is fixed (e.g. a new release): it moves on
     follower.catch_up(reader(intake))
 
-    assert follower.position() == intake.head_position()
+    assert follower.position() == wire_position(published[-1])
     assert follower.health()["status"] == "applying"
     assert stuck_gauges(follower) == {"motcua.consumer.stuck_position": 0, "motcua.consumer.stuck_since": 0}

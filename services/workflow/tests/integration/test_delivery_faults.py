@@ -102,7 +102,7 @@ def test_consumer_killed_mid_stream_then_restarted_loses_and_duplicates_nothing(
     kill_mid_stream_and_restart(intake, processes, "workflow-worker", lambda: tracked_position(province))
     wait_until(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 400,
                90, "a case for every dossier after the restart")
-    assert tracked_position(province) == intake.head_position()
+    assert tracked_position(province) == intake.publication.last_position(intake)
 
 
 def test_broker_stopped_during_submissions_then_started_loses_and_duplicates_nothing(apps, province, processes):
@@ -196,7 +196,7 @@ def test_a_consumer_whose_upstream_worker_dies_mid_pull_keeps_answering_and_reco
     processes.kill9("intake-worker")
     processes.start("intake-worker", service_command("intake", "worker"))
     wait_until(lambda: count("upstream_available") > available, 60, "workflow to pull again")
-    wait_until(lambda: tracked_position(province) == intake.head_position(), 60, "workflow to catch up")
+    wait_until(lambda: tracked_position(province) == intake.publication.last_position(intake), 60, "workflow to catch up")
     assert "Traceback" not in processes.log_text("workflow-worker")
 
     # Ctrl-C while a pull hangs: the runner's SIGTERM stops the worker within its grace (10 s).

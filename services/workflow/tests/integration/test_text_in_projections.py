@@ -14,8 +14,8 @@ pytestmark = pytest.mark.integration
 NUL_REASON = "Cần xác minh\x00thêm"
 
 
-def reader(app):  # type: ignore[no-untyped-def]
-    return lambda start, limit: app.read_notifications(start, limit)
+def reader(app, with_audit: bool = False):  # type: ignore[no-untyped-def]
+    return lambda start, limit: app.read_notifications(start, limit, with_audit)
 
 
 def test_an_extension_reason_holding_nul_reaches_intake_reporting_and_the_read_model(apps):
@@ -37,7 +37,7 @@ def test_an_extension_reason_holding_nul_reaches_intake_reporting_and_the_read_m
 
     intake_consumer = workflow_follower(intake, settings)
     intake_consumer.catch_up(reader(workflow))
-    assert intake_consumer.position() == workflow.head_position()
+    assert intake_consumer.position() == workflow.publication.last_position(workflow)
     assert intake.apologies.latest(dossier["id"])["reason"] == "Cần xác minh\ufffdthêm"
     assert "can\ufffdbo02" in {r[10] for r in workflow.read_model_rows()}
 
@@ -45,7 +45,7 @@ def test_an_extension_reason_holding_nul_reaches_intake_reporting_and_the_read_m
     reporting = reporting_bootstrap(settings)
     try:
         consumer = reporting_followers(reporting, settings)["workflow"]
-        consumer.catch_up(reader(workflow))
-        assert consumer.position() == workflow.head_position()
+        consumer.catch_up(reader(workflow, with_audit=True))  # reporting keeps each event's audit record
+        assert consumer.position() == workflow.publication.last_position(workflow)
     finally:
         reporting.close()

@@ -11,8 +11,7 @@ import pytest
 from motcua_common.clock import FixedClock
 from motcua_common.context import Actor
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
-from motcua_common.eventstore import logged_event_from_wire
-from motcua_common.in_memory import in_memory_env
+from motcua_common.in_memory import in_memory_env, own_log
 from motcua_common.organisation import Organisation
 from motcua_common.testing import DEMO_DATA
 from motcua_common.unit_signing import UnitKeys, issue_unit_keys
@@ -56,7 +55,7 @@ def open_case(app: WorkflowApplication, due_in_days: int = 3, unit: str = UNIT) 
 
 
 def stored_types(app: WorkflowApplication) -> list[str]:
-    return [logged_event_from_wire("workflow", w).name for w in app.read_notifications(1, 1000)]
+    return [e.name for e in own_log(app)]
 
 
 def key() -> str:

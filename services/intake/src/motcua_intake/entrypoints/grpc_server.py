@@ -10,6 +10,7 @@ import grpc
 from motcua.intake.v1 import intake_pb2 as pb
 from motcua.intake.v1 import intake_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
+from motcua_common.event_stream import EVENT_STREAM_SERVICE, add_event_stream
 from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
 from motcua_common.logs import bound, get_logger
 
@@ -150,8 +151,10 @@ def dossier_calls(app: IntakeApplication) -> DossierCalls:
 def servicers(app: IntakeApplication):  # type: ignore[no-untyped-def]
     def add(server: grpc.Server) -> None:
         pb_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(app), server)
+        add_event_stream(server, app)  # integrators follow the published events
 
-    return add, [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name], [dossier_calls(app)]
+    return add, [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name, EVENT_STREAM_SERVICE],\
+        [dossier_calls(app)]
 
 
 def main() -> None:

@@ -2,12 +2,11 @@
 workflow's events (a deadline extension gives the applicant an apology letter from intake)."""
 from __future__ import annotations
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                      ConsumerHealth, bounded)
+                                      ConsumerHealth, bounded, published_event_handler)
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
@@ -26,7 +25,7 @@ class IntakeService(AuditEndpoints, ConsumerHealth):
     def audited_app(self):  # type: ignore[no-untyped-def]
         return self.parts.app
 
-    @event_handler("workflow", ALL_EVENTS)
+    @published_event_handler("workflow", ALL_EVENTS)
     def on_workflow_event(self, notification: dict) -> None:
         self.parts.followers["workflow"].on_push(notification,
                                     read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
@@ -36,8 +35,9 @@ class IntakeService(AuditEndpoints, ConsumerHealth):
         self.parts.followers["workflow"].catch_up(read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
 
     @rpc
-    def read_notifications(self, start: int, limit: int) -> list[dict]:
-        return self.parts.app.read_notifications(start, limit)
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        """Published events from `start` (motcua_common.published); `with_audit` adds the stored events (reporting)."""
+        return self.parts.app.read_notifications(start, limit, with_audit)
 
     @rpc
     def tracked_position(self, upstream: str) -> int:

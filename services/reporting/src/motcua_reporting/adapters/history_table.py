@@ -1,5 +1,9 @@
 """Reporting's copy of every dossier's events across services (a projection; the source
-services' logs stay the record of truth, and verification reads those)."""
+services' logs stay the record of truth, and verification reads those).
+
+Each row keeps both forms of an event: the published one (type and protobuf bytes), which
+the state-as-of folds, and the stored one (the audit record the producer hash-chained and
+signed), which the history shows and exports for verification."""
 from __future__ import annotations
 
 import json
@@ -8,15 +12,15 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import UUID
 
-from motcua_common.eventstore import LoggedEvent, make_transcoder, storable, stored_event_hash
+from motcua_common.eventstore import make_transcoder, storable
+from motcua_common.published import PublishedEvent
 
 from motcua_reporting.domain.dossier_state import HistoryEntry
 
-#: stored but not history: bookkeeping every command leaves behind
-NOT_HISTORY_PREFIXES = ("IdempotencyRecord.", "CatalogueEntry.")
-READ_EVENT = "DossierRead.Recorded"
+READ_EVENT = "motcua.events.v1.DossierRead"
 COLUMNS = ("service", "originator_id", "originator_version", "position", "dossier_id", "dossier_code", "topic",
-           "event_type", "recorded_at", "occurred_at", "actor", "causation_id", "is_read", "state", "stored_hash")
+           "event_type", "recorded_at", "occurred_at", "actor", "causation_id", "is_read", "state", "stored_hash",
+           "published_type", "published_data")
 _transcoder = make_transcoder()
 
 
@@ -28,6 +32,9 @@ def create_table(conn: Any, schema: str) -> None:
         "recorded_at timestamptz NOT NULL, occurred_at timestamptz, actor jsonb NOT NULL, causation_id text NOT NULL, "
         "is_read boolean NOT NULL, state bytea NOT NULL, stored_hash text NOT NULL, "
         "PRIMARY KEY (service, originator_id, originator_version))")
+    # Added with the published contract: tables created before it get the columns (empty).
+    conn.execute(f'ALTER TABLE "{schema}".dossier_history ADD COLUMN IF NOT EXISTS published_type text NOT NULL '
+                 "DEFAULT '', ADD COLUMN IF NOT EXISTS published_data bytea NOT NULL DEFAULT ''::bytea")
     conn.execute(f'CREATE INDEX IF NOT EXISTS dossier_history_by_dossier ON "{schema}".dossier_history '
                  "(dossier_id, recorded_at, service, position)")
     conn.execute(f'CREATE INDEX IF NOT EXISTS dossier_history_by_code ON "{schema}".dossier_history (dossier_code)')
@@ -39,19 +46,15 @@ class HistoryTable:
         self.insert_sql = (f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
                            "ON CONFLICT DO NOTHING")
 
-    def row_for(self, event: LoggedEvent) -> tuple | None:
-        """The history row of an upstream event, or None if it concerns no dossier or is bookkeeping."""
-        if event.name.startswith(NOT_HISTORY_PREFIXES):
+    def row_for(self, event: PublishedEvent) -> tuple | None:
+        """The history row of a published event read with its audit record (None: it concerns no dossier)."""
+        if not event.subject:
             return None
-        envelope = event.envelope
-        dossier = envelope.get("correlation_id")
-        if not dossier:
-            return None
-        data = event.data
-        return (event.upstream, event.originator_id, event.originator_version, event.position, UUID(dossier),
-                envelope.get("dossier_code", ""), event.topic, event.name, data["timestamp"],
-                envelope.get("occurred_at"), json.dumps(storable(envelope.get("actor", {}))), envelope.get("causation_id", ""),
-                event.name == READ_EVENT, event.state, stored_event_hash(event.topic, event.state))
+        stored = event.audit_record()
+        return (event.upstream, stored.originator_id, stored.originator_version, event.position,
+                UUID(event.subject), event.dossier_code, stored.topic, stored.name, event.time, event.occurred_at,
+                json.dumps(storable(event.actor)), event.causation, event.type == READ_EVENT, stored.state,
+                event.stored_hash, event.type, event.data)
 
     def dossier_id_for(self, conn: Any, code: str) -> UUID | None:
         row = conn.execute(f"SELECT dossier_id FROM {self.table} WHERE dossier_code = %s LIMIT 1", (code,)).fetchone()
@@ -103,6 +106,8 @@ class HistoryRow:
     is_read: bool
     state: bytes
     stored_hash: str
+    published_type: str
+    published_data: bytes
 
     def data(self) -> dict:
         """The event's stored data without the envelope and the store's own fields."""
@@ -110,7 +115,8 @@ class HistoryRow:
         return {k: v for k, v in data.items() if k not in ("envelope", "timestamp", "originator_topic")}
 
     def entry(self) -> HistoryEntry:
-        return HistoryEntry(self.service, self.event_type, self.recorded_at, self.data(), self.is_read)
+        return HistoryEntry(self.service, self.event_type, self.recorded_at, self.data(), self.is_read,
+                            self.published_type, bytes(self.published_data))
 
 
 def as_entries(rows: Iterable[HistoryRow]) -> list[HistoryEntry]:

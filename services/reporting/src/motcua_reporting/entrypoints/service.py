@@ -2,12 +2,12 @@
 pull completes), serves reporting's own log, signs its checkpoints."""
 from __future__ import annotations
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from motcua_common.published import wire_position
 from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                      ConsumerHealth, bounded)
+                                      ConsumerHealth, bounded, published_event_handler)
 
 
 def _app_and_followers(settings):  # type: ignore[no-untyped-def]
@@ -28,21 +28,29 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
         return self.parts.app
 
     def _read_page(self, upstream: str):  # type: ignore[no-untyped-def]
+        """Pages with each event's audit record (the stored event), which the history keeps."""
         if upstream == self.name:
-            return self.parts.app.read_notifications
-        return bounded(getattr(self, upstream).read_notifications, PULL_TIMEOUT_SECONDS)
+            read = self.parts.app.read_notifications
+        else:
+            read = bounded(getattr(self, upstream).read_notifications, PULL_TIMEOUT_SECONDS)
+        return lambda start, limit: read(start, limit, True)
 
-    @event_handler("intake", ALL_EVENTS)
+    def _on_push(self, upstream: str, notification: dict) -> None:
+        # A push has no audit record: it only wakes the pull up to its position (never waiting
+        # for the in-order lock: whoever holds it pulls up to the position before letting go).
+        self.parts.followers[upstream].wake(wire_position(notification), read_page=self._read_page(upstream))
+
+    @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
-        self.parts.followers["intake"].on_push(notification, read_page=self._read_page("intake"))
+        self._on_push("intake", notification)
 
-    @event_handler("workflow", ALL_EVENTS)
+    @published_event_handler("workflow", ALL_EVENTS)
     def on_workflow_event(self, notification: dict) -> None:
-        self.parts.followers["workflow"].on_push(notification, read_page=self._read_page("workflow"))
+        self._on_push("workflow", notification)
 
-    @event_handler("reporting", ALL_EVENTS)
+    @published_event_handler("reporting", ALL_EVENTS)
     def on_own_event(self, notification: dict) -> None:
-        self.parts.followers["reporting"].on_push(notification, read_page=self._read_page("reporting"))
+        self._on_push("reporting", notification)
 
     @timer(interval=2.0, eager=True)
     def poll_upstreams(self) -> None:
@@ -50,8 +58,8 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
             follower.catch_up(read_page=self._read_page(upstream))
 
     @rpc
-    def read_notifications(self, start: int, limit: int) -> list[dict]:
-        return self.parts.app.read_notifications(start, limit)
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        return self.parts.app.read_notifications(start, limit, with_audit)
 
     @rpc
     def tracked_position(self, upstream: str) -> int:

@@ -8,6 +8,7 @@ import grpc
 from motcua.workflow.v1 import workflow_pb2 as pb
 from motcua.workflow.v1 import workflow_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
+from motcua_common.event_stream import EVENT_STREAM_SERVICE, add_event_stream
 from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
 from motcua_common.logs import bound, get_logger
 from motcua_common.telemetry import meter
@@ -161,8 +162,10 @@ def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
 
     def add(server: grpc.Server) -> None:
         pb_grpc.add_WorkflowServiceServicer_to_server(WorkflowServicer(app), server)
+        add_event_stream(server, app)  # integrators follow the published events
 
-    return add, [pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name], [dossier_calls(app)]
+    return add, [pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name, EVENT_STREAM_SERVICE],\
+        [dossier_calls(app)]
 
 
 def dossier_calls(app: WorkflowApplication) -> DossierCalls:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from motcua_common.logs import get_logger
 from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                       ConsumerHealth, Every, bounded)
+                                       ConsumerHealth, Every, bounded, published_event_handler)
 
 log = get_logger()
 
@@ -41,7 +40,7 @@ class WorkflowService(AuditEndpoints, ConsumerHealth):
     def audited_app(self):  # type: ignore[no-untyped-def]
         return self.parts.app
 
-    @event_handler("intake", ALL_EVENTS)
+    @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
         self.parts.followers["intake"].on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
 
@@ -69,8 +68,9 @@ class WorkflowService(AuditEndpoints, ConsumerHealth):
             log.info("cases_marked_due_soon", count=marked)
 
     @rpc
-    def read_notifications(self, start: int, limit: int) -> list[dict]:
-        return self.parts.app.read_notifications(start, limit)
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        """Published events from `start` (motcua_common.published); `with_audit` adds the stored events (reporting)."""
+        return self.parts.app.read_notifications(start, limit, with_audit)
 
     @rpc
     def tracked_position(self, upstream: str) -> int:
