@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from google.protobuf.message import Message
+
 from motcua_common.audit_log import GENESIS
 from motcua_common.eventstore import make_transcoder, stored_event_hash
 
@@ -34,16 +36,20 @@ class InMemoryHistories:
 
 
 def history_row(service: str, event_type: str, recorded_at: datetime, dossier_id: UUID, dossier_code: str,
-                position: int, data: dict | None = None, follows: HistoryRow | None = None) -> HistoryRow:
+                position: int, data: dict | None = None, follows: HistoryRow | None = None,
+                published: Message | None = None) -> HistoryRow:
     """One row as reporting's projection stores it for an upstream event (version 1 of a new
-    aggregate, or the next version of the aggregate of `follows`, linked to its hash)."""
+    aggregate, or the next version of the aggregate of `follows`, linked to its hash): the stored
+    bytes for the audit, and the event as its producer published it (`published`) for the state."""
     actor = {"kind": "official", "subject": "cv01"}
     topic = f"motcua_{service}.domain:{event_type}"
     state = _transcoder.encode({**(data or {}), "timestamp": recorded_at, "originator_topic": topic,
                                 "envelope": {"correlation_id": str(dossier_id), "dossier_code": dossier_code,
                                              "actor": actor,
                                              "prev_hash": follows.stored_hash if follows else GENESIS}})
+    is_read = event_type == "DossierRead.Recorded"  # published as motcua.events.v1.DossierRead
     originator_id, version = (follows.originator_id, follows.originator_version + 1) if follows else (uuid4(), 1)
     return HistoryRow(service, originator_id, version, position, dossier_id, dossier_code, topic,
-                      event_type, recorded_at, None, actor, "", event_type == READ_EVENT, state,
-                      stored_event_hash(topic, state))
+                      event_type, recorded_at, None, actor, "", is_read, state, stored_event_hash(topic, state),
+                      READ_EVENT if is_read else published.DESCRIPTOR.full_name if published else "",
+                      published.SerializeToString() if published else b"")

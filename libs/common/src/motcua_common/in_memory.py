@@ -43,6 +43,7 @@ class RecordingFollower:
     def __init__(self, position: int = 0) -> None:
         self.pushed: list[dict] = []
         self.pulled: list[list[dict]] = []
+        self.woken: list[int] = []
         self._position = position
 
     def on_push(self, wire: dict, read_page: Any) -> None:
@@ -52,6 +53,10 @@ class RecordingFollower:
     def catch_up(self, read_page: Any, until: int | None = None) -> int:
         self.pulled.append(read_page(1, 10))
         return 0
+
+    def wake(self, position: int, read_page: Any) -> None:
+        self.woken.append(position)
+        self.pulled.append(read_page(1, 10))
 
     def position(self) -> int:
         return self._position

@@ -234,6 +234,10 @@ class Publication:
         return self._previous_published(app, app.head_position() + 1, self.topics)
 
     def _previous_published(self, app: Any, start: int, topics: list[str]) -> int:
+        if not hasattr(app.recorder, "datastore"):  # eventsourcing's in-memory recorder (unit tests)
+            earlier = [n.id for n in app.recorder.select_notifications(start=1, limit=max(start - 1, 1), stop=start - 1,
+                                                                       topics=topics)] if start > 1 else []
+            return max(earlier, default=0)
         with app.recorder.datastore.transaction(commit=False) as curs:
             table = f'"{app.recorder.datastore.schema}"."{app.recorder.events_table_name}"'
             curs.execute(f"SELECT max(notification_id) AS p FROM {table} "

@@ -12,13 +12,16 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from motcua_common.clock import FixedClock
-from motcua_common.in_memory import RecordingFollower, in_memory_env
+from motcua_common.in_memory import RecordingFollower, in_memory_env, own_log
+from motcua_common.published import wire_position
 from motcua_common.testing import run_in_patched_child
 from motcua_common.nameko_deps import AppAndFollowers
 from motcua_common.testing import DEMO_DATA
 from motcua_common.working_calendar import WorkingCalendar
 
 from motcua_intake.adapters.catalogue_file import load_catalogue
+from motcua_intake.adapters import published
+from motcua_intake.adapters import published
 from motcua_intake.application import IntakeApplication
 from motcua_intake.entrypoints.service import IntakeService
 from intake_memory import InMemoryNumbering, InMemoryVault
@@ -32,6 +35,7 @@ def app():
                             clock=FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)), catalogue=catalogue,
                             calendar_for=lambda group: WorkingCalendar.from_data({}), numbering=InMemoryNumbering(),
                             vault=InMemoryVault(), code_format=code_format, render_receipt=lambda *a: b"")
+    app.publication = published.publication()  # what the worker serves: intake's published events
     yield app
     app.close()
 
@@ -51,9 +55,11 @@ def service(app, follower):
 def test_read_notifications_serves_a_page_of_intakes_log(service, app):
     for _ in range(2):
         app.submit_dossier(command(), OFFICIAL)  # three events each
-    first, rest = service.read_notifications(1, 4), service.read_notifications(5, 10)
-    assert [n["id"] for n in first + rest] == [1, 2, 3, 4, 5, 6]
-    assert first == app.read_notifications(1, 4)
+    first = service.read_notifications(1, 2)
+    rest = service.read_notifications(wire_position(first[-1]) + 1, 10)  # the next page starts after the last
+    published_positions = [e.position for e in own_log(app) if e.topic in app.publication.topics]
+    assert [wire_position(n) for n in first + rest] == published_positions and len(published_positions) >= 2
+    assert first == app.read_notifications(1, 2)
     assert service.head_position() == 6
 
 
@@ -105,6 +111,7 @@ from motcua_common.nameko_deps import AppAndFollowers
 from motcua_common.testing import DEMO_DATA
 from motcua_common.working_calendar import WorkingCalendar
 from motcua_intake.adapters.catalogue_file import load_catalogue
+from motcua_intake.adapters import published
 from motcua_intake.application import IntakeApplication
 from motcua_intake.entrypoints.service import IntakeService
 from intake_memory import InMemoryNumbering, InMemoryVault
@@ -115,6 +122,7 @@ app = IntakeApplication(env=in_memory_env(), province="test",
                         clock=FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)), catalogue=catalogue,
                         calendar_for=lambda group: WorkingCalendar.from_data({}), numbering=InMemoryNumbering(),
                         vault=InMemoryVault(), code_format=code_format, render_receipt=lambda *a: b"")
+app.publication = published.publication()
 dossier = app.submit_dossier(command(), OFFICIAL)
 follower = RecordingFollower(position=4)
 workflow = MagicMock()
@@ -124,7 +132,7 @@ replace_dependencies(container, parts=AppAndFollowers(app, {"workflow": follower
                      workflow=workflow)
 out = {"dossier": str(dossier["id"])}
 with entrypoint_hook(container, "read_notifications", timeout=10) as read_notifications:
-    out["page"] = [n["originator_id"] for n in read_notifications(1, 10)]
+    out["page"] = [n["ce_subject"] for n in read_notifications(1, 10)]
 with entrypoint_hook(container, "head_position", timeout=10) as head_position:
     out["head"] = head_position()
 with entrypoint_hook(container, "tracked_position", timeout=10) as tracked_position:

@@ -13,6 +13,9 @@ from motcua_common.audit_log import Signer, TrustedKeys
 from motcua_common.clock import FixedClock
 from motcua_common.context import Actor
 from motcua_common.errors import InvalidArgument, NotFound
+from motcua.intake.events.v1 import events_pb2 as iev
+from motcua.workflow.events.v1 import events_pb2 as wev
+from motcua_common.published import timestamp
 from motcua_common.in_memory import in_memory_env, own_log
 
 from motcua_reporting.application import ReportingApplication
@@ -41,16 +44,23 @@ def dossier():
     dossier_id = uuid4()
     code = f"000.31.01.H45-261123-{dossier_id.int % 10000:04d}"
     opened = history_row("workflow", "Case.Opened", T0 + timedelta(minutes=1), dossier_id, code, 3,
-                         {"unit_code": "U1", "steps": [], "due_at": T0 + timedelta(days=3)})
+                         {"unit_code": "U1", "steps": [], "due_at": T0 + timedelta(days=3)},
+                         published=wev.CaseOpened(dossier_id=str(dossier_id), dossier_code=code, unit_code="U1",
+                                                  due_at=timestamp(T0 + timedelta(days=3)), national_status=4))
     rows = [
         history_row("intake", "Dossier.Received", T0, dossier_id, code, 7,
                     {"code": code, "procedure_code": "1.004873", "handling_unit_code": "U1",
-                     "appointment_at": T0 + timedelta(days=3)}),
+                     "appointment_at": T0 + timedelta(days=3)},
+                    published=iev.DossierReceived(dossier_id=str(dossier_id), code=code, procedure_code="1.004873",
+                                                  handling_unit_code="U1", received_at=timestamp(T0),
+                                                  appointment_at=timestamp(T0 + timedelta(days=3)))),
         opened,
         history_row("intake", "DossierRead.Recorded", T0 + timedelta(minutes=2), dossier_id, code, 9,
                     {"what": "intake.GetDossier"}),
         history_row("workflow", "Case.Processed", T0 + timedelta(hours=2), dossier_id, code, 5,
-                    {"classification": "early"}, follows=opened),
+                    {"classification": "early"}, follows=opened,
+                    published=wev.CaseProcessed(processed_at=timestamp(T0 + timedelta(hours=2)),
+                                                classification="early", national_status=9, end_reason="processed")),
     ]
     return dossier_id, code, rows
 

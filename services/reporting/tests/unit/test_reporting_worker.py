@@ -17,6 +17,8 @@ from motcua_common.testing import run_in_patched_child
 from motcua_common.nameko_deps import AppAndFollowers
 
 from motcua_reporting.application import ReportingApplication
+from motcua_common.access import DossierRead
+from motcua_common.published import Publication, map_dossier_read
 from motcua_reporting.entrypoints.service import ReportingService
 from reporting_memory import InMemoryHistories
 
@@ -29,6 +31,7 @@ def app():
                                clock=FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)),
                                histories=InMemoryHistories(), signer=SIGNER, trust=TrustedKeys([SIGNER.public_key]),
                                verify_source=lambda *args: {})
+    app.publication = Publication("reporting", {DossierRead.Recorded: map_dossier_read})
     app.record_read(Actor(kind="official", subject="tt01"), uuid4(), "C-1", "audit.StreamHistory")
     yield app
     app.close()
@@ -48,15 +51,16 @@ def service(app, followers):
 
 
 def test_each_upstreams_event_goes_to_its_follower_which_pulls_from_that_upstream(service, followers):
-    service.on_intake_event({"id": 1})
-    service.on_workflow_event({"id": 2})
-    assert (followers["intake"].pushed, followers["workflow"].pushed) == ([{"id": 1}], [{"id": 2}])
+    service.on_intake_event({"ce_motcuaposition": 1})
+    service.on_workflow_event({"ce_motcuaposition": 2})
+    # a push only wakes the follower up to its position (the pull brings the audit records)
+    assert (followers["intake"].woken, followers["workflow"].woken) == ([1], [2])
     assert (followers["intake"].pulled, followers["workflow"].pulled) == ([[{"id": "intake"}]], [[{"id": "workflow"}]])
 
 
 def test_reportings_own_reads_are_pulled_from_its_own_log_not_through_rpc(service, app, followers):
-    service.on_own_event({"id": 1})
-    assert followers["reporting"].pulled == [app.read_notifications(1, 10)]
+    service.on_own_event({"ce_motcuaposition": 1})
+    assert followers["reporting"].pulled == [app.read_notifications(1, 10, with_audit=True)]
     assert len(followers["reporting"].pulled[0]) == 1
     assert not service.intake.read_notifications.called and not service.workflow.read_notifications.called
 
@@ -84,8 +88,10 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_
 from motcua_common.audit_log import Signer, TrustedKeys
 from motcua_common.clock import FixedClock
 from motcua_common.context import Actor
+from motcua_common.access import DossierRead
 from motcua_common.in_memory import RecordingFollower, in_memory_env
 from motcua_common.nameko_deps import AppAndFollowers
+from motcua_common.published import Publication, map_dossier_read, wire_position
 from motcua_reporting.application import ReportingApplication
 from motcua_reporting.entrypoints.service import ReportingService
 from reporting_memory import InMemoryHistories
@@ -95,6 +101,7 @@ app = ReportingApplication(env=in_memory_env(), province="test",
                            clock=FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)),
                            histories=InMemoryHistories(), signer=signer, trust=TrustedKeys([signer.public_key]),
                            verify_source=lambda *args: {})
+app.publication = Publication("reporting", {DossierRead.Recorded: map_dossier_read})
 app.record_read(Actor(kind="official", subject="tt01"), uuid4(), "C-1", "audit.StreamHistory")
 followers = {u: RecordingFollower(position=n) for n, u in enumerate(("intake", "workflow", "reporting"), 1)}
 container = ServiceContainer(ReportingService, {"AMQP_URI": "memory://"})
@@ -102,13 +109,13 @@ replace_dependencies(container, parts=AppAndFollowers(app, followers), audit_key
                      intake=MagicMock(), workflow=MagicMock())
 out = {}
 with entrypoint_hook(container, "read_notifications", timeout=10) as read_notifications:
-    out["page"] = [n["id"] for n in read_notifications(1, 10)]
+    out["page"] = [wire_position(n) for n in read_notifications(1, 10)]
 with entrypoint_hook(container, "tracked_position", timeout=10) as tracked_position:
     out["tracked"] = [tracked_position(u) for u in ("intake", "workflow", "reporting", "payment")]
 with entrypoint_waiter(container, "on_own_event", timeout=10):
     container.spawn_worker(next(e for e in container.entrypoints if e.method_name == "on_own_event"),
-                           ({"id": 1},), {})
-out["own_pulled"] = [[n["id"] for n in page] for page in followers["reporting"].pulled]
+                           ({"ce_motcuaposition": 1},), {})
+out["own_pulled"] = [[wire_position(n) for n in page] for page in followers["reporting"].pulled]
 print(json.dumps(out))
 '''
 

@@ -11,12 +11,14 @@ from nameko.testing.services import worker_factory
 
 from motcua_common.clock import FixedClock
 from motcua_common.in_memory import RecordingFollower, in_memory_env
+from motcua_common.published import wire_position
 from motcua_common.testing import run_in_patched_child
 from motcua_common.testing import DEMO_DATA
 from motcua_common.working_calendar import WorkingCalendar
 
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
+from motcua_workflow.adapters import published
 from motcua_workflow.entrypoints.service import WorkflowService, workflow_parts
 from workflow_memory import InMemoryCaseQueue, InMemoryResultStore, open_test_case
 
@@ -35,6 +37,7 @@ def clock():
 def app(clock):
     app = WorkflowApplication(env=in_memory_env(), province="test", clock=clock, queue=InMemoryCaseQueue(),
                               result_files=InMemoryResultStore(), calendar=CALENDAR)
+    app.publication = published.publication()  # what the worker serves: workflow's published events
     yield app
     app.close()
 
@@ -54,8 +57,8 @@ def service(app, follower):
 def test_read_notifications_serves_a_page_of_workflows_log(service, app):
     cases = [open_test_case(app, PLAN, CALENDAR, 3, UNIT) for _ in range(3)]
     page = service.read_notifications(2, 2)
-    assert [n["id"] for n in page] == [2, 3]
-    assert [n["originator_id"] for n in page] == [str(c.id) for c in cases[1:]]
+    assert [wire_position(n) for n in page] == [2, 3]
+    assert [n["ce_subject"] for n in page] == [str(c.dossier_id) for c in cases[1:]]
     assert service.head_position() == 3
 
 
@@ -102,6 +105,7 @@ from motcua_common.testing import DEMO_DATA
 from motcua_common.working_calendar import WorkingCalendar
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
+from motcua_workflow.adapters import published
 from motcua_workflow.entrypoints.service import WorkflowService, workflow_parts
 from workflow_memory import InMemoryCaseQueue, InMemoryResultStore, open_test_case
 
@@ -109,6 +113,7 @@ clock = FixedClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc))
 calendar = WorkingCalendar.from_data({})
 app = WorkflowApplication(env=in_memory_env(), province="test", clock=clock, queue=InMemoryCaseQueue(),
                           result_files=InMemoryResultStore(), calendar=calendar)
+app.publication = published.publication()
 plan = load_templates(DEMO_DATA / "process_templates.yaml").plan("1.004873", "000.31.01.H45", 3)
 case = open_test_case(app, plan, calendar, 1, "000.31.01.H45")
 follower = RecordingFollower(position=3)
@@ -119,7 +124,7 @@ replace_dependencies(container, parts=workflow_parts(app, {"intake": follower}),
                      intake=intake)
 out = {}
 with entrypoint_hook(container, "read_notifications", timeout=10) as read_notifications:
-    out["page"] = [n["originator_id"] for n in read_notifications(1, 10)]
+    out["page"] = [n["ce_subject"] for n in read_notifications(1, 10)]
 with entrypoint_hook(container, "head_position", timeout=10) as head_position:
     out["head"] = head_position()
 with entrypoint_hook(container, "tracked_position", timeout=10) as tracked_position:
@@ -132,7 +137,7 @@ clock.advance(timedelta(days=3))
 with entrypoint_hook(container, "mark_overdue_cases", timeout=10) as mark_overdue_cases:
     mark_overdue_cases()
 out["overdue"] = app.get_case(case.id).overdue
-out["case"] = str(case.id)
+out["case"] = str(case.dossier_id)  # a published event's subject is its dossier
 print(json.dumps(out))
 '''
 
