@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from motcua_common.context import Actor
+from motcua_common.events.context import Actor
 
 OFFICIAL = Actor(kind="official", subject="canbo03", role="one_stop_officer", unit="000.31.01.H45", client="test")
 AUDITOR = Actor(kind="official", subject="thanhtra01", role="inspector", unit="000.00.31.H45", client="audit-desk")

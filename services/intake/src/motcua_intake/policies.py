@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from motcua_common.consumer import UnitOfWork
-from motcua_common.eventstore import LoggedEvent
+from motcua_common.events.consumer import UnitOfWork
+from motcua_common.events.store import LoggedEvent
 
 
 class WorkflowPolicies:

@@ -6,18 +6,18 @@ from datetime import datetime
 from typing import Callable, Protocol
 from uuid import UUID
 
-from motcua_common.audit_export import FORMAT, export_event, sign_document
-from motcua_common.audit_log import Signer, TrustedKeys
-from motcua_common.clock import Clock
-from motcua_common.context import Actor
+from motcua_common.audit.export import FORMAT, export_event, sign_document
+from motcua_common.audit.log import Signer, TrustedKeys
+from motcua_common.config.clock import Clock
+from motcua_common.events.context import Actor
 from motcua_common.errors import InvalidArgument, NotFound
-from motcua_common.eventstore import MotcuaApplication
-from motcua_common.telemetry import traced
+from motcua_common.events.store import MotcuaApplication
+from motcua_common.observability.telemetry import traced
 
 from motcua_reporting.adapters.history_table import HistoryRow, as_entries
 from motcua_reporting.domain.dossier_state import DossierState, state_as_of
 
-#: (service, aggregate ids, positions) -> that service's verification report (motcua_common.audit_log)
+#: (service, aggregate ids, positions) -> that service's verification report (motcua_common.audit.log)
 SourceVerifier = Callable[[str, list[str], list[int]], dict]
 
 

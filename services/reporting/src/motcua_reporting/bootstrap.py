@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from motcua_common.consumer import UpstreamFollower
-from motcua_common.platform import make_clock, make_pool, setup_service_schema
-from motcua_common.settings import Settings
+from motcua_common.events.consumer import UpstreamFollower
+from motcua_common.runtime.service_setup import make_clock, make_pool, setup_service_schema
+from motcua_common.config.settings import Settings
 
 from motcua_reporting.adapters import history_table
 from motcua_reporting.adapters.history_table import HistoryTable, PostgresHistories
@@ -39,7 +39,7 @@ def setup_schema(settings: Settings | None = None) -> None:
 
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild reporting` rebuilds: dossier histories, from every followed log."""
-    from motcua_common.replay import OwnLog, ReplayTarget, UpstreamLog
+    from motcua_common.events.replay import OwnLog, ReplayTarget, UpstreamLog
 
     tables: dict[str, HistoryTable] = {}
 

@@ -2,8 +2,8 @@
 written in the same transaction as the upstream's tracking position (exactly once)."""
 from __future__ import annotations
 
-from motcua_common.consumer import EveryEvent, UnitOfWork
-from motcua_common.eventstore import LoggedEvent
+from motcua_common.events.consumer import EveryEvent, UnitOfWork
+from motcua_common.events.store import LoggedEvent
 
 from motcua_reporting.adapters.history_table import HistoryTable
 

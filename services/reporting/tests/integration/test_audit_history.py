@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from motcua_common.audit_export import verify_document
+from motcua_common.audit.export import verify_document
 from motcua_common.errors import InvalidArgument, NotFound
 
 from reporting_testkit import AUDITOR, OFFICIAL
@@ -127,7 +127,7 @@ def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equalit
     import sys
     from pathlib import Path
 
-    from motcua_common.testing import service_command, wait_until
+    from motcua_testkit.plugin import service_command, wait_until
     from nameko.standalone.rpc import ClusterRpcProxy
 
     services, dossier = processed

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from motcua_common.consumer import UnitOfWork
-from motcua_common.eventstore import LoggedEvent
-from motcua_common.logs import bound, get_logger
+from motcua_common.events.consumer import UnitOfWork
+from motcua_common.events.store import LoggedEvent
+from motcua_common.observability.logs import bound, get_logger
 
 from motcua_workflow.domain.case import PROCESSED, STOPPED, Case, WorkingTime
 from motcua_workflow.domain.templates import ProcessTemplates

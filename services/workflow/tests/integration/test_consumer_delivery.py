@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from motcua_common.consumer import StaleTracking
-from motcua_common.eventstore import logged_event_from_wire
+from motcua_common.events.consumer import StaleTracking
+from motcua_common.events.store import logged_event_from_wire
 
 from workflow_testkit import case_counts, dossier_ids, submit_dossiers
 
@@ -117,7 +117,7 @@ def test_many_pages_under_racing_workers_leave_no_gap(apps):
 
 
 def test_rebuilt_read_model_equals_the_live_one_and_an_interrupted_rebuild_resumes(apps):
-    from motcua_common.replay import Replayer
+    from motcua_common.events.replay import Replayer
     from motcua_workflow.bootstrap import replay_targets
     from motcua_workflow.domain.case import Case
 
@@ -179,7 +179,7 @@ def test_a_case_records_the_intake_event_that_caused_it_and_the_consumer_as_acto
 
 
 def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_applies_it(apps):
-    from motcua_common.testing import wait_until
+    from motcua_testkit.plugin import wait_until
 
     intake, workflow, follower, _ = apps
     submit_dossiers(intake, 2)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from motcua_common.consumer import UpstreamFollower, observations
-from motcua_common.logs import configure
+from motcua_common.events.consumer import UpstreamFollower, observations
+from motcua_common.observability.logs import configure
 
 from workflow_testkit import submit_dossiers
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from motcua_common.audit_log import (GENESIS, LogVerifier, Signer, TrustedKeys, log_entry_hash,
+from motcua_common.audit.log import (GENESIS, LogVerifier, Signer, TrustedKeys, log_entry_hash,
                                      record_checkpoint)
 
 from workflow_testkit import OFFICIAL, submit_dossiers

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import UUID
 
-from motcua_common.eventstore import LoggedEvent, make_transcoder, storable, stored_event_hash
+from motcua_common.events.store import LoggedEvent, make_transcoder, storable, stored_event_hash
 
 from motcua_reporting.domain.dossier_state import HistoryEntry
 

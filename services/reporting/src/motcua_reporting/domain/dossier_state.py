@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable
 
-from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, ON_TIME, NationalStatus, case_state_after, outcome,
+from motcua_common.province.dossier_rules import (CASE_NATIONAL_STATUS, ON_TIME, NationalStatus, case_state_after, outcome,
                                          stop_end_reason_from_text)
 
 
