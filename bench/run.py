@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO / "libs" / "common" / "src"))
 
 from motcua_common.runtime.platform_runner import platform_env, read_env_file  # noqa: E402
 from motcua_common.config.settings import postgres_conninfo_from_env  # noqa: E402
+from motcua_common.audit.log import audit_signer, audit_trust
 
 SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "channel": "CHANNEL_DESK", '
                '"applicant": {"full_name": "Nguyễn Văn Bench", "citizen_id": "045090001234"}, '
@@ -295,10 +296,10 @@ def bench_verification(env: dict[str, str], calls: int = 100) -> dict:
     settings = Settings.from_env(env)
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
         for service in ("intake", "workflow"):
-            record_checkpoint(conn, service, service, settings.province, settings.audit_signer(),
+            record_checkpoint(conn, service, service, settings.province, audit_signer(settings),
                               datetime.now(timezone.utc))
         started = time.perf_counter()
-        report = LogVerifier(conn, "intake", "intake", settings.province, settings.audit_trust()).verify_all()
+        report = LogVerifier(conn, "intake", "intake", settings.province, audit_trust(settings)).verify_all()
         seconds = time.perf_counter() - started
     assert report.broken is None, report.broken
     codes = _dossier_codes(env, calls)

@@ -6,6 +6,7 @@ import sys
 from motcua_common.events.consumer import UpstreamFollower
 from motcua_common.runtime.service_setup import make_clock, make_pool, setup_service_schema
 from motcua_common.config.settings import Settings
+from motcua_common.audit.log import audit_signer, audit_trust
 
 from motcua_reporting.adapters import history_table
 from motcua_reporting.adapters.history_table import HistoryTable, PostgresHistories
@@ -23,7 +24,7 @@ def bootstrap(settings: Settings | None = None) -> ReportingApplication:
     return ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                                 clock=make_clock(settings),
                                 histories=PostgresHistories(make_pool(settings), HistoryTable(SERVICE)),
-                                signer=settings.audit_signer(), trust=settings.audit_trust(),
+                                signer=audit_signer(settings), trust=audit_trust(settings),
                                 verify_source=SourceLogs(settings.amqp_uri).verify)
 
 

@@ -18,6 +18,8 @@ from motcua_common.province.working_calendar import WorkingCalendar
 from motcua_common.events.idempotency import IdempotentRequest
 
 from motcua_common.province.organisation import Organisation
+from motcua_common.audit.access import DossierRead
+from motcua_common.audit.log import CHAIN
 
 from motcua_workflow.adapters.unit_signing import ResultCheck, UnitKeys
 from motcua_workflow.domain.case import Case
@@ -51,6 +53,9 @@ class ResultStore(Protocol):
 
 
 class WorkflowApplication(MotcuaApplication):
+    #: the audit hooks this service's event store is given (the store imports nothing from audit)
+    chain = CHAIN
+    reads = DossierRead
     name = "workflow"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, queue: CaseQueue,

@@ -13,6 +13,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from motcua_common.audit.log import audit_signer, audit_trust
+from motcua_common.audit.log import public_key_text
+from motcua_common.config.settings import Settings, process_environment
+from motcua_common.audit.export import verify_document
+from motcua_common.audit.log import TrustedKeys, load_public_key
+from motcua_common.audit.log import LogVerifier
+from motcua_common.audit.log import record_checkpoint
+from motcua_common.config.clock import make_clock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"motcua-audit: {error}", file=sys.stderr)
         return 2
     if args.command == "public-key":
-        from motcua_common.audit.log import public_key_text
-
-        signer = settings.audit_signer()
+        signer = audit_signer(settings)
         print(f"{public_key_text(signer.public_key)}  (key id {signer.key_id})")
         return 0
     if args.command == "verify-log":
@@ -49,8 +55,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(env_file: str | None):  # type: ignore[no-untyped-def]
-    from motcua_common.config.settings import Settings, process_environment
-
     env = process_environment(env_file)
     env.setdefault("MOTCUA_AMQP_URI", "amqp://unused")  # these commands never talk to the broker
     env.setdefault("MOTCUA_DATA_DIR", "unused")
@@ -58,9 +62,6 @@ def _settings(env_file: str | None):  # type: ignore[no-untyped-def]
 
 
 def _verify_export(path: Path, keys: list[str]) -> int:
-    from motcua_common.audit.export import verify_document
-    from motcua_common.audit.log import TrustedKeys, load_public_key
-
     try:
         trusted = TrustedKeys([load_public_key(k) for k in keys])
         document = path.read_bytes()
@@ -81,8 +82,6 @@ def _verify_log(settings, service: str) -> int:  # type: ignore[no-untyped-def]
     import psycopg
     from tqdm import tqdm
 
-    from motcua_common.audit.log import LogVerifier
-
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
         head = conn.execute(f'SELECT coalesce(max(notification_id), 0) FROM "{service}".{service}_events').fetchone()[0]
         bar = tqdm(total=head, desc=f"{service} log", unit="ev", unit_scale=True, file=sys.stderr)
@@ -92,7 +91,7 @@ def _verify_log(settings, service: str) -> int:  # type: ignore[no-untyped-def]
             bar.n = done
             bar.refresh()
 
-        report = LogVerifier(conn, service, service, settings.province, settings.audit_trust()).verify_all(progress)
+        report = LogVerifier(conn, service, service, settings.province, audit_trust(settings)).verify_all(progress)
         bar.close()
     seconds = max(time.monotonic() - started, 1e-9)
     print(f"{service}: {report.events_checked} events and {report.checkpoints_checked} checkpoints checked in "
@@ -109,11 +108,8 @@ def _verify_log(settings, service: str) -> int:  # type: ignore[no-untyped-def]
 def _checkpoint(settings, service: str) -> int:  # type: ignore[no-untyped-def]
     import psycopg
 
-    from motcua_common.audit.log import record_checkpoint
-    from motcua_common.runtime.service_setup import make_clock
-
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
-        checkpoint = record_checkpoint(conn, service, service, settings.province, settings.audit_signer(),
+        checkpoint = record_checkpoint(conn, service, service, settings.province, audit_signer(settings),
                                        make_clock(settings).now())
     print(f"{service}: signed position {checkpoint.position}" if checkpoint else f"{service}: nothing new to sign")
     return 0

@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-GENESIS = "0" * 64
+from motcua_common.events.store import GENESIS
 
 
 def log_entry_hash(previous: str, position: int, originator_id: UUID, version: int, topic: str, state: bytes) -> str:
@@ -310,3 +310,28 @@ class LogVerifier:
             return
         if progress:
             progress(report.events_checked)
+
+
+# -- the hooks the event store is given ------------------------------------------------------------
+
+class _Chain:
+    """The log chain as the event store's `chain` argument (events.store.LogChain)."""
+
+    create_tables = staticmethod(create_audit_tables)
+    chain_inserted_events = staticmethod(chain_inserted_events)
+    record_checkpoint = staticmethod(record_checkpoint)
+    verifier = LogVerifier
+    broken_link = BrokenLink
+
+
+CHAIN = _Chain()
+
+
+def audit_signer(settings: Any) -> Signer:
+    """The province's signing key (MOTCUA_AUDIT_SIGNING_KEY) as a Signer."""
+    return Signer(settings.audit_signing_key)
+
+
+def audit_trust(settings: Any) -> TrustedKeys:
+    """The current key's public half and every earlier one still trusted (MOTCUA_AUDIT_TRUSTED_KEYS)."""
+    return TrustedKeys([audit_signer(settings).public_key, *(load_public_key(k) for k in settings.audit_trusted_keys)])

@@ -16,6 +16,8 @@ from typing import Protocol
 
 import psycopg
 
+from motcua_common.config.settings import Settings, process_environment
+
 UTC = timezone.utc
 
 
@@ -85,6 +87,12 @@ class FixedClock:
         self._now += delta
 
 
+def make_clock(settings: Settings) -> Clock:
+    if settings.clock == "settable":
+        return SettableClock(settings.postgres_conninfo(), ttl=settings.clock_ttl_seconds)
+    return SystemClock()
+
+
 def _parse_duration(text: str) -> timedelta:
     match = re.fullmatch(r"(\d+)([smhd])", text)
     if not match:
@@ -97,8 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     """`motcua-clock [--env-file .local/quang-tri.env] show|advance 2d|set 2026-12-01T08:00:00+07:00`
     (non-production only; the province's settings come from the file, else the process environment)."""
     from pathlib import Path
-
-    from motcua_common.config.settings import Settings, process_environment
 
     parser = argparse.ArgumentParser(prog="motcua-clock", description=main.__doc__)
     parser.add_argument("--env-file", type=Path, help="a province's environment file (default: the process environment)")

@@ -212,17 +212,6 @@ class Settings:
         """Where `service`'s gRPC edge listens (MOTCUA_<SERVICE>_GRPC_ADDRESS)."""
         return dict(self.grpc_addresses).get(service, f"127.0.0.1:{default_port}")
 
-    def audit_signer(self):  # type: ignore[no-untyped-def]
-        from motcua_common.audit.log import Signer
-
-        return Signer(self.audit_signing_key)
-
-    def audit_trust(self):  # type: ignore[no-untyped-def]
-        """The current key's public half and every earlier one still trusted."""
-        from motcua_common.audit.log import TrustedKeys, load_public_key
-
-        return TrustedKeys([self.audit_signer().public_key, *(load_public_key(k) for k in self.audit_trusted_keys)])
-
     def postgres_conninfo(self) -> str:
         return postgres_conninfo(self.postgres_host, self.postgres_port, self.postgres_user,
                                  self.postgres_password, self.postgres_dbname)

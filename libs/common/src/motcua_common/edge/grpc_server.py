@@ -47,6 +47,8 @@ from motcua_common.observability.logs import get_logger
 from motcua_common.config.settings import DEFAULT_GRPC_MAX_IN_FLIGHT
 from motcua_common.observability.telemetry import context_from_metadata, mark_dossier, meter, tracer
 from motcua_common.edge.validation import validate_request
+from motcua_common.observability.logs import configure
+from motcua_common.config.settings import Settings
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 log = get_logger()
@@ -413,9 +415,6 @@ def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any]
     `servicer_and_names(app)` returns a function that adds the servicers to a server, their full
     names and their DossierCalls.
     """
-    from motcua_common.observability.logs import configure
-    from motcua_common.config.settings import Settings
-
     settings = Settings.from_env()
     configure(service=service, process="grpc", level=settings.log_level)
     address = settings.grpc_address(service, default_port)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from motcua_common.config.settings import process_environment
+from motcua_common.runtime.platform_runner import platform_env
 
 
 def grpc_health(address: str) -> int:
@@ -50,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--env-file {args.env_file}: no such file")
     env = process_environment(args.env_file)
     if args.env_file:
-        from motcua_common.runtime.platform_runner import platform_env
-
         env = platform_env(env, Path(__file__).resolve().parents[5])
     if not env.get("MOTCUA_AMQP_URI"):
         parser.error("MOTCUA_AMQP_URI is not set (or give the province's --env-file)")

@@ -25,6 +25,9 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 import psycopg
 
 from motcua_common.events.store import LoggedEvent, execute_in_order
+from motcua_common.events.store import logged_event_from_wire
+from motcua_common.config.services import SERVICES
+from motcua_common.config.settings import ConfigurationError, Settings, process_environment
 
 Statements = Iterable[tuple[str, Sequence[Any]]]
 
@@ -82,8 +85,6 @@ class UpstreamLog:
         return int(self._service().head_position())
 
     def read(self, conn: Any, after: int, stop: int, limit: int) -> list[Row]:
-        from motcua_common.events.store import logged_event_from_wire
-
         page = [logged_event_from_wire(self.name, w)
                 for w in self._service().read_notifications(after + 1, min(limit, 5000))]
         return [(e.position, e.originator_id, e.originator_version, e.topic, e.state) for e in page
@@ -249,9 +250,6 @@ def _targets(service: str, settings: Any) -> list[ReplayTarget]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from motcua_common.runtime.platform_runner import SERVICES
-    from motcua_common.config.settings import ConfigurationError, Settings, process_environment
-
     parser = argparse.ArgumentParser(prog="motcua-replay", description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-file", help="a province's environment file (default: the process environment)")
     sub = parser.add_subparsers(dest="command", required=True)

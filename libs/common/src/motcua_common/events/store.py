@@ -18,9 +18,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import date
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -40,7 +41,8 @@ from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.utils import get_topic
 
 from motcua_common.events import deadlines
-from motcua_common.audit.log import GENESIS, chain_inserted_events, create_audit_tables
+from motcua_common.config.settings import eventsourcing_conninfo
+from motcua_common.events.context import CommandContext, command_context, concerning
 from motcua_common.errors import DeadlineExceeded, NotFound
 from motcua_common.observability.telemetry import meter, tracer
 
@@ -48,6 +50,25 @@ _batch_sizes = meter().create_histogram("motcua.eventstore.group_commit.size",
                                         description="commands saved together in one insert transaction")
 _events_appended = meter().create_counter("motcua.events.appended", description="events stored, by service and type")
 InTransactionHook = Callable[[Any], None]  # receives a psycopg cursor inside the insert transaction
+
+#: The prev_hash of every aggregate's first event and the start of the log chain.
+GENESIS = "0" * 64
+
+
+class LogChain(Protocol):
+    """The audit hooks the event store is given (motcua_common.audit.log.CHAIN): the store
+    imports nothing from audit, so audit can build on the store."""
+
+    def create_tables(self, conn: Any, schema: str) -> None: ...
+
+    def chain_inserted_events(self, curs: Any, schema: str, rows: Sequence[tuple[int, UUID, int, str, bytes]]) -> None: ...
+
+    def record_checkpoint(self, conn: Any, schema: str, service: str, province: str, signer: Any,
+                          now: Any, min_events: int = 1, max_age: Any = None) -> Any: ...
+
+    def verifier(self, conn: Any, schema: str, service: str, province: str, trust: Any) -> Any: ...
+
+    def broken_link(self, service: str, position: int, kind: str, detail: str, aggregate: str, version: int) -> Any: ...
 
 
 class DateAsISO(Transcoding):
@@ -268,8 +289,10 @@ class _PendingInsert:
 
 class MotcuaRecorder(PostgresProcessRecorder):
     """Runs `before_insert` hooks in the insert transaction, before the tracking row and events,
-    and extends the log chain (motcua_common.audit.log) with the inserted events, in the same
-    transaction and under the events table's lock."""
+    and extends the log chain it is given (`chain`, set by MotcuaApplication) with the inserted
+    events, in the same transaction and under the events table's lock."""
+
+    chain: LogChain | None = None
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for hook in kwargs.get("before_insert", ()):
@@ -279,8 +302,8 @@ class MotcuaRecorder(PostgresProcessRecorder):
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            chain_inserted_events(curs, self.datastore.schema, [
+        if ids and self.chain is not None:
+            self.chain.chain_inserted_events(curs, self.datastore.schema, [
                 (n, e.originator_id, e.originator_version, e.topic, e.state)
                 for n, e in zip(ids, stored_events, strict=True)])
         return ids
@@ -402,9 +425,25 @@ def logged_event_from_wire(upstream: str, wire: dict) -> LoggedEvent:
 
 
 class MotcuaApplication(Application):
-    """Base of every service's Application. Subclasses set `name` and may set `read_model`."""
+    """Base of every service's Application. Subclasses set `name` and may set `read_model`.
+
+    The audit hooks are arguments: `chain` (the log chain extended in every insert transaction,
+    checkpoints and verification: motcua_common.audit.log.CHAIN) and `reads` (the aggregate that
+    records a read: motcua_common.audit.access.DossierRead). A service's Application sets them as
+    class attributes (its composition); tests may pass others. Without a chain nothing is chained.
+    """
 
     read_model: ReadModel | None = None
+    chain: LogChain | None = None
+    reads: Callable[..., Any] | None = None
+
+    def __init__(self, *args: Any, chain: LogChain | None = None, reads: Callable[..., Any] | None = None,
+                 **kwargs: Any) -> None:
+        if chain is not None:
+            self.chain = chain
+        if reads is not None:
+            self.reads = reads
+        super().__init__(*args, **kwargs)
 
     def construct_mapper(self) -> Mapper:
         return ChainingMapper(transcoder=self.construct_transcoder())
@@ -414,7 +453,10 @@ class MotcuaApplication(Application):
         transcoder.register(DateAsISO())
 
     def construct_recorder(self) -> MotcuaRecorder:
-        return self.factory.process_recorder()  # type: ignore[return-value]
+        recorder = self.factory.process_recorder()
+        if isinstance(recorder, MotcuaRecorder):
+            recorder.chain = self.chain
+        return recorder  # type: ignore[return-value]
 
     #: share insert transactions between concurrent commands (see GroupCommit); off in eventlet workers
     group_commit = True
@@ -470,36 +512,27 @@ class MotcuaApplication(Application):
     # -- audit: reads recorded, checkpoints signed, the log verified (motcua_common.audit.log) ----
     def record_read(self, actor: Any, dossier_id: UUID, dossier_code: str, what: str) -> None:
         """Record that `actor` read this dossier through `what` (before the data is returned)."""
-        from motcua_common.audit.access import DossierRead
-        from motcua_common.events.context import CommandContext, command_context, concerning
-
+        if self.reads is None:
+            raise TypeError(f"{type(self).__name__} was given no `reads` aggregate to record reads with")
         context = CommandContext(actor=actor, province=self.province, clock=self.clock)  # type: ignore[attr-defined]
         with command_context(context), concerning(dossier_id, dossier_code=dossier_code):
-            read = DossierRead(what=what)
+            read = self.reads(what=what)
         self.record(read)
 
     def _audit_connection(self) -> Any:
-        import psycopg
-
-        from motcua_common.config.settings import eventsourcing_conninfo
-
         return psycopg.connect(eventsourcing_conninfo(self.env), autocommit=True)
 
     def sign_checkpoint(self, signer: Any, min_events: int = 1, max_age: Any = None) -> Any:
         """Sign the head of this service's log chain (a no-op when nothing was stored since)."""
-        from motcua_common.audit.log import record_checkpoint
-
         with self._audit_connection() as conn:
-            return record_checkpoint(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province,  # type: ignore[attr-defined]
+            return self._chain().record_checkpoint(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province,  # type: ignore[attr-defined]
                                      signer, self.clock.now(), min_events, max_age)  # type: ignore[attr-defined]
 
     def verify_history(self, trust: Any, originator_ids: Sequence[UUID], positions: Sequence[int] = ()) -> dict:
         """Check these aggregates' chains and the signed log segments holding their events (and
         `positions`: events a follower saw), against this service's own store."""
-        from motcua_common.audit.log import BrokenLink, LogVerifier
-
         with self._audit_connection() as conn:
-            verifier = LogVerifier(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province, trust)  # type: ignore[attr-defined]
+            verifier = self._chain().verifier(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province, trust)  # type: ignore[attr-defined]
             wanted = {int(p) for p in positions}
             aggregate_breaks = []
             for originator_id in originator_ids:
@@ -508,7 +541,7 @@ class MotcuaApplication(Application):
                 version = first_broken_link(self.recorder, originator_id)
                 if version is not None:
                     position = next((p for p, v in stored if v == version), 0)
-                    aggregate_breaks.append(BrokenLink(
+                    aggregate_breaks.append(self._chain().broken_link(
                         self.name, position, "aggregate_chain",
                         f"version {version} of {originator_id} does not follow its predecessor's stored bytes",
                         str(originator_id), version))
@@ -519,6 +552,11 @@ class MotcuaApplication(Application):
                 report.broken = min(aggregate_breaks, key=lambda b: b.position)
             return report.as_dict()
 
+    def _chain(self) -> LogChain:
+        if self.chain is None:
+            raise TypeError(f"{type(self).__name__} was given no log `chain`")
+        return self.chain
+
     def _positions_of(self, conn: Any, originator_id: UUID) -> list[tuple[int, int]]:
         rows = conn.execute(f'SELECT notification_id, originator_version FROM "{self.env["POSTGRES_SCHEMA"]}".'
                             f'{self.name.lower()}_events WHERE originator_id = %s ORDER BY originator_version',
@@ -528,13 +566,10 @@ class MotcuaApplication(Application):
 
 def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> None:
     """Create the service's schema and tables once, before any worker starts."""
-    import psycopg
-
-    from motcua_common.config.settings import eventsourcing_conninfo
-
     with psycopg.connect(eventsourcing_conninfo(env), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
-        create_audit_tables(conn, env["POSTGRES_SCHEMA"])
+        if app_class.chain is not None:
+            app_class.chain.create_tables(conn, env["POSTGRES_SCHEMA"])
     # A bare Application with the service's name creates the same tables without its collaborators.
     tables = type(f"{app_class.__name__}Tables", (MotcuaApplication,), {"name": app_class.name})
     tables(env={**env, "CREATE_TABLE": "y"}).close()

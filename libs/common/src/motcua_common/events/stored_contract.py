@@ -26,6 +26,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from motcua_common.events.store import ChainingMapper, make_transcoder
+from motcua_common.config.settings import Settings, process_environment
 
 
 def event_classes(aggregates: Iterable[type]) -> dict[str, type]:
@@ -102,8 +103,6 @@ def _init_fields(cls: type) -> list[str]:
 def freeze(service: str, directory: Path, env_file: str | None) -> int:
     """Copy one stored event per (class, version) not yet sampled from the service's store."""
     import psycopg
-
-    from motcua_common.config.settings import Settings, process_environment
 
     env = process_environment(env_file)
     env.setdefault("MOTCUA_AMQP_URI", "amqp://unused")

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from motcua_common.province.organisation import Organisation
+from motcua_common.identity.authorisation import Policy
 
 #: claim names in access tokens (tokens.py reads them; the realm's mappers write them)
 CLAIM_KIND = "motcua_kind"
@@ -286,8 +287,6 @@ def realm_representation(identities: Identities, secrets: dict[str, str], roles:
 
 
 def _realm_command(identities_path: str, units_path: str, policy_path: str, secrets_path: str, out: str) -> None:
-    from motcua_common.identity.authorisation import Policy
-
     policy = Policy.load(Path(policy_path))
     identities = Identities.load(Path(identities_path), Organisation.load(Path(units_path)), policy.roles())
     secrets = ensure_secrets(Path(secrets_path), identities)

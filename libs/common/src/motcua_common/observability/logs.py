@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import structlog
 
 from motcua_common.observability.telemetry import add_trace_ids
+from motcua_common.observability.telemetry import setup
 
 
 def configure(service: str, process: str, level: str = "info") -> None:
@@ -22,8 +23,6 @@ def configure(service: str, process: str, level: str = "info") -> None:
     an empty context. Records of the standard library's loggers (nameko, kombu, grpc) are
     rendered the same way, so a traceback is one record, never loose lines.
     """
-    from motcua_common.observability.telemetry import setup
-
     setup(service, process)
     numeric = getattr(logging, level.upper(), logging.INFO)
     identity = _identity(service, process)

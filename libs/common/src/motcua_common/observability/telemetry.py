@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from motcua_common.errors import MotcuaError
+
 DOSSIER_CODE = "motcua.dossier_code"
 _configured = False
 
@@ -118,8 +120,6 @@ def traced(name: str) -> Any:
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from motcua_common.errors import MotcuaError
-
             with tracer().start_as_current_span(name, record_exception=False, set_status_on_exception=False) as s:
                 try:
                     return function(*args, **kwargs)

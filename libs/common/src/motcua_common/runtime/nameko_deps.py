@@ -10,6 +10,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from motcua_common.config.settings import Settings
+from motcua_common.audit.log import audit_signer, audit_trust
 
 
 class Built(DependencyProvider):
@@ -83,8 +84,8 @@ class ConsumerHealth:
 
 class _AuditKeys:
     def __init__(self, settings: Settings) -> None:
-        self.signer = settings.audit_signer()
-        self.trust = settings.audit_trust()
+        self.signer = audit_signer(settings)
+        self.trust = audit_trust(settings)
         self.checkpoint_events = settings.checkpoint_events
         self.checkpoint_age = timedelta(seconds=settings.checkpoint_seconds)
 

@@ -9,16 +9,11 @@ import psycopg
 import yaml
 from psycopg_pool import ConnectionPool
 
-from motcua_common.config.clock import Clock, SettableClock, SystemClock
+from motcua_common.config.clock import make_clock  # noqa: F401 - bootstraps import it here
 from motcua_common.events.relay import create_position_table
 from motcua_common.config.settings import Settings
 from motcua_common.province.working_calendar import WorkingCalendar
-
-
-def make_clock(settings: Settings) -> Clock:
-    if settings.clock == "settable":
-        return SettableClock(settings.postgres_conninfo(), ttl=settings.clock_ttl_seconds)
-    return SystemClock()
+from motcua_common.events.store import create_tables
 
 
 def make_pool(settings: Settings, max_size: int = 8) -> ConnectionPool:
@@ -45,8 +40,6 @@ def setup_platform_schema(settings: Settings) -> None:
 
 def setup_service_schema(settings: Settings, service: str, app_class: type, extra: Callable | None = None) -> None:
     """Create a service's schema, event tables, relay position and its own tables, once."""
-    from motcua_common.events.store import create_tables
-
     setup_platform_schema(settings)
     create_tables(app_class, settings.eventsourcing_env(service))
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
