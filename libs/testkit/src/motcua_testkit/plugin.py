@@ -22,8 +22,10 @@ from typing import Callable, Iterator
 import psycopg
 import pytest
 
-from motcua_common.runtime.platform_runner import service as service_processes
-from motcua_common.config.settings import postgres_conninfo
+from motcua_common.config.clock import SettableClock
+from motcua_common.config.services import service as service_processes
+from motcua_common.config.settings import Settings, postgres_conninfo, postgres_conninfo_from_env
+from motcua_common.province.organisation import Organisation
 
 REPO = Path(__file__).resolve().parents[4]
 DEMO_DATA = REPO / "infra" / "provinces" / "quang-tri"
@@ -66,20 +68,14 @@ class ProvinceEnv:
 
     @property
     def conninfo(self) -> str:
-        from motcua_common.config.settings import postgres_conninfo_from_env
-
         return postgres_conninfo_from_env(self.env)
 
     def use_settable_clock(self):  # type: ignore[no-untyped-def]
         """Switch this province to the settable clock; returns an operator's handle on it."""
-        from motcua_common.config.clock import SettableClock
-
         self.env["MOTCUA_CLOCK"] = "settable"
         return SettableClock(self.conninfo, ttl=0)
 
     def settings(self):  # type: ignore[no-untyped-def]
-        from motcua_common.config.settings import Settings
-
         return Settings.from_env(self.env)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
@@ -148,7 +144,8 @@ def unit_keys_dir() -> str:
     if not _unit_keys:
         import tempfile
 
-        from motcua_common.province.organisation import Organisation
+        # lazy: only tests that start workflow's processes need its signing keys, and the kit
+        # serves every service's tests
         from motcua_workflow.adapters.unit_signing import issue_unit_keys
 
         directory = Path(tempfile.mkdtemp(prefix="motcua-unit-keys-"))
