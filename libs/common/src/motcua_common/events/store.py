@@ -524,15 +524,17 @@ class MotcuaApplication(Application):
 
     def sign_checkpoint(self, signer: Any, min_events: int = 1, max_age: Any = None) -> Any:
         """Sign the head of this service's log chain (a no-op when nothing was stored since)."""
+        chain = self._chain()
         with self._audit_connection() as conn:
-            return self._chain().record_checkpoint(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province,  # type: ignore[attr-defined]
-                                     signer, self.clock.now(), min_events, max_age)  # type: ignore[attr-defined]
+            return chain.record_checkpoint(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province,  # type: ignore[attr-defined]
+                                    signer, self.clock.now(), min_events, max_age)  # type: ignore[attr-defined]
 
     def verify_history(self, trust: Any, originator_ids: Sequence[UUID], positions: Sequence[int] = ()) -> dict:
         """Check these aggregates' chains and the signed log segments holding their events (and
         `positions`: events a follower saw), against this service's own store."""
+        chain = self._chain()
         with self._audit_connection() as conn:
-            verifier = self._chain().verifier(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province, trust)  # type: ignore[attr-defined]
+            verifier = chain.verifier(conn, self.env["POSTGRES_SCHEMA"], self.name, self.province, trust)  # type: ignore[attr-defined]
             wanted = {int(p) for p in positions}
             aggregate_breaks = []
             for originator_id in originator_ids:
@@ -541,7 +543,7 @@ class MotcuaApplication(Application):
                 version = first_broken_link(self.recorder, originator_id)
                 if version is not None:
                     position = next((p for p, v in stored if v == version), 0)
-                    aggregate_breaks.append(self._chain().broken_link(
+                    aggregate_breaks.append(chain.broken_link(
                         self.name, position, "aggregate_chain",
                         f"version {version} of {originator_id} does not follow its predecessor's stored bytes",
                         str(originator_id), version))
