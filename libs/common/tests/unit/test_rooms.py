@@ -1,4 +1,4 @@
-"""The library's rooms keep what was stored before they existed loadable."""
+"""The library's rooms keep what was stored before they existed loadable (rooms-map: keep-file)."""
 from eventsourcing.utils import resolve_topic
 
 from motcua_common.audit.access import DossierRead

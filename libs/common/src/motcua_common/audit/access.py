@@ -25,5 +25,5 @@ class DossierRead(MotcuaAggregate):
 
 
 # Stored events name this module by its path before the library had rooms (e.g.
-# "motcua_common.access:...Recorded"): old topics resolve here.
-register_topic("motcua_common.access", sys.modules[__name__])
+# "motcua_common.access:...Recorded"): old topics resolve here.  (rooms-map: keep)
+register_topic("motcua_common.access", sys.modules[__name__])  # rooms-map: keep

@@ -71,5 +71,5 @@ class IdempotentRequest:
 
 
 # Stored events name this module by its path before the library had rooms (e.g.
-# "motcua_common.idempotency:...Recorded"): old topics resolve here.
-register_topic("motcua_common.idempotency", sys.modules[__name__])
+# "motcua_common.idempotency:...Recorded"): old topics resolve here.  (rooms-map: keep)
+register_topic("motcua_common.idempotency", sys.modules[__name__])  # rooms-map: keep
