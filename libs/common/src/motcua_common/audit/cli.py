@@ -13,14 +13,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from motcua_common.audit.log import audit_signer, audit_trust
-from motcua_common.audit.log import public_key_text
-from motcua_common.config.settings import Settings, process_environment
+
 from motcua_common.audit.export import verify_document
-from motcua_common.audit.log import TrustedKeys, load_public_key
-from motcua_common.audit.log import LogVerifier
-from motcua_common.audit.log import record_checkpoint
+from motcua_common.audit.log import (LogVerifier, TrustedKeys, audit_signer, audit_trust, load_public_key,
+                                     public_key_text, record_checkpoint)
 from motcua_common.config.clock import make_clock
+from motcua_common.config.settings import Settings, process_environment
 
 
 def main(argv: list[str] | None = None) -> int:

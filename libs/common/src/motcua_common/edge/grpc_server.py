@@ -43,12 +43,10 @@ from motcua_common.edge.admission import Admission, Call, InFlightLimit
 from motcua_common.events.context import Actor
 from motcua_common.errors import (Conflict, DeadlineExceeded, InvalidArgument, MotcuaError, NotFound, Overloaded,
                                   RuleViolated, Unavailable)
-from motcua_common.observability.logs import get_logger
-from motcua_common.config.settings import DEFAULT_GRPC_MAX_IN_FLIGHT
+from motcua_common.observability.logs import configure, get_logger
+from motcua_common.config.settings import DEFAULT_GRPC_MAX_IN_FLIGHT, Settings
 from motcua_common.observability.telemetry import context_from_metadata, mark_dossier, meter, tracer
 from motcua_common.edge.validation import validate_request
-from motcua_common.observability.logs import configure
-from motcua_common.config.settings import Settings
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 log = get_logger()

@@ -24,8 +24,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import psycopg
 
-from motcua_common.events.store import LoggedEvent, execute_in_order
-from motcua_common.events.store import logged_event_from_wire
+from motcua_common.events.store import LoggedEvent, execute_in_order, logged_event_from_wire
 from motcua_common.config.services import SERVICES
 from motcua_common.config.settings import ConfigurationError, Settings, process_environment
 

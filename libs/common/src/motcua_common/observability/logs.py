@@ -11,8 +11,7 @@ from typing import Any, Iterator
 
 import structlog
 
-from motcua_common.observability.telemetry import add_trace_ids
-from motcua_common.observability.telemetry import setup
+from motcua_common.observability.telemetry import add_trace_ids, setup
 
 
 def configure(service: str, process: str, level: str = "info") -> None:
