@@ -1,8 +1,10 @@
 """The events room on its own (no service): a store given the audit hooks chains what it
-stores, and a consumer applies an upstream's events exactly once and in order, pulling what
-a push skipped. Services test their own policies; this is the library's own proof."""
+stores; a consumer applies an upstream's events exactly once and in order, pulling what a
+push skipped; replay rebuilds a projection from position 0; the relay publishes each stored
+event once, in order. Services test their own policies; this is the library's own proof."""
 from __future__ import annotations
 
+import json
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import psycopg
@@ -139,3 +141,35 @@ def test_replay_rebuilds_a_projection_from_position_0_and_finds_what_the_live_ta
     assert rebuilt is not None and rebuilt.swapped
     with psycopg.connect(settings.postgres_conninfo()) as conn:
         assert conn.execute('SELECT count(*) FROM "roomsup".notes').fetchone()[0] == 5
+
+
+def test_the_relay_publishes_each_stored_event_once_in_order_and_remembers_where_it_stopped(rooms):
+    from urllib.parse import unquote, urlparse
+
+    import amqp
+
+    from motcua_common.events.relay import Relay, create_position_table
+
+    upstream, _, _, settings, clock = rooms
+    write_notes(upstream, clock, settings.province, 3)
+    url = urlparse(settings.amqp_uri)
+    broker = amqp.Connection(host=f"{url.hostname}:{url.port or 5672}", userid=unquote(url.username),
+                             password=unquote(url.password), virtual_host=unquote(url.path[1:]))
+    broker.connect()
+    try:
+        channel = broker.channel()
+        channel.exchange_declare("roomsup.events", "topic", durable=True, auto_delete=False)
+        channel.queue_declare("rooms-test", durable=False, auto_delete=False)
+        channel.queue_bind("rooms-test", "roomsup.events", "#")
+        relay = Relay(upstream, settings.postgres_conninfo(), settings.amqp_uri, schema="roomsup", batch_size=2)
+        with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+            create_position_table(conn, "roomsup")
+            published = [relay.publish_pending(conn) for _ in range(3)]
+            position = relay.position(conn)
+        assert published == [2, 1, 0] and position == 3
+        received = []
+        while (message := channel.basic_get("rooms-test", no_ack=True)) is not None:
+            received.append(json.loads(message.body)["id"])
+        assert received == [1, 2, 3]
+    finally:
+        broker.close()
