@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from motcua_common.audit_log import GENESIS
-from motcua_common.eventstore import make_transcoder, stored_event_hash
+from motcua_common.audit.log import GENESIS
+from motcua_common.events.store import make_transcoder, stored_event_hash
 
 from motcua_reporting.adapters.history_table import READ_EVENT, HistoryRow
 

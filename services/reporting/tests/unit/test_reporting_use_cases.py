@@ -8,12 +8,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from motcua_common.audit_export import verify_document
-from motcua_common.audit_log import Signer, TrustedKeys
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor
+from motcua_common.audit.export import verify_document
+from motcua_common.audit.log import Signer, TrustedKeys
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
 from motcua_common.errors import InvalidArgument, NotFound
-from motcua_common.in_memory import in_memory_env, own_log
+from motcua_common.events.in_memory import in_memory_env, own_log
 
 from motcua_reporting.application import ReportingApplication
 from reporting_memory import InMemoryHistories, history_row
