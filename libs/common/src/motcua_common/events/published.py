@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any, Callable, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import _topic_cache, get_topic
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
@@ -188,6 +189,21 @@ def wire_previous(wire: dict) -> int:
     return int(wire["ce_motcuaprevious"])
 
 
+def stored_topics(cls: type) -> list[str]:
+    """Every topic events of `cls` may be stored under: its own, and the old ones of a module that
+    moved (registered with eventsourcing's `register_topic`: audit.access under its path before
+    the library had rooms), so the pull's SQL selection by topic finds events stored before the move."""
+    current = get_topic(cls)
+    qualname = current.partition(":")[2]
+    module = sys.modules.get(cls.__module__)
+    topics = [current]
+    for key, obj in list(_topic_cache.items()):
+        old = key if obj is cls else f"{key}:{qualname}" if ":" not in key and obj is module else None
+        if old is not None and old not in topics:
+            topics.append(old)
+    return topics
+
+
 class Publication:
     """A producer's published events: which stored event classes are published, and how each maps.
 
@@ -199,7 +215,7 @@ class Publication:
     def __init__(self, service: str, mappers: dict[type, MapEvent]) -> None:
         self.service = service
         self.mappers = mappers
-        self.topics = [get_topic(cls) for cls in mappers]
+        self.topics = [t for cls in mappers for t in stored_topics(cls)]
 
     def publish(self, app: Any, notification: Any, previous_position: int, with_audit: bool = False) -> PublishedEvent:
         event = app.mapper.to_domain_event(notification)  # upcast to the current class version
@@ -256,7 +272,7 @@ def check_publication(publication: Publication, samples: Any) -> list[str]:
     stored) to its published events: each published class's every stored shape must map, after
     upcasting, to a message of the service's own events package (or the shared DossierRead)."""
     mapper = ChainingMapper(transcoder=make_transcoder())
-    by_topic = {get_topic(cls): cls for cls in publication.mappers}
+    by_topic = {t: cls for cls in publication.mappers for t in stored_topics(cls)}
     own_package = f"motcua.{publication.service}.events.v1."
     problems, mapped = [], set()
     for sample in load_samples(Path(samples)):
