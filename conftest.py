@@ -1,1 +1,1 @@
-pytest_plugins = ["motcua_common.testing"]
+pytest_plugins = ["motcua_testkit.plugin"]

@@ -37,8 +37,9 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "libs" / "common" / "src"))
 
-from motcua_common.platform_runner import platform_env, read_env_file  # noqa: E402
-from motcua_common.settings import postgres_conninfo_from_env  # noqa: E402
+from motcua_common.runtime.platform_runner import platform_env, read_env_file  # noqa: E402
+from motcua_common.config.settings import postgres_conninfo_from_env  # noqa: E402
+from motcua_common.audit.log import audit_signer, audit_trust
 
 SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "channel": "CHANNEL_DESK", '
                '"applicant": {"full_name": "Nguyễn Văn Bench", "citizen_id": "045090001234"}, '
@@ -55,7 +56,7 @@ def reset_database(env: dict[str, str]) -> None:
 
 def start_platform(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
     log = open(log_dir / "platform.log", "w")  # noqa: SIM115
-    runner = subprocess.Popen([sys.executable, "-m", "motcua_common.platform_runner", "--log-dir", str(log_dir)],
+    runner = subprocess.Popen([sys.executable, "-m", "motcua_common.runtime.platform_runner", "--log-dir", str(log_dir)],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
     while "motcua is up" not in (log_dir / "platform.log").read_text():
@@ -191,9 +192,9 @@ def bench_propagation(env: dict[str, str], intake_address: str, rate: float, sec
 def bench_rebuild(env: dict[str, str]) -> dict:
     """A consumer rebuilding from position 0 (workflow's policy over intake's whole log, pages of 500,
     into a fresh schema) against a raw sequential read-and-decode of the same log."""
-    from motcua_common.eventstore import create_tables, make_transcoder
-    from motcua_common.platform import make_pool
-    from motcua_common.settings import Settings
+    from motcua_common.events.store import create_tables, make_transcoder
+    from motcua_common.runtime.service_setup import make_pool
+    from motcua_common.config.settings import Settings
     from motcua_intake.bootstrap import bootstrap as intake_bootstrap
     from motcua_workflow.adapters.read_model import CaseSummaries, PostgresCaseQueue
     from motcua_workflow.adapters.result_files import ResultFiles
@@ -289,16 +290,16 @@ def bench_history(env: dict[str, str], calls: int, threads: int = 4) -> dict:
 def bench_verification(env: dict[str, str], calls: int = 100) -> dict:
     """The whole intake log recomputed and checked (as `motcua-audit verify-log`), then VerifyHistory calls."""
     from motcua.audit.v1 import audit_pb2, audit_pb2_grpc
-    from motcua_common.audit_log import LogVerifier, record_checkpoint
-    from motcua_common.settings import Settings
+    from motcua_common.audit.log import LogVerifier, record_checkpoint
+    from motcua_common.config.settings import Settings
 
     settings = Settings.from_env(env)
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
         for service in ("intake", "workflow"):
-            record_checkpoint(conn, service, service, settings.province, settings.audit_signer(),
+            record_checkpoint(conn, service, service, settings.province, audit_signer(settings),
                               datetime.now(timezone.utc))
         started = time.perf_counter()
-        report = LogVerifier(conn, "intake", "intake", settings.province, settings.audit_trust()).verify_all()
+        report = LogVerifier(conn, "intake", "intake", settings.province, audit_trust(settings)).verify_all()
         seconds = time.perf_counter() - started
     assert report.broken is None, report.broken
     codes = _dossier_codes(env, calls)

@@ -11,7 +11,7 @@ from typing import Iterator
 import grpc
 import pytest
 
-from motcua_common.testing import free_port, wait_until
+from motcua_testkit.plugin import free_port, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def platform(request, module_province, tmp_path_factory) -> Iterator[dict[str, s
     env["MOTCUA_REPORTING_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     log_path = tmp_path / "platform.log"
     with open(log_path, "w") as log:
-        runner = subprocess.Popen([sys.executable, "-m", "motcua_common.platform_runner", "--log-dir", str(tmp_path)],
+        runner = subprocess.Popen([sys.executable, "-m", "motcua_common.runtime.platform_runner", "--log-dir", str(tmp_path)],
                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     def up() -> bool:
         if runner.poll() is not None:

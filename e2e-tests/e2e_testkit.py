@@ -10,7 +10,7 @@ from grpc_status import rpc_status
 
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
-from motcua_common.testing import wait_until
+from motcua_testkit.plugin import wait_until
 
 OFFICIAL = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "canbo.e2e"),
             ("x-motcua-actor-unit", "000.31.01.H45"), ("x-motcua-client", "e2e"))

@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from motcua.audit.v1 import audit_pb2 as apb
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
-from motcua_common.testing import REPO, wait_until
+from motcua_testkit.plugin import REPO, wait_until
 
 from e2e_testkit import OFFICIAL, submit_request, wait_for_case
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from motcua_common.testing import REPO, wait_until
+from motcua_testkit.plugin import REPO, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     (shutil.which("grpcurl") or shutil.which("grpcurl", path=str(REPO / "build" / "tools" / "bin"))) is None,

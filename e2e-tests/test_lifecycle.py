@@ -180,7 +180,7 @@ def test_an_extension_gives_the_applicant_an_apology_letter_by_name(intake, work
     from google.protobuf.timestamp_pb2 import Timestamp
 
     from motcua.intake.v1 import intake_pb2 as ipb
-    from motcua_common.testing import wait_until
+    from motcua_testkit.plugin import wait_until
 
     new_due = Timestamp()
     new_due.FromDatetime(driver.case.due_at.ToDatetime() + timedelta(days=2))

@@ -14,7 +14,7 @@ import pytest
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
 
-from motcua_common.testing import free_port, json_lines, wait_until
+from motcua_testkit.plugin import free_port, json_lines, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -125,7 +125,7 @@ def test_reporting_exports_lag_for_every_upstream_and_workers_their_stuck_gauges
 def test_the_overdue_gauge_is_served_by_workflows_edge(platform, submitted, workflow, module_province):
     from datetime import timedelta, timezone
 
-    from motcua_common.clock import SettableClock
+    from motcua_common.config.clock import SettableClock
 
     case = workflow.GetCase(wpb.GetCaseRequest(dossier_id=submitted.id)).case
     gauge = re.compile(r'^motcua_cases_overdue\{[^}]*unit_code="%s"[^}]*\} (\S+)$' % re.escape(case.unit_code), re.M)

@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
-from motcua_common.testing import REPO, wait_until
+from motcua_testkit.plugin import REPO, wait_until
 
 from e2e_testkit import CODE, OFFICIAL, bad_request_fields, submit_request, wait_for_case
 
@@ -24,7 +24,7 @@ PLATFORM_ENV = {"MOTCUA_CLOCK": "settable", "MOTCUA_CLOCK_TTL_SECONDS": "0"}
 
 @pytest.fixture(scope="module")
 def clock(platform, module_province):  # type: ignore[no-untyped-def]
-    from motcua_common.clock import SettableClock
+    from motcua_common.config.clock import SettableClock
 
     return SettableClock(module_province.conninfo, ttl=0)
 
@@ -32,8 +32,8 @@ def clock(platform, module_province):  # type: ignore[no-untyped-def]
 def province_calendar():  # type: ignore[no-untyped-def]
     import yaml
 
-    from motcua_common.testing import DEMO_DATA
-    from motcua_common.working_calendar import WorkingCalendar
+    from motcua_testkit.plugin import DEMO_DATA
+    from motcua_common.province.working_calendar import WorkingCalendar
 
     return WorkingCalendar.from_data(yaml.safe_load((DEMO_DATA / "calendar.yaml").read_text(encoding="utf-8")))
 
@@ -42,7 +42,7 @@ def evening(day, calendar):  # type: ignore[no-untyped-def]
     """18:00 (after office hours) on `day`, Vietnam time."""
     from datetime import datetime, time
 
-    from motcua_common.working_calendar import VIETNAM_TZ
+    from motcua_common.province.working_calendar import VIETNAM_TZ
 
     return datetime.combine(day, time(18, 0), tzinfo=VIETNAM_TZ)
 
@@ -205,7 +205,7 @@ def test_the_receipt_form_comes_as_a_pdf_over_grpc(intake):
 def test_a_supplement_pauses_the_case_and_resuming_moves_its_due_time(intake, workflow, clock):
     from datetime import timedelta
 
-    from motcua_common.working_calendar import VIETNAM_TZ
+    from motcua_common.province.working_calendar import VIETNAM_TZ
 
     calendar = province_calendar()
     dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier

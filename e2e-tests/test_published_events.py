@@ -16,7 +16,7 @@ from motcua.intake.events.v1 import events_pb2 as intake_events
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.events.v1 import events_pb2 as workflow_events
 from motcua.workflow.v1 import workflow_pb2 as wpb
-from motcua_common.testing import wait_until
+from motcua_testkit.plugin import wait_until
 
 from e2e_testkit import OFFICIAL, submit_request, wait_for_case
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from motcua_common.testing import REPO
+from motcua_testkit.plugin import REPO
 
 GRPCURL_DIR = REPO / "build" / "tools" / "bin"
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(

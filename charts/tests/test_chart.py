@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from motcua_common.testing import REPO
+from motcua_testkit.plugin import REPO
 
 pytestmark = pytest.mark.chart
 
@@ -209,9 +209,9 @@ def test_the_catalogue_is_imported_after_install_from_the_province_data(helm):
 
 
 def test_the_chart_runs_exactly_the_platforms_processes_with_their_commands(helm):
-    """One list of each service's processes (motcua_common.platform_runner.SERVICES) drives the
+    """One list of each service's processes (motcua_common.runtime.platform_runner.SERVICES) drives the
     local runner and the test kit; the chart's values and Deployments must name the same ones."""
-    from motcua_common.platform_runner import PROCESSES, SERVICES
+    from motcua_common.runtime.platform_runner import PROCESSES, SERVICES
 
     values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))["services"]
     assert {name: sorted(k for k, v in svc.items() if isinstance(v, dict))

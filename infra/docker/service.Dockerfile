@@ -10,7 +10,7 @@ WORKDIR /src
 RUN python -m venv /opt/motcua
 ENV PATH=/opt/motcua/bin:$PATH
 COPY constraints.txt ./
-COPY libs ./libs
+COPY libs/common ./libs/common
 COPY services/${SERVICE} ./services/${SERVICE}
 COPY protos ./protos
 RUN pip install --no-cache-dir -c constraints.txt grpcio-tools ./libs/common ./services/${SERVICE} \
@@ -32,5 +32,5 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-liberatio
  && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin motcua
 USER 10001
 EXPOSE 50051 9100
-HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["python", "-m", "motcua_common.healthcheck"]
+HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD ["python", "-m", "motcua_common.edge.healthcheck"]
 CMD ["sh", "-c", "exec python -m motcua_${MOTCUA_SERVICE}.entrypoints.grpc_server"]

@@ -27,7 +27,7 @@ where() {
 case "$cmd" in
   start)
     mkdir -p "$state" && chmod 700 "$state"
-    realm_name=$(.venv/bin/python -m motcua_common.identities realm "$data/identities.yaml" "$data/units.yaml" \
+    realm_name=$(.venv/bin/python -m motcua_common.identity.identities realm "$data/identities.yaml" "$data/units.yaml" \
       "$data/access-policy.yaml" "$state/secrets.env" "$state/realm.json")
     digest=$(sha256sum "$state/realm.json" | cut -c1-16)
     if alive && ready; then

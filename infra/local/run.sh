@@ -20,4 +20,4 @@ trap stop_started EXIT
 STARTED_FILE=$started bash infra/local/ensure-infra.sh || exit 1
 bash infra/local/provision-province.sh "$PROVINCE" "$ENV_FILE" || exit 1
 trap '' INT  # Ctrl-C reaches the runner, which stops the services; then this script cleans up
-.venv/bin/python -m motcua_common.platform_runner --env-file "$ENV_FILE"
+.venv/bin/python -m motcua_common.runtime.platform_runner --env-file "$ENV_FILE"

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from motcua_common.testing import REPO
+from motcua_testkit.plugin import REPO
 
 pytestmark = pytest.mark.chart
 
@@ -102,5 +102,5 @@ def test_every_deployed_service_has_an_image_target_built_from_the_shared_docker
     stages = re.findall(r"^FROM ", dockerfile, re.M)
     assert len(stages) == 2, "a build stage and a final stage"
     final = dockerfile.split("\nFROM ")[-1]
-    assert "USER 10001" in final and "HEALTHCHECK" in final and "motcua_common.healthcheck" in final
+    assert "USER 10001" in final and "HEALTHCHECK" in final and "motcua_common.edge.healthcheck" in final
     assert "grpcio-tools" not in final and "pip install" not in final  # no build tools in the final stage

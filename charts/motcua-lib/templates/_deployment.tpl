@@ -88,7 +88,7 @@ spec:
         {{- end }}
 {{- end -}}
 
-{{/* The environment every process reads (motcua_common/settings.py, telemetry.py). */}}
+{{/* The environment every process reads (motcua_common/config/settings.py, telemetry.py). */}}
 {{- define "motcua.env" -}}
 {{- $v := .root.Values -}}
 {{- $full := include "motcua.fullname" .root -}}

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any, Callable, Sequence
 from uuid import UUID, uuid4, uuid5
 
-from motcua_common.privacy import SubjectErased
-from motcua_common.search_text import fold
+from motcua_common.privacy.sealing import SubjectErased
+from motcua_common.province.search_text import fold
 
 from motcua_intake.adapters.dossier_index import COLUMNS
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from motcua_common.context import Actor
+from motcua_common.events.context import Actor
 
 OFFICIAL = Actor(kind="official", subject="canbo07", role="one_stop_officer", unit="000.31.01.H45",
                  client="desk-app", on_behalf_of="")

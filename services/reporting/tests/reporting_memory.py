@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 
 from google.protobuf.message import Message
 
-from motcua_common.audit_log import GENESIS
-from motcua_common.eventstore import make_transcoder, stored_event_hash
+from motcua_common.audit.log import GENESIS
+from motcua_common.events.store import make_transcoder, stored_event_hash
 
 from motcua_reporting.adapters.history_table import READ_EVENT, HistoryRow
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from motcua_common.context import Actor
+from motcua_common.events.context import Actor
+from motcua_common.audit.log import audit_signer, audit_trust
 
 OFFICIAL = Actor(kind="official", subject="canbo03", role="one_stop_officer", unit="000.31.01.H45", client="test")
 AUDITOR = Actor(kind="official", subject="thanhtra01", role="inspector", unit="000.00.31.H45", client="audit-desk")
@@ -34,7 +35,7 @@ class InProcessPlatform:
         self.sources = {"intake": self.intake, "workflow": self.workflow, "reporting": self.reporting}
 
     def _verify_source(self, service: str, originator_ids: list[str], positions: list[int]) -> dict:
-        return self.sources[service].verify_history(self.settings.audit_trust(), [UUID(i) for i in originator_ids],
+        return self.sources[service].verify_history(audit_trust(self.settings), [UUID(i) for i in originator_ids],
                                                     positions)
 
     def settle(self) -> None:
@@ -45,7 +46,7 @@ class InProcessPlatform:
             follower.catch_up(lambda start, limit, read=read: read(start, limit, True))
 
     def sign_checkpoints(self) -> None:
-        signer = self.settings.audit_signer()
+        signer = audit_signer(self.settings)
         for app in self.sources.values():
             app.sign_checkpoint(signer)
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any, Callable, Sequence
 from uuid import UUID, uuid4
 
-from motcua_common.context import Actor, CommandContext, command_context, concerning
+from motcua_common.events.context import Actor, CommandContext, command_context, concerning
 
-from motcua_common.dossier_rules import IN_PROGRESS
+from motcua_common.province.dossier_rules import IN_PROGRESS
 
 from motcua_workflow.adapters.read_model import COLUMNS, FINISHED, opened_row, summary_changes
 from motcua_workflow.domain.case import Case

@@ -16,12 +16,12 @@ from pathlib import Path
 import jwt
 import pytest
 
-from motcua_common.authorisation import Policy, Target, decide
-from motcua_common.identities import (
+from motcua_common.identity.authorisation import Policy, Target, decide
+from motcua_common.identity.identities import (
     DEV_CLIENT_ID, Identities, client_secret_key, password_key, read_secrets,
 )
-from motcua_common.organisation import Organisation
-from motcua_common.tokens import JwksCache, TokenRefused, TokenVerifier
+from motcua_common.province.organisation import Organisation
+from motcua_common.identity.tokens import JwksCache, TokenRefused, TokenVerifier
 
 # A first start downloads Keycloak and imports the realm: more than the default per-test timeout.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

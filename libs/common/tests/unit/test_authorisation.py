@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from motcua_common.authorisation import Policy, PolicyDataError, Principal, Target, decide, reach, units_below
-from motcua_common.organisation import Organisation, Unit
+from motcua_common.identity.authorisation import Policy, PolicyDataError, Principal, Target, decide, reach, units_below
+from motcua_common.province.organisation import Organisation, Unit
 
 ROOT = Path(__file__).resolve().parents[4]
 POLICY_FILE = ROOT / "infra/provinces/quang-tri/access-policy.yaml"

@@ -5,10 +5,10 @@ import threading
 
 import pytest
 
-from motcua_common import deadlines
+from motcua_common.events import deadlines
 from motcua_common.errors import DeadlineExceeded
-from motcua_common.eventstore import GroupCommit
-from motcua_common.testing import wait_until
+from motcua_common.events.store import GroupCommit
+from motcua_testkit.plugin import wait_until
 
 
 class FakeClock:

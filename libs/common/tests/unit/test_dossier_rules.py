@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, CHANNELS, Channel, NationalStatus, case_state_after,
+from motcua_common.province.dossier_rules import (CASE_NATIONAL_STATUS, CHANNELS, Channel, NationalStatus, case_state_after,
                                          outcome, stop_end_reason_from_text)
 
 

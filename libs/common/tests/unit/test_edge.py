@@ -13,10 +13,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from motcua.workflow.v1 import workflow_pb2
-from motcua_common import deadlines
-from motcua_common.admission import Admission, InFlightLimit
-from motcua_common.grpc_server import SPARE_THREADS, create_server
-from motcua_common.testing import wait_until
+from motcua_common.events import deadlines
+from motcua_common.edge.admission import Admission, InFlightLimit
+from motcua_common.edge.grpc_server import SPARE_THREADS, create_server
+from motcua_testkit.plugin import wait_until
 
 SERVICE = "test.v1.EdgeProbe"
 
@@ -151,7 +151,7 @@ def test_a_refused_call_releases_its_slot(edge):
 
 def test_the_limit_counts_calls_not_threads():
     limit = InFlightLimit(2)
-    from motcua_common.admission import Call
+    from motcua_common.edge.admission import Call
     from motcua_common.errors import Overloaded
 
     first, second = limit.admit(Call("/a/b")), limit.admit(Call("/a/b"))

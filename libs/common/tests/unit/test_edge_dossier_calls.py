@@ -11,9 +11,9 @@ import pytest
 
 from motcua.audit.v1 import audit_pb2
 from motcua.workflow.v1 import workflow_pb2
-from motcua_common import grpc_server
+from motcua_common.edge import grpc_server
 from motcua_common.errors import Unavailable
-from motcua_common.grpc_server import DossierCalls, create_server, serves
+from motcua_common.edge.grpc_server import DossierCalls, create_server, serves
 
 WORKFLOW = "motcua.workflow.v1.WorkflowService"
 AUDIT = "motcua.audit.v1.AuditService"

@@ -8,7 +8,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from motcua_common.errors import Conflict, FieldViolation, InvalidArgument, NotFound, RuleViolated
-from motcua_common.grpc_server import create_server
+from motcua_common.edge.grpc_server import create_server
 
 ERRORS = {
     "invalid": InvalidArgument([FieldViolation("applicant.citizen_id", "must be 12 digits"),

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from motcua_common.authorisation import Policy
-from motcua_common.identities import (
+from motcua_common.identity.authorisation import Policy
+from motcua_common.identity.identities import (
     DEV_CLIENT_ID, Identities, IdentityDataError, client_secret_key, ensure_secrets, password_key,
     realm_representation,
 )
-from motcua_common.organisation import Organisation
-from motcua_common.settings import ConfigurationError, Settings
+from motcua_common.province.organisation import Organisation
+from motcua_common.config.settings import ConfigurationError, Settings
 
 ROOT = Path(__file__).resolve().parents[4]
 PROVINCE = ROOT / "infra/provinces/quang-tri"
@@ -119,7 +119,7 @@ def test_bad_oidc_settings_are_refused_by_name(env, message):
 
 
 def test_the_realm_command_writes_a_private_realm_file_and_keeps_the_secrets(tmp_path, capsys):
-    from motcua_common.identities import main
+    from motcua_common.identity.identities import main
 
     args = ["realm", str(PROVINCE / "identities.yaml"), str(PROVINCE / "units.yaml"),
             str(PROVINCE / "access-policy.yaml"), str(tmp_path / "secrets.env"), str(tmp_path / "realm.json")]
@@ -132,7 +132,7 @@ def test_the_realm_command_writes_a_private_realm_file_and_keeps_the_secrets(tmp
 
 
 def test_the_realm_command_names_what_is_wrong_in_the_data(tmp_path):
-    from motcua_common.identities import main
+    from motcua_common.identity.identities import main
 
     bad = tmp_path / "identities.yaml"
     bad.write_text(yaml.safe_dump(_with("officials", 0, roles=["admin"]), allow_unicode=True), encoding="utf-8")

@@ -10,7 +10,7 @@ PROCESS = r'''
 import eventlet
 eventlet.monkey_patch()
 import logging, threading
-from motcua_common.logs import configure, get_logger
+from motcua_common.observability.logs import configure, get_logger
 
 configure("workflow", "worker")
 get_logger().info("main_line")

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from motcua_common.platform_runner import Supervisor
+from motcua_common.runtime.platform_runner import Supervisor
 
 WRITER = r'''
 import json, os, sys, time

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from motcua_common.search_text import fold
+from motcua_common.province.search_text import fold
 
 
 def test_diacritics_case_and_d_bar_are_folded_in_either_normal_form():

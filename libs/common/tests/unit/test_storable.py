@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from motcua_common.eventstore import execute_in_order, storable
+from motcua_common.events.store import execute_in_order, storable
 
 
 def test_nul_becomes_the_replacement_character_in_text_lists_and_dicts():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from eventsourcing.domain import event
 
-from motcua_common.domain import MotcuaAggregate
-from motcua_common.stored_contract import check_contract, event_classes
+from motcua_common.events.domain import MotcuaAggregate
+from motcua_common.events.stored_contract import check_contract, event_classes
 
 TOPIC = f"{__name__}:Permit"
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 PROBE = """
-from motcua_common.telemetry import setup, tracer
+from motcua_common.observability.telemetry import setup, tracer
 setup("probe", "test")
 with tracer().start_as_current_span("probe-span") as span:
     print("sampled" if span.get_span_context().trace_flags.sampled else "dropped")

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from motcua_common.tokens import (
+from motcua_common.identity.tokens import (
     JwksCache, KeySourceUnavailable, TokenRefused, TokenVerifier, fetch_json, principal_from_claims,
 )
 

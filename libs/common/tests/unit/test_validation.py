@@ -13,7 +13,7 @@ from motcua.intake.v1 import intake_pb2
 from motcua.options.v1 import field_pb2
 from motcua.workflow.v1 import workflow_pb2
 from motcua_common.errors import InvalidArgument
-from motcua_common.validation import DEFAULT_MAX_LENGTH, MAX_SECONDS, MAX_VIOLATIONS, MIN_SECONDS, validate_request
+from motcua_common.edge.validation import DEFAULT_MAX_LENGTH, MAX_SECONDS, MAX_VIOLATIONS, MIN_SECONDS, validate_request
 
 
 def refused(message) -> dict[str, str]:  # type: ignore[no-untyped-def]

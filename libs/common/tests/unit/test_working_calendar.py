@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua_common.working_calendar import VIETNAM_TZ, CalendarDataError, WorkingCalendar
+from motcua_common.province.working_calendar import VIETNAM_TZ, CalendarDataError, WorkingCalendar
 
 DEFAULT = WorkingCalendar.from_data({})
 LAND = WorkingCalendar.from_data({"extra_sessions": [{"group": "land", "weekday": "saturday", "hours": [["07:30", "11:30"]]}]},

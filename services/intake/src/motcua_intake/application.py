@@ -10,17 +10,19 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
 
-from motcua_common.clock import Clock
-from motcua_common.context import CommandContext, command_context, concerning, Actor
+from motcua_common.config.clock import Clock
+from motcua_common.events.context import CommandContext, command_context, concerning, Actor
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
-from motcua_common.eventstore import MotcuaApplication
-from motcua_common.telemetry import traced
-from motcua_common.idempotency import IdempotentRequest
-from motcua_common.organisation import Organisation, Unit
-from motcua_common.privacy import SubjectErased, SubjectVault
-from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
+from motcua_common.events.store import MotcuaApplication
+from motcua_common.observability.telemetry import traced
+from motcua_common.events.idempotency import IdempotentRequest
+from motcua_common.province.organisation import Organisation, Unit
+from motcua_common.privacy.sealing import SubjectErased, SubjectVault
+from motcua_common.province.working_calendar import VIETNAM_TZ, WorkingCalendar
 
-from motcua_common.search_text import fold
+from motcua_common.province.search_text import fold
+from motcua_common.audit.access import DossierRead
+from motcua_common.audit.log import CHAIN
 from motcua_intake.adapters.form_data import FormData
 from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
@@ -98,6 +100,9 @@ class DossierSearch(Protocol):
 
 
 class IntakeApplication(MotcuaApplication):
+    #: the audit hooks this service's event store is given (the store imports nothing from audit)
+    chain = CHAIN
+    reads = DossierRead
     name = "intake"
 
     #: how often a running process checks whether a new catalogue was imported

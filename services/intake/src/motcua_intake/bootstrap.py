@@ -4,11 +4,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from motcua_common.consumer import UpstreamFollower
-from motcua_common.organisation import Organisation
-from motcua_common.platform import calendars, make_clock, make_pool, setup_service_schema
-from motcua_common.privacy import SubjectVault
-from motcua_common.settings import Settings
+from motcua_common.events.consumer import UpstreamFollower
+from motcua_common.province.organisation import Organisation
+from motcua_common.runtime.service_setup import calendars, make_clock, make_pool, setup_service_schema
+from motcua_common.privacy.sealing import SubjectVault
+from motcua_common.config.settings import Settings
 
 from motcua_intake.adapters import case_standing
 from motcua_intake.adapters.case_standing import CaseStanding
@@ -81,7 +81,7 @@ def rotate_subject_kek() -> None:
     """Re-wrap intake's subject keys: current key in MOTCUA_SUBJECT_KEK, new one in MOTCUA_SUBJECT_KEK_NEW."""
     import base64
 
-    from motcua_common.settings import process_environment
+    from motcua_common.config.settings import process_environment
 
     new_kek = base64.b64decode(process_environment().get("MOTCUA_SUBJECT_KEK_NEW", ""), validate=True)
     if len(new_kek) != 32:
@@ -92,7 +92,7 @@ def rotate_subject_kek() -> None:
 
 def import_catalogue(path: str | None = None) -> None:
     """Record the province's catalogue file as events (only what changed since the last import)."""
-    from motcua_common.context import Actor
+    from motcua_common.events.context import Actor
 
     settings = Settings.from_env()
     file = Path(path) if path else Path(settings.data_dir) / "catalogue.yaml"
@@ -108,8 +108,8 @@ def replay_targets(settings: Settings) -> list:
     (also how a database older than the index fills it)."""
     from eventsourcing.persistence import StoredEvent
 
-    from motcua_common.eventstore import ChainingMapper, make_transcoder
-    from motcua_common.replay import OwnLog, ReplayTarget
+    from motcua_common.events.store import ChainingMapper, make_transcoder
+    from motcua_common.events.replay import OwnLog, ReplayTarget
 
     mapper = ChainingMapper(transcoder=make_transcoder())
     indexes: dict[str, DossierIndex] = {}

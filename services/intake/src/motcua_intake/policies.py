@@ -7,8 +7,8 @@ from datetime import datetime
 from google.protobuf.message import Message
 
 from motcua.workflow.events.v1 import events_pb2 as workflow_events
-from motcua_common.consumer import UnitOfWork
-from motcua_common.published import PublishedEvent, to_datetime
+from motcua_common.events.consumer import UnitOfWork
+from motcua_common.events.published import PublishedEvent, to_datetime
 
 #: workflow's events that change a dossier's national status or its appointment (the due time)
 STANDING = {m.DESCRIPTOR.full_name: m for m in (

@@ -6,9 +6,9 @@ import threading
 import psycopg
 import pytest
 
-from motcua_common import deadlines
+from motcua_common.events import deadlines
 from motcua_common.errors import DeadlineExceeded
-from motcua_common.testing import wait_until
+from motcua_testkit.plugin import wait_until
 
 from intake_testkit import OFFICIAL, command
 

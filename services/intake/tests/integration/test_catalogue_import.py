@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from motcua_common.context import Actor
+from motcua_common.events.context import Actor
 from motcua_common.errors import NotFound
 
 from motcua_intake.domain.catalogue import Catalogue
@@ -20,7 +20,7 @@ IMPORTER = Actor.system("test.import-catalogue")
 
 @pytest.fixture
 def file_catalogue():  # type: ignore[no-untyped-def]
-    from motcua_common.testing import DEMO_DATA
+    from motcua_testkit.plugin import DEMO_DATA
     from motcua_intake.adapters.catalogue_file import load_catalogue
 
     return load_catalogue(DEMO_DATA / "catalogue.yaml")[0]
@@ -40,7 +40,7 @@ def test_a_second_import_of_the_same_file_records_nothing(intake_app, file_catal
 
 
 def test_a_change_takes_effect_from_its_date_and_the_past_keeps_the_old_version(intake_app, file_catalogue):
-    from motcua_common.working_calendar import VIETNAM_TZ
+    from motcua_common.province.working_calendar import VIETNAM_TZ
 
     intake_app.import_catalogue(file_catalogue, IMPORTER)
     today = intake_app.clock.now().astimezone(VIETNAM_TZ).date()  # the province's date

@@ -13,7 +13,7 @@ def rows(app) -> list[tuple]:  # type: ignore[no-untyped-def]
 
 
 def test_the_index_follows_each_dossier_and_a_rebuild_gives_the_live_rows(intake_app, province):
-    from motcua_common.replay import Replayer
+    from motcua_common.events.replay import Replayer
     from motcua_intake.bootstrap import replay_targets
 
     received = intake_app.submit_dossier(command(), OFFICIAL)

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from motcua_common.clock import FixedClock
-from motcua_common.in_memory import in_memory_env
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.in_memory import in_memory_env
 
 from motcua_intake.application import DossierQuery, IntakeApplication
 from intake_memory import InMemoryDossierIndex, InMemoryNumbering, InMemoryVault

@@ -89,7 +89,7 @@ def test_a_component_the_applicant_already_had_digitised_is_recorded_as_reused(i
 
 
 def test_a_dossier_received_after_15_00_reaches_the_unit_the_next_working_day(intake_app):
-    from motcua_common.working_calendar import VIETNAM_TZ
+    from motcua_common.province.working_calendar import VIETNAM_TZ
 
     now = intake_app.clock.now().astimezone(VIETNAM_TZ)
     friday = (now - timedelta(days=(now.weekday() - 4) % 7 + 7)).replace(hour=15, minute=30, second=0, microsecond=0)

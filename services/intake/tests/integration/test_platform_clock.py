@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from motcua_common.clock import ClockMovedBackwards
-from motcua_common.eventstore import make_transcoder
+from motcua_common.config.clock import ClockMovedBackwards
+from motcua_common.events.store import make_transcoder
 
 from intake_testkit import OFFICIAL, command
 
@@ -49,7 +49,7 @@ def test_the_clock_never_moves_backwards(settable):
 
 
 def test_motcua_clock_reads_the_provinces_env_file(province, tmp_path, monkeypatch, capsys):
-    from motcua_common.clock import main
+    from motcua_common.config.clock import main
     from motcua_intake.bootstrap import setup_schema
 
     province.use_settable_clock()

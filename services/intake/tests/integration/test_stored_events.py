@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from motcua_common.errors import InvalidArgument, NotFound, RuleViolated
-from motcua_common.eventstore import GENESIS, first_broken_link, make_transcoder
+from motcua_common.events.store import GENESIS, first_broken_link, make_transcoder
 
 from intake_testkit import OFFICIAL, command
 
@@ -135,8 +135,8 @@ def test_dossier_codes_follow_the_province_format_and_count_per_agency_per_day(i
 def test_rotating_the_key_encryption_key_keeps_every_applicant_readable_only_with_the_new_key(intake_app, province):
     import os
 
-    from motcua_common.platform import make_pool
-    from motcua_common.privacy import SubjectVault
+    from motcua_common.runtime.service_setup import make_pool
+    from motcua_common.privacy.sealing import SubjectVault
     from motcua_intake.application import ApplicantInput
 
     dossiers = [intake_app.submit_dossier(command(), OFFICIAL),

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from motcua.intake.v1 import intake_pb2 as pb
-from motcua_common.logs import configure
+from motcua_common.observability.logs import configure
 
 pytestmark = pytest.mark.integration
 

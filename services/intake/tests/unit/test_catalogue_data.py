@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from motcua_common.testing import DEMO_DATA
+from motcua_testkit.plugin import DEMO_DATA
 
 from motcua_intake.adapters.catalogue_file import CatalogueDataError, load_catalogue
 

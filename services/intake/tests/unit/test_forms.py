@@ -10,7 +10,7 @@ import pytest
 from motcua_intake.adapters import forms
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.adapters.form_data import FormData
-from motcua_common.testing import DEMO_DATA
+from motcua_testkit.plugin import DEMO_DATA
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "pdftotext"], capture_output=True).returncode != 0,
                                 reason="poppler-utils is installed by make")

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
+from motcua_common.province.working_calendar import VIETNAM_TZ, WorkingCalendar
 
 from motcua_intake.domain.dossier import forwarding_time
 from motcua_intake.domain.identity import citizen_id_problem

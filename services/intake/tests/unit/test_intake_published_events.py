@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from motcua.intake.events.v1 import events_pb2 as pb
-from motcua_common.eventstore import ChainingMapper, make_transcoder
-from motcua_common.published import check_publication
-from motcua_common.stored_contract import load_samples
+from motcua_common.events.store import ChainingMapper, make_transcoder
+from motcua_common.events.published import check_publication
+from motcua_common.events.stored_contract import load_samples
 
 from motcua_intake.adapters.published import publication
 

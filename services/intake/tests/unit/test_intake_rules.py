@@ -6,10 +6,10 @@ from uuid import uuid4
 
 import pytest
 
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor, CommandContext, command_context, concerning
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor, CommandContext, command_context, concerning
 from motcua_common.errors import InvalidArgument, RuleViolated
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.province.working_calendar import WorkingCalendar
 
 from motcua_intake.domain.dossier import MAX_INTAKE_SUPPLEMENT_REQUESTS, PendingDossier, check_reception_time
 

@@ -7,12 +7,12 @@ from uuid import uuid4
 
 import pytest
 
-from motcua_common.clock import FixedClock
+from motcua_common.config.clock import FixedClock
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
-from motcua_common.in_memory import in_memory_env, own_log
-from motcua_common.organisation import Organisation
-from motcua_common.testing import DEMO_DATA
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.events.in_memory import in_memory_env, own_log
+from motcua_common.province.organisation import Organisation
+from motcua_testkit.plugin import DEMO_DATA
+from motcua_common.province.working_calendar import WorkingCalendar
 
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.adapters.form_data import FormData

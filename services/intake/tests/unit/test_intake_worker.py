@@ -11,13 +11,13 @@ from uuid import uuid4
 import pytest
 from nameko.testing.services import worker_factory
 
-from motcua_common.clock import FixedClock
-from motcua_common.in_memory import RecordingFollower, in_memory_env, own_log
-from motcua_common.published import wire_position
-from motcua_common.testing import run_in_patched_child
-from motcua_common.nameko_deps import AppAndFollowers
-from motcua_common.testing import DEMO_DATA
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.in_memory import RecordingFollower, in_memory_env, own_log
+from motcua_common.events.published import wire_position
+from motcua_testkit.plugin import run_in_patched_child
+from motcua_common.runtime.nameko_deps import AppAndFollowers
+from motcua_testkit.plugin import DEMO_DATA
+from motcua_common.province.working_calendar import WorkingCalendar
 
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.adapters import published
@@ -105,11 +105,11 @@ from datetime import datetime, timezone
 from unittest.mock import MagicMock
 from nameko.containers import ServiceContainer
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
-from motcua_common.clock import FixedClock
-from motcua_common.in_memory import RecordingFollower, in_memory_env
-from motcua_common.nameko_deps import AppAndFollowers
-from motcua_common.testing import DEMO_DATA
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.in_memory import RecordingFollower, in_memory_env
+from motcua_common.runtime.nameko_deps import AppAndFollowers
+from motcua_testkit.plugin import DEMO_DATA
+from motcua_common.province.working_calendar import WorkingCalendar
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.adapters import published
 from motcua_intake.application import IntakeApplication

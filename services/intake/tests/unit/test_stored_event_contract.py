@@ -1,11 +1,11 @@
-"""Every event shape intake ever stored still loads (motcua_common.stored_contract)."""
+"""Every event shape intake ever stored still loads (motcua_common.events.stored_contract)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from motcua_common.access import DossierRead
-from motcua_common.idempotency import IdempotencyRecord
-from motcua_common.stored_contract import check_contract
+from motcua_common.audit.access import DossierRead
+from motcua_common.events.idempotency import IdempotencyRecord
+from motcua_common.events.stored_contract import check_contract
 
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
 from motcua_intake.domain.dossier import Dossier, DossierCode, PendingDossier

@@ -77,7 +77,7 @@ def test_every_bad_field_is_reported_at_once():
 
 
 def test_the_apis_channel_numbers_are_the_national_channel_codes():
-    from motcua_common.dossier_rules import Channel
+    from motcua_common.province.dossier_rules import Channel
 
     assert {pb.Channel.Value(f"CHANNEL_{c.name}"): int(c) for c in Channel} == {1: 1, 2: 2, 3: 3}
     assert submit_from_proto(valid()).channel == "online"

@@ -6,18 +6,20 @@ from datetime import datetime
 from typing import Callable, Protocol
 from uuid import UUID
 
-from motcua_common.audit_export import FORMAT, export_event, sign_document
-from motcua_common.audit_log import Signer, TrustedKeys
-from motcua_common.clock import Clock
-from motcua_common.context import Actor
+from motcua_common.audit.export import FORMAT, export_event, sign_document
+from motcua_common.audit.log import Signer, TrustedKeys
+from motcua_common.config.clock import Clock
+from motcua_common.events.context import Actor
 from motcua_common.errors import InvalidArgument, NotFound
-from motcua_common.eventstore import MotcuaApplication
-from motcua_common.telemetry import traced
+from motcua_common.events.store import MotcuaApplication
+from motcua_common.observability.telemetry import traced
+from motcua_common.audit.access import DossierRead
+from motcua_common.audit.log import CHAIN
 
 from motcua_reporting.adapters.history_table import HistoryRow, as_entries
 from motcua_reporting.domain.dossier_state import DossierState, state_as_of
 
-#: (service, aggregate ids, positions) -> that service's verification report (motcua_common.audit_log)
+#: (service, aggregate ids, positions) -> that service's verification report (motcua_common.audit.log)
 SourceVerifier = Callable[[str, list[str], list[int]], dict]
 
 
@@ -30,6 +32,9 @@ class DossierHistories(Protocol):
 
 
 class ReportingApplication(MotcuaApplication):
+    #: the audit hooks this service's event store is given (the store imports nothing from audit)
+    chain = CHAIN
+    reads = DossierRead
     name = "reporting"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, histories: DossierHistories,

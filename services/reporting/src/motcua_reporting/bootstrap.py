@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import sys
 
-from motcua_common.access import DossierRead
-from motcua_common.consumer import UpstreamFollower
-from motcua_common.platform import make_clock, make_pool, setup_service_schema
-from motcua_common.published import Publication, map_dossier_read
-from motcua_common.settings import Settings
+from motcua_common.audit.access import DossierRead
+from motcua_common.events.consumer import UpstreamFollower
+from motcua_common.runtime.service_setup import make_clock, make_pool, setup_service_schema
+from motcua_common.events.published import Publication, map_dossier_read
+from motcua_common.config.settings import Settings
+from motcua_common.audit.log import audit_signer, audit_trust
 
 from motcua_reporting.adapters import history_table
 from motcua_reporting.adapters.history_table import HistoryTable, PostgresHistories
@@ -25,7 +26,7 @@ def bootstrap(settings: Settings | None = None) -> ReportingApplication:
     app = ReportingApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                                 clock=make_clock(settings),
                                 histories=PostgresHistories(make_pool(settings), HistoryTable(SERVICE)),
-                                signer=settings.audit_signer(), trust=settings.audit_trust(),
+                                signer=audit_signer(settings), trust=audit_trust(settings),
                                 verify_source=SourceLogs(settings.amqp_uri).verify)
     # Reporting publishes only the reads it records (its own history follows them too).
     app.publication = Publication(SERVICE, {DossierRead.Recorded: map_dossier_read})
@@ -44,7 +45,7 @@ def setup_schema(settings: Settings | None = None) -> None:
 
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild reporting` rebuilds: dossier histories, from every followed log."""
-    from motcua_common.replay import OwnPublishedLog, ReplayTarget, UpstreamLog
+    from motcua_common.events.replay import OwnPublishedLog, ReplayTarget, UpstreamLog
 
     tables: dict[str, HistoryTable] = {}
 

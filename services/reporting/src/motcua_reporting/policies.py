@@ -6,8 +6,8 @@ it (hash-chained and signed there): reporting reads its sources' pages `with_aud
 is the one consumer that uses that explicit part of the envelope."""
 from __future__ import annotations
 
-from motcua_common.consumer import EveryEvent, UnitOfWork
-from motcua_common.published import PublishedEvent
+from motcua_common.events.consumer import EveryEvent, UnitOfWork
+from motcua_common.events.published import PublishedEvent
 
 from motcua_reporting.adapters.history_table import HistoryTable
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from motcua_common.audit_export import verify_document
+from motcua_common.audit.export import verify_document
 from motcua_common.errors import InvalidArgument, NotFound
+from motcua_common.audit.log import audit_signer, audit_trust
 
 from reporting_testkit import AUDITOR, OFFICIAL
 
@@ -101,7 +102,7 @@ def test_the_signed_export_verifies_offline_and_a_changed_one_does_not(processed
     services.sign_checkpoints()
     filename, document = services.reporting.export(AUDITOR, "", dossier["code"], include_reads=False)
     assert filename == f"lich-su-ho-so-{dossier['code']}.json"
-    trust = services.settings.audit_trust()
+    trust = audit_trust(services.settings)
     check = verify_document(document, trust)
     assert check.ok, check.problems
     assert check.events == len(json.loads(document)["payload"]["events"]) > 5
@@ -127,7 +128,7 @@ def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equalit
     import sys
     from pathlib import Path
 
-    from motcua_common.testing import service_command, wait_until
+    from motcua_testkit.plugin import service_command, wait_until
     from nameko.standalone.rpc import ClusterRpcProxy
 
     services, dossier = processed

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from motcua_common.platform import make_pool
+from motcua_common.runtime.service_setup import make_pool
 
 from motcua_reporting.adapters.history_table import HistoryTable, PostgresHistories
 from reporting_memory import InMemoryHistories, history_row

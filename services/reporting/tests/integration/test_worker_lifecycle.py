@@ -12,11 +12,11 @@ import sys
 
 import pytest
 
-from motcua_common.testing import service_command, wait_until
+from motcua_testkit.plugin import service_command, wait_until
 
 pytestmark = pytest.mark.integration
 
-RUNNER_GRACE_SECONDS = 10  # motcua_common.platform_runner.Supervisor.stop_all
+RUNNER_GRACE_SECONDS = 10  # motcua_common.runtime.platform_runner.Supervisor.stop_all
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_clean
     wait_until(lambda: available("reporting-worker", "intake") and available("reporting-worker", "workflow"), 60,
                "reporting to pull from intake and workflow once they run")
 
-    health = subprocess.run([sys.executable, "-m", "motcua_common.healthcheck", "--worker", "reporting"],
+    health = subprocess.run([sys.executable, "-m", "motcua_common.edge.healthcheck", "--worker", "reporting"],
                             env=processes.env, capture_output=True, text=True, timeout=60)
     assert health.returncode == 0, health.stderr
     detail = json.loads(health.stdout)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from motcua.events.v1 import events_pb2 as common
 from motcua.intake.events.v1 import events_pb2 as intake
 from motcua.workflow.events.v1 import events_pb2 as workflow
-from motcua_common.published import timestamp
+from motcua_common.events.published import timestamp
 from motcua_reporting.domain.dossier_state import HistoryEntry, state_as_of
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)

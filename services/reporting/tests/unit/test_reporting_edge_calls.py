@@ -9,10 +9,10 @@ from uuid import uuid4
 import grpc
 
 from motcua.audit.v1 import audit_pb2, audit_pb2_grpc
-from motcua_common.audit_log import Signer, TrustedKeys
-from motcua_common.clock import FixedClock
-from motcua_common.grpc_server import create_server
-from motcua_common.in_memory import in_memory_env
+from motcua_common.audit.log import Signer, TrustedKeys
+from motcua_common.config.clock import FixedClock
+from motcua_common.edge.grpc_server import create_server
+from motcua_common.events.in_memory import in_memory_env
 
 from motcua_reporting.application import ReportingApplication
 from motcua_reporting.entrypoints.grpc_server import STREAM_PAGE, servicers

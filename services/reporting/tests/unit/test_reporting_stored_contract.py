@@ -1,10 +1,10 @@
-"""Every event shape reporting ever stored still loads (motcua_common.stored_contract)."""
+"""Every event shape reporting ever stored still loads (motcua_common.events.stored_contract)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from motcua_common.access import DossierRead
-from motcua_common.stored_contract import check_contract
+from motcua_common.audit.access import DossierRead
+from motcua_common.events.stored_contract import check_contract
 
 
 def test_every_event_shape_reporting_ever_stored_still_loads():

@@ -8,15 +8,15 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from motcua_common.audit_export import verify_document
-from motcua_common.audit_log import Signer, TrustedKeys
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor
+from motcua_common.audit.export import verify_document
+from motcua_common.audit.log import Signer, TrustedKeys
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
 from motcua_common.errors import InvalidArgument, NotFound
 from motcua.intake.events.v1 import events_pb2 as iev
 from motcua.workflow.events.v1 import events_pb2 as wev
-from motcua_common.published import timestamp
-from motcua_common.in_memory import in_memory_env, own_log
+from motcua_common.events.published import timestamp
+from motcua_common.events.in_memory import in_memory_env, own_log
 
 from motcua_reporting.application import ReportingApplication
 from reporting_memory import InMemoryHistories, history_row

@@ -9,16 +9,16 @@ from uuid import uuid4
 import pytest
 from nameko.testing.services import worker_factory
 
-from motcua_common.audit_log import Signer, TrustedKeys
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor
-from motcua_common.in_memory import RecordingFollower, in_memory_env
-from motcua_common.testing import run_in_patched_child
-from motcua_common.nameko_deps import AppAndFollowers
+from motcua_common.audit.log import Signer, TrustedKeys
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
+from motcua_common.events.in_memory import RecordingFollower, in_memory_env
+from motcua_testkit.plugin import run_in_patched_child
+from motcua_common.runtime.nameko_deps import AppAndFollowers
 
 from motcua_reporting.application import ReportingApplication
-from motcua_common.access import DossierRead
-from motcua_common.published import Publication, map_dossier_read
+from motcua_common.audit.access import DossierRead
+from motcua_common.events.published import Publication, map_dossier_read
 from motcua_reporting.entrypoints.service import ReportingService
 from reporting_memory import InMemoryHistories
 
@@ -85,13 +85,13 @@ from unittest.mock import MagicMock
 from uuid import uuid4
 from nameko.containers import ServiceContainer
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
-from motcua_common.audit_log import Signer, TrustedKeys
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor
-from motcua_common.access import DossierRead
-from motcua_common.in_memory import RecordingFollower, in_memory_env
-from motcua_common.nameko_deps import AppAndFollowers
-from motcua_common.published import Publication, map_dossier_read, wire_position
+from motcua_common.audit.log import Signer, TrustedKeys
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
+from motcua_common.audit.access import DossierRead
+from motcua_common.events.in_memory import RecordingFollower, in_memory_env
+from motcua_common.runtime.nameko_deps import AppAndFollowers
+from motcua_common.events.published import Publication, map_dossier_read, wire_position
 from motcua_reporting.application import ReportingApplication
 from motcua_reporting.entrypoints.service import ReportingService
 from reporting_memory import InMemoryHistories

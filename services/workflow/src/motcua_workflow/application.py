@@ -8,18 +8,20 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from motcua_common.clock import Clock
-from motcua_common.dossier_rules import CLOSED_CASE_STATES
-from motcua_common.context import Actor, CommandContext, command_context, concerning
+from motcua_common.config.clock import Clock
+from motcua_common.province.dossier_rules import CLOSED_CASE_STATES
+from motcua_common.events.context import Actor, CommandContext, command_context, concerning
 from motcua_common.errors import Conflict, InvalidArgument, NotFound
-from motcua_common.eventstore import MotcuaApplication
-from motcua_common.telemetry import traced
-from motcua_common.working_calendar import WorkingCalendar
-from motcua_common.idempotency import IdempotentRequest
+from motcua_common.events.store import MotcuaApplication
+from motcua_common.observability.telemetry import traced
+from motcua_common.province.working_calendar import WorkingCalendar
+from motcua_common.events.idempotency import IdempotentRequest
 
-from motcua_common.organisation import Organisation
+from motcua_common.province.organisation import Organisation
+from motcua_common.audit.access import DossierRead
+from motcua_common.audit.log import CHAIN
 
-from motcua_common.unit_signing import ResultCheck, UnitKeys
+from motcua_workflow.adapters.unit_signing import ResultCheck, UnitKeys
 from motcua_workflow.domain.case import Case
 
 RESULT_MEDIA_TYPES = ("application/pdf", "application/xml", "image/jpeg", "image/png")
@@ -51,6 +53,9 @@ class ResultStore(Protocol):
 
 
 class WorkflowApplication(MotcuaApplication):
+    #: the audit hooks this service's event store is given (the store imports nothing from audit)
+    chain = CHAIN
+    reads = DossierRead
     name = "workflow"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, queue: CaseQueue,

@@ -4,17 +4,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from motcua_common.consumer import UpstreamFollower
-from motcua_common.platform import calendars, make_clock, make_pool, setup_service_schema
-from motcua_common.settings import Settings
+from motcua_common.events.consumer import UpstreamFollower
+from motcua_common.runtime.service_setup import calendars, make_clock, make_pool, setup_service_schema
+from motcua_common.config.settings import Settings
 
-from motcua_common.organisation import Organisation
+from motcua_common.province.organisation import Organisation
 
 from motcua_workflow.adapters import published
 from motcua_workflow.adapters import result_files
 from motcua_workflow.adapters.read_model import CaseSummaries, PostgresCaseQueue
 from motcua_workflow.adapters.result_files import ResultFiles
-from motcua_common.unit_signing import UnitKeys, issue_unit_keys
+from motcua_workflow.adapters.unit_signing import UnitKeys, issue_unit_keys
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
 from motcua_workflow.policies import IntakePolicies
@@ -74,8 +74,8 @@ def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild workflow` rebuilds: the work queue, from workflow's own log."""
     from eventsourcing.persistence import StoredEvent
 
-    from motcua_common.eventstore import ChainingMapper, make_transcoder
-    from motcua_common.replay import OwnLog, ReplayTarget
+    from motcua_common.events.store import ChainingMapper, make_transcoder
+    from motcua_common.events.replay import OwnLog, ReplayTarget
 
     mapper = ChainingMapper(transcoder=make_transcoder())  # decodes through the upcasters, as the service does
     summaries: dict[str, CaseSummaries] = {}

@@ -7,9 +7,9 @@ from typing import Callable
 from uuid import UUID
 
 from motcua.intake.events.v1 import events_pb2 as intake_events
-from motcua_common.consumer import UnitOfWork
-from motcua_common.logs import bound, get_logger
-from motcua_common.published import PublishedEvent, to_datetime
+from motcua_common.events.consumer import UnitOfWork
+from motcua_common.observability.logs import bound, get_logger
+from motcua_common.events.published import PublishedEvent, to_datetime
 
 from motcua_workflow.domain.case import PROCESSED, STOPPED, Case, WorkingTime
 from motcua_workflow.domain.templates import ProcessTemplates

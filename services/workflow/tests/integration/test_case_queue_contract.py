@@ -7,12 +7,12 @@ from uuid import uuid4
 
 import pytest
 
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor
-from motcua_common.in_memory import in_memory_env
-from motcua_common.platform import calendars
-from motcua_common.testing import DEMO_DATA
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
+from motcua_common.events.in_memory import in_memory_env
+from motcua_common.runtime.service_setup import calendars
+from motcua_testkit.plugin import DEMO_DATA
+from motcua_common.province.working_calendar import WorkingCalendar
 
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication

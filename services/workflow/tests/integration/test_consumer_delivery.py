@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from motcua_common.consumer import StaleTracking
-from motcua_common.published import published_from_wire, wire_position
+from motcua_common.events.consumer import StaleTracking
+from motcua_common.events.published import published_from_wire, wire_position
 
 from workflow_testkit import case_counts, dossier_ids, submit_dossiers
 
@@ -117,7 +117,7 @@ def test_many_pages_under_racing_workers_leave_no_gap(apps):
 
 
 def test_rebuilt_read_model_equals_the_live_one_and_an_interrupted_rebuild_resumes(apps):
-    from motcua_common.replay import Replayer
+    from motcua_common.events.replay import Replayer
     from motcua_workflow.bootstrap import replay_targets
     from motcua_workflow.domain.case import Case
 
@@ -197,7 +197,7 @@ def test_a_push_linked_to_the_tracked_event_is_applied_without_a_pull_across_unp
 
 
 def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_applies_it(apps):
-    from motcua_common.testing import wait_until
+    from motcua_testkit.plugin import wait_until
 
     intake, workflow, follower, _ = apps
     submit_dossiers(intake, 2)
@@ -226,7 +226,7 @@ def test_a_push_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_app
 def test_a_wake_that_finds_a_pull_in_progress_returns_at_once_and_the_puller_pulls_up_to_it(apps):
     """Reporting's pushes only wake a pull (they lack the audit record): like any push, never waiting
     for the in-order lock; whoever holds it pulls up to the woken position before letting go."""
-    from motcua_common.testing import wait_until
+    from motcua_testkit.plugin import wait_until
 
     intake, workflow, follower, _ = apps
     submit_dossiers(intake, 2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from motcua_common.consumer import UpstreamFollower, observations
-from motcua_common.logs import configure
-from motcua_common.published import wire_position, wire_previous
+from motcua_common.events.consumer import UpstreamFollower, observations
+from motcua_common.observability.logs import configure
+from motcua_common.events.published import wire_position, wire_previous
 from motcua.intake.events.v1 import events_pb2 as intake_events
 
 from workflow_testkit import submit_dossiers

@@ -16,7 +16,7 @@ import uuid
 import psycopg
 import pytest
 
-from motcua_common.testing import rabbitmqctl, service_command, wait_until
+from motcua_testkit.plugin import rabbitmqctl, service_command, wait_until
 
 from workflow_testkit import OFFICIAL, case_counts, dossier_ids, submit_dossiers
 

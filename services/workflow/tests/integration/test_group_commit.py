@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from motcua_common.errors import Conflict
-from motcua_common.testing import wait_until
+from motcua_testkit.plugin import wait_until
 
 from workflow_testkit import OFFICIAL, submit_dossiers
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from motcua_common.eventstore import first_broken_link
+from motcua_common.events.store import first_broken_link
 
 from workflow_testkit import OFFICIAL, submit_dossiers
 

@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from motcua_common.audit_log import (GENESIS, LogVerifier, Signer, TrustedKeys, log_entry_hash,
+from motcua_common.audit.log import (GENESIS, LogVerifier, Signer, TrustedKeys, log_entry_hash,
                                      record_checkpoint)
+from motcua_common.audit.log import audit_signer, audit_trust
 
 from workflow_testkit import OFFICIAL, submit_dossiers
 
@@ -23,7 +24,7 @@ def workflow_log(apps, province):  # type: ignore[no-untyped-def]
     intake, workflow, follower, settings = apps
     submit_dossiers(intake, 3)
     follower.catch_up(lambda start, limit: intake.read_notifications(start, limit))
-    signer = settings.audit_signer()
+    signer = audit_signer(settings)
     with psycopg.connect(province.conninfo, autocommit=True) as conn:
         first = record_checkpoint(conn, "workflow", "workflow", settings.province, signer, NOW)
     for dossier in submit_dossiers(intake, 2):
@@ -35,7 +36,7 @@ def workflow_log(apps, province):  # type: ignore[no-untyped-def]
 
 def verify(province, settings, trusted=None):  # type: ignore[no-untyped-def]
     with psycopg.connect(province.conninfo, autocommit=True) as conn:
-        return LogVerifier(conn, "workflow", "workflow", settings.province, trusted or settings.audit_trust()).verify_all()
+        return LogVerifier(conn, "workflow", "workflow", settings.province, trusted or audit_trust(settings)).verify_all()
 
 
 def positions(province) -> list[int]:  # type: ignore[no-untyped-def]
@@ -145,7 +146,7 @@ def test_verifying_a_few_positions_reads_only_their_signed_segments(workflow_log
     late = positions(province)[-1]
     with psycopg.connect(province.conninfo, autocommit=True) as conn:
         report = LogVerifier(conn, "workflow", "workflow", settings.province,
-                             settings.audit_trust()).verify_positions([late])
+                             audit_trust(settings)).verify_positions([late])
     assert report.broken is None
     assert report.events_checked == late - first.position  # from the checkpoint before it, not from 0
 
@@ -167,7 +168,7 @@ def test_a_verification_across_adjacent_segments_counts_each_checkpoint_once(wor
     _, settings, signer, first = workflow_log
     with psycopg.connect(province.conninfo, autocommit=True) as conn:
         second = record_checkpoint(conn, "workflow", "workflow", settings.province, signer, NOW)
-        verifier = LogVerifier(conn, "workflow", "workflow", settings.province, settings.audit_trust())
+        verifier = LogVerifier(conn, "workflow", "workflow", settings.province, audit_trust(settings))
         around_both = verifier.verify_positions([first.position, first.position + 1])
         whole = verifier.verify_all()
     assert second is not None and around_both.broken is None and whole.broken is None

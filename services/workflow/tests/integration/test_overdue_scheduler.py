@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from motcua_common.testing import wait_until
+from motcua_testkit.plugin import wait_until
 
 from workflow_testkit import OFFICIAL, submit_dossiers
 

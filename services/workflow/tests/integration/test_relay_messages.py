@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from motcua.intake.events.v1 import events_pb2 as pb
-from motcua_common.relay import Relay
+from motcua_common.events.relay import Relay
 
 from workflow_testkit import submit_dossiers
 

@@ -7,13 +7,13 @@ from uuid import uuid4
 
 import pytest
 
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor, CommandContext, command_context, concerning
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor, CommandContext, command_context, concerning
 from motcua_common.errors import InvalidArgument, RuleViolated
-from motcua_common.testing import DEMO_DATA
+from motcua_testkit.plugin import DEMO_DATA
 
 from motcua_workflow.adapters.templates_file import load_templates
-from motcua_common.working_calendar import VIETNAM_TZ, WorkingCalendar
+from motcua_common.province.working_calendar import VIETNAM_TZ, WorkingCalendar
 
 from motcua_workflow.domain.case import EARLY, LATE, ON_TIME, PAUSED, PROCESSED, Case, classify
 
@@ -186,9 +186,9 @@ def test_a_resumed_event_stored_before_extensions_existed_still_reads():
 
 
 def test_every_event_shape_workflow_ever_stored_still_loads():
-    from motcua_common.access import DossierRead
-    from motcua_common.idempotency import IdempotencyRecord
-    from motcua_common.stored_contract import check_contract
+    from motcua_common.audit.access import DossierRead
+    from motcua_common.events.idempotency import IdempotencyRecord
+    from motcua_common.events.stored_contract import check_contract
 
     assert check_contract([Case, IdempotencyRecord, DossierRead], SAMPLES) == []
 
@@ -196,8 +196,8 @@ def test_every_event_shape_workflow_ever_stored_still_loads():
 def load_sample(name: str):  # type: ignore[no-untyped-def]
     from eventsourcing.persistence import StoredEvent
 
-    from motcua_common.eventstore import ChainingMapper, make_transcoder
-    from motcua_common.stored_contract import load_samples
+    from motcua_common.events.store import ChainingMapper, make_transcoder
+    from motcua_common.events.stored_contract import load_samples
 
     sample = next(s for s in load_samples(SAMPLES) if s.path.name == name)
     return ChainingMapper(transcoder=make_transcoder()).to_domain_event(

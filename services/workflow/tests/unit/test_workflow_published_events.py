@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from motcua_common.published import check_publication
+from motcua_common.events.published import check_publication
 
 from motcua_workflow.adapters.published import publication
 
@@ -16,8 +16,8 @@ def test_every_stored_stop_and_processing_publishes_its_end_reason():
     from uuid import UUID
 
     from eventsourcing.persistence import Notification
-    from motcua_common.eventstore import ChainingMapper, make_transcoder
-    from motcua_common.stored_contract import load_samples
+    from motcua_common.events.store import ChainingMapper, make_transcoder
+    from motcua_common.events.stored_contract import load_samples
 
     mapper = ChainingMapper(transcoder=make_transcoder())
     mappers = publication().mappers

@@ -8,14 +8,14 @@ from uuid import uuid4
 
 import pytest
 
-from motcua_common.clock import FixedClock
-from motcua_common.context import Actor
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
-from motcua_common.in_memory import in_memory_env, own_log
-from motcua_common.organisation import Organisation
-from motcua_common.testing import DEMO_DATA
-from motcua_common.unit_signing import UnitKeys, issue_unit_keys
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.events.in_memory import in_memory_env, own_log
+from motcua_common.province.organisation import Organisation
+from motcua_testkit.plugin import DEMO_DATA
+from motcua_workflow.adapters.unit_signing import UnitKeys, issue_unit_keys
+from motcua_common.province.working_calendar import WorkingCalendar
 
 from motcua_workflow.adapters.read_model import COLUMNS
 from motcua_workflow.adapters.templates_file import load_templates

@@ -9,12 +9,12 @@ from unittest.mock import MagicMock
 import pytest
 from nameko.testing.services import worker_factory
 
-from motcua_common.clock import FixedClock
-from motcua_common.in_memory import RecordingFollower, in_memory_env
-from motcua_common.published import wire_position
-from motcua_common.testing import run_in_patched_child
-from motcua_common.testing import DEMO_DATA
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.in_memory import RecordingFollower, in_memory_env
+from motcua_common.events.published import wire_position
+from motcua_testkit.plugin import run_in_patched_child
+from motcua_testkit.plugin import DEMO_DATA
+from motcua_common.province.working_calendar import WorkingCalendar
 
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
@@ -99,10 +99,10 @@ from datetime import datetime, timedelta, timezone
 from unittest.mock import MagicMock
 from nameko.containers import ServiceContainer
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
-from motcua_common.clock import FixedClock
-from motcua_common.in_memory import RecordingFollower, in_memory_env
-from motcua_common.testing import DEMO_DATA
-from motcua_common.working_calendar import WorkingCalendar
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.in_memory import RecordingFollower, in_memory_env
+from motcua_testkit.plugin import DEMO_DATA
+from motcua_common.province.working_calendar import WorkingCalendar
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
 from motcua_workflow.adapters import published

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 from uuid import UUID
 
-from motcua_common.eventstore import ReadModel
-from motcua_common.search_text import fold
+from motcua_common.events.store import ReadModel
+from motcua_common.province.search_text import fold
 
 COLUMNS = ("dossier_id", "pending_id", "dossier_code", "procedure_code", "receiving_agency_code", "channel",
            "national_status", "received_at", "appointment_at", "version")

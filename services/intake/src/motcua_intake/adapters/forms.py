@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from motcua_common.documents import Document, place_and_date, render_pdf, vietnamese_time
+from motcua_common.documents.forms import Document, place_and_date, render_pdf, vietnamese_time
 
 from motcua_intake.adapters.form_data import FormHeader
 from motcua_intake.domain.catalogue import Procedure

@@ -8,15 +8,15 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from motcua.intake.v1 import intake_pb2 as pb
-from motcua_common.dossier_rules import Channel
+from motcua_common.province.dossier_rules import Channel
 from motcua_common.errors import FieldViolation, InvalidArgument
 
 from motcua_intake.application import ApplicantInput, DossierQuery, SubmitDossier
 from motcua_intake.domain.catalogue import Procedure
 from motcua_intake.domain.identity import citizen_id_problem
-from motcua_common.organisation import Organisation, Unit
+from motcua_common.province.organisation import Organisation, Unit
 
-# The API's channel numbers are the national KenhThucHien codes (motcua_common.dossier_rules.Channel).
+# The API's channel numbers are the national KenhThucHien codes (motcua_common.province.dossier_rules.Channel).
 CHANNEL_NAMES = {int(channel): channel.name.lower() for channel in Channel}
 CHANNEL_VALUES = {v: k for k, v in CHANNEL_NAMES.items()}
 ONLINE_LEVELS = {"partial": pb.ONLINE_LEVEL_PARTIAL, "full": pb.ONLINE_LEVEL_FULL}

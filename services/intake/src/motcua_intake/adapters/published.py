@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from motcua.intake.events.v1 import events_pb2 as pb
-from motcua_common.access import DossierRead
-from motcua_common.published import Publication, map_dossier_read, timestamp
+from motcua_common.audit.access import DossierRead
+from motcua_common.events.published import Publication, map_dossier_read, timestamp
 
 from motcua_intake.domain.dossier import Dossier, DossierCode, PendingDossier
 

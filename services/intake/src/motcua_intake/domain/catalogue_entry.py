@@ -7,8 +7,8 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from motcua_common.domain import MotcuaAggregate
-from motcua_common.ids import deterministic_id
+from motcua_common.events.domain import MotcuaAggregate
+from motcua_common.events.ids import deterministic_id
 
 from motcua_intake.domain.catalogue import Procedure
 

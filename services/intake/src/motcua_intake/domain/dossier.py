@@ -7,10 +7,10 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from motcua_common.domain import MotcuaAggregate
-from motcua_common.dossier_rules import BACKDATING_CHANNELS, CHANNELS, NationalStatus
+from motcua_common.events.domain import MotcuaAggregate
+from motcua_common.province.dossier_rules import BACKDATING_CHANNELS, CHANNELS, NationalStatus
 from motcua_common.errors import InvalidArgument, RuleViolated
-from motcua_common.ids import deterministic_id
+from motcua_common.events.ids import deterministic_id
 
 FORWARDING_CUTOFF = time(15, 0)  # received later than this: forwarded at the start of the next working day
 CLOCK_SKEW = timedelta(minutes=1)  # a stated reception time this far ahead of the clock is still "now"
@@ -48,7 +48,7 @@ def check_reception_time(received_at: datetime, now: datetime, channel: str, cal
 def forwarding_time(received_at: datetime, calendar: Sessions) -> datetime:
     """When a received dossier goes to the unit that processes it: at once if received on a working
     day up to 15:00, otherwise at the start of the next working day."""
-    from motcua_common.working_calendar import VIETNAM_TZ
+    from motcua_common.province.working_calendar import VIETNAM_TZ
 
     local = received_at.astimezone(VIETNAM_TZ)
     if calendar.is_working_day(local.date()) and local.time() <= FORWARDING_CUTOFF:

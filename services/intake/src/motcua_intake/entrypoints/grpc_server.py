@@ -10,14 +10,14 @@ import grpc
 from motcua.intake.v1 import intake_pb2 as pb
 from motcua.intake.v1 import intake_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.event_stream import EVENT_STREAM_SERVICE, add_event_stream
-from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
-from motcua_common.logs import bound, get_logger
+from motcua_common.events.event_stream import EVENT_STREAM_SERVICE, add_event_stream
+from motcua_common.edge.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
+from motcua_common.observability.logs import bound, get_logger
 
 from motcua_intake.adapters.proto import (components_from_proto, dossier_to_proto, procedure_to_proto,
                                           dossier_summary_to_proto, search_from_proto, submit_from_proto,
                                           unit_to_proto)
-from motcua_common.working_calendar import VIETNAM_TZ
+from motcua_common.province.working_calendar import VIETNAM_TZ
 
 from motcua_intake.application import IntakeApplication
 from motcua_intake.domain.catalogue import LANGUAGES
@@ -138,7 +138,7 @@ def _dossier_ref(request: Any) -> dict:
 
 
 def dossier_calls(app: IntakeApplication) -> DossierCalls:
-    """The reads of a dossier the edge records (motcua_common.grpc_server.DossierCalls)."""
+    """The reads of a dossier the edge records (motcua_common.edge.grpc_server.DossierCalls)."""
     return DossierCalls(
         pb.DESCRIPTOR.services_by_name["IntakeService"].full_name,
         reads={"GetDossier": "intake.GetDossier", "GetReceiptForm": "intake.GetReceiptForm",

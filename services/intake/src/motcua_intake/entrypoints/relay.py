@@ -1,7 +1,7 @@
 """intake's relay process: publishes intake's stored events to RabbitMQ."""
 from __future__ import annotations
 
-from motcua_common.relay_main import run_relay
+from motcua_common.events.relay_main import run_relay
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
                                       ConsumerHealth, bounded, published_event_handler)
 
 
@@ -36,7 +36,7 @@ class IntakeService(AuditEndpoints, ConsumerHealth):
 
     @rpc
     def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
-        """Published events from `start` (motcua_common.published); `with_audit` adds the stored events (reporting)."""
+        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
         return self.parts.app.read_notifications(start, limit, with_audit)
 
     @rpc

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import UUID
 
-from motcua_common.eventstore import make_transcoder, storable
-from motcua_common.published import PublishedEvent
+from motcua_common.events.store import make_transcoder, storable
+from motcua_common.events.published import PublishedEvent
 
 from motcua_reporting.domain.dossier_state import HistoryEntry
 

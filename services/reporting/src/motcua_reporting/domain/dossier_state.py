@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from motcua.intake.events.v1 import events_pb2 as intake_events
 from motcua.workflow.events.v1 import events_pb2 as workflow_events
 
-from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, ON_TIME, NationalStatus, case_state_after, outcome,
+from motcua_common.province.dossier_rules import (CASE_NATIONAL_STATUS, ON_TIME, NationalStatus, case_state_after, outcome,
                                          stop_end_reason_from_text)
 
 

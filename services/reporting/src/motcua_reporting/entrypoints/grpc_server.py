@@ -9,7 +9,7 @@ import grpc
 from motcua.audit.v1 import audit_pb2 as pb
 from motcua.audit.v1 import audit_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
+from motcua_common.edge.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
 
 from motcua_reporting.adapters.proto import dossier_state, history_event, verification
 from motcua_reporting.application import ReportingApplication

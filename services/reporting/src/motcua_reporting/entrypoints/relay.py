@@ -1,7 +1,7 @@
 """reporting's relay process: publishes reporting's stored events (the reads it records) to RabbitMQ."""
 from __future__ import annotations
 
-from motcua_common.relay_main import run_relay
+from motcua_common.events.relay_main import run_relay
 
 
 def main() -> None:

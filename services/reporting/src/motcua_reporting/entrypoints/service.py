@@ -5,8 +5,8 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.published import wire_position
-from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+from motcua_common.events.published import wire_position
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
                                       ConsumerHealth, bounded, published_event_handler)
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from motcua.workflow.v1 import workflow_pb2 as pb
-from motcua_common.dossier_rules import outcome
+from motcua_common.province.dossier_rules import outcome
 from motcua_common.errors import InvalidArgument
 
 from motcua_workflow.domain.case import Case

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from motcua.workflow.events.v1 import events_pb2 as pb
-from motcua_common.access import DossierRead
-from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, IN_PROGRESS, PAUSED, PROCESSED, RETURNED, STOPPED,
+from motcua_common.audit.access import DossierRead
+from motcua_common.province.dossier_rules import (CASE_NATIONAL_STATUS, IN_PROGRESS, PAUSED, PROCESSED, RETURNED, STOPPED,
                                          stop_end_reason_from_text)
-from motcua_common.published import Publication, map_dossier_read, timestamp
+from motcua_common.events.published import Publication, map_dossier_read, timestamp
 
 from motcua_workflow.domain.case import Case
 

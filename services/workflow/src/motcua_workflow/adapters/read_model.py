@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 from uuid import UUID
 
-from motcua_common.dossier_rules import CLOSED_CASE_STATES, IN_PROGRESS, case_state_after
-from motcua_common.eventstore import ReadModel
+from motcua_common.province.dossier_rules import CLOSED_CASE_STATES, IN_PROGRESS, case_state_after
+from motcua_common.events.store import ReadModel
 
 COLUMNS = ("case_id", "dossier_id", "dossier_code", "procedure_code", "unit_code", "status", "due_at",
            "current_step", "version", "overdue", "assignee", "due_soon_for", "step_names", "end_reason",

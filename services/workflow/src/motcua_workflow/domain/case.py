@@ -8,13 +8,13 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from motcua_common.domain import MotcuaAggregate
-from motcua_common.dossier_rules import (CASE_NATIONAL_STATUS, CLOSED_CASE_STATES, EARLY, IN_PROGRESS, LATE,
+from motcua_common.events.domain import MotcuaAggregate
+from motcua_common.province.dossier_rules import (CASE_NATIONAL_STATUS, CLOSED_CASE_STATES, EARLY, IN_PROGRESS, LATE,
                                          ON_TIME, PAUSED, PROCESSED, RETURNED, STOPPED, Outcome, case_state_after,
                                          outcome, stop_end_reason_from_text)
 from motcua_common.errors import InvalidArgument, RuleViolated
-from motcua_common.ids import deterministic_id
-from motcua_common.working_calendar import VIETNAM_TZ
+from motcua_common.events.ids import deterministic_id
+from motcua_common.province.working_calendar import VIETNAM_TZ
 
 RETURN_METHODS = ("desk", "post", "online")
 STOP_END_REASONS = ("stopped", "withdrawn")
@@ -24,7 +24,7 @@ MIN_EXTENSION_BOUND = timedelta(hours=8)
 
 
 class WorkingTime(Protocol):
-    """The province's calendar, as the case needs it (motcua_common.working_calendar.WorkingCalendar)."""
+    """The province's calendar, as the case needs it (motcua_common.province.working_calendar.WorkingCalendar)."""
 
     def add_working_time(self, start: datetime, amount: timedelta) -> datetime: ...
     def working_time_between(self, start: datetime, end: datetime) -> timedelta: ...

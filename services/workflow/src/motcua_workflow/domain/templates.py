@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from motcua_common.working_calendar import HOURS_PER_WORKING_DAY
+from motcua_common.province.working_calendar import HOURS_PER_WORKING_DAY
 
 from motcua_workflow.domain.case import StepPlan
 

@@ -8,10 +8,10 @@ import grpc
 from motcua.workflow.v1 import workflow_pb2 as pb
 from motcua.workflow.v1 import workflow_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.event_stream import EVENT_STREAM_SERVICE, add_event_stream
-from motcua_common.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
-from motcua_common.logs import bound, get_logger
-from motcua_common.telemetry import meter
+from motcua_common.events.event_stream import EVENT_STREAM_SERVICE, add_event_stream
+from motcua_common.edge.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
+from motcua_common.observability.logs import bound, get_logger
+from motcua_common.observability.telemetry import meter
 from opentelemetry.metrics import Observation
 
 from motcua_workflow.adapters.proto import (CASE_STATUS_NAMES, RETURN_METHOD_NAMES, case_to_proto, parse_uuid,
@@ -169,7 +169,7 @@ def servicers(app: WorkflowApplication):  # type: ignore[no-untyped-def]
 
 
 def dossier_calls(app: WorkflowApplication) -> DossierCalls:
-    """The reads of a dossier the edge records (motcua_common.grpc_server.DossierCalls)."""
+    """The reads of a dossier the edge records (motcua_common.edge.grpc_server.DossierCalls)."""
     return DossierCalls(
         pb.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
         reads={"GetCase": "workflow.GetCase", "GetResult": "workflow.GetResult"},

@@ -6,8 +6,8 @@ from datetime import timedelta
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from motcua_common.logs import get_logger
-from motcua_common.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+from motcua_common.observability.logs import get_logger
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
                                        ConsumerHealth, Every, bounded, published_event_handler)
 
 log = get_logger()
@@ -69,7 +69,7 @@ class WorkflowService(AuditEndpoints, ConsumerHealth):
 
     @rpc
     def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
-        """Published events from `start` (motcua_common.published); `with_audit` adds the stored events (reporting)."""
+        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
         return self.parts.app.read_notifications(start, limit, with_audit)
 
     @rpc

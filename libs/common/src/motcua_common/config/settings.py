@@ -1,0 +1,235 @@
+"""Process configuration, read once from the environment by each bootstrap().
+
+Every variable is documented in README.md ("Configuration"). Secrets have no
+defaults: a process without them refuses to start with a message naming them.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+
+#: calls a gRPC edge serves at once by default (MOTCUA_GRPC_MAX_IN_FLIGHT)
+DEFAULT_GRPC_MAX_IN_FLIGHT = 64
+#: access tokens' audience by default (MOTCUA_OIDC_AUDIENCE)
+DEFAULT_OIDC_AUDIENCE = "motcua-api"
+#: seconds of clock difference tolerated on a token's exp/nbf/iat by default (MOTCUA_OIDC_CLOCK_SKEW_SECONDS)
+DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 30
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def postgres_conninfo(host: str, port: int | str, user: str, password: str, dbname: str) -> str:
+    """The one place a PostgreSQL connection string is built (values escaped by psycopg)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(host=host, port=str(port), user=user, password=password, dbname=dbname)
+
+
+def postgres_conninfo_from_env(env: Mapping[str, str]) -> str:
+    """From the MOTCUA_PG_* variables of a province's environment (tools, tests, benchmarks)."""
+    return postgres_conninfo(env.get("MOTCUA_PG_HOST", "127.0.0.1"), env.get("MOTCUA_PG_PORT", "5432"),
+                             _required(env, "MOTCUA_PG_USER"), _required(env, "MOTCUA_PG_PASSWORD"),
+                             _required(env, "MOTCUA_PG_DBNAME"))
+
+
+def eventsourcing_conninfo(env: Mapping[str, str]) -> str:
+    """From an eventsourcing Application's POSTGRES_* environment (see Settings.eventsourcing_env)."""
+    return postgres_conninfo(env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_USER"],
+                             env["POSTGRES_PASSWORD"], env["POSTGRES_DBNAME"])
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines (the `.local/<province>.env` files `make run` and the tools read)."""
+    values = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+def process_environment(env_file: str | Path | None = None) -> dict[str, str]:
+    """This process's environment, with an env file's values over it (for tools with --env-file).
+    The one place outside Settings.from_env that reads the process environment."""
+    env = dict(os.environ)
+    if env_file:
+        env.update(read_env_file(Path(env_file)))
+    return env
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required but not set")
+    return value
+
+
+_GRPC_ADDRESS = re.compile(r"MOTCUA_([A-Z]+)_GRPC_ADDRESS")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: str) -> int:
+    try:
+        value = int(env.get(name, default))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number") from None
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1")
+    return value
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: str, maximum: float = 60) -> float:
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number") from None
+    if not 0 <= value <= maximum:
+        raise ConfigurationError(f"{name} must be between 0 and {maximum:g}")
+    return value
+
+
+def _oidc(env: Mapping[str, str], environment: str) -> dict:
+    issuer = env.get("MOTCUA_OIDC_ISSUER", "").strip()
+    jwks_url = env.get("MOTCUA_OIDC_JWKS_URL", "").strip()
+    for name, url in (("MOTCUA_OIDC_ISSUER", issuer), ("MOTCUA_OIDC_JWKS_URL", jwks_url)):
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"{name} must be an http(s) URL, not {url!r}")
+        if url.startswith("http://") and environment == "production":
+            raise ConfigurationError(f"{name} must be an https URL when MOTCUA_ENVIRONMENT=production")
+    audience = env.get("MOTCUA_OIDC_AUDIENCE", "").strip() or DEFAULT_OIDC_AUDIENCE
+    raw_skew = env.get("MOTCUA_OIDC_CLOCK_SKEW_SECONDS", "").strip()
+    try:
+        skew = int(raw_skew) if raw_skew else DEFAULT_OIDC_CLOCK_SKEW_SECONDS
+    except ValueError:
+        raise ConfigurationError(f"MOTCUA_OIDC_CLOCK_SKEW_SECONDS must be a whole number, not {raw_skew!r}") from None
+    if not 0 <= skew <= 300:
+        raise ConfigurationError(f"MOTCUA_OIDC_CLOCK_SKEW_SECONDS must be between 0 and 300, not {skew}")
+    return {"oidc_issuer": issuer, "oidc_audience": audience, "oidc_clock_skew_seconds": skew,
+            "oidc_jwks_url": jwks_url}
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    province: str
+    postgres_host: str
+    postgres_port: int
+    postgres_user: str
+    postgres_password: str
+    postgres_dbname: str
+    amqp_uri: str
+    clock: str
+    subject_kek: bytes
+    log_level: str
+    data_dir: str
+    audit_signing_key: bytes = b""
+    audit_trusted_keys: tuple[str, ...] = ()
+    unit_keys_dir: str = ""
+    #: calls a gRPC edge serves at once (health checks aside); more are refused with RESOURCE_EXHAUSTED
+    grpc_max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT
+    max_backdating_working_days: float = 3.0
+    clock_ttl_seconds: float = 0.2
+    pg_pool_size: int = 5
+    nameko_max_workers: int = 10
+    checkpoint_events: int = 256
+    checkpoint_seconds: float = 10.0
+    overdue_scan_seconds: float = 30.0
+    due_soon_working_hours: float = 8.0
+    grpc_addresses: tuple[tuple[str, str], ...] = ()  # (service, address) from MOTCUA_<SERVICE>_GRPC_ADDRESS
+    #: the OpenID Connect issuer whose access tokens are accepted; empty: none configured yet
+    oidc_issuer: str = ""
+    oidc_audience: str = DEFAULT_OIDC_AUDIENCE
+    oidc_clock_skew_seconds: int = DEFAULT_OIDC_CLOCK_SKEW_SECONDS
+    #: the issuer's JWKS URL when it is not the one its discovery document names
+    oidc_jwks_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        environment = env.get("MOTCUA_ENVIRONMENT", "development")
+        if environment not in {"development", "test", "production"}:
+            raise ConfigurationError(
+                f"MOTCUA_ENVIRONMENT must be development, test or production, not {environment!r}"
+            )
+        clock = env.get("MOTCUA_CLOCK", "system")
+        if clock not in {"system", "settable"}:
+            raise ConfigurationError(f"MOTCUA_CLOCK must be system or settable, not {clock!r}")
+        if clock == "settable" and environment == "production":
+            raise ConfigurationError("MOTCUA_CLOCK=settable is refused when MOTCUA_ENVIRONMENT=production")
+        try:
+            kek = base64.b64decode(_required(env, "MOTCUA_SUBJECT_KEK"), validate=True)
+        except ValueError as exc:
+            raise ConfigurationError("MOTCUA_SUBJECT_KEK must be base64") from exc
+        if len(kek) != 32:
+            raise ConfigurationError("MOTCUA_SUBJECT_KEK must decode to 32 bytes")
+        try:
+            signing_key = base64.b64decode(_required(env, "MOTCUA_AUDIT_SIGNING_KEY"), validate=True)
+        except ValueError as exc:
+            raise ConfigurationError("MOTCUA_AUDIT_SIGNING_KEY must be base64") from exc
+        if len(signing_key) != 32:
+            raise ConfigurationError("MOTCUA_AUDIT_SIGNING_KEY must decode to 32 bytes (an Ed25519 seed)")
+        return cls(
+            environment=environment,
+            province=_required(env, "MOTCUA_PROVINCE"),
+            postgres_host=env.get("MOTCUA_PG_HOST", "127.0.0.1"),
+            postgres_port=int(env.get("MOTCUA_PG_PORT", "5432")),
+            postgres_user=_required(env, "MOTCUA_PG_USER"),
+            postgres_password=_required(env, "MOTCUA_PG_PASSWORD"),
+            postgres_dbname=_required(env, "MOTCUA_PG_DBNAME"),
+            amqp_uri=_required(env, "MOTCUA_AMQP_URI"),
+            clock=clock,
+            subject_kek=kek,
+            log_level=env.get("MOTCUA_LOG_LEVEL", "info"),
+            data_dir=_required(env, "MOTCUA_DATA_DIR"),
+            audit_signing_key=signing_key,
+            # Public keys of earlier signing keys, still trusted for what they signed.
+            audit_trusted_keys=tuple(k.strip() for k in env.get("MOTCUA_AUDIT_TRUSTED_KEYS", "").split(",") if k.strip()),
+            # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
+            unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
+            grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", str(DEFAULT_GRPC_MAX_IN_FLIGHT)),
+            max_backdating_working_days=_non_negative(env, "MOTCUA_MAX_BACKDATING_WORKING_DAYS", "3"),
+            # How long a process reuses the settable clock's offset before reading it again.
+            clock_ttl_seconds=_non_negative(env, "MOTCUA_CLOCK_TTL_SECONDS", "0.2"),
+            pg_pool_size=_positive_int(env, "MOTCUA_PG_POOL_SIZE", "5"),
+            nameko_max_workers=_positive_int(env, "MOTCUA_NAMEKO_MAX_WORKERS", "10"),
+            checkpoint_events=_positive_int(env, "MOTCUA_CHECKPOINT_EVENTS", "256"),
+            checkpoint_seconds=_non_negative(env, "MOTCUA_CHECKPOINT_SECONDS", "10", 3600),
+            overdue_scan_seconds=_non_negative(env, "MOTCUA_OVERDUE_SCAN_SECONDS", "30", 3600),
+            due_soon_working_hours=_non_negative(env, "MOTCUA_DUE_SOON_WORKING_HOURS", "8", 480),
+            grpc_addresses=tuple(sorted((m.group(1).lower(), v) for k, v in env.items()
+                                        if (m := _GRPC_ADDRESS.fullmatch(k)) and v.strip())),
+            **_oidc(env, environment),
+        )
+
+    def grpc_address(self, service: str, default_port: int) -> str:
+        """Where `service`'s gRPC edge listens (MOTCUA_<SERVICE>_GRPC_ADDRESS)."""
+        return dict(self.grpc_addresses).get(service, f"127.0.0.1:{default_port}")
+
+    def postgres_conninfo(self) -> str:
+        return postgres_conninfo(self.postgres_host, self.postgres_port, self.postgres_user,
+                                 self.postgres_password, self.postgres_dbname)
+
+    def eventsourcing_env(self, service: str) -> dict[str, str]:
+        """Environment for an eventsourcing Application of `service` (own schema, own tables)."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PROCESS_RECORDER_TOPIC": "motcua_common.events.store:MotcuaRecorder",
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password,
+            "POSTGRES_DBNAME": self.postgres_dbname,
+            "POSTGRES_SCHEMA": service,
+            "POSTGRES_POOL_SIZE": str(self.pg_pool_size),
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # Tables are created once by `setup-schema`, never racily by workers.
+            "CREATE_TABLE": "n",
+        }

@@ -1,0 +1,186 @@
+"""Run the whole platform locally: set up schemas, start every service's processes
+(gRPC edge, nameko worker, relay), wait until each gRPC server reports SERVING,
+print the endpoints, and stop everything on Ctrl-C. A process that dies is restarted.
+
+    motcua-platform [--env-file .local/quang-tri.env]
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from motcua_common.config.services import PROCESSES, SERVICES, ServiceProcesses, service  # noqa: F401 - re-exported
+from motcua_common.config.settings import process_environment, read_env_file  # noqa: F401 - tools import read_env_file here
+
+def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
+    env = dict(base)
+    if "MOTCUA_AMQP_URI" not in env and "MOTCUA_AMQP_USER" in env:
+        env["MOTCUA_AMQP_URI"] = (f"amqp://{env['MOTCUA_AMQP_USER']}:{env['MOTCUA_AMQP_PASSWORD']}"
+                                  f"@127.0.0.1:5672/{env['MOTCUA_AMQP_VHOST']}")
+    env.setdefault("MOTCUA_DATA_DIR", str(repo / "infra" / "provinces" / env.get("MOTCUA_PROVINCE", "quang-tri")))
+    for service in SERVICES:
+        env.setdefault(service.address_variable, f"127.0.0.1:{service.port}")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def setup_schemas(env: dict[str, str]) -> None:
+    for service in SERVICES:
+        subprocess.run([sys.executable, "-m", f"{service.package}.bootstrap", "setup-schema"], env=env, check=True)
+    # The province's catalogue as events (records nothing when the file did not change).
+    subprocess.run([sys.executable, "-m", "motcua_intake.bootstrap", "import-catalogue"], env=env, check=True)
+
+
+def check_ports_free(env: dict[str, str]) -> None:
+    import socket
+
+    for service in SERVICES:
+        host, port = env[service.address_variable].rsplit(":", 1)
+        with socket.socket() as probe:
+            if probe.connect_ex((host, int(port))) == 0:
+                raise SystemExit(f"{service.name}: {host}:{port} is already in use (is another motcua running?). "
+                                 f"Stop it, or set {service.address_variable}.")
+
+
+def wait_serving(address: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gRPC server at {address} did not become SERVING")
+            time.sleep(0.2)
+
+
+class Supervisor:
+    def __init__(self, env: dict[str, str], log_dir: Path | None, output: IO[str] | None = None) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.output = output
+        self.commands = {name: cmd for s in SERVICES for name, cmd in s.commands().items()}
+        self.children: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, int] = {}
+        self._output_lock = threading.Lock()
+        self._copiers: list[threading.Thread] = []
+
+    def start(self, name: str) -> subprocess.Popen:
+        service_name, process = name.rsplit("-", 1)
+        service = next(s for s in SERVICES if s.name == service_name)
+        env = {**self.env, "MOTCUA_METRICS_PORT": str(service.metrics_port(int(self.env.get("MOTCUA_METRICS_BASE_PORT", "9100")), process))}
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            stdout: IO[str] | int = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child
+        else:
+            stdout = subprocess.PIPE  # merged below a line at a time: children sharing one output glue records
+        child = subprocess.Popen(self.commands[name], env=env, stdout=stdout, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        if child.stdout is not None:
+            copier = threading.Thread(target=self._copy_lines, args=(child.stdout,), name=f"{name}-output", daemon=True)
+            copier.start()
+            self._copiers.append(copier)
+        self.children[name] = child
+        return child
+
+    def _copy_lines(self, source: IO[bytes]) -> None:
+        """One child's output into the merged output, whole lines only."""
+        for line in iter(source.readline, b""):
+            self.say(line.decode(errors="replace").rstrip("\n"))
+        source.close()
+
+    def say(self, line: str) -> None:
+        """One whole line on the merged output (the runner's own lines too)."""
+        with self._output_lock:
+            out = self.output or sys.stdout
+            out.write(line + "\n")
+            out.flush()
+
+    def start_all(self) -> None:
+        for name in self.commands:
+            self.start(name)
+
+    def watch_once(self) -> None:
+        for name, child in list(self.children.items()):
+            code = child.poll()
+            if code is not None:
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                self.say(f"!! {name} exited with {code}; restarting (restart {self.restarts[name]})")
+                time.sleep(min(5, 0.5 * self.restarts[name]))
+                self.start(name)
+
+    def stop_all(self, grace: float = 10.0) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"!! {self._name_of(child)} did not stop within {grace:.0f} s; killing it")
+                child.kill()
+                child.wait()
+        for copier in self._copiers:
+            copier.join(5)
+
+    def _name_of(self, child: subprocess.Popen) -> str:
+        return next((name for name, c in self.children.items() if c is child), str(child.pid))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motcua-platform", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env-file", type=Path, help="a province's environment file (see infra/local)")
+    parser.add_argument("--log-dir", type=Path, default=None, help="write each process's log to a file here")
+    args = parser.parse_args(argv)
+    repo = Path(__file__).resolve().parents[5]
+    env = platform_env(process_environment(args.env_file), repo)
+    check_ports_free(env)
+    if not Path(env["MOTCUA_DATA_DIR"]).is_dir():
+        raise SystemExit(f"no province data at {env['MOTCUA_DATA_DIR']}: create it (see infra/provinces/) "
+                         "or set MOTCUA_DATA_DIR")
+    print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
+    setup_schemas(env)
+    supervisor = Supervisor(env, args.log_dir)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    supervisor.start_all()
+    try:
+        for service in SERVICES:
+            wait_serving(env[service.address_variable])
+        supervisor.say("==> motcua is up. gRPC endpoints (health and reflection on each):")
+        base = int(env.get("MOTCUA_METRICS_BASE_PORT", "9100"))
+        for service in SERVICES:
+            ports = ", ".join(str(service.metrics_port(base, p)) for p in ("grpc", "worker", "relay")) if base else "off"
+            supervisor.say(f"    {service.name:<10} {env[service.address_variable]:<18} metrics: {ports}")
+        supervisor.say("    try: grpcurl -plaintext localhost:50051 list      (Ctrl-C stops everything)")
+        while not stopping:
+            supervisor.watch_once()
+            time.sleep(0.5)
+    finally:
+        supervisor.say("==> stopping")
+        supervisor.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
