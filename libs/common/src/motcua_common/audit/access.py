@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from eventsourcing.domain import event
-from eventsourcing.utils import register_topic
+from motcua_common.events.topics import register_moved_module
 
 from motcua_common.events.domain import MotcuaAggregate
 
@@ -26,4 +26,4 @@ class DossierRead(MotcuaAggregate):
 
 # Stored events name this module by its path before the library had rooms (e.g.
 # "motcua_common.access:...Recorded"): old topics resolve here.  (rooms-map: keep)
-register_topic("motcua_common.access", sys.modules[__name__])  # rooms-map: keep
+register_moved_module("motcua_common.access", sys.modules[__name__])  # rooms-map: keep

@@ -13,7 +13,7 @@ import sys
 from uuid import UUID
 
 from eventsourcing.domain import event
-from eventsourcing.utils import register_topic
+from motcua_common.events.topics import register_moved_module
 
 from motcua_common.events.domain import MotcuaAggregate
 from motcua_common.errors import InvalidArgument, RuleViolated
@@ -72,4 +72,4 @@ class IdempotentRequest:
 
 # Stored events name this module by its path before the library had rooms (e.g.
 # "motcua_common.idempotency:...Recorded"): old topics resolve here.  (rooms-map: keep)
-register_topic("motcua_common.idempotency", sys.modules[__name__])  # rooms-map: keep
+register_moved_module("motcua_common.idempotency", sys.modules[__name__])  # rooms-map: keep

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,11 +30,12 @@ from typing import Any, Callable, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from eventsourcing.utils import _topic_cache, get_topic
+from eventsourcing.utils import get_topic
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
 from motcua.events.v1 import events_pb2 as envelope_pb
+from motcua_common.events.topics import stored_topics
 from motcua_common.events.store import ChainingMapper, LoggedEvent, make_transcoder, stored_event_hash
 from motcua_common.events.stored_contract import load_samples
 
@@ -187,21 +187,6 @@ def wire_position(wire: dict) -> int:
 
 def wire_previous(wire: dict) -> int:
     return int(wire["ce_motcuaprevious"])
-
-
-def stored_topics(cls: type) -> list[str]:
-    """Every topic events of `cls` may be stored under: its own, and the old ones of a module that
-    moved (registered with eventsourcing's `register_topic`: audit.access under its path before
-    the library had rooms), so the pull's SQL selection by topic finds events stored before the move."""
-    current = get_topic(cls)
-    qualname = current.partition(":")[2]
-    module = sys.modules.get(cls.__module__)
-    topics = [current]
-    for key, obj in list(_topic_cache.items()):
-        old = key if obj is cls else f"{key}:{qualname}" if ":" not in key and obj is module else None
-        if old is not None and old not in topics:
-            topics.append(old)
-    return topics
 
 
 class Publication:
