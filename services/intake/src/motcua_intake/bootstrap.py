@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from motcua_common.events.replay import own_read_model
 from motcua_common.events.consumer import UpstreamFollower
 from motcua_common.province.organisation import Organisation
 from motcua_common.runtime.service_setup import calendars, make_clock, make_pool, setup_service_schema
@@ -106,25 +107,7 @@ def import_catalogue(path: str | None = None) -> None:
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild intake` rebuilds: the dossier index, from intake's own log
     (also how a database older than the index fills it)."""
-    from eventsourcing.persistence import StoredEvent
-
-    from motcua_common.events.store import ChainingMapper, make_transcoder
-    from motcua_common.events.replay import OwnLog, ReplayTarget
-
-    mapper = ChainingMapper(transcoder=make_transcoder())
-    indexes: dict[str, DossierIndex] = {}
-
-    def project(event, table):  # type: ignore[no-untyped-def]
-        model = indexes.setdefault(table, DossierIndex(SERVICE, table))
-        stored = StoredEvent(event.originator_id, event.originator_version, event.topic, event.state)
-        return model.statements(mapper.to_domain_event(stored))
-
-    def live_positions(conn):  # type: ignore[no-untyped-def]
-        return {SERVICE: conn.execute(f'SELECT coalesce(max(notification_id), 0) FROM "{SERVICE}".intake_events')
-                .fetchone()[0]}
-
-    return [ReplayTarget(name="intake.dossier_index", schema=SERVICE, table="dossier_index", key=("dossier_id",),
-                         sources=[OwnLog(SERVICE, SERVICE)], project=project, live_positions=live_positions)]
+    return [own_read_model(SERVICE, "dossier_index", ("dossier_id",), lambda table: DossierIndex(SERVICE, table))]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from motcua_common.events.replay import own_read_model
 from motcua_common.events.consumer import UpstreamFollower
 from motcua_common.runtime.service_setup import calendars, make_clock, make_pool, setup_service_schema
 from motcua_common.config.settings import Settings
@@ -72,25 +73,7 @@ def issue_keys(directory: str, units_file: str, province: str) -> None:
 
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild workflow` rebuilds: the work queue, from workflow's own log."""
-    from eventsourcing.persistence import StoredEvent
-
-    from motcua_common.events.store import ChainingMapper, make_transcoder
-    from motcua_common.events.replay import OwnLog, ReplayTarget
-
-    mapper = ChainingMapper(transcoder=make_transcoder())  # decodes through the upcasters, as the service does
-    summaries: dict[str, CaseSummaries] = {}
-
-    def project(event, table):  # type: ignore[no-untyped-def]
-        model = summaries.setdefault(table, CaseSummaries(SERVICE, table))
-        stored = StoredEvent(event.originator_id, event.originator_version, event.topic, event.state)
-        return model.statements(mapper.to_domain_event(stored))
-
-    def live_positions(conn):  # type: ignore[no-untyped-def]
-        return {SERVICE: conn.execute(f'SELECT coalesce(max(notification_id), 0) FROM "{SERVICE}".workflow_events')
-                .fetchone()[0]}
-
-    return [ReplayTarget(name="workflow.case_summaries", schema=SERVICE, table="case_summaries", key=("case_id",),
-                         sources=[OwnLog(SERVICE, SERVICE)], project=project, live_positions=live_positions)]
+    return [own_read_model(SERVICE, "case_summaries", ("case_id",), lambda table: CaseSummaries(SERVICE, table))]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:

@@ -24,7 +24,9 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import psycopg
 
-from motcua_common.events.store import LoggedEvent, execute_in_order
+from eventsourcing.persistence import StoredEvent
+
+from motcua_common.events.store import ChainingMapper, LoggedEvent, execute_in_order, make_transcoder
 from motcua_common.events.published import published_from_wire
 from motcua_common.config.services import SERVICES
 from motcua_common.config.settings import ConfigurationError, Settings, process_environment
@@ -133,6 +135,26 @@ class ReplayTarget:
     @property
     def shadow(self) -> str:
         return f"{self.table}_rebuild"
+
+
+def own_read_model(service: str, table: str, key: Sequence[str],
+                   model_for: Callable[[str], Any]) -> ReplayTarget:
+    """A read model a service keeps from its own log, in the events' transaction: rebuilt from that
+    log through the upcasters, by the same `statements` the service runs live (`model_for(table)`)."""
+    mapper = ChainingMapper(transcoder=make_transcoder())
+    models: dict[str, Any] = {}
+
+    def project(event: LoggedEvent, into: str) -> Statements:
+        model = models.setdefault(into, model_for(into))
+        stored = StoredEvent(event.originator_id, event.originator_version, event.topic, event.state)
+        return model.statements(mapper.to_domain_event(stored))
+
+    def live_positions(conn: Any) -> dict[str, int]:
+        return {service: conn.execute(f'SELECT coalesce(max(notification_id), 0) FROM "{service}".{service}_events')
+                .fetchone()[0]}
+
+    return ReplayTarget(name=f"{service}.{table}", schema=service, table=table, key=key,
+                        sources=[OwnLog(service, service)], project=project, live_positions=live_positions)
 
 
 @dataclass
