@@ -33,6 +33,7 @@ from pathlib import Path
 
 import grpc
 import psycopg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "libs" / "common" / "src"))
@@ -40,6 +41,8 @@ sys.path.insert(0, str(REPO / "libs" / "common" / "src"))
 from motcua_common.runtime.platform_runner import platform_env, read_env_file  # noqa: E402
 from motcua_common.config.settings import postgres_conninfo_from_env  # noqa: E402
 from motcua_common.audit.log import audit_signer, audit_trust
+from motcua_intake.adapters import published as intake_published  # noqa: E402
+from motcua_workflow.adapters import published as workflow_published  # noqa: E402
 
 SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "channel": "CHANNEL_DESK", '
                '"applicant": {"full_name": "Nguyễn Văn Bench", "citizen_id": "045090001234"}, '
@@ -104,14 +107,52 @@ def summarise(report: dict, concurrency: int) -> dict:
             "p99_ms": round(latencies.get(99, 0), 2), "count": report["count"],
             "errors": sum(report.get("statusCodeDistribution", {}).get(k, 0)
                           for k in report.get("statusCodeDistribution", {}) if k != "OK"),
-            "concurrency": concurrency}
+            "status_codes": report.get("statusCodeDistribution", {}), "concurrency": concurrency}
+
+
+def bench_overload(address: str, total: int, concurrency: int) -> dict:
+    """SubmitDossier from more clients than the edge admits (MOTCUA_GRPC_MAX_IN_FLIGHT): the rest are
+    shed with RESOURCE_EXHAUSTED, and health checks, never shed, keep answering (probed every 50 ms)."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        with grpc.insecure_channel(address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while not stop.is_set():
+                started = time.perf_counter()
+                try:
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                except grpc.RpcError as error:
+                    failures.append(error.code().name)
+                stop.wait(0.05)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    try:
+        submit = bench_submit(address, total, concurrency)
+    finally:
+        stop.set()
+        prober.join(10)
+    return {"submit": submit, "health": {**_percentiles(latencies), "max_ms": round(max(latencies, default=0), 2),
+                                         "failures": failures}}
+
+
+def published_head(conn: psycopg.Connection, service: str) -> int:
+    """The position of a service's last published event: what an up-to-date consumer has tracked
+    (stored events that are not published, e.g. idempotency records, leave holes in positions)."""
+    topics = {"intake": intake_published, "workflow": workflow_published}[service].publication().topics
+    return conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {service}.{service}_events "
+                        "WHERE topic = ANY(%s)", (topics,)).fetchone()[0]
 
 
 def wait_for_drain(env: dict[str, str], started: float) -> dict:
     """Wait until workflow has applied everything intake recorded; the consumer's catch-up rate."""
     conninfo = postgres_conninfo_from_env(env)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        head = conn.execute("SELECT max(notification_id) FROM intake.intake_events").fetchone()[0]
+        head = published_head(conn, "intake")
         while True:
             row = conn.execute("SELECT notification_id FROM workflow.workflow_tracking "
                                "WHERE application_name = 'intake'").fetchone()
@@ -184,7 +225,7 @@ def bench_propagation(env: dict[str, str], intake_address: str, rate: float, sec
             "SELECT extract(epoch FROM opened.at - received.at) * 1000 FROM received JOIN opened USING (dossier_id)",
             ([uuid.UUID(i) for i in ids],)).fetchall()
     latencies = sorted(r[0] for r in rows)
-    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) >= 2 else [0.0] * 99
     return {"offered_per_second": rate, "measured": len(latencies), "p50_ms": round(float(q[49]), 1),
             "p99_ms": round(float(q[98]), 1)}
 
@@ -235,7 +276,7 @@ def bench_rebuild(env: dict[str, str]) -> dict:
 
 def _percentiles(latencies: list[float]) -> dict:
     latencies = sorted(latencies)
-    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) >= 2 else [0.0] * 99
     return {"calls": len(latencies), "p50_ms": round(float(q[49]), 2), "p99_ms": round(float(q[98]), 2)}
 
 
@@ -321,8 +362,7 @@ def wait_for_history(env: dict[str, str], timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     with psycopg.connect(_conninfo(env), autocommit=True) as conn:
         while time.monotonic() < deadline:
-            heads = {s: conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {s}.{s}_events").fetchone()[0]
-                     for s in ("intake", "workflow")}
+            heads = {s: published_head(conn, s) for s in ("intake", "workflow")}
             tracked = dict(conn.execute("SELECT application_name, notification_id FROM reporting.reporting_tracking")
                            .fetchall())
             if all(tracked.get(s, 0) >= head for s, head in heads.items()):
@@ -336,6 +376,8 @@ def main() -> int:
     parser.add_argument("--env-file", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--overload-concurrency", type=int, default=500,
+                        help="clients for the overload figure (more than the edge admits)")
     parser.add_argument("--rate", type=float, default=200.0, help="offered load for the propagation figure")
     args = parser.parse_args()
     env = platform_env({**os.environ, **read_env_file(args.env_file),
@@ -355,6 +397,8 @@ def main() -> int:
         bench_submit(env["MOTCUA_INTAKE_GRPC_ADDRESS"], 300, args.concurrency)  # warm-up
         started = time.perf_counter()
         submit = bench_submit(env["MOTCUA_INTAKE_GRPC_ADDRESS"], args.requests, args.concurrency)
+        print(f"measuring overload ({args.overload_concurrency} clients) with health probes...", flush=True)
+        overload = bench_overload(env["MOTCUA_INTAKE_GRPC_ADDRESS"], args.requests, args.overload_concurrency)
         print("waiting for workflow to apply every intake event...", flush=True)
         drain = wait_for_drain(env, started)
         print("waiting for the burst's queued pushes to drain...", flush=True)
@@ -374,7 +418,7 @@ def main() -> int:
     rebuild = bench_rebuild(env)
     result = {"measured_at": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": os.cpu_count(),
               "python": host.python_version()}, "echo": echo, "submit_dossier": submit, "consumer_drain": drain, "rebuild": rebuild,
-              "propagation": propagation, "history": history, "history_4_clients": history_loaded,
+              "propagation": propagation, "overload": overload, "history": history, "history_4_clients": history_loaded,
               "verification": verification}
     out = REPO / "bench" / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2))
@@ -383,6 +427,11 @@ def main() -> int:
         ("SubmitDossier, requests/s", submit["requests_per_second"], ">= 50% of echo",
          f"{submit['requests_per_second'] / echo['requests_per_second']:.2f} of echo"),
         ("SubmitDossier p50 / p99, ms", f"{submit['p50_ms']} / {submit['p99_ms']}", "p99 < 50", ""),
+        (f"overload @{overload['submit']['concurrency']} clients: shed (RESOURCE_EXHAUSTED) / served",
+         f"{overload['submit']['status_codes'].get('ResourceExhausted', 0)} / "
+         f"{overload['submit']['status_codes'].get('OK', 0)}", "", ""),
+        ("health under overload p50 / p99 / max ms", f"{overload['health']['p50_ms']} / {overload['health']['p99_ms']}"
+         f" / {overload['health']['max_ms']}", "max < 1000", f"{len(overload['health']['failures'])} failed"),
         ("consumer rebuild from 0, events/s", rebuild["events_per_second"], ">= 50,000",
          f"{rebuild['events_per_second'] / rebuild['raw_read_events_per_second']:.2f} of raw read"),
         ("raw sequential read of the log, events/s", rebuild["raw_read_events_per_second"], "", "1.00"),
