@@ -35,12 +35,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         return ref["dossier_id"] if "dossier_id" in ref else self.app.dossier_id_for(ref["code"])
 
     def ListProcedures(self, request: pb.ListProceduresRequest, context: grpc.ServicerContext) -> pb.ListProceduresResponse:
-        language = request.language or "vi"
-        if language not in LANGUAGES:
-            raise InvalidArgument.single("language", f"must be one of {', '.join(LANGUAGES)}")
-        on = None
-        if request.HasField("as_of"):
-            on = request.as_of.ToDatetime(tzinfo=timezone.utc).astimezone(VIETNAM_TZ).date()
+        language, on = _language_and_day(request)
         return pb.ListProceduresResponse(procedures=[procedure_to_proto(p, language)
                                                      for p in self.app.list_procedures(on)])
 
@@ -50,12 +45,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
         return pb.SearchDossiersResponse(dossiers=[dossier_summary_to_proto(r) for r in rows], next_page_token=token)
 
     def ListUnits(self, request: pb.ListUnitsRequest, context: grpc.ServicerContext) -> pb.ListUnitsResponse:
-        language = request.language or "vi"
-        if language not in LANGUAGES:
-            raise InvalidArgument.single("language", f"must be one of {', '.join(LANGUAGES)}")
-        on = None
-        if request.HasField("as_of"):
-            on = request.as_of.ToDatetime(tzinfo=timezone.utc).astimezone(VIETNAM_TZ).date()
+        language, on = _language_and_day(request)
         units = self.app.list_units(on, request.include_closed)
         return pb.ListUnitsResponse(units=[unit_to_proto(u, self.app.organisation, language) for u in units])
 
@@ -146,6 +136,17 @@ def dossier_calls(app: IntakeApplication) -> DossierCalls:
         others=frozenset({"ListProcedures", "SearchDossiers", "ListUnits", "SubmitDossier", "WithdrawDossier",
                           "RequestIntakeSupplement", "SupplementDossier", "RefuseDossier"}),
         record_read=app.record_read)
+
+
+def _language_and_day(request) -> tuple:  # type: ignore[no-untyped-def]
+    """A listing's language (Vietnamese by default) and the day, in Vietnam, it is asked `as_of` (None: today)."""
+    language = request.language or "vi"
+    if language not in LANGUAGES:
+        raise InvalidArgument.single("language", f"must be one of {', '.join(LANGUAGES)}")
+    on = None
+    if request.HasField("as_of"):
+        on = request.as_of.ToDatetime(tzinfo=timezone.utc).astimezone(VIETNAM_TZ).date()
+    return language, on
 
 
 def servicers(app: IntakeApplication):  # type: ignore[no-untyped-def]
