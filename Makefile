@@ -25,7 +25,7 @@ test-e2e: infra python protos test-accounts tools
 	$(PY) -m pytest -m e2e
 
 ## bench: measure throughput and latency on this machine (a benchmark, never a test)
-bench: infra python protos tools
+bench: infra python protos tools idp
 	@bash infra/local/provision-province.sh bench .local/bench.env
 	$(PY) bench/run.py --env-file .local/bench.env
 

@@ -1,1 +1,1 @@
-pytest_plugins = ["motcua_testkit.plugin"]
+pytest_plugins = ["motcua_testkit.plugin", "motcua_testkit.identities"]

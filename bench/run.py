@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO / "libs" / "common" / "src"))
 
 from motcua_common.runtime.platform_runner import platform_env, read_env_file  # noqa: E402
 from motcua_common.config.settings import postgres_conninfo_from_env  # noqa: E402
+from motcua_common.identity.dev_tokens import DevTokens  # noqa: E402
 from motcua_common.audit.log import audit_signer, audit_trust
 from motcua_intake.adapters import published as intake_published  # noqa: E402
 from motcua_workflow.adapters import published as workflow_published  # noqa: E402
@@ -96,9 +97,18 @@ def bench_echo(total: int, concurrency: int) -> dict:
         server.wait(10)
 
 
+#: the local identity provider `make bench` starts (tokens as a client would get them)
+TOKENS = DevTokens(REPO / ".local/idp/quang-tri")
+
+
+def bearer(who: str) -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {TOKENS.for_user(who)}"),)
+
+
 def bench_submit(address: str, total: int, concurrency: int) -> dict:
+    # the desk official of the unit that receives SUBMIT_BODY's procedure; a token fresh for this run
     return ghz(address, REPO / "protos", "motcua/intake/v1/intake.proto", "motcua.intake.v1.IntakeService/SubmitDossier",
-               SUBMIT_BODY, total, concurrency, '{"x-motcua-actor-kind": "official", "x-motcua-actor-subject": "bench"}')
+               SUBMIT_BODY, total, concurrency, json.dumps({"authorization": f"Bearer {TOKENS.for_user('canbo01')}"}))
 
 
 def summarise(report: dict, concurrency: int) -> dict:
@@ -197,7 +207,7 @@ def bench_propagation(env: dict[str, str], intake_address: str, rate: float, sec
             applicant=ipb.Applicant(full_name="Bench", citizen_id="045090001234"),
             components=[ipb.Component(name="Tờ khai", sha256="a" * 64, size_bytes=1, media_type="application/pdf",
                                       code="TO_KHAI")])
-        dossier = intake.SubmitDossier(request).dossier
+        dossier = intake.SubmitDossier(request, metadata=bearer("canbo01")).dossier
         with lock:
             ids.append(dossier.id)
 
@@ -298,7 +308,7 @@ def bench_history(env: dict[str, str], calls: int, threads: int = 4) -> dict:
     from motcua.audit.v1 import audit_pb2, audit_pb2_grpc
 
     codes = _dossier_codes(env, 2000)
-    metadata = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "bench-auditor"))
+    metadata = bearer("thanhtra01")
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -344,7 +354,7 @@ def bench_verification(env: dict[str, str], calls: int = 100) -> dict:
         seconds = time.perf_counter() - started
     assert report.broken is None, report.broken
     codes = _dossier_codes(env, calls)
-    metadata = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "bench-auditor"))
+    metadata = bearer("thanhtra01")
     latencies = []
     with grpc.insecure_channel(env["MOTCUA_REPORTING_GRPC_ADDRESS"]) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
@@ -386,6 +396,9 @@ def main() -> int:
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = "127.0.0.1:51052"
     env["MOTCUA_REPORTING_GRPC_ADDRESS"] = "127.0.0.1:51056"
     env["MOTCUA_LOG_LEVEL"] = "warning"
+    # the edges verify tokens from the local identity provider; per-caller limits would only measure themselves
+    env["MOTCUA_OIDC_ISSUER"], env["MOTCUA_OIDC_AUDIENCE"] = TOKENS.issuer, TOKENS.audience
+    env["MOTCUA_RATE_LIMIT_CLIENT_PER_MINUTE"] = env["MOTCUA_RATE_LIMIT_CITIZEN_PER_MINUTE"] = "100000000"
     log_dir = REPO / "bench" / "results" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     print("measuring the bare gRPC echo ceiling (ghz)...", flush=True)

@@ -11,13 +11,16 @@ from typing import Iterator
 import grpc
 import pytest
 
+from motcua_testkit.identities import channel_as
 from motcua_testkit.plugin import free_port, wait_until
 
 
 @pytest.fixture(scope="module")
-def platform(request, module_province, tmp_path_factory) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+def platform(request, module_province, identity_provider, tmp_path_factory) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     tmp_path = tmp_path_factory.mktemp("platform")
-    env = {**module_province.env, **getattr(request.module, "PLATFORM_ENV", {})}
+    # Tests call far faster than people do: per-caller rate limits are tested on their own.
+    generous = {"MOTCUA_RATE_LIMIT_CLIENT_PER_MINUTE": "1000000", "MOTCUA_RATE_LIMIT_CITIZEN_PER_MINUTE": "1000000"}
+    env = {**module_province.env, **identity_provider.env, **generous, **getattr(request.module, "PLATFORM_ENV", {})}
     env["MOTCUA_INTAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_REPORTING_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
@@ -44,25 +47,47 @@ def platform(request, module_province, tmp_path_factory) -> Iterator[dict[str, s
         os.killpg(runner.pid, signal.SIGKILL)
 
 
+# The stubs' calls carry a real token from the identity provider: by default the demo user whose
+# work the RPC is (motcua_testkit.identities.DEFAULT_CALLERS); `as_user` gives someone else's.
 @pytest.fixture(scope="module")
-def intake(platform):  # type: ignore[no-untyped-def]
+def intake(platform, identity_provider):  # type: ignore[no-untyped-def]
     from motcua.intake.v1 import intake_pb2_grpc
 
-    with grpc.insecure_channel(platform["intake"]) as channel:
+    with channel_as(identity_provider, platform["intake"]) as channel:
         yield intake_pb2_grpc.IntakeServiceStub(channel)
 
 
 @pytest.fixture(scope="module")
-def workflow(platform):  # type: ignore[no-untyped-def]
+def workflow(platform, identity_provider):  # type: ignore[no-untyped-def]
     from motcua.workflow.v1 import workflow_pb2_grpc
 
-    with grpc.insecure_channel(platform["workflow"]) as channel:
+    with channel_as(identity_provider, platform["workflow"]) as channel:
         yield workflow_pb2_grpc.WorkflowServiceStub(channel)
 
 
 @pytest.fixture(scope="module")
-def audit(platform):  # type: ignore[no-untyped-def]
+def audit(platform, identity_provider):  # type: ignore[no-untyped-def]
     from motcua.audit.v1 import audit_pb2_grpc
 
-    with grpc.insecure_channel(platform["reporting"]) as channel:
+    with channel_as(identity_provider, platform["reporting"]) as channel:
         yield audit_pb2_grpc.AuditServiceStub(channel)
+
+
+@pytest.fixture(scope="module")
+def as_user(platform, identity_provider):  # type: ignore[no-untyped-def]
+    """as_user("canbo02", "intake") -> that service's stub whose calls carry canbo02's token."""
+    from motcua.audit.v1 import audit_pb2_grpc
+    from motcua.intake.v1 import intake_pb2_grpc
+    from motcua.workflow.v1 import workflow_pb2_grpc
+
+    stubs = {"intake": intake_pb2_grpc.IntakeServiceStub, "workflow": workflow_pb2_grpc.WorkflowServiceStub,
+             "reporting": audit_pb2_grpc.AuditServiceStub}
+    channels: list[grpc.Channel] = []
+
+    def stub(who: str, service: str):  # type: ignore[no-untyped-def]
+        channels.append(channel_as(identity_provider, platform[service], who))
+        return stubs[service](channels[-1])
+
+    yield stub
+    for channel in channels:
+        channel.close()

@@ -32,7 +32,8 @@ from motcua.audit.v1 import audit_pb2 as apb
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
 
-from e2e_testkit import OFFICIAL, bad_request_fields
+from e2e_testkit import bad_request_fields
+from motcua_testkit.identities import DEFAULT_CALLERS
 
 pytestmark = pytest.mark.e2e
 
@@ -304,18 +305,35 @@ def _tag(number: int, wire_type: int) -> bytes:
     return _varint(number << 3 | wire_type)
 
 
-METADATA = st.sampled_from([(), OFFICIAL, (("x-motcua-actor-kind", "citizen"), ("x-motcua-actor-subject", "x")),
-                            (("x-motcua-actor-kind", "nobody"),)])
+@pytest.fixture(scope="module")
+def callers(identity_provider) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """Whom the fuzzer calls as: nobody, real tokens of each kind from the identity provider, a real
+    token whose signature was altered, garbage, and identity claimed in metadata beside a valid token."""
+    def bearer(who: str) -> tuple:
+        return identity_provider.metadata(who)
+
+    header, payload, signature = identity_provider.token("canbo01").split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    return [(), bearer("canbo01"), bearer("lanhdao01"), bearer("congdan01"), bearer("thanhtra01"),
+            bearer("sre01"), bearer("client:cong-dvc-quoc-gia"), (("authorization", f"Bearer {forged}"),),
+            (("authorization", "Bearer not-a-token"),), (("authorization", "Basic Y2FuYm86eA=="),),
+            (*bearer("canbo01"), ("x-motcua-actor-kind", "system")),
+            (*bearer("client:cong-dvc-quoc-gia"), ("x-motcua-on-behalf-of", "044190000101"))]
+
+
+@pytest.fixture(scope="module")
+def desk(identity_provider) -> tuple:  # type: ignore[no-untyped-def]
+    return identity_provider.metadata("canbo01")
 
 
 @settings(max_examples=200, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
                                  HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_no_rpc_answers_internal_hangs_or_stores_on_refusal(platform, rpcs, channels, stored, data):
+def test_no_rpc_answers_internal_hangs_or_stores_on_refusal(platform, rpcs, channels, stored, callers, data):
     rpc = data.draw(st.sampled_from(rpcs), label="rpc")
     payload = data.draw(payloads(rpc), label="payload")
-    check_call(channels, stored, rpc, payload, data.draw(METADATA, label="metadata"))
+    check_call(channels, stored, rpc, payload, data.draw(st.sampled_from(callers), label="caller"))
 
 
 def test_every_rpc_survives_each_kind_of_malformed_bytes(rpcs, channels, stored):
@@ -335,9 +353,11 @@ def rpc_named(rpcs: list[Rpc], path: str) -> Rpc:
     return next(r for r in rpcs if r.path == path)
 
 
-def refused_fields(channels: dict, stored: Any, rpc: Rpc, request: Any) -> list[str]:
+def refused_fields(channels: dict, stored: Any, rpc: Rpc, request: Any, identity_provider: Any) -> list[str]:
+    """The fields named by the refusal of a call made by the demo user whose work the RPC is."""
+    caller = identity_provider.metadata(DEFAULT_CALLERS[rpc.path.rsplit("/", 1)[-1]])
     before = stored()
-    code, error = call(channels, rpc, request.SerializeToString(), OFFICIAL)
+    code, error = call(channels, rpc, request.SerializeToString(), caller)
     assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{rpc.path}: {code.name} {error.details() if error else ''}"
     assert stored() == before
     return bad_request_fields(error)
@@ -373,8 +393,9 @@ BAD_NANOS = Timestamp(seconds=1_800_000_000, nanos=-1)
     ("/motcua.audit.v1.AuditService/VerifyHistory", apb.VerifyHistoryRequest(dossier_code="a\x00"), "dossier_code"),
     ("/motcua.audit.v1.AuditService/ExportHistory", apb.ExportHistoryRequest(dossier_code="a\x00"), "dossier_code"),
 ])
-def test_each_named_case_is_invalid_argument_naming_its_field(rpcs, channels, stored, path, request_, field):
-    assert field in refused_fields(channels, stored, rpc_named(rpcs, path), request_)
+def test_each_named_case_is_invalid_argument_naming_its_field(rpcs, channels, stored, identity_provider, path,
+                                                             request_, field):
+    assert field in refused_fields(channels, stored, rpc_named(rpcs, path), request_, identity_provider)
 
 
 @pytest.mark.parametrize("token", [
@@ -385,17 +406,17 @@ def test_each_named_case_is_invalid_argument_naming_its_field(rpcs, channels, st
     base64.urlsafe_b64encode(b"2026-12-03T08:00:00+00:00\x00|" + str(uuid.uuid4()).encode()).decode(),
     base64.urlsafe_b64encode(b"a|b|c").decode(),
 ])
-def test_a_forged_page_token_is_invalid_argument_naming_it(rpcs, channels, stored, token):
+def test_a_forged_page_token_is_invalid_argument_naming_it(rpcs, channels, stored, identity_provider, token):
     rpc = rpc_named(rpcs, "/motcua.workflow.v1.WorkflowService/ListCases")
-    assert refused_fields(channels, stored, rpc, wpb.ListCasesRequest(unit_code="000.31.01.H45",
-                                                                     page_token=token)) == ["page_token"]
+    assert refused_fields(channels, stored, rpc, wpb.ListCasesRequest(unit_code="000.31.01.H45", page_token=token),
+                          identity_provider) == ["page_token"]
 
 
 @pytest.mark.parametrize("payload", [b"\x12\x02\xff\xfe", b"\x12\x05ab"])  # procedure_code: invalid UTF-8; cut short
-def test_bytes_that_do_not_decode_are_invalid_argument(rpcs, channels, stored, payload):
+def test_bytes_that_do_not_decode_are_invalid_argument(rpcs, channels, stored, desk, payload):
     rpc = rpc_named(rpcs, "/motcua.intake.v1.IntakeService/SubmitDossier")
     before = stored()
-    code, error = call(channels, rpc, payload, OFFICIAL)
+    code, error = call(channels, rpc, payload, desk)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(error) == ["request"]
     assert stored() == before
 
@@ -425,14 +446,14 @@ def _replace(message: Any, path: tuple, value: str) -> None:
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_a_well_formed_submission_with_one_hostile_field_is_never_internal(rpcs, channels, data):
+def test_a_well_formed_submission_with_one_hostile_field_is_never_internal(rpcs, channels, desk, data):
     from e2e_testkit import submit_request
 
     request = submit_request()
     path = data.draw(st.sampled_from(_string_paths(request)), label="field")
     _replace(request, path, data.draw(text(), label="value"))
     rpc = rpc_named(rpcs, "/motcua.intake.v1.IntakeService/SubmitDossier")
-    code, error = call(channels, rpc, request.SerializeToString(), OFFICIAL)
+    code, error = call(channels, rpc, request.SerializeToString(), desk)
     assert code not in FORBIDDEN, f"{path}: {code.name} {error.details() if error else ''}"
 
 

@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
 
-from e2e_testkit import OFFICIAL, bad_request_fields, submit_request, wait_for_case
+from e2e_testkit import bad_request_fields, submit_request, wait_for_case
 
 pytestmark = pytest.mark.e2e
 RESULT = "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN - bản điện tử".encode()
@@ -35,33 +35,32 @@ def ts(value: datetime) -> Timestamp:
 def incomplete(intake) -> ipb.Dossier:  # type: ignore[no-untyped-def]
     request = submit_request()
     del request.components[:]
-    return intake.SubmitDossier(request, metadata=OFFICIAL).dossier
+    return intake.SubmitDossier(request).dossier
 
 
 def test_intake_commands_take_the_dossier_code(intake):
     dossier = incomplete(intake)
     asked = intake.RequestIntakeSupplement(ipb.RequestIntakeSupplementRequest(
         idempotency_key=uuid.uuid4().hex, dossier_code=dossier.code, expected_version=dossier.version,
-        reason="Nộp tờ khai"), metadata=OFFICIAL).dossier
+        reason="Nộp tờ khai")).dossier
     assert asked.id == dossier.id and asked.national_status == 5
     received = intake.SupplementDossier(ipb.SupplementDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_code=dossier.code, expected_version=asked.version,
         components=[ipb.Component(name="Tờ khai", sha256="cd" * 32, size_bytes=10, media_type="application/pdf",
-                                  code="TO_KHAI")]), metadata=OFFICIAL).dossier
+                                  code="TO_KHAI")])).dossier
     assert received.national_status == 2
     withdrawn = intake.WithdrawDossier(ipb.WithdrawDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_code=dossier.code, expected_version=received.version,
-        reason="Không còn nhu cầu"), metadata=OFFICIAL).dossier
+        reason="Không còn nhu cầu")).dossier
     assert withdrawn.national_status == 7
-    assert intake.GetDossier(ipb.GetDossierRequest(dossier_code=dossier.code), metadata=OFFICIAL).dossier.id == dossier.id
+    assert intake.GetDossier(ipb.GetDossierRequest(dossier_code=dossier.code)).dossier.id == dossier.id
 
     other = incomplete(intake)
     refusal = intake.RefuseDossier(ipb.RefuseDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_code=other.code, expected_version=other.version,
-        reason="Không thuộc thẩm quyền"), metadata=OFFICIAL).dossier
+        reason="Không thuộc thẩm quyền")).dossier
     assert refusal.national_status == 3
-    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(dossier_code=other.code, form=ipb.INTAKE_FORM_REFUSAL),
-                                metadata=OFFICIAL)
+    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(dossier_code=other.code, form=ipb.INTAKE_FORM_REFUSAL))
     assert form.document.content.startswith(b"%PDF")
 
 
@@ -69,19 +68,19 @@ def test_a_dossier_named_twice_or_by_an_unknown_code_is_refused(intake):
     dossier = incomplete(intake)
     both = refused(lambda: intake.RefuseDossier(ipb.RefuseDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, dossier_code=dossier.code,
-        expected_version=dossier.version, reason="x"), metadata=OFFICIAL))
+        expected_version=dossier.version, reason="x")))
     assert both.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(both) == ["dossier_code"]
     unknown = refused(lambda: intake.RefuseDossier(ipb.RefuseDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_code="000.31.01.H45-000101-9999", expected_version=1,
-        reason="x"), metadata=OFFICIAL))
+        reason="x")))
     assert unknown.code() == grpc.StatusCode.NOT_FOUND
-    assert intake.GetDossier(ipb.GetDossierRequest(dossier_id=dossier.id), metadata=OFFICIAL).dossier.version == 1
+    assert intake.GetDossier(ipb.GetDossierRequest(dossier_id=dossier.id)).dossier.version == 1
 
 
 def test_search_finds_dossiers_by_code_procedure_words_unit_status_and_date_in_pages(intake):
-    first = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    first = intake.SubmitDossier(submit_request()).dossier
     before = first.received_at  # the platform's clock, not this machine's
-    second = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    second = intake.SubmitDossier(submit_request()).dossier
     pending = incomplete(intake)
 
     def codes(**criteria) -> list[str]:  # type: ignore[no-untyped-def]
@@ -132,7 +131,7 @@ def test_units_in_force_with_their_level_parent_and_dates(intake):
 
 
 def test_queue_rows_name_the_procedure_and_step_and_finished_cases_leave_the_queue(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     case = wait_for_case(workflow, dossier.id)
     unit = case.unit_code
 
@@ -145,8 +144,7 @@ def test_queue_rows_name_the_procedure_and_step_and_finished_cases_leave_the_que
     assert row.step_name == case.steps[0].name and row.step_name
     for index in range(len(case.steps)):
         case = workflow.CompleteStep(wpb.CompleteStepRequest(idempotency_key=uuid.uuid4().hex, case_id=case.id,
-                                                             step_index=index, expected_version=case.version),
-                                     metadata=OFFICIAL).case
+                                                             step_index=index, expected_version=case.version)).case
         if index == 0:
             assert queue()[case.id].step_name == case.steps[1].name
     assert case.status == wpb.CASE_STATUS_PROCESSED
@@ -156,20 +154,19 @@ def test_queue_rows_name_the_procedure_and_step_and_finished_cases_leave_the_que
 
 
 def test_a_result_is_fetched_and_verified_by_the_dossier_code(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     case = wait_for_case(workflow, dossier.id)
     for index in range(len(case.steps)):
         case = workflow.CompleteStep(wpb.CompleteStepRequest(idempotency_key=uuid.uuid4().hex, case_id=case.id,
-                                                             step_index=index, expected_version=case.version),
-                                     metadata=OFFICIAL).case
+                                                             step_index=index, expected_version=case.version)).case
     workflow.SignResult(wpb.SignResultRequest(
         idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=case.version,
         document=wpb.ResultDocument(filename="kq.pdf", media_type="application/pdf", content=RESULT,
-                                    sha256=hashlib.sha256(RESULT).hexdigest())), metadata=OFFICIAL)
+                                    sha256=hashlib.sha256(RESULT).hexdigest())))
     verified = workflow.VerifyResult(wpb.VerifyResultRequest(dossier_code=dossier.code, content=RESULT))
     assert verified.valid
     assert not workflow.VerifyResult(wpb.VerifyResultRequest(dossier_code=dossier.code, content=b"forged")).valid
-    assert workflow.GetResult(wpb.GetResultRequest(dossier_code=dossier.code), metadata=OFFICIAL).document.content == RESULT
+    assert workflow.GetResult(wpb.GetResultRequest(dossier_code=dossier.code)).document.content == RESULT
     both = refused(lambda: workflow.VerifyResult(wpb.VerifyResultRequest(case_id=case.id, dossier_code=dossier.code,
                                                                          content=RESULT)))
     assert both.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(both) == ["dossier_code"]
@@ -185,18 +182,17 @@ def test_a_component_states_its_paper_form_and_quantity_and_the_receipt_prints_t
     request = submit_request()
     request.components[0].paper_form = ipb.PAPER_FORM_ORIGINAL
     request.components[0].quantity = 2
-    dossier = intake.SubmitDossier(request, metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(request).dossier
     assert (dossier.components[0].paper_form, dossier.components[0].quantity) == (ipb.PAPER_FORM_ORIGINAL, 2)
-    read = intake.GetDossier(ipb.GetDossierRequest(dossier_code=dossier.code), metadata=OFFICIAL).dossier
+    read = intake.GetDossier(ipb.GetDossierRequest(dossier_code=dossier.code)).dossier
     assert (read.components[0].paper_form, read.components[0].quantity) == (ipb.PAPER_FORM_ORIGINAL, 2)
     path = tmp_path / "phieu.pdf"
-    path.write_bytes(intake.GetReceiptForm(ipb.GetReceiptFormRequest(dossier_code=dossier.code),
-                                           metadata=OFFICIAL).document.content)
+    path.write_bytes(intake.GetReceiptForm(ipb.GetReceiptFormRequest(dossier_code=dossier.code)).document.content)
     text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
                                    check=True).stdout.split())
     assert "Tờ khai - Bản chính, số lượng: 02" in text and "Mẫu số 01" in text
 
     bad = submit_request()
     bad.components[0].quantity = -1
-    error = refused(lambda: intake.SubmitDossier(bad, metadata=OFFICIAL))
+    error = refused(lambda: intake.SubmitDossier(bad))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(error) == ["components[0].quantity"]

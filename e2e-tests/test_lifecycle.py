@@ -11,11 +11,9 @@ import pytest
 
 from motcua.workflow.v1 import workflow_pb2 as wpb
 
-from e2e_testkit import OFFICIAL, bad_request_fields, submit_request, wait_for_case
+from e2e_testkit import bad_request_fields, submit_request, wait_for_case
 
 pytestmark = pytest.mark.e2e
-LEADER = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "lanhdao.e2e"),
-          ("x-motcua-actor-role", "leader"), ("x-motcua-client", "e2e"))
 RESULT = "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN - kết quả điện tử".encode()
 
 
@@ -26,17 +24,18 @@ class CaseDriver:
         self.workflow = workflow
         self.case = case
 
-    def __call__(self, rpc: str, metadata=OFFICIAL, **fields) -> wpb.Case:  # type: ignore[no-untyped-def]
+    def __call__(self, rpc: str, via=None, **fields) -> wpb.Case:  # type: ignore[no-untyped-def]
+        """`via`: another official's workflow stub (as_user); by default, whose work the RPC is."""
         request_type = getattr(wpb, f"{rpc}Request")
-        self.case = getattr(self.workflow, rpc)(request_type(
+        self.case = getattr(via or self.workflow, rpc)(request_type(
             idempotency_key=uuid.uuid4().hex, case_id=self.case.id, expected_version=self.case.version, **fields),
-            metadata=metadata).case
+            ).case
         return self.case
 
 
 @pytest.fixture
 def driver(intake, workflow):  # type: ignore[no-untyped-def]
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     return CaseDriver(workflow, wait_for_case(workflow, dossier.id))
 
 
@@ -47,30 +46,38 @@ def refused(call) -> grpc.RpcError:  # type: ignore[no-untyped-def]
 
 
 def test_a_step_goes_to_an_official_whose_queue_shows_it(workflow, driver):
-    case = driver("AssignStep", metadata=LEADER, official="chuyenvien.a")
+    case = driver("AssignStep", official="chuyenvien.a")
     assert case.steps[0].assignee == "chuyenvien.a"
     queue = workflow.ListCases(wpb.ListCasesRequest(assignee="chuyenvien.a", page_size=500)).cases
     assert [c.case_id for c in queue] == [case.id] and queue[0].assignee == "chuyenvien.a"
-    driver("AssignStep", metadata=LEADER, official="chuyenvien.b")
+    driver("AssignStep", official="chuyenvien.b")
     assert not workflow.ListCases(wpb.ListCasesRequest(assignee="chuyenvien.a", page_size=500)).cases
     assert [c.case_id for c in workflow.ListCases(wpb.ListCasesRequest(assignee="chuyenvien.b")).cases] == [case.id]
 
 
-def test_a_transferred_case_sits_in_the_other_units_queue_until_it_comes_back(workflow, driver):
+def test_a_transferred_case_sits_in_the_other_units_queue_until_it_comes_back(workflow, driver, as_user):
+    there = as_user("chuyenvien02", "workflow")  # a specialist of the unit it is transferred to
     case = driver("TransferCase", to_unit_code="000.00.10.H45", allotted_working_hours=8,
                   reason="Đề nghị Sở Tư pháp xác minh")
     assert case.transferred_to_unit == "000.00.10.H45" and case.national_status == 4
-    other = workflow.ListCases(wpb.ListCasesRequest(unit_code="000.00.10.H45", page_size=500)).cases
+    other = there.ListCases(wpb.ListCasesRequest(unit_code="000.00.10.H45", page_size=500)).cases
     assert case.id in [c.case_id for c in other]
+    # While it is there, it is that unit's: the home unit may not act on it, and there it must come back first.
+    assert case.id not in [c.case_id for c in workflow.ListCases(
+        wpb.ListCasesRequest(unit_code="000.31.01.H45", page_size=500)).cases]
     error = refused(lambda: driver("CompleteStep", step_index=0))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    error = refused(lambda: driver("CompleteStep", via=there, step_index=0))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "must come back" in error.details()
 
-    case = driver("ReturnFromTransfer", note="Đã xác minh")
+    case = driver("ReturnFromTransfer", via=there, note="Đã xác minh")
     assert case.transferred_to_unit == "" and len(case.transfers) == 1
     assert case.transfers[0].unit_code == "000.00.10.H45" and case.transfers[0].allotted_working_hours == 8
     assert not case.transfers[0].over_share
-    assert case.id not in [c.case_id for c in workflow.ListCases(
+    assert case.id not in [c.case_id for c in there.ListCases(
         wpb.ListCasesRequest(unit_code="000.00.10.H45", page_size=500)).cases]
+    assert case.id in [c.case_id for c in workflow.ListCases(
+        wpb.ListCasesRequest(unit_code="000.31.01.H45", page_size=500)).cases]
 
 
 def test_a_transfer_to_an_unknown_or_closed_unit_is_refused_and_changes_nothing(workflow, driver):
@@ -87,25 +94,25 @@ def test_a_transfer_to_an_unknown_or_closed_unit_is_refused_and_changes_nothing(
 def test_the_result_is_signed_verifiable_and_returned(workflow, driver):
     digest = hashlib.sha256(RESULT).hexdigest()
     document = wpb.ResultDocument(filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256=digest)
-    early = refused(lambda: driver("SignResult", metadata=LEADER, document=document))
+    early = refused(lambda: driver("SignResult", document=document))
     assert early.code() == grpc.StatusCode.FAILED_PRECONDITION and "last step" in early.details()
     for index in range(len(driver.case.steps)):
         driver("CompleteStep", step_index=index)
-    mismatch = refused(lambda: driver("SignResult", metadata=LEADER, document=wpb.ResultDocument(
+    mismatch = refused(lambda: driver("SignResult", document=wpb.ResultDocument(
         filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256="0" * 64)))
     assert mismatch.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert bad_request_fields(mismatch) == ["document.sha256"] and digest in mismatch.details()
 
-    case = driver("SignResult", metadata=LEADER, document=wpb.ResultDocument(
+    case = driver("SignResult", document=wpb.ResultDocument(
         filename="ket-qua.pdf", media_type="application/pdf", content=RESULT, sha256=digest))
     assert case.result.sha256 == digest and case.result.signature
     assert case.result.certificate_pem.startswith("-----BEGIN CERTIFICATE-----")
     other = "khác".encode() + RESULT
-    second = refused(lambda: driver("SignResult", metadata=LEADER, document=wpb.ResultDocument(
+    second = refused(lambda: driver("SignResult", document=wpb.ResultDocument(
         filename="ket-qua-2.pdf", media_type="application/pdf", content=other, sha256=hashlib.sha256(other).hexdigest())))
     assert second.code() == grpc.StatusCode.FAILED_PRECONDITION and "signed already" in second.details()
-    fetched = workflow.GetResult(wpb.GetResultRequest(case_id=case.id), metadata=OFFICIAL)
-    assert fetched.document.content == RESULT and fetched.result.signed_by == "lanhdao.e2e"
+    fetched = workflow.GetResult(wpb.GetResultRequest(case_id=case.id))
+    assert fetched.document.content == RESULT and fetched.result.signed_by == "lanhdao01"
 
     genuine = workflow.VerifyResult(wpb.VerifyResultRequest(case_id=case.id, content=RESULT))
     assert genuine.valid and genuine.certificate_trusted and "CN=000.31.01.H45" in genuine.signer
@@ -132,15 +139,14 @@ def incomplete_request():  # type: ignore[no-untyped-def]
 def test_an_incomplete_dossier_is_asked_for_its_components_and_received_when_they_arrive(intake, workflow):
     from motcua.intake.v1 import intake_pb2 as ipb
 
-    dossier = intake.SubmitDossier(incomplete_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(incomplete_request()).dossier
     assert dossier.national_status == 1 and not dossier.HasField("received_at")
     assert [c.code for c in dossier.missing_components] == ["TO_KHAI"]
     asked = intake.RequestIntakeSupplement(ipb.RequestIntakeSupplementRequest(
         idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=dossier.version,
-        reason="Bổ sung tờ khai"), metadata=OFFICIAL).dossier
+        reason="Bổ sung tờ khai")).dossier
     assert asked.national_status == 5
-    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(code=dossier.code, form=ipb.INTAKE_FORM_SUPPLEMENT_REQUEST),
-                                metadata=OFFICIAL).document
+    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(code=dossier.code, form=ipb.INTAKE_FORM_SUPPLEMENT_REQUEST)).document
     assert form.content.startswith(b"%PDF") and form.filename == f"mau-02-{dossier.code}.pdf"
     with pytest.raises(grpc.RpcError) as no_case:
         workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id))
@@ -149,7 +155,7 @@ def test_an_incomplete_dossier_is_asked_for_its_components_and_received_when_the
     received = intake.SupplementDossier(ipb.SupplementDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=asked.version,
         components=[ipb.Component(name="Tờ khai", sha256="cd" * 32, size_bytes=10, media_type="application/pdf",
-                                  code="TO_KHAI")]), metadata=OFFICIAL).dossier
+                                  code="TO_KHAI")])).dossier
     assert received.national_status == 2 and received.HasField("appointment_at")
     case = wait_for_case(workflow, dossier.id)
     assert case.received_at == received.received_at
@@ -158,13 +164,12 @@ def test_an_incomplete_dossier_is_asked_for_its_components_and_received_when_the
 def test_a_refused_dossier_gets_form_03_and_bad_forms_are_refused(intake):
     from motcua.intake.v1 import intake_pb2 as ipb
 
-    dossier = intake.SubmitDossier(incomplete_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(incomplete_request()).dossier
     refused_dossier = intake.RefuseDossier(ipb.RefuseDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=dossier.version,
-        reason="Hồ sơ không thuộc thẩm quyền giải quyết"), metadata=OFFICIAL).dossier
+        reason="Hồ sơ không thuộc thẩm quyền giải quyết")).dossier
     assert refused_dossier.national_status == 3 and refused_dossier.refusal_reason.startswith("Hồ sơ không")
-    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(dossier_id=dossier.id, form=ipb.INTAKE_FORM_REFUSAL),
-                                metadata=OFFICIAL).document
+    form = intake.GetIntakeForm(ipb.GetIntakeFormRequest(dossier_id=dossier.id, form=ipb.INTAKE_FORM_REFUSAL)).document
     assert form.content.startswith(b"%PDF") and form.filename == f"mau-03-{dossier.code}.pdf"
     unspecified = refused(lambda: intake.GetIntakeForm(ipb.GetIntakeFormRequest(dossier_id=dossier.id)))
     assert bad_request_fields(unspecified) == ["form"]
@@ -189,7 +194,7 @@ def test_an_extension_gives_the_applicant_an_apology_letter_by_name(intake, work
     def letter():  # type: ignore[no-untyped-def]
         try:
             return intake.GetIntakeForm(ipb.GetIntakeFormRequest(
-                dossier_id=driver.case.dossier_id, form=ipb.INTAKE_FORM_APOLOGY), metadata=OFFICIAL).document
+                dossier_id=driver.case.dossier_id, form=ipb.INTAKE_FORM_APOLOGY)).document
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error  # not seen by intake yet
             return None

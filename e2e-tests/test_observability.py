@@ -43,10 +43,12 @@ def trace_ids_in(log_dir: str, process: str) -> tuple[set[str], set[str]]:
 
 
 @pytest.fixture(scope="module")
-def submitted(platform, intake, workflow):  # type: ignore[no-untyped-def]
+def submitted(platform, as_user):  # type: ignore[no-untyped-def]
+    # 1.004222 is received at commune 000.31.02.H45: its desk official submits, the inspector looks
+    intake, workflow = as_user("canbo07", "intake"), as_user("thanhtra01", "workflow")
     dossier = intake.SubmitDossier(ipb.SubmitDossierRequest(
         idempotency_key=uuid.uuid4().hex, procedure_code="1.004222", channel=ipb.CHANNEL_ONLINE,
-        applicant=ipb.Applicant(**PERSONAL)), metadata=(("x-motcua-actor-kind", "citizen"),)).dossier
+        applicant=ipb.Applicant(**PERSONAL))).dossier
     def case_opened() -> bool:
         try:
             return bool(workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id)).case.id)
@@ -122,12 +124,12 @@ def test_reporting_exports_lag_for_every_upstream_and_workers_their_stuck_gauges
     assert re.search(r'motcua_consumer_stuck_since\{.*upstream="intake".*\} 0', workflow_worker)
 
 
-def test_the_overdue_gauge_is_served_by_workflows_edge(platform, submitted, workflow, module_province):
+def test_the_overdue_gauge_is_served_by_workflows_edge(platform, submitted, as_user, module_province):
     from datetime import timedelta, timezone
 
     from motcua_common.config.clock import SettableClock
 
-    case = workflow.GetCase(wpb.GetCaseRequest(dossier_id=submitted.id)).case
+    case = as_user("thanhtra01", "workflow").GetCase(wpb.GetCaseRequest(dossier_id=submitted.id)).case
     gauge = re.compile(r'^motcua_cases_overdue\{[^}]*unit_code="%s"[^}]*\} (\S+)$' % re.escape(case.unit_code), re.M)
     assert [float(v) for v in gauge.findall(scrape(METRICS_BASE + 11))] in ([], [0.0])  # nothing overdue yet
     clock = SettableClock(module_province.conninfo, ttl=0)

@@ -15,7 +15,7 @@ from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
 from motcua_testkit.plugin import REPO, wait_until
 
-from e2e_testkit import CODE, OFFICIAL, bad_request_fields, submit_request, wait_for_case
+from e2e_testkit import CODE, bad_request_fields, submit_request, wait_for_case
 
 pytestmark = pytest.mark.e2e
 # The settable clock, read afresh by every process, so a test can move time and act at once.
@@ -64,7 +64,7 @@ def test_the_catalogue_lists_real_procedures_with_their_sources(intake):
 
 
 def test_a_submitted_dossier_gets_code_and_appointment_and_workflow_opens_its_case(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     assert CODE.match(dossier.code)
     assert dossier.appointment_at.ToDatetime() > dossier.received_at.ToDatetime()
     assert dossier.national_status == 2
@@ -79,12 +79,12 @@ def test_a_submitted_dossier_gets_code_and_appointment_and_workflow_opens_its_ca
 
 def test_a_retried_submission_returns_the_first_dossier_and_a_reused_key_is_refused(intake):
     key = uuid.uuid4().hex
-    first = intake.SubmitDossier(submit_request(key), metadata=OFFICIAL).dossier
-    again = intake.SubmitDossier(submit_request(key), metadata=OFFICIAL).dossier
+    first = intake.SubmitDossier(submit_request(key)).dossier
+    again = intake.SubmitDossier(submit_request(key)).dossier
     assert again.id == first.id and again.code == first.code
 
     with pytest.raises(grpc.RpcError) as refused:
-        intake.SubmitDossier(submit_request(key, procedure_code="1.004194"), metadata=OFFICIAL)
+        intake.SubmitDossier(submit_request(key, procedure_code="2.000815"))
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
@@ -97,7 +97,7 @@ def test_a_retried_submission_returns_the_first_dossier_and_a_reused_key_is_refu
 ])
 def test_bad_submissions_are_refused_naming_the_field(intake, changes, code, field):
     with pytest.raises(grpc.RpcError) as error:
-        intake.SubmitDossier(submit_request(**changes), metadata=OFFICIAL)
+        intake.SubmitDossier(submit_request(**changes))
     assert error.value.code() == code
     assert field in bad_request_fields(error.value)
 
@@ -106,7 +106,7 @@ def test_a_submission_without_applicant_or_with_a_malformed_one_names_each_field
     request = submit_request()
     request.ClearField("applicant")
     with pytest.raises(grpc.RpcError) as missing:
-        intake.SubmitDossier(request, metadata=OFFICIAL)
+        intake.SubmitDossier(request)
     assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "applicant" in bad_request_fields(missing.value)
 
@@ -115,7 +115,7 @@ def test_a_submission_without_applicant_or_with_a_malformed_one_names_each_field
     request.applicant.full_name = "  "  # (an over-long name is refused at the edge, before these domain checks)
     request.components[0].sha256 = "not-a-hash"
     with pytest.raises(grpc.RpcError) as malformed:
-        intake.SubmitDossier(request, metadata=OFFICIAL)
+        intake.SubmitDossier(request)
     assert {"applicant.citizen_id", "applicant.full_name", "components[0].sha256"} <= set(bad_request_fields(malformed.value))
 
 
@@ -129,42 +129,38 @@ def test_malformed_and_unknown_ids_are_refused(intake, workflow):
 
 
 def test_an_official_takes_a_case_through_every_step(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     case = wait_for_case(workflow, dossier.id)
     for index in range(len(case.steps)):
         case = workflow.CompleteStep(wpb.CompleteStepRequest(
-            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=index, expected_version=case.version),
-            metadata=OFFICIAL).case
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=index, expected_version=case.version)).case
     assert case.status == wpb.CASE_STATUS_PROCESSED and case.national_status == 9
-    assert all(s.completed_by == "canbo.e2e" for s in case.steps)
+    assert all(s.completed_by == "chuyenvien01" for s in case.steps)
 
     processed = workflow.ListCases(wpb.ListCasesRequest(unit_code="000.31.01.H45", status=wpb.CASE_STATUS_PROCESSED))
     assert case.id in [c.case_id for c in processed.cases]
 
 
 def test_stale_versions_and_repeated_steps_are_refused(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     case = wait_for_case(workflow, dossier.id)
     done = workflow.CompleteStep(wpb.CompleteStepRequest(
-        idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=0, expected_version=case.version),
-        metadata=OFFICIAL).case
+        idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=0, expected_version=case.version)).case
 
     with pytest.raises(grpc.RpcError) as stale:
         workflow.CompleteStep(wpb.CompleteStepRequest(
-            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=1, expected_version=case.version),
-            metadata=OFFICIAL)
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=1, expected_version=case.version))
     assert stale.value.code() == grpc.StatusCode.ABORTED
     with pytest.raises(grpc.RpcError) as twice:
         workflow.CompleteStep(wpb.CompleteStepRequest(
-            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=0, expected_version=done.version),
-            metadata=OFFICIAL)
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=0, expected_version=done.version))
     assert twice.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert workflow.GetCase(wpb.GetCaseRequest(case_id=case.id)).case.version == done.version
 
 
 def test_work_queue_pages_are_ordered_by_due_time(intake, workflow):
-    for procedure in ("1.004222", "1.004873", "2.000815"):
-        wait_for_case(workflow, intake.SubmitDossier(submit_request(procedure_code=procedure), metadata=OFFICIAL).dossier.id)
+    for procedure in ("1.000894", "1.004873", "2.000815"):
+        wait_for_case(workflow, intake.SubmitDossier(submit_request(procedure_code=procedure)).dossier.id)
     seen, token = [], ""
     while True:
         page = workflow.ListCases(wpb.ListCasesRequest(unit_code="000.31.01.H45", page_size=1, page_token=token))
@@ -179,12 +175,14 @@ GRPCURL = shutil.which("grpcurl") or shutil.which("grpcurl", path=str(REPO / "bu
 
 
 @pytest.mark.skipif(GRPCURL is None, reason="grpcurl is installed by `make tools` (go install); Go is missing here")
-def test_grpcurl_lists_services_and_submits_a_dossier(platform):
+def test_grpcurl_lists_services_and_submits_a_dossier(platform, identity_provider):
     listed = subprocess.run([GRPCURL, "-plaintext", platform["intake"], "list"], capture_output=True, text=True, check=True)
     assert "motcua.intake.v1.IntakeService" in listed.stdout and "grpc.health.v1.Health" in listed.stdout
     body = ('{"idempotency_key": "%s", "procedure_code": "1.001193", "channel": "CHANNEL_ONLINE", '
-            '"applicant": {"full_name": "Phạm Minh", "citizen_id": "045200001111"}}' % uuid.uuid4().hex)
-    submitted = subprocess.run([GRPCURL, "-plaintext", "-H", "x-motcua-actor-kind: citizen", "-d", body,
+            '"applicant": {"full_name": "Võ Thị Mai", "citizen_id": "044190000101"}}' % uuid.uuid4().hex)
+    # A citizen submits their own dossier, signed in (congdan01's citizen ID is the applicant's).
+    bearer = f"authorization: Bearer {identity_provider.token('congdan01')}"
+    submitted = subprocess.run([GRPCURL, "-plaintext", "-H", bearer, "-d", body,
                                 platform["intake"], "motcua.intake.v1.IntakeService/SubmitDossier"],
                                capture_output=True, text=True, check=True)
     assert '"code": "000.31.01.H45-' in submitted.stdout and '"appointment_at"' not in submitted.stdout
@@ -193,7 +191,7 @@ def test_grpcurl_lists_services_and_submits_a_dossier(platform):
 
 
 def test_the_receipt_form_comes_as_a_pdf_over_grpc(intake):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     document = intake.GetReceiptForm(ipb.GetReceiptFormRequest(code=dossier.code)).document
     assert document.media_type == "application/pdf" and document.content.startswith(b"%PDF")
     assert document.filename == f"phieu-tiep-nhan-{dossier.code}.pdf"
@@ -208,7 +206,7 @@ def test_a_supplement_pauses_the_case_and_resuming_moves_its_due_time(intake, wo
     from motcua_common.province.working_calendar import VIETNAM_TZ
 
     calendar = province_calendar()
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     case = wait_for_case(workflow, dossier.id)
     # Paused and resumed after office hours (the clock is moved there), one working day apart:
     # the clock stood still for exactly that day's working time, whatever the time of the run.
@@ -223,16 +221,16 @@ def test_a_supplement_pauses_the_case_and_resuming_moves_its_due_time(intake, wo
     clock.set(pause_at)
     paused = workflow.RequestSupplement(wpb.RequestSupplementRequest(
         idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=case.version,
-        reason="Thiếu bản sao giấy khai sinh"), metadata=OFFICIAL).case
+        reason="Thiếu bản sao giấy khai sinh")).case
     assert paused.status == wpb.CASE_STATUS_PAUSED and paused.national_status == 5
     with pytest.raises(grpc.RpcError) as refused:
         workflow.CompleteStep(wpb.CompleteStepRequest(idempotency_key=uuid.uuid4().hex, case_id=case.id,
-                                                      step_index=0, expected_version=paused.version), metadata=OFFICIAL)
+                                                      step_index=0, expected_version=paused.version))
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
     clock.set(resume_at)
     resumed = workflow.ResumeCase(wpb.ResumeCaseRequest(idempotency_key=uuid.uuid4().hex, case_id=case.id,
-                                                        expected_version=paused.version), metadata=OFFICIAL).case
+                                                        expected_version=paused.version)).case
     assert resumed.status == wpb.CASE_STATUS_IN_PROGRESS
     stood_still = calendar.working_time_between(pause_at, resume_at)
     assert stood_still == timedelta(hours=8)  # one full working day
@@ -246,8 +244,7 @@ def test_a_supplement_pauses_the_case_and_resuming_moves_its_due_time(intake, wo
     done = resumed
     for index in range(len(done.steps)):
         done = workflow.CompleteStep(wpb.CompleteStepRequest(
-            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=index, expected_version=done.version),
-            metadata=OFFICIAL).case
+            idempotency_key=uuid.uuid4().hex, case_id=case.id, step_index=index, expected_version=done.version)).case
     assert done.status == wpb.CASE_STATUS_PROCESSED
     assert done.classification == wpb.CLASSIFICATION_EARLY and done.supplement_requests == 1
 
@@ -255,32 +252,32 @@ def test_a_supplement_pauses_the_case_and_resuming_moves_its_due_time(intake, wo
 def test_an_apology_sets_a_new_appointment_and_keeps_the_commitment(intake, workflow):
     from google.protobuf.timestamp_pb2 import Timestamp
 
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     case = wait_for_case(workflow, dossier.id)
     later = Timestamp(seconds=case.due_at.seconds + 2 * 86400)  # within the bound: 3 more working days
     extended = workflow.ExtendDeadline(wpb.ExtendDeadlineRequest(
         idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=case.version, new_due_at=later,
-        reason="Cần xác minh thêm với cơ quan liên quan"), metadata=OFFICIAL).case
+        reason="Cần xác minh thêm với cơ quan liên quan")).case
     assert extended.due_at == later and extended.committed_due_at == case.due_at and extended.extensions == 1
     with pytest.raises(grpc.RpcError) as earlier:
         workflow.ExtendDeadline(wpb.ExtendDeadlineRequest(
             idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=extended.version,
-            new_due_at=case.due_at, reason="x"), metadata=OFFICIAL)
+            new_due_at=case.due_at, reason="x"))
     assert earlier.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "new_due_at" in bad_request_fields(earlier.value)
     with pytest.raises(grpc.RpcError) as far:
         workflow.ExtendDeadline(wpb.ExtendDeadlineRequest(
             idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=extended.version,
-            new_due_at=Timestamp(seconds=253402214400), reason="x"), metadata=OFFICIAL)  # 9999-12-31
+            new_due_at=Timestamp(seconds=253402214400), reason="x"))  # 9999-12-31
     assert far.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "new_due_at" in bad_request_fields(far.value)
     assert workflow.GetCase(wpb.GetCaseRequest(case_id=case.id)).case.version == extended.version
 
 
 def test_withdrawing_a_dossier_stops_its_case(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     wait_for_case(workflow, dossier.id)
     withdrawn = intake.WithdrawDossier(ipb.WithdrawDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=dossier.version,
-        reason="Người nộp không còn nhu cầu"), metadata=OFFICIAL).dossier
+        reason="Người nộp không còn nhu cầu")).dossier
     assert withdrawn.national_status == 7
     case = wait_until(lambda: (lambda c: c if c.status == wpb.CASE_STATUS_STOPPED else None)(
         workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id)).case), 10, "the case to be stopped")

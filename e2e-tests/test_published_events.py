@@ -16,25 +16,29 @@ from motcua.intake.events.v1 import events_pb2 as intake_events
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.events.v1 import events_pb2 as workflow_events
 from motcua.workflow.v1 import workflow_pb2 as wpb
+from motcua_testkit.identities import channel_as
 from motcua_testkit.plugin import wait_until
 
-from e2e_testkit import OFFICIAL, submit_request, wait_for_case
+from e2e_testkit import submit_request, wait_for_case
 
 pytestmark = pytest.mark.e2e
-LEADER = (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "lanhdao.e2e"),
-          ("x-motcua-actor-role", "leader"), ("x-motcua-client", "e2e"))
 
 
-def subscribe(address: str, after: int, follow: bool = False, types: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    channel = grpc.insecure_channel(address)
-    stream = epb_grpc.EventStreamServiceStub(channel).Subscribe(
-        epb.SubscribeRequest(after_position=after, follow=follow, types=list(types)))
-    return channel, stream
+@pytest.fixture(scope="module")
+def subscribe(identity_provider):  # type: ignore[no-untyped-def]
+    """An integrator granted `events.subscribe` (the province's reporting system) follows a stream."""
+    def follow_stream(address: str, after: int, follow: bool = False, types: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+        channel = channel_as(identity_provider, address, "client:he-thong-bao-cao")
+        stream = epb_grpc.EventStreamServiceStub(channel).Subscribe(
+            epb.SubscribeRequest(after_position=after, follow=follow, types=list(types)))
+        return channel, stream
+
+    return follow_stream
 
 
-def test_an_integrator_resumes_after_a_disconnect_without_gaps_or_duplicates(platform, intake):
+def test_an_integrator_resumes_after_a_disconnect_without_gaps_or_duplicates(platform, intake, subscribe):
     for _ in range(4):
-        intake.SubmitDossier(submit_request(), metadata=OFFICIAL)
+        intake.SubmitDossier(submit_request())
     _, whole = subscribe(platform["intake"], 0)
     everything = [r.event for r in whole]
     assert len(everything) >= 8
@@ -51,7 +55,7 @@ def test_an_integrator_resumes_after_a_disconnect_without_gaps_or_duplicates(pla
     with pytest.raises(grpc.RpcError):
         next(following)
     for _ in range(2):  # stored meanwhile
-        intake.SubmitDossier(submit_request(), metadata=OFFICIAL)
+        intake.SubmitDossier(submit_request())
 
     channel, resumed = subscribe(platform["intake"], first[-1].position, follow=True)
     head = [r.event.position for r in subscribe(platform["intake"], 0)[1]]
@@ -64,8 +68,8 @@ def test_an_integrator_resumes_after_a_disconnect_without_gaps_or_duplicates(pla
     assert rest[0].previous_position == first[-1].position
 
 
-def test_a_subscription_can_ask_for_some_types_and_refuses_a_malformed_one(platform, intake):
-    intake.SubmitDossier(submit_request(), metadata=OFFICIAL)
+def test_a_subscription_can_ask_for_some_types_and_refuses_a_malformed_one(platform, intake, subscribe):
+    intake.SubmitDossier(submit_request())
     _, stream = subscribe(platform["intake"], 0, types=("motcua.intake.events.v1.DossierReceived",))
     assert {r.event.type for r in stream} == {"motcua.intake.events.v1.DossierReceived"}
     _, bad = subscribe(platform["intake"], 0, types=("not a type",))
@@ -75,8 +79,8 @@ def test_a_subscription_can_ask_for_some_types_and_refuses_a_malformed_one(platf
 
 
 def _standing(intake, workflow, dossier_id: str):  # type: ignore[no-untyped-def]
-    dossier = intake.GetDossier(ipb.GetDossierRequest(dossier_id=dossier_id), metadata=OFFICIAL).dossier
-    case = workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier_id), metadata=OFFICIAL).case
+    dossier = intake.GetDossier(ipb.GetDossierRequest(dossier_id=dossier_id)).dossier
+    case = workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier_id)).case
     return (dossier.national_status, dossier.appointment_at.ToDatetime()), (case.national_status, case.due_at.ToDatetime())
 
 
@@ -87,14 +91,14 @@ def _agree(intake, workflow, dossier_id: str, status: int):  # type: ignore[no-u
     return wait_until(same, 15, f"intake to say what workflow says (national status {status})")
 
 
-def _act(workflow, case: wpb.Case, rpc: str, metadata=OFFICIAL, **fields) -> wpb.Case:  # type: ignore[no-untyped-def]
+def _act(workflow, case: wpb.Case, rpc: str, **fields) -> wpb.Case:  # type: ignore[no-untyped-def]
     request = getattr(wpb, f"{rpc}Request")(idempotency_key=uuid.uuid4().hex, case_id=case.id,
                                               expected_version=case.version, **fields)
-    return getattr(workflow, rpc)(request, metadata=metadata).case
+    return getattr(workflow, rpc)(request, ).case
 
 
 def test_get_dossier_agrees_with_get_case_after_an_extension_and_the_return(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     case = wait_for_case(workflow, dossier.id)
     new_due = Timestamp()
     # within the bound an extension may reach (the due time plus the deadline once more, at least 8 h)
@@ -107,7 +111,7 @@ def test_get_dossier_agrees_with_get_case_after_an_extension_and_the_return(inta
         case = _act(workflow, case, "CompleteStep", step_index=index)
     content = b"ket qua"
     import hashlib
-    case = _act(workflow, case, "SignResult", metadata=LEADER, document=wpb.ResultDocument(
+    case = _act(workflow, case, "SignResult", document=wpb.ResultDocument(
         filename="ket-qua.pdf", media_type="application/pdf", content=content,
         sha256=hashlib.sha256(content).hexdigest()))
     _agree(intake, workflow, dossier.id, 9)
@@ -116,17 +120,17 @@ def test_get_dossier_agrees_with_get_case_after_an_extension_and_the_return(inta
 
 
 def test_get_dossier_agrees_with_get_case_after_a_withdrawal(intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+    dossier = intake.SubmitDossier(submit_request()).dossier
     wait_for_case(workflow, dossier.id)
     withdrawn = intake.WithdrawDossier(ipb.WithdrawDossierRequest(
         idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=dossier.version,
-        reason="Không còn nhu cầu"), metadata=OFFICIAL)
+        reason="Không còn nhu cầu"))
     assert withdrawn.dossier.national_status in (7, 8)  # requested; 8 once workflow stopped the case
     _agree(intake, workflow, dossier.id, 8)
 
 
-def test_workflow_publishes_its_events_too(platform, intake, workflow):
-    dossier = intake.SubmitDossier(submit_request(), metadata=OFFICIAL).dossier
+def test_workflow_publishes_its_events_too(platform, intake, workflow, subscribe):
+    dossier = intake.SubmitDossier(submit_request()).dossier
     wait_for_case(workflow, dossier.id)
 
     def opened():  # type: ignore[no-untyped-def]

@@ -50,7 +50,8 @@ def test_every_readme_command_works_in_order_on_a_fresh_platform(platform, tmp_p
     def as_a_reader_would(script: str) -> str:
         for port, service in (("50051", "intake"), ("50052", "workflow"), ("50056", "reporting")):
             script = script.replace(f"localhost:{port}", platform[service])
-        return script.replace("$PWD/build/tools/bin", str(GRPCURL_DIR)).replace(".local/quang-tri.env", str(env_file))
+        return (script.replace("$PWD/build/tools/bin", str(GRPCURL_DIR)).replace(".local/quang-tri.env", str(env_file))
+                .replace(".venv/bin/python", sys.executable))
 
     work = tmp_path / "reader"
     work.mkdir()

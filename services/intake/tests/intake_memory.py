@@ -11,7 +11,7 @@ from uuid import UUID, uuid4, uuid5
 from motcua_common.privacy.sealing import SubjectErased
 from motcua_common.province.search_text import fold
 
-from motcua_intake.adapters.dossier_index import COLUMNS
+from motcua_intake.adapters.dossier_index import COLUMNS, applicant_subject, submitting_client, within_reach
 
 
 class InMemoryNumbering:
@@ -107,11 +107,12 @@ class InMemoryDossierIndex:
         if name == "PendingDossier.Registered":
             self.rows[e.dossier_id] = dict(zip(COLUMNS, (
                 e.dossier_id, e.originator_id, e.code, e.procedure_code, e.receiving_agency_code, e.channel, 1,
-                e.registered_at, None, e.originator_version)))
+                e.registered_at, None, e.originator_version, applicant_subject(e), submitting_client(e))))
         elif name == "Dossier.Received":
             row = self.rows.setdefault(e.originator_id, dict(zip(COLUMNS, (
                 e.originator_id, None, e.code, e.procedure_code, e.receiving_agency_code, e.channel, 2,
-                e.received_at, e.appointment_at, e.originator_version))))
+                e.received_at, e.appointment_at, e.originator_version, applicant_subject(e),
+                submitting_client(e)))))
             row.update(national_status=2, received_at=e.received_at, appointment_at=e.appointment_at,
                        version=e.originator_version)
         elif name.startswith("Dossier."):
@@ -136,8 +137,14 @@ class InMemoryDossierIndex:
                     and (not query.national_status or r["national_status"] == query.national_status)
                     and (query.received_from is None or r["received_at"] >= query.received_from)
                     and (query.received_until is None or r["received_at"] < query.received_until)
-                    and (after is None or (r["received_at"], r["dossier_id"]) < after))
+                    and (after is None or (r["received_at"], r["dossier_id"]) < after)
+                    and within_reach(query.reach, r))
 
         found = sorted((r for r in self.rows.values() if wanted(r)), key=lambda r: (r["received_at"], r["dossier_id"]),
                        reverse=True)
         return [dict(r) for r in found[:limit]]
+
+    def access_target(self, dossier_id: UUID | None = None, code: str = "") -> dict | None:
+        found = (self.rows.get(dossier_id) if dossier_id is not None
+                 else next((r for r in self.rows.values() if r["dossier_code"] == code), None))
+        return dict(found) if found else None

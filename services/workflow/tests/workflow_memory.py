@@ -35,10 +35,16 @@ class InMemoryCaseQueue:
     def case_id_for(self, dossier_code: str) -> UUID | None:
         return next((s["case_id"] for s in self.summaries.values() if s["dossier_code"] == dossier_code), None)
 
+    def access_target(self, case_id: UUID | None = None, dossier_code: str = "") -> dict | None:
+        found = (self.summaries.get(case_id) if case_id is not None
+                 else next((s for s in self.summaries.values() if s["dossier_code"] == dossier_code), None))
+        return dict(found) if found else None
+
     def page(self, *, unit_code: str, assignee: str, status: str | None, include_finished: bool,
-             after: tuple[datetime, UUID] | None, limit: int) -> list[dict]:
+             after: tuple[datetime, UUID] | None, limit: int, units: frozenset[str] | None = None) -> list[dict]:
         def wanted(s: dict) -> bool:
             return ((not unit_code or s["unit_code"] == unit_code) and (not assignee or s["assignee"] == assignee)
+                    and (units is None or s["unit_code"] in units)
                     and (s["status"] == status if status else include_finished or s["status"] not in FINISHED)
                     and (after is None or (s["due_at"], s["case_id"]) > after))
 

@@ -60,3 +60,11 @@ class Overloaded(MotcuaError):
 
 class DeadlineExceeded(MotcuaError):
     """The caller's deadline passed before the command was stored (-> DEADLINE_EXCEEDED); nothing was stored."""
+
+
+class Unauthenticated(MotcuaError):
+    """No access token, or one that does not verify (-> UNAUTHENTICATED)."""
+
+
+class PermissionDenied(MotcuaError):
+    """The verified caller may not do this here (-> PERMISSION_DENIED); the reason names no personal data."""

@@ -25,7 +25,8 @@ ORG = Organisation([
     Unit("C.02", "Xã 2", "commune", date(2004, 1, 1)),
 ])
 
-CITIZEN = Principal(kind="citizen", subject="sub-citizen-1", citizen_id="044190000101", client="motcua-dev-cli")
+CITIZEN = Principal(kind="citizen", subject="sub-citizen-1", citizen_id="044190000101", client="motcua-dev-cli",
+                    applicant="subject-of-044190000101")
 PORTAL = Principal(kind="integrator", subject="cong-dvc-quoc-gia", client="cong-dvc-quoc-gia",
                    scopes=frozenset(RAW["scopes"]))
 
@@ -34,18 +35,16 @@ SITUATIONS = {
     "own_unit": Target(unit="D.01"),
     "unit_below": Target(unit="C.01"),
     "other_unit": Target(unit="C.02"),
-    "own_dossier": Target(unit="C.02", owner_subject="sub-citizen-1"),
-    "own_dossier_by_citizen_id": Target(unit="C.02", owner_citizen_id="044190000101"),
-    "others_dossier": Target(unit="C.02", owner_subject="sub-citizen-2", owner_citizen_id="044190000999"),
+    "own_dossier": Target(unit="C.02", applicant="subject-of-044190000101"),
+    "others_dossier": Target(unit="C.02", applicant="subject-of-044190000999"),
     "own_client": Target(unit="C.02", client="cong-dvc-quoc-gia"),
     "platform": Target(),  # no dossier named: a dossier action is then denied
 }
 LETS_THROUGH = {
     "own_unit": {"own_unit"},
     "own_unit_and_below": {"own_unit", "unit_below"},
-    "any_unit": {"own_unit", "unit_below", "other_unit", "own_dossier", "own_dossier_by_citizen_id",
-                 "others_dossier", "own_client"},
-    "own_dossier": {"own_dossier", "own_dossier_by_citizen_id"},
+    "any_unit": {"own_unit", "unit_below", "other_unit", "own_dossier", "others_dossier", "own_client"},
+    "own_dossier": {"own_dossier"},
     "own_client": {"own_client"},
 }
 
@@ -160,8 +159,7 @@ def test_lists_are_filtered_by_reach():
     assert reach(POLICY, ORG, inspector, "dossier.list").everything
     assert reach(POLICY, ORG, sre, "dossier.list").nothing
     own = reach(POLICY, ORG, CITIZEN, "dossier.list")
-    assert (own.owner_subject, own.owner_citizen_id, own.everything, own.units) == (
-        "sub-citizen-1", "044190000101", False, frozenset())
+    assert (own.applicant, own.everything, own.units) == ("subject-of-044190000101", False, frozenset())
     assert reach(POLICY, ORG, PORTAL, "dossier.read_status").client == "cong-dvc-quoc-gia"
 
 

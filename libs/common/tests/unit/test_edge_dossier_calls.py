@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 
 import grpc
 import pytest
@@ -13,7 +14,11 @@ from motcua.audit.v1 import audit_pb2
 from motcua.workflow.v1 import workflow_pb2
 from motcua_common.edge import grpc_server
 from motcua_common.errors import Unavailable
+from motcua_common.edge.access import Gate, Guard
 from motcua_common.edge.grpc_server import DossierCalls, create_server, serves
+from motcua_common.identity.authorisation import Policy, Principal, Target
+from motcua_common.identity.tokens import TokenRefused
+from motcua_common.province.organisation import Organisation
 
 WORKFLOW = "motcua.workflow.v1.WorkflowService"
 AUDIT = "motcua.audit.v1.AuditService"
@@ -21,6 +26,34 @@ DOSSIER_ID, CODE = str(uuid.uuid4()), "000.31.01.H45-261123-0001"
 WORKFLOW_OTHERS = frozenset({"ListCases", "RequestSupplement", "ResumeCase", "ExtendDeadline", "StopProcessing",
                              "AssignStep", "TransferCase", "ReturnFromTransfer", "SignResult", "ReturnResult",
                              "VerifyResult", "CompleteStep"})
+
+
+UNIT = "000.31.01.H45"
+DATA = Path(__file__).resolve().parents[4] / "infra/provinces/quang-tri"
+OFFICIAL = Principal(kind="official", subject="tt01", roles=frozenset({"specialist", "leader"}), unit=UNIT)
+
+
+class TokenTable:
+    """Stands in for the token verifier: these tests are about what the edge does with a verified
+    caller (tokens themselves are tested against the real identity provider)."""
+
+    def verify(self, token: str) -> Principal:
+        if token != "token-of-tt01":
+            raise TokenRefused("unknown token")
+        return OFFICIAL
+
+
+def at_unit(request) -> Target:  # type: ignore[no-untyped-def]
+    return Target(unit=UNIT)
+
+
+GATE = Gate(TokenTable(), Policy.load(DATA / "access-policy.yaml"), Organisation.load(DATA / "units.yaml"),
+            pseudonym=lambda citizen_id: "p-" + citizen_id)
+
+
+def guards(service: str, reads: set[str], action: str) -> dict[str, Guard]:
+    methods = DossierCalls(service).methods()
+    return {m: Guard(action if m in reads else "case.act", locate=at_unit) for m in methods}
 
 
 class Edge:
@@ -77,10 +110,11 @@ class Edge:
 
     def calls(self) -> list[DossierCalls]:
         return [DossierCalls(WORKFLOW, reads={"GetCase": "workflow.GetCase", "GetResult": "workflow.GetResult"},
-                             others=WORKFLOW_OTHERS, record_read=self.record_read),
+                             others=WORKFLOW_OTHERS, record_read=self.record_read,
+                             guards=guards(WORKFLOW, {"GetCase", "GetResult"}, "dossier.read")),
                 DossierCalls(AUDIT, reads={"StreamHistory": "audit.StreamHistory"},
                              others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory"}),
-                             record_read=self.record_read)]
+                             record_read=self.record_read, guards=guards(AUDIT, {"StreamHistory"}, "history.read"))]
 
 
 @pytest.fixture
@@ -93,7 +127,8 @@ def marked(monkeypatch):
 @pytest.fixture
 def edge():
     edge = Edge()
-    server, port, _ = create_server("127.0.0.1:0", edge.register, max_workers=4, dossier_calls=edge.calls())
+    server, port, _ = create_server("127.0.0.1:0", edge.register, max_workers=4, dossier_calls=edge.calls(),
+                                    gate=GATE)
     server.start()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield edge, channel
@@ -104,7 +139,7 @@ def edge():
 def call(channel: grpc.Channel, service: str, rpc: str, request, response_type):  # type: ignore[no-untyped-def]
     return channel.unary_unary(f"/{service}/{rpc}", request_serializer=type(request).SerializeToString,
                                response_deserializer=response_type.FromString)(
-        request, metadata=(("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "tt01")), timeout=10)
+        request, metadata=(("authorization", "Bearer token-of-tt01"),), timeout=10)
 
 
 def test_a_read_is_recorded_with_the_callers_actor_and_the_dossier_of_the_response(edge, marked):
@@ -148,7 +183,7 @@ def test_a_stream_hands_on_its_first_page_before_the_rest_exists_and_after_the_r
     stream = channel.unary_stream(f"/{AUDIT}/StreamHistory",
                                   request_serializer=audit_pb2.StreamHistoryRequest.SerializeToString,
                                   response_deserializer=audit_pb2.StreamHistoryResponse.FromString)(
-        audit_pb2.StreamHistoryRequest(dossier_code=CODE), metadata=(("x-motcua-actor-subject", "tt01"),), timeout=30)
+        audit_pb2.StreamHistoryRequest(dossier_code=CODE), metadata=(("authorization", "Bearer token-of-tt01"),), timeout=30)
     first = next(stream)
     assert [e.position for e in first.events] == [1]
     assert not edge.stream_finished.is_set()  # the handler is still blocked after its first page

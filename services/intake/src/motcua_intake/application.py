@@ -86,6 +86,7 @@ class DossierQuery:
     received_until: datetime | None = None
     page_size: int = 0
     page_token: str = ""
+    reach: Any = None  # what the caller may list (edge.access.listing()); None: everything (tools, tests)
 
 
 class DossierSearch(Protocol):
@@ -97,6 +98,9 @@ class DossierSearch(Protocol):
                limit: int) -> list[dict]:
         """Rows (dicts of dossier_index.COLUMNS) matching every criterion of `query` (the procedure as
         `procedure_codes` when given), newest first by (received_at, dossier_id), before `after`."""
+
+    def access_target(self, dossier_id: UUID | None = None, code: str = "") -> dict | None:
+        """The index row of one dossier (by id or code), or None."""
 
 
 class IntakeApplication(MotcuaApplication):
@@ -424,6 +428,18 @@ class IntakeApplication(MotcuaApplication):
         except IntegrityError:
             raise Conflict("the dossier changed meanwhile: re-read it and retry") from None
         return self._view(dossier)
+
+    def access_target(self, dossier_id: UUID | None = None, code: str = "") -> dict | None:
+        """What the edge decides a call about one dossier on (its index row), or None if there is none."""
+        if self.dossier_index is None:
+            raise RuleViolated("NO_DOSSIER_INDEX", "this intake has no dossier index")
+        return self.dossier_index.access_target(dossier_id=dossier_id, code=code)
+
+    def applicant_subject(self, applicant: Any) -> str:
+        """The pseudonymous subject id a dossier for this applicant is recorded under."""
+        kind, identifier = ("citizen", applicant.citizen_id) if applicant.citizen_id else ("organisation",
+                                                                                          applicant.tax_code)
+        return str(self.vault.subject_id(kind, identifier)) if identifier else ""
 
     def dossier_id_for(self, code: str) -> UUID:
         index = self.get_or_none(DossierCode.id_for(self.province, code))

@@ -91,6 +91,19 @@ class ReportingApplication(MotcuaApplication):
         }
         return f"lich-su-ho-so-{rows[0].dossier_code}.json", sign_document(payload, self.signer)
 
+    def access_target(self, dossier_id: str, dossier_code: str) -> tuple[UUID, str, str] | None:
+        """(dossier id, code, unit it is at now) for the edge to decide an audit call on; None if
+        there is no history. Folded from the published events; not recorded as a read."""
+        try:
+            resolved = self._resolve(dossier_id, dossier_code)
+        except NotFound:
+            return None
+        rows = self.histories.rows(resolved, include_reads=False)
+        if not rows:
+            return None
+        state = state_as_of(str(resolved), as_of=self.clock.now(), entries=as_entries(rows))
+        return resolved, rows[0].dossier_code, state.unit_code if state is not None else ""
+
     # -- helpers -------------------------------------------------------------------------------
     def _resolve(self, dossier_id: str, dossier_code: str) -> UUID:
         if dossier_id:

@@ -35,9 +35,10 @@ class CaseQueue(Protocol):
 
     def hook_for(self, domain_events: Sequence[Any]) -> Callable[[Any], None] | None: ...
     def case_id_for(self, dossier_code: str) -> UUID | None: ...
+    def access_target(self, case_id: UUID | None = None, dossier_code: str = "") -> dict | None: ...
     def page(self, *, unit_code: str, assignee: str, status: str | None, include_finished: bool,
-             after: tuple[datetime, UUID] | None, limit: int) -> list[dict]:
-        """Summaries (dicts of read_model.COLUMNS) ordered by (due_at, case_id), after `after`."""
+             after: tuple[datetime, UUID] | None, limit: int, units: frozenset[str] | None = None) -> list[dict]:
+        """Summaries (dicts of read_model.COLUMNS) ordered by (due_at, case_id), after `after`, at `units`."""
     def overdue_candidates(self, now: datetime, limit: int) -> list[UUID]: ...
     def due_soon_candidates(self, now: datetime, horizon: datetime, limit: int) -> list[UUID]: ...
     def overdue_by_unit(self, now: datetime) -> dict[str, int]: ...
@@ -80,6 +81,13 @@ class WorkflowApplication(MotcuaApplication):
         return self._calendar_for(case.calendar_group)
 
     @traced("workflow.get_case")
+    def access_target(self, case_id: UUID | None = None, dossier_id: UUID | None = None,
+                      dossier_code: str = "") -> dict | None:
+        """What the edge decides a call about one case on (its summary), or None if there is none."""
+        if case_id is None and dossier_id is not None:
+            case_id = Case.id_for(self.province, dossier_id)
+        return self.queue.access_target(case_id=case_id, dossier_code=dossier_code)
+
     def get_case(self, case_id: UUID | None = None, dossier_id: UUID | None = None, dossier_code: str = "") -> Case:
         if case_id is None and dossier_id is not None:
             case_id = Case.id_for(self.province, dossier_id)
@@ -96,9 +104,11 @@ class WorkflowApplication(MotcuaApplication):
 
     @traced("workflow.list_cases")
     def list_cases(self, unit_code: str, status: str | None, page_size: int, page_token: str,
-                   assignee: str = "", include_finished: bool = False) -> tuple[list[dict], str]:
+                   assignee: str = "", include_finished: bool = False,
+                   units: frozenset[str] | None = None) -> tuple[list[dict], str]:
         """A unit's queue, or an official's (`assignee`), ordered by due time; finished cases only
-        when asked for (`include_finished`, or their status)."""
+        when asked for (`include_finished`, or their status). `units`: only cases at these units
+        (what the caller may see: edge.access.listing()); None: every unit."""
         if not unit_code and not assignee:
             raise InvalidArgument.single("unit_code", "give a unit_code, or an assignee for an official's queue")
         if not 0 <= page_size <= MAX_PAGE:
@@ -115,7 +125,7 @@ class WorkflowApplication(MotcuaApplication):
             except ValueError:
                 raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
         rows = self.queue.page(unit_code=unit_code, assignee=assignee, status=status,
-                               include_finished=include_finished, after=after, limit=page_size + 1)
+                               include_finished=include_finished, after=after, limit=page_size + 1, units=units)
         items = [self._queue_row(dict(r)) for r in rows[:page_size]]
         token = ""
         if len(rows) > page_size:

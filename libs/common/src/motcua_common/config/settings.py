@@ -15,6 +15,10 @@ from typing import Mapping
 
 #: calls a gRPC edge serves at once by default (MOTCUA_GRPC_MAX_IN_FLIGHT)
 DEFAULT_GRPC_MAX_IN_FLIGHT = 64
+#: calls per minute each official or integrator client may make at an edge (MOTCUA_RATE_LIMIT_CLIENT_PER_MINUTE)
+DEFAULT_RATE_LIMIT_CLIENT_PER_MINUTE = 1200
+#: calls per minute each citizen (or anonymous address) may make at an edge (MOTCUA_RATE_LIMIT_CITIZEN_PER_MINUTE)
+DEFAULT_RATE_LIMIT_CITIZEN_PER_MINUTE = 120
 #: access tokens' audience by default (MOTCUA_OIDC_AUDIENCE)
 DEFAULT_OIDC_AUDIENCE = "motcua-api"
 #: seconds of clock difference tolerated on a token's exp/nbf/iat by default (MOTCUA_OIDC_CLOCK_SKEW_SECONDS)
@@ -134,6 +138,8 @@ class Settings:
     unit_keys_dir: str = ""
     #: calls a gRPC edge serves at once (health checks aside); more are refused with RESOURCE_EXHAUSTED
     grpc_max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT
+    rate_limit_client_per_minute: int = DEFAULT_RATE_LIMIT_CLIENT_PER_MINUTE
+    rate_limit_citizen_per_minute: int = DEFAULT_RATE_LIMIT_CITIZEN_PER_MINUTE
     max_backdating_working_days: float = 3.0
     clock_ttl_seconds: float = 0.2
     pg_pool_size: int = 5
@@ -194,6 +200,10 @@ class Settings:
             # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
             unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
             grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", str(DEFAULT_GRPC_MAX_IN_FLIGHT)),
+            rate_limit_client_per_minute=_positive_int(env, "MOTCUA_RATE_LIMIT_CLIENT_PER_MINUTE",
+                                                       str(DEFAULT_RATE_LIMIT_CLIENT_PER_MINUTE)),
+            rate_limit_citizen_per_minute=_positive_int(env, "MOTCUA_RATE_LIMIT_CITIZEN_PER_MINUTE",
+                                                        str(DEFAULT_RATE_LIMIT_CITIZEN_PER_MINUTE)),
             max_backdating_working_days=_non_negative(env, "MOTCUA_MAX_BACKDATING_WORKING_DAYS", "3"),
             # How long a process reuses the settable clock's offset before reading it again.
             clock_ttl_seconds=_non_negative(env, "MOTCUA_CLOCK_TTL_SECONDS", "0.2"),

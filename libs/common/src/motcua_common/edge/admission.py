@@ -3,11 +3,14 @@
 An `Admission` runs its policies in order for every call the edge serves (health and
 reflection are never subject to it). A policy either lets the call in, returning what to
 do when the call ends, or raises Overloaded (-> RESOURCE_EXHAUSTED with a retry hint).
-Today one policy bounds the work in flight; per-client rate limits plug in beside it.
+One policy bounds the work in flight; rate limits per caller (CallerRateLimits) are applied by the
+edge's gate once the caller is known (motcua_common.edge.access).
 """
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol, Sequence
@@ -77,3 +80,51 @@ class Admission:
         finally:
             for release in reversed(releases):
                 release()
+
+
+class TokenBuckets:
+    """A rate limit per caller: `per_minute` calls on average, bursts of up to `burst`; a caller over
+    it is refused (Overloaded, with the wait until its next call would pass) while others go on.
+    Keys are bounded (least recently seen forgotten first) so callers cannot exhaust memory."""
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 100_000) -> None:
+        if per_minute <= 0 or burst < 1:
+            raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, what: str) -> None:
+        with self._lock:
+            now = self._clock()
+            tokens, at = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                _shed.add(1, {"reason": "rate_limit", "rpc.method": what})
+                raise Overloaded(f"too many calls from this {key.split(':', 1)[0]}; slow down",
+                                 retry_after=(1.0 - tokens) / self.rate)
+            self._buckets[key] = (tokens - 1.0, now)
+            while len(self._buckets) > self._max_keys:
+                self._buckets.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class CallerRateLimits:
+    """Per-caller limits at the edge: citizens (and anonymous callers, by address) by `citizens`,
+    officials and integrator clients by `clients` (MOTCUA_RATE_LIMIT_* settings)."""
+
+    clients: TokenBuckets
+    citizens: TokenBuckets
+
+    def take(self, kind: str, subject: str, peer: str, what: str) -> None:
+        if kind == "citizen":
+            self.citizens.take(f"citizen:{subject}", what)
+        elif kind in ("official", "integrator"):
+            self.clients.take(f"{'client' if kind == 'integrator' else 'official'}:{subject}", what)
+        else:
+            self.citizens.take(f"address:{peer.rsplit(':', 1)[0]}", what)

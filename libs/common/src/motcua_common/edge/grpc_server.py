@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 from concurrent import futures
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from uuid import UUID
@@ -39,38 +40,24 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from motcua_common.events import deadlines
-from motcua_common.edge.admission import Admission, Call, InFlightLimit
+from motcua_common.events.event_stream import EVENT_STREAM_SERVICE
+from motcua_common.edge import access
+from motcua_common.edge.access import Gate, Guard
+from motcua_common.edge.admission import Admission, Call, CallerRateLimits, InFlightLimit, TokenBuckets
 from motcua_common.events.context import Actor
 from motcua_common.errors import (Conflict, DeadlineExceeded, InvalidArgument, MotcuaError, NotFound, Overloaded,
-                                  RuleViolated, Unavailable)
+                                  PermissionDenied, RuleViolated, Unauthenticated, Unavailable)
 from motcua_common.observability.logs import configure, get_logger
-from motcua_common.config.settings import DEFAULT_GRPC_MAX_IN_FLIGHT, Settings
+from motcua_common.config.settings import DEFAULT_GRPC_MAX_IN_FLIGHT, ConfigurationError, Settings
+from motcua_common.identity.authorisation import Policy
+from motcua_common.identity.tokens import TokenVerifier
+from motcua_common.privacy.sealing import subject_id_for
+from motcua_common.province.organisation import Organisation
 from motcua_common.observability.telemetry import context_from_metadata, mark_dossier, meter, tracer
 from motcua_common.edge.validation import validate_request
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 log = get_logger()
-
-ACTOR_METADATA = {
-    "x-motcua-actor-kind": "kind",
-    "x-motcua-actor-subject": "subject",
-    "x-motcua-actor-role": "role",
-    "x-motcua-actor-unit": "unit",
-    "x-motcua-client": "client",
-    "x-motcua-on-behalf-of": "on_behalf_of",
-}
-
-
-def actor_from_metadata(context: grpc.ServicerContext) -> Actor:
-    """The caller's identity claims from request metadata (authentication will verify them later)."""
-    claims = {"kind": "anonymous"}
-    for key, value in context.invocation_metadata() or ():
-        if key in ACTOR_METADATA and value:
-            claims[ACTOR_METADATA[key]] = value[:200]
-    if claims["kind"] not in ("official", "citizen", "integrator", "system", "anonymous"):
-        raise InvalidArgument.single("metadata.x-motcua-actor-kind", "must be official, citizen, integrator or system")
-    return Actor(**claims)
-
 
 #: (actor, dossier id, dossier code, what) -> None: records a read (MotcuaApplication.record_read)
 ReadRecorder = Callable[[Actor, UUID, str, str], None]
@@ -84,23 +71,36 @@ class DossierCalls:
     the read, with the caller's actor, before the response leaves, and refuses to answer (INTERNAL)
     if the call named no dossier. `others`: every other RPC (commands, lists, reads the application
     records itself). The dossier is found in the response (`dossier`, `case` or `state`), or is the
-    one the handler named with `serves()`.
+    one the handler named with `serves()`. `guards`: RPC name -> how the edge authorises it
+    (motcua_common.edge.access.Guard); an edge with a Gate refuses to start unless every RPC has one.
     """
 
     service: str
     reads: Mapping[str, str] = field(default_factory=dict)
     others: frozenset[str] = frozenset()
     record_read: ReadRecorder | None = None
+    guards: Mapping[str, Guard] = field(default_factory=dict)
+
+    def methods(self) -> set[str]:
+        return {m.name for m in descriptor_pool.Default().FindServiceByName(self.service).methods}
 
     def check_complete(self) -> None:
         """Refuse a declaration that misses (or invents) an RPC of the service."""
-        methods = {m.name for m in descriptor_pool.Default().FindServiceByName(self.service).methods}
+        methods = self.methods()
         declared = set(self.reads) | set(self.others)
         if methods != declared or set(self.reads) & set(self.others):
             raise ValueError(f"{self.service}: declare every RPC once in DossierCalls (reads or others); "
                              f"undeclared: {sorted(methods - declared)}, unknown: {sorted(declared - methods)}")
         if self.reads and self.record_read is None:
             raise ValueError(f"{self.service}: reads are declared but nothing records them")
+
+    def check_guarded(self) -> None:
+        """Refuse a service with an RPC the edge would not know how to authorise."""
+        methods = self.methods()
+        if set(self.guards) != methods:
+            raise ValueError(f"{self.service}: give every RPC a Guard (motcua_common.edge.access); "
+                             f"unguarded: {sorted(methods - set(self.guards))}, "
+                             f"unknown: {sorted(set(self.guards) - methods)}")
 
 
 _served: contextvars.ContextVar[list | None] = contextvars.ContextVar("motcua_served_dossier", default=None)
@@ -149,7 +149,7 @@ class _DossierCall:
             return
         if not ref or not ref[0]:
             raise RuntimeError(f"read RPC {self.rpc} answered without naming its dossier: the read cannot be recorded")
-        self.calls.record_read(actor_from_metadata(self.context), UUID(ref[0]), ref[1], what)  # type: ignore[union-attr,misc]
+        self.calls.record_read(access.caller(), UUID(ref[0]), ref[1], what)  # type: ignore[union-attr,misc]
 
 
 def _status_for(error: MotcuaError) -> status_pb2.Status:
@@ -170,6 +170,10 @@ def _status_for(error: MotcuaError) -> status_pb2.Status:
             error_details_pb2.PreconditionFailure.Violation(type=error.reason, description=str(error))
         ]))
         return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=[detail])
+    if isinstance(error, Unauthenticated):
+        return status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=str(error))
+    if isinstance(error, PermissionDenied):
+        return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=str(error))
     if isinstance(error, Conflict):
         return status_pb2.Status(code=code_pb2.ABORTED, message=str(error))
     if isinstance(error, Unavailable):
@@ -187,6 +191,9 @@ def _status_for(error: MotcuaError) -> status_pb2.Status:
 _rpc_duration = meter().create_histogram(
     "rpc.server.duration", unit="ms", description="gRPC server call duration, by method and status code")
 
+#: open to every caller without a token: an orchestrator's probes, and tools discovering the API
+OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+                           "grpc.reflection.v1.ServerReflection"})
 #: never shed: an orchestrator must see a saturated edge as alive
 UNSHED_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
 #: threads beyond the admission limit, so health checks and refusals never wait for a busy thread
@@ -279,28 +286,52 @@ class _EdgeCall:
                                       "rpc.grpc.status_code": status})
 
 
-def _guard_unary(behaviour: Callable, method: str, admission: Admission, calls: DossierCalls | None) -> Callable:
+@contextlib.contextmanager
+def _authorised(gate: Gate | None, rpc: str, calls: DossierCalls | None, request: Any,
+                context: grpc.ServicerContext) -> Iterator[None]:
+    """The call's verified access, for the handler to read (caller(), listing()), while it runs."""
+    if gate is None:  # an edge built without authentication (library tests only; run_edge always has one)
+        decided = access.CallAccess(None, "")
+    else:
+        guard = calls.guards.get(rpc) if calls is not None else None
+        if guard is None:
+            raise PermissionDenied(f"{rpc} is not open to callers")
+        decided = gate.admit(rpc, guard, request, tuple(context.invocation_metadata() or ()), context.peer() or "")
+    token = access.enter(decided)
+    try:
+        yield
+    finally:
+        access.leave(token)
+
+
+def _guard_unary(behaviour: Callable, method: str, admission: Admission, calls: DossierCalls | None,
+                 gate: Gate | None) -> Callable:
     def guarded(request: Any, context: grpc.ServicerContext) -> Any:
         edge = _EdgeCall(method, context, admission)
         with edge.serve():
-            dossier = _DossierCall(edge.rpc, calls, context)
-            response = behaviour(_checked(request), context)
-            dossier.answered(response)
-            return response
+            request = _checked(request)
+            with _authorised(gate, edge.rpc, calls, request, context):
+                dossier = _DossierCall(edge.rpc, calls, context)
+                response = behaviour(request, context)
+                dossier.answered(response)
+                return response
 
     return guarded
 
 
-def _guard_stream(behaviour: Callable, method: str, admission: Admission, calls: DossierCalls | None) -> Callable:
+def _guard_stream(behaviour: Callable, method: str, admission: Admission, calls: DossierCalls | None,
+                  gate: Gate | None) -> Callable:
     """Each message is handed on as the handler yields it (never collected first); the first one
     leaves only after the dossier's read is recorded."""
     def guarded(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         edge = _EdgeCall(method, context, admission)
         with edge.serve():
-            dossier = _DossierCall(edge.rpc, calls, context)
-            for response in behaviour(_checked(request), context):
-                dossier.answered(response)
-                yield response
+            request = _checked(request)
+            with _authorised(gate, edge.rpc, calls, request, context):
+                dossier = _DossierCall(edge.rpc, calls, context)
+                for response in behaviour(request, context):
+                    dossier.answered(response)
+                    yield response
 
     return guarded
 
@@ -329,24 +360,29 @@ class EdgeInterceptor(grpc.ServerInterceptor):
     """Every call: decoded by the edge itself, admitted (or shed), validated (motcua_common.edge.validation),
     traced, its deadline carried to the event store, and its errors mapped to status codes."""
 
-    def __init__(self, admission: Admission | None = None, dossier_calls: Iterable[DossierCalls] = ()) -> None:
+    def __init__(self, admission: Admission | None = None, dossier_calls: Iterable[DossierCalls] = (),
+                 gate: Gate | None = None) -> None:
         self.admission = admission or Admission()
         self.dossier_calls = {calls.service: calls for calls in dossier_calls}
+        self.gate = gate
 
     def intercept_service(self, continuation: Callable, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        method, admission = handler_call_details.method, self.admission
-        calls = self.dossier_calls.get(method.split("/")[1]) if method.count("/") == 2 else None
+        method, admission, gate = handler_call_details.method, self.admission, self.gate
+        service = method.split("/")[1] if method.count("/") == 2 else ""
+        calls = self.dossier_calls.get(service)
+        if service in OPEN_SERVICES:
+            gate = None  # health and reflection are open to every caller
         decode = _decoding(handler.request_deserializer)
         serialize = handler.response_serializer
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _guard_unary(handler.unary_unary, method, admission, calls), decode, serialize)
+                _guard_unary(handler.unary_unary, method, admission, calls, gate), decode, serialize)
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _guard_stream(handler.unary_stream, method, admission, calls), decode, serialize)
+                _guard_stream(handler.unary_stream, method, admission, calls, gate), decode, serialize)
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
                 _guard_request_stream(handler.stream_unary, method, admission, streaming=False), decode, serialize)
@@ -363,6 +399,7 @@ def create_server(
     max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT,
     admission: Admission | None = None,
     dossier_calls: Iterable[DossierCalls] = (),
+    gate: Gate | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build a server with the services `register` adds (it returns their full names).
 
@@ -372,17 +409,30 @@ def create_server(
     At most `max_in_flight` calls are served at once (health checks aside); more are refused
     with RESOURCE_EXHAUSTED. `admission` replaces that policy chain (e.g. to add rate limits).
     The thread pool holds SPARE_THREADS more than the limit unless `max_workers` says otherwise.
+
+    `gate` authenticates and authorises every call but health and reflection (motcua_common.edge.access);
+    with a gate, every RPC of every registered service must have a Guard.
     """
     admission = admission or Admission([InFlightLimit(max_in_flight)])
     dossier_calls = list(dossier_calls)
     for calls in dossier_calls:
         calls.check_complete()
+        if gate is not None:
+            calls.check_guarded()
+            gate.check_guards(calls.service, calls.guards)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers or max_in_flight + SPARE_THREADS),
-        interceptors=[EdgeInterceptor(admission, dossier_calls)],
+        interceptors=[EdgeInterceptor(admission, dossier_calls, gate)],
         options=[("grpc.max_receive_message_length", 4 * 1024 * 1024), ("grpc.so_reuseport", 0)],
     )
     names = list(register(server))
+    if gate is not None:
+        declared = {calls.service for calls in dossier_calls}
+        for name in names:
+            if name not in declared:
+                raise ValueError(f"{name} is served without DossierCalls and Guards: the edge cannot authorise it")
+            if any(m.client_streaming for m in descriptor_pool.Default().FindServiceByName(name).methods):
+                raise ValueError(f"{name} has a client-streaming RPC: the edge authorises single requests only")
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in names:
@@ -393,6 +443,28 @@ def create_server(
     if port == 0:
         raise OSError(f"could not bind gRPC address {address}")
     return server, port, health_servicer
+
+
+def event_stream_calls() -> DossierCalls:
+    """How the edge treats EventStreamService/Subscribe: integrators granted `events.subscribe` follow it."""
+    return DossierCalls(EVENT_STREAM_SERVICE, others=frozenset({"Subscribe"}),
+                        guards={"Subscribe": Guard("events.subscribe")})
+
+
+def gate_from_settings(settings: Settings, record_denial: Any = None) -> Gate:
+    """The edge's gate: tokens from the configured issuer, the province's policy and organisation."""
+    if not settings.oidc_issuer:
+        raise ConfigurationError("MOTCUA_OIDC_ISSUER is not set: an edge serves only callers with verified tokens "
+                                 "(`make run` starts a local identity provider and sets it)")
+    data = Path(settings.data_dir)
+    return Gate(TokenVerifier.from_settings(settings), Policy.load(data / "access-policy.yaml"),
+                Organisation.load(data / "units.yaml"),
+                lambda citizen_id: str(subject_id_for(settings.subject_kek, settings.province, "citizen", citizen_id)),
+                record_denial,
+                CallerRateLimits(clients=TokenBuckets(settings.rate_limit_client_per_minute,
+                                                      burst=max(10, settings.rate_limit_client_per_minute // 6)),
+                                 citizens=TokenBuckets(settings.rate_limit_citizen_per_minute,
+                                                       burst=max(10, settings.rate_limit_citizen_per_minute // 6))))
 
 
 def serve_until_signalled(server: grpc.Server, health_servicer: health.HealthServicer, grace: float = 5.0) -> None:
@@ -416,13 +488,15 @@ def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any]
     settings = Settings.from_env()
     configure(service=service, process="grpc", level=settings.log_level)
     address = settings.grpc_address(service, default_port)
-    add, names, dossier_calls = servicer_and_names(bootstrap(settings))
+    app = bootstrap(settings)
+    add, names, dossier_calls = servicer_and_names(app)
 
     def register(server: grpc.Server) -> list[str]:
         add(server)
         return names
 
     server, port, health_servicer = create_server(address, register, max_in_flight=settings.grpc_max_in_flight,
-                                                  dossier_calls=dossier_calls)
+                                                  dossier_calls=dossier_calls,
+                                                  gate=gate_from_settings(settings, getattr(app, "record_denial", None)))
     log.info("grpc_serving", address=address, port=port)
     serve_until_signalled(server, health_servicer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,7 +40,8 @@ class Principal:
     unit: str = ""
     scopes: frozenset[str] = frozenset()
     client: str = ""               # the OAuth client the token was issued to (azp)
-    citizen_id: str = field(default="", repr=False)  # matches own dossiers; never recorded, never logged
+    citizen_id: str = field(default="", repr=False)  # the ID claim; never recorded, never logged
+    applicant: str = ""            # citizens: the pseudonymous subject id of their own citizen ID (the edge sets it)
 
     def actor(self, on_behalf_of: str = "") -> Actor:
         """The actor recorded on events: never the citizen ID (a citizen is their pseudonymous sub)."""
@@ -52,9 +54,10 @@ class Target:
     """What an action is about. Empty for platform actions."""
 
     unit: str = ""                 # the unit the dossier is at now (received there or transferred there)
-    owner_subject: str = ""        # the pseudonymous sub of the citizen who submitted it, if one did
-    owner_citizen_id: str = field(default="", repr=False)  # the applicant's citizen ID (on-behalf submissions)
+    applicant: str = ""            # the applicant's pseudonymous subject id (privacy.sealing.subject_id_for)
     client: str = ""               # the integrator client that submitted it, if one did
+    dossier_id: Any = None         # which dossier (for the security event of a refusal), not decided on
+    dossier_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,12 @@ class Reach:
 
     everything: bool = False
     units: frozenset[str] = frozenset()
-    owner_subject: str = ""
-    owner_citizen_id: str = field(default="", repr=False)
+    applicant: str = ""
     client: str = ""
 
     @property
     def nothing(self) -> bool:
-        return not (self.everything or self.units or self.owner_subject or self.owner_citizen_id or self.client)
+        return not (self.everything or self.units or self.applicant or self.client)
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,7 @@ def _matches(organisation: Organisation, principal: Principal, reach: str, targe
         ok = bool(principal.unit) and bool(target.unit) and target.unit in units_below(organisation, principal.unit)
         return ok, "own unit or below" if ok else "the dossier is not at the official's unit or a unit below it"
     if reach == "own_dossier":
-        ok = (bool(target.owner_subject) and target.owner_subject == principal.subject) or (
-            bool(target.owner_citizen_id) and target.owner_citizen_id == principal.citizen_id)
+        ok = bool(target.applicant) and target.applicant == principal.applicant
         return ok, "own dossier" if ok else "the dossier is not the citizen's own"
     if reach == "own_client":
         ok = bool(principal.client) and target.client == principal.client
@@ -261,7 +262,7 @@ def reach(policy: Policy, organisation: Organisation, principal: Principal | Non
         elif granted == "own_unit_and_below" and principal.unit:
             units |= units_below(organisation, principal.unit)
         elif granted == "own_dossier":
-            result = Reach(owner_subject=principal.subject, owner_citizen_id=principal.citizen_id)
+            result = Reach(applicant=principal.applicant) if principal.applicant else result
         elif granted == "own_client" and principal.client:
             result = Reach(client=principal.client)
     if units:

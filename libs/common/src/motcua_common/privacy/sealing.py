@@ -30,6 +30,14 @@ def _derive(kek: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=SHA256(), length=32, salt=None, info=purpose).derive(kek)
 
 
+def subject_id_for(kek: bytes, province: str, kind: str, identifier: str) -> UUID:
+    """A person's pseudonymous subject id: a keyed hash of (province, kind, identifier). Every
+    service of a province derives the same id from the same key, so the gRPC edge can tell a
+    citizen's own dossiers (the applicant's subject id) without the ID ever being stored in clear."""
+    digest = hmac.new(_derive(kek, b"motcua subject id"), f"{province}|{kind}|{identifier}".encode(), sha256).digest()
+    return UUID(bytes=digest[:16])
+
+
 class SubjectVault:
     """Per-subject data keys, wrapped by the province's key-encryption key, in the owning service's schema."""
 
@@ -37,7 +45,7 @@ class SubjectVault:
         self._pool = pool
         self._table = f'"{schema}".subject_keys'
         self._wrap = AESGCM(_derive(kek, b"motcua subject key wrapping"))
-        self._pepper = _derive(kek, b"motcua subject id")
+        self._kek = kek
         self._province = province
         self._keys: OrderedDict[UUID, bytes] = OrderedDict()
         self._lock = threading.Lock()
@@ -51,8 +59,7 @@ class SubjectVault:
         )
 
     def subject_id(self, kind: str, identifier: str) -> UUID:
-        digest = hmac.new(self._pepper, f"{self._province}|{kind}|{identifier}".encode(), sha256).digest()
-        return UUID(bytes=digest[:16])
+        return subject_id_for(self._kek, self._province, kind, identifier)
 
     def seal(self, subject_id: UUID, data: dict) -> str:
         key = self._key(subject_id, create=True)

@@ -11,7 +11,12 @@ from motcua.intake.v1 import intake_pb2 as pb
 from motcua.intake.v1 import intake_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
 from motcua_common.events.event_stream import EVENT_STREAM_SERVICE, add_event_stream
-from motcua_common.edge.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
+from dataclasses import replace
+
+from motcua_common.edge.access import Guard, caller, listing
+from motcua_common.edge.grpc_server import DossierCalls, event_stream_calls, run_edge, serves
+from motcua_common.errors import NotFound
+from motcua_common.identity.authorisation import Target
 from motcua_common.observability.logs import bound, get_logger
 
 from motcua_intake.adapters.proto import (components_from_proto, dossier_to_proto, procedure_to_proto,
@@ -41,7 +46,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
 
     def SearchDossiers(self, request: pb.SearchDossiersRequest,
                        context: grpc.ServicerContext) -> pb.SearchDossiersResponse:
-        rows, token = self.app.search_dossiers(search_from_proto(request))
+        rows, token = self.app.search_dossiers(replace(search_from_proto(request), reach=listing()))
         return pb.SearchDossiersResponse(dossiers=[dossier_summary_to_proto(r) for r in rows], next_page_token=token)
 
     def ListUnits(self, request: pb.ListUnitsRequest, context: grpc.ServicerContext) -> pb.ListUnitsResponse:
@@ -51,7 +56,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
 
     def SubmitDossier(self, request: pb.SubmitDossierRequest, context: grpc.ServicerContext) -> pb.SubmitDossierResponse:
         command = submit_from_proto(request)
-        dossier = self.app.submit_dossier(command, actor_from_metadata(context))
+        dossier = self.app.submit_dossier(command, caller())
         with bound(dossier_code=dossier["code"]):
             # A retry answered from its idempotency record received nothing new.
             log.info("dossier_replayed" if dossier.get("replayed") else "dossier_received",
@@ -65,7 +70,7 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
     def WithdrawDossier(self, request: pb.WithdrawDossierRequest,
                         context: grpc.ServicerContext) -> pb.WithdrawDossierResponse:
         dossier = self.app.withdraw_dossier(request.idempotency_key, self._named_dossier(request),
-                                            request.expected_version, request.reason, actor_from_metadata(context))
+                                            request.expected_version, request.reason, caller())
         return pb.WithdrawDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetReceiptForm(self, request: pb.GetReceiptFormRequest,
@@ -81,19 +86,19 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
     def RequestIntakeSupplement(self, request: pb.RequestIntakeSupplementRequest,
                                 context: grpc.ServicerContext) -> pb.RequestIntakeSupplementResponse:
         dossier = self.app.request_supplement(request.idempotency_key, self._named_dossier(request),
-                                              request.expected_version, request.reason, actor_from_metadata(context))
+                                              request.expected_version, request.reason, caller())
         return pb.RequestIntakeSupplementResponse(dossier=dossier_to_proto(dossier))
 
     def SupplementDossier(self, request: pb.SupplementDossierRequest,
                           context: grpc.ServicerContext) -> pb.SupplementDossierResponse:
         components = components_from_proto(request.components)
         dossier = self.app.supplement_dossier(request.idempotency_key, self._named_dossier(request),
-                                              request.expected_version, components, actor_from_metadata(context))
+                                              request.expected_version, components, caller())
         return pb.SupplementDossierResponse(dossier=dossier_to_proto(dossier))
 
     def RefuseDossier(self, request: pb.RefuseDossierRequest, context: grpc.ServicerContext) -> pb.RefuseDossierResponse:
         dossier = self.app.refuse_dossier(request.idempotency_key, self._named_dossier(request),
-                                          request.expected_version, request.reason, actor_from_metadata(context))
+                                          request.expected_version, request.reason, caller())
         return pb.RefuseDossierResponse(dossier=dossier_to_proto(dossier))
 
     def GetIntakeForm(self, request: pb.GetIntakeFormRequest, context: grpc.ServicerContext) -> pb.GetIntakeFormResponse:
@@ -127,15 +132,51 @@ def _dossier_ref(request: Any) -> dict:
     return {"code": code}
 
 
+def _target(row: dict | None) -> Target | None:
+    if row is None:
+        return None
+    return Target(unit=row["receiving_agency_code"], applicant=str(row["applicant_subject"] or ""),
+                  client=row["client"], dossier_id=row["dossier_id"], dossier_code=row["dossier_code"])
+
+
+def guards(app: IntakeApplication) -> dict[str, Guard]:
+    """How the edge authorises each RPC (access-policy.yaml names the actions)."""
+    def named(request: Any) -> Target | None:
+        ref = _dossier_ref(request)
+        return _target(app.access_target(dossier_id=ref.get("dossier_id"), code=ref.get("code", "")))
+
+    def submitted(request: pb.SubmitDossierRequest) -> Target:
+        # Decided on the unit that receives the procedure and on the applicant (a citizen submits for
+        # themselves). The request is checked first, and the catalogue is public: an unknown
+        # procedure is NOT_FOUND for anyone.
+        submit_from_proto(request)
+        procedure = app.catalogue.get(request.procedure_code)
+        if procedure is None:
+            raise NotFound("procedure_code", f"procedure {request.procedure_code!r} is not in this province's catalogue")
+        return Target(unit=procedure.receiving_agency_code, applicant=app.applicant_subject(request.applicant))
+
+    read = Guard("dossier.read", locate=named)
+    return {
+        "ListProcedures": Guard("catalogue.read"), "ListUnits": Guard("catalogue.read"),
+        "SearchDossiers": Guard("dossier.list", listing=True),
+        "SubmitDossier": Guard("dossier.submit", locate=submitted, on_behalf_action="dossier.submit_on_behalf"),
+        "GetDossier": read, "GetReceiptForm": read, "GetIntakeForm": read,
+        "WithdrawDossier": Guard("dossier.withdraw", locate=named),
+        "RequestIntakeSupplement": Guard("dossier.request_supplement", locate=named),
+        "SupplementDossier": Guard("dossier.supplement", locate=named),
+        "RefuseDossier": Guard("dossier.refuse", locate=named),
+    }
+
+
 def dossier_calls(app: IntakeApplication) -> DossierCalls:
-    """The reads of a dossier the edge records (motcua_common.edge.grpc_server.DossierCalls)."""
+    """The reads of a dossier the edge records and how it authorises each RPC (DossierCalls)."""
     return DossierCalls(
         pb.DESCRIPTOR.services_by_name["IntakeService"].full_name,
         reads={"GetDossier": "intake.GetDossier", "GetReceiptForm": "intake.GetReceiptForm",
                "GetIntakeForm": "intake.GetIntakeForm"},
         others=frozenset({"ListProcedures", "SearchDossiers", "ListUnits", "SubmitDossier", "WithdrawDossier",
                           "RequestIntakeSupplement", "SupplementDossier", "RefuseDossier"}),
-        record_read=app.record_read)
+        record_read=app.record_read, guards=guards(app))
 
 
 def _language_and_day(request) -> tuple:  # type: ignore[no-untyped-def]
@@ -155,7 +196,7 @@ def servicers(app: IntakeApplication):  # type: ignore[no-untyped-def]
         add_event_stream(server, app)  # integrators follow the published events
 
     return add, [pb.DESCRIPTOR.services_by_name["IntakeService"].full_name, EVENT_STREAM_SERVICE],\
-        [dossier_calls(app)]
+        [dossier_calls(app), event_stream_calls()]
 
 
 def main() -> None:

@@ -9,7 +9,11 @@ import grpc
 from motcua.audit.v1 import audit_pb2 as pb
 from motcua.audit.v1 import audit_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
-from motcua_common.edge.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
+from typing import Any
+
+from motcua_common.edge.access import Guard, caller
+from motcua_common.edge.grpc_server import DossierCalls, run_edge, serves
+from motcua_common.identity.authorisation import Target
 
 from motcua_reporting.adapters.proto import dossier_state, history_event, verification
 from motcua_reporting.application import ReportingApplication
@@ -25,7 +29,7 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
     def StreamHistory(self, request: pb.StreamHistoryRequest,
                       context: grpc.ServicerContext) -> Iterator[pb.StreamHistoryResponse]:
         # The read is recorded (by the use case) before the first message; each page is built as it is sent.
-        rows = self.app.history(actor_from_metadata(context), request.dossier_id, request.dossier_code,
+        rows = self.app.history(caller(), request.dossier_id, request.dossier_code,
                                 request.include_reads)
         serves(rows[0].dossier_id, rows[0].dossier_code)
         for i in range(0, len(rows), STREAM_PAGE):
@@ -35,18 +39,28 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
         if not request.HasField("as_of"):
             raise InvalidArgument.single("as_of", "is required: the instant to show the dossier at")
         as_of = request.as_of.ToDatetime(tzinfo=timezone.utc)
-        state = self.app.state_at(actor_from_metadata(context), request.dossier_id, request.dossier_code, as_of)
+        state = self.app.state_at(caller(), request.dossier_id, request.dossier_code, as_of)
         return pb.GetStateAtResponse(state=dossier_state(state, as_of))
 
     def VerifyHistory(self, request: pb.VerifyHistoryRequest,
                       context: grpc.ServicerContext) -> pb.VerifyHistoryResponse:
-        return verification(self.app.verify(actor_from_metadata(context), request.dossier_id, request.dossier_code))
+        return verification(self.app.verify(caller(), request.dossier_id, request.dossier_code))
 
     def ExportHistory(self, request: pb.ExportHistoryRequest,
                       context: grpc.ServicerContext) -> pb.ExportHistoryResponse:
-        filename, document = self.app.export(actor_from_metadata(context), request.dossier_id, request.dossier_code,
+        filename, document = self.app.export(caller(), request.dossier_id, request.dossier_code,
                                              request.include_reads)
         return pb.ExportHistoryResponse(document=document, filename=filename)
+
+
+def guards(app: ReportingApplication) -> dict[str, Guard]:
+    """How the edge authorises each RPC: on the unit the dossier is at now (access-policy.yaml)."""
+    def located(request: Any) -> Target | None:
+        found = app.access_target(request.dossier_id, request.dossier_code)
+        return None if found is None else Target(unit=found[2], dossier_id=found[0], dossier_code=found[1])
+
+    read, export = Guard("history.read", locate=located), Guard("history.export", locate=located)
+    return {"StreamHistory": read, "GetStateAt": read, "VerifyHistory": read, "ExportHistory": export}
 
 
 def servicers(app: ReportingApplication):  # type: ignore[no-untyped-def]
@@ -55,7 +69,8 @@ def servicers(app: ReportingApplication):  # type: ignore[no-untyped-def]
 
     # Reporting's audit use cases record their reads themselves (ReportingApplication.history).
     calls = DossierCalls(pb.DESCRIPTOR.services_by_name["AuditService"].full_name,
-                         others=frozenset({"StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory"}))
+                         others=frozenset({"StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory"}),
+                         guards=guards(app))
     return add, [pb.DESCRIPTOR.services_by_name["AuditService"].full_name], [calls]
 
 

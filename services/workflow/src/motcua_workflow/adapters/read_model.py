@@ -113,9 +113,21 @@ class PostgresCaseQueue(CaseSummaries):
             row = conn.execute(f"SELECT case_id FROM {self.table} WHERE dossier_code = %s", (dossier_code,)).fetchone()
         return row[0] if row else None
 
+    def access_target(self, case_id: UUID | None = None, dossier_code: str = "") -> dict | None:
+        """One case's summary (by case id or dossier code), for the edge to decide on; None if none."""
+        column, value = ("case_id", case_id) if case_id is not None else ("dossier_code", dossier_code)
+        with self.pool.connection() as conn:
+            row = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE {column} = %s",
+                               (value,)).fetchone()
+        return dict(zip(COLUMNS, row)) if row else None
+
     def page(self, *, unit_code: str, assignee: str, status: str | None, include_finished: bool,
-             after: tuple[datetime, UUID] | None, limit: int) -> list[dict]:
+             after: tuple[datetime, UUID] | None, limit: int, units: frozenset[str] | None = None) -> list[dict]:
+        """`units`: only cases at these units (what the caller may see); None: every unit."""
         where, params = [], []  # type: ignore[var-annotated]
+        if units is not None:
+            where.append("unit_code = ANY(%s)")
+            params.append(sorted(units))
         if unit_code:
             where.append("unit_code = %s")
             params.append(unit_code)

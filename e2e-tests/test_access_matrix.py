@@ -1,0 +1,295 @@
+"""Who may do what, through the running platform: every RPC of every edge, called by every demo
+identity of identities.yaml (and by nobody) on each situation a dossier can be in relative to the
+caller: at the caller's unit, at another unit, at a unit below, the caller's own dossier or someone
+else's, submitted by the caller's client or not. Tokens come from the running identity provider.
+
+The expected answer is computed from the authorisation data (access-policy.yaml, units.yaml,
+identities.yaml) with the policy's decision function, for the action each RPC declares at its edge:
+a refusal is exactly PERMISSION_DENIED (UNAUTHENTICATED without a token); an allowed call gets
+past the gate, i.e. answers anything else and never INTERNAL/UNKNOWN (commands are sent with a stale
+`expected_version` or a reception time in the future, so an allowed command is refused by the
+service after the gate and changes nothing). Lists answer exactly the dossiers the caller may see.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from motcua.audit.v1 import audit_pb2 as apb
+from motcua.audit.v1 import audit_pb2_grpc
+from motcua.events.v1 import events_pb2 as epb
+from motcua.events.v1 import events_pb2_grpc
+from motcua.intake.v1 import intake_pb2 as ipb
+from motcua.intake.v1 import intake_pb2_grpc
+from motcua.workflow.v1 import workflow_pb2 as wpb
+from motcua.workflow.v1 import workflow_pb2_grpc
+from motcua_common.identity.authorisation import Policy, Principal, Target, decide, reach
+from motcua_common.identity.identities import Identities
+from motcua_common.province.organisation import Organisation
+from motcua_intake.entrypoints.grpc_server import guards as intake_guards
+from motcua_reporting.entrypoints.grpc_server import guards as audit_guards
+from motcua_testkit.identities import channel_as
+from motcua_testkit.plugin import DEMO_DATA, wait_until
+from motcua_workflow.entrypoints.grpc_server import guards as workflow_guards
+
+pytestmark = pytest.mark.e2e
+
+POLICY = Policy.load(DEMO_DATA / "access-policy.yaml")
+ORGANISATION = Organisation.load(DEMO_DATA / "units.yaml")
+IDENTITIES = Identities.load(DEMO_DATA / "identities.yaml", ORGANISATION, POLICY.roles())
+#: the action each RPC declares at its edge (the services' own tables: one source)
+ACTIONS = {**{f"intake/{k}": g.action for k, g in intake_guards(None).items()},  # type: ignore[arg-type]
+           **{f"workflow/{k}": g.action for k, g in workflow_guards(None).items()},  # type: ignore[arg-type]
+           **{f"reporting/{k}": g.action for k, g in audit_guards(None).items()},  # type: ignore[arg-type]
+           "intake/Subscribe": "events.subscribe", "workflow/Subscribe": "events.subscribe"}
+LISTS = {"intake/SearchDossiers", "workflow/ListCases"}
+PORTAL = "cong-dvc-quoc-gia"
+
+
+def principals() -> dict[str, Principal | None]:
+    found: dict[str, Principal | None] = {"nobody": None}
+    for o in IDENTITIES.officials:
+        found[o.username] = Principal(kind="official", subject=o.username, roles=frozenset(o.roles), unit=o.unit)
+    for c in IDENTITIES.citizens:
+        found[c.username] = Principal(kind="citizen", subject=c.username, citizen_id=c.citizen_id,
+                                      applicant=f"cid:{c.citizen_id}")
+    for i in IDENTITIES.integrators:
+        found[f"client:{i.client_id}"] = Principal(kind="integrator", subject=i.client_id, client=i.client_id,
+                                                   scopes=frozenset(i.scopes))
+    return found
+
+
+PRINCIPALS = principals()
+CITIZEN_1, CITIZEN_2 = (c.citizen_id for c in IDENTITIES.citizens[:2])
+
+
+def ts(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+class Situation:
+    """A dossier as the matrix sees it: where it is, whose it is, who submitted it."""
+
+    def __init__(self, name: str, dossier: ipb.Dossier, case: wpb.Case, applicant_id: str, client: str) -> None:
+        self.name, self.dossier, self.case = name, dossier, case
+        self.intake_target = Target(unit=dossier.receiving_agency_code, applicant=f"cid:{applicant_id}",
+                                    client=client)
+        self.case_target = Target(unit=case.unit_code)
+
+
+@pytest.fixture(scope="module")
+def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  # type: ignore[no-untyped-def]
+    inspector = as_user("thanhtra01", "workflow")
+
+    def submitted(who: str, procedure: str, applicant_id: str, *metadata: tuple[str, str]) -> ipb.Dossier:
+        stub = as_user(who, "intake")
+        request = ipb.SubmitDossierRequest(
+            idempotency_key=uuid.uuid4().hex, procedure_code=procedure, channel=ipb.CHANNEL_ONLINE,
+            applicant=ipb.Applicant(full_name="Người nộp", citizen_id=applicant_id),
+            components=[ipb.Component(name="Tờ khai", sha256="cd" * 32, size_bytes=10, media_type="application/pdf",
+                                      code="TO_KHAI")])
+        return stub.SubmitDossier(request, metadata=metadata).dossier
+
+    def opened(dossier: ipb.Dossier) -> wpb.Case:
+        def case() -> wpb.Case | None:
+            try:
+                return inspector.GetCase(wpb.GetCaseRequest(dossier_id=dossier.id)).case
+            except grpc.RpcError:
+                return None
+        return wait_until(case, 15, f"the case of {dossier.code}")  # type: ignore[return-value]
+
+    made = {
+        # at 000.31.01.H45, submitted by the citizen it is about
+        "own_citizens_here": ("congdan01", "1.004873", CITIZEN_1, ""),
+        # at 000.31.02.H45 (another ward's unit, with no unit above it), about someone else
+        "elsewhere": ("canbo07", "1.004222", "045301234567", ""),
+        # at 000.31.01.H45, submitted by the national portal on behalf of the second citizen
+        "portal_for_citizen_2": (f"client:{PORTAL}", "1.004873", CITIZEN_2, PORTAL),
+    }
+    found = {}
+    for name, (who, procedure, applicant_id, client) in made.items():
+        metadata = (("x-motcua-on-behalf-of", applicant_id),) if client else ()
+        dossier = submitted(who, procedure, applicant_id, *metadata)
+        found[name] = Situation(name, dossier, opened(dossier), applicant_id, client)
+    return found
+
+
+def request_for(rpc: str, s: Situation | None) -> Any:
+    """A well-formed request about situation `s`; commands that pass the gate fail after it."""
+    key, stale = uuid.uuid4().hex, 999_999
+    code = s.dossier.code if s else ""
+    case_id = s.case.id if s else ""
+    future = ts(datetime.now(timezone.utc) + timedelta(days=1))
+    component = ipb.Component(name="Tờ khai", sha256="ef" * 32, size_bytes=10, media_type="application/pdf",
+                              code="TO_KHAI")
+    builders: dict[str, Callable[[], Any]] = {
+        "intake/ListProcedures": lambda: ipb.ListProceduresRequest(),
+        "intake/ListUnits": lambda: ipb.ListUnitsRequest(),
+        "intake/SearchDossiers": lambda: ipb.SearchDossiersRequest(dossier_code=code),
+        "intake/SubmitDossier": lambda: ipb.SubmitDossierRequest(
+            idempotency_key=key, procedure_code=s.dossier.procedure_code, channel=ipb.CHANNEL_DESK,  # type: ignore[union-attr]
+            received_at=future, applicant=ipb.Applicant(
+                full_name="Người nộp", citizen_id=s.intake_target.applicant.removeprefix("cid:")),  # type: ignore[union-attr]
+            components=[component]),
+        "intake/GetDossier": lambda: ipb.GetDossierRequest(dossier_code=code),
+        "intake/GetReceiptForm": lambda: ipb.GetReceiptFormRequest(dossier_code=code),
+        "intake/GetIntakeForm": lambda: ipb.GetIntakeFormRequest(dossier_code=code,
+                                                                 form=ipb.INTAKE_FORM_SUPPLEMENT_REQUEST),
+        "intake/WithdrawDossier": lambda: ipb.WithdrawDossierRequest(idempotency_key=key, dossier_code=code,
+                                                                     expected_version=stale, reason="Không cần"),
+        "intake/RequestIntakeSupplement": lambda: ipb.RequestIntakeSupplementRequest(
+            idempotency_key=key, dossier_code=code, expected_version=stale, reason="Bổ sung"),
+        "intake/SupplementDossier": lambda: ipb.SupplementDossierRequest(
+            idempotency_key=key, dossier_code=code, expected_version=stale, components=[component]),
+        "intake/RefuseDossier": lambda: ipb.RefuseDossierRequest(idempotency_key=key, dossier_code=code,
+                                                                 expected_version=stale, reason="Không đủ"),
+        "workflow/GetCase": lambda: wpb.GetCaseRequest(dossier_code=code),
+        "workflow/ListCases": lambda: wpb.ListCasesRequest(unit_code=s.case.unit_code, page_size=500),  # type: ignore[union-attr]
+        "workflow/GetResult": lambda: wpb.GetResultRequest(dossier_code=code),
+        "workflow/VerifyResult": lambda: wpb.VerifyResultRequest(dossier_code=code, content=b"%PDF"),
+        "workflow/CompleteStep": lambda: wpb.CompleteStepRequest(idempotency_key=key, case_id=case_id,
+                                                                 expected_version=stale, step_index=0),
+        "workflow/RequestSupplement": lambda: wpb.RequestSupplementRequest(idempotency_key=key, case_id=case_id,
+                                                                           expected_version=stale, reason="Bổ sung"),
+        "workflow/ResumeCase": lambda: wpb.ResumeCaseRequest(idempotency_key=key, case_id=case_id,
+                                                             expected_version=stale),
+        "workflow/StopProcessing": lambda: wpb.StopProcessingRequest(idempotency_key=key, case_id=case_id,
+                                                                     expected_version=stale, reason="Dừng"),
+        "workflow/ExtendDeadline": lambda: wpb.ExtendDeadlineRequest(idempotency_key=key, case_id=case_id,
+                                                                     expected_version=stale, new_due_at=future,
+                                                                     reason="Gia hạn"),
+        "workflow/AssignStep": lambda: wpb.AssignStepRequest(idempotency_key=key, case_id=case_id,
+                                                             expected_version=stale, official="chuyenvien01"),
+        "workflow/TransferCase": lambda: wpb.TransferCaseRequest(idempotency_key=key, case_id=case_id,
+                                                                 expected_version=stale, to_unit_code="000.00.10.H45",
+                                                                 allotted_working_hours=8, reason="Xác minh"),
+        "workflow/ReturnFromTransfer": lambda: wpb.ReturnFromTransferRequest(idempotency_key=key, case_id=case_id,
+                                                                             expected_version=stale),
+        "workflow/SignResult": lambda: wpb.SignResultRequest(idempotency_key=key, case_id=case_id,
+                                                             expected_version=stale, document=wpb.ResultDocument(
+                                                                 filename="kq.pdf", media_type="application/pdf",
+                                                                 content=b"%PDF", sha256="00" * 32)),
+        "workflow/ReturnResult": lambda: wpb.ReturnResultRequest(idempotency_key=key, case_id=case_id,
+                                                                 expected_version=stale,
+                                                                 method=wpb.RETURN_METHOD_DESK),
+        "reporting/StreamHistory": lambda: apb.StreamHistoryRequest(dossier_code=code),
+        "reporting/GetStateAt": lambda: apb.GetStateAtRequest(dossier_code=code, as_of=future),
+        "reporting/VerifyHistory": lambda: apb.VerifyHistoryRequest(dossier_code=code),
+        "reporting/ExportHistory": lambda: apb.ExportHistoryRequest(dossier_code=code),
+        "intake/Subscribe": lambda: epb.SubscribeRequest(),
+        "workflow/Subscribe": lambda: epb.SubscribeRequest(),
+    }
+    return builders[rpc]()
+
+
+def expected(who: str, rpc: str, s: Situation | None) -> str:
+    """'denied', 'unauthenticated' or 'allowed', from the authorisation data alone."""
+    principal = PRINCIPALS[who]
+    action = ACTIONS[rpc]
+    rule = POLICY.actions[action]
+    if rule.public:
+        return "allowed"
+    if principal is None:
+        return "unauthenticated"
+    if rpc in LISTS:
+        return "denied" if reach(POLICY, ORGANISATION, principal, action).nothing else "allowed"
+    if rule.about == "platform":
+        return "allowed" if decide(POLICY, ORGANISATION, principal, action) else "denied"
+    target = s.intake_target if rpc.startswith("intake/") else s.case_target  # type: ignore[union-attr]
+    if rpc == "intake/SubmitDossier":  # about the dossier it would create, not the existing one
+        target = Target(unit=target.unit, applicant=target.applicant)
+    return "allowed" if decide(POLICY, ORGANISATION, principal, action, target) else "denied"
+
+
+STUBS = {"intake": intake_pb2_grpc.IntakeServiceStub, "workflow": workflow_pb2_grpc.WorkflowServiceStub,
+         "reporting": audit_pb2_grpc.AuditServiceStub}
+
+
+def call(platform: dict, identity_provider: Any, channels: dict, who: str, rpc: str, request: Any) -> grpc.StatusCode:
+    service, method = rpc.split("/")
+    key = (who, service)
+    if key not in channels:
+        address = platform[service]
+        channels[key] = (grpc.insecure_channel(address) if who == "nobody"
+                         else channel_as(identity_provider, address, who))
+    channel = channels[key]
+    stub = (events_pb2_grpc.EventStreamServiceStub(channel) if method == "Subscribe"
+            else STUBS[service](channel))
+    try:
+        answer = getattr(stub, method)(request, timeout=15)
+        if method in ("StreamHistory", "Subscribe"):
+            for _ in answer:
+                break
+        return grpc.StatusCode.OK
+    except grpc.RpcError as error:
+        return error.code()
+
+
+def test_every_rpc_for_every_identity_and_situation_answers_what_the_policy_says(platform, identity_provider,
+                                                                                 situations):
+    assert set(ACTIONS) >= {f"intake/{m}" for m in ipb.DESCRIPTOR.services_by_name["IntakeService"].methods_by_name}
+    assert set(ACTIONS) >= {f"workflow/{m}"
+                            for m in wpb.DESCRIPTOR.services_by_name["WorkflowService"].methods_by_name}
+    assert set(ACTIONS) >= {f"reporting/{m}" for m in apb.DESCRIPTOR.services_by_name["AuditService"].methods_by_name}
+    channels: dict = {}
+    wrong, counted = [], {"allowed": 0, "denied": 0, "unauthenticated": 0}
+    try:
+        for rpc, action in sorted(ACTIONS.items()):
+            about_dossier = POLICY.actions[action].about == "dossier" or rpc in LISTS
+            for s in (situations.values() if about_dossier else [None]):
+                for who in PRINCIPALS:
+                    want = expected(who, rpc, s)
+                    code = call(platform, identity_provider, channels, who, rpc, request_for(rpc, s))
+                    got = {grpc.StatusCode.PERMISSION_DENIED: "denied",
+                           grpc.StatusCode.UNAUTHENTICATED: "unauthenticated"}.get(code, "allowed")
+                    counted[want] += 1
+                    if got != want or code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+                        wrong.append(f"{who} {rpc} on {s.name if s else '-'}: expected {want}, got {code.name}")
+    finally:
+        for channel in channels.values():
+            channel.close()
+    assert not wrong, "\n".join(wrong)
+    # the matrix really exercises both answers for most RPCs, not only refusals
+    assert counted["allowed"] > 100 and counted["denied"] > 200 and counted["unauthenticated"] > 30, counted
+
+
+def test_lists_show_exactly_the_dossiers_the_caller_may_see(platform, identity_provider, situations):
+    channels: dict = {}
+    wrong = []
+    try:
+        for who, principal in PRINCIPALS.items():
+            if principal is None:
+                continue
+            intake = STUBS["intake"](channels.setdefault((who, "intake"),
+                                                         channel_as(identity_provider, platform["intake"], who)))
+            workflow = STUBS["workflow"](channels.setdefault((who, "workflow"),
+                                                             channel_as(identity_provider, platform["workflow"], who)))
+            for s in situations.values():
+                for rpc, listed in (
+                    ("dossier.list", lambda: [d.dossier_code for d in intake.SearchDossiers(
+                        ipb.SearchDossiersRequest(dossier_code=s.dossier.code)).dossiers]),
+                    ("case.queue", lambda: [c.dossier_code for c in workflow.ListCases(
+                        wpb.ListCasesRequest(unit_code=s.case.unit_code, page_size=500)).cases]),
+                ):
+                    allowed = reach(POLICY, ORGANISATION, principal, rpc)
+                    if allowed.nothing:
+                        continue  # refused outright: the matrix above checks that
+                    target = s.intake_target if rpc == "dossier.list" else s.case_target
+                    visible = (allowed.everything or target.unit in allowed.units
+                               or (bool(allowed.applicant) and allowed.applicant == target.applicant)
+                               or (bool(allowed.client) and allowed.client == target.client))
+                    shown = s.dossier.code in listed()
+                    if shown != visible:
+                        wrong.append(f"{who} {rpc} {s.name}: expected {'shown' if visible else 'hidden'}")
+    finally:
+        for channel in channels.values():
+            channel.close()
+    assert not wrong, "\n".join(wrong)
