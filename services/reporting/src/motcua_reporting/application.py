@@ -13,7 +13,7 @@ from motcua_common.events.context import Actor
 from motcua_common.errors import InvalidArgument, NotFound
 from motcua_common.events.store import MotcuaApplication
 from motcua_common.observability.telemetry import traced
-from motcua_common.audit.access import DossierRead
+from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.audit.log import CHAIN
 
 from motcua_reporting.adapters.history_table import HistoryRow, as_entries
@@ -35,6 +35,7 @@ class ReportingApplication(MotcuaApplication):
     #: the audit hooks this service's event store is given (the store imports nothing from audit)
     chain = CHAIN
     reads = DossierRead
+    denials = AccessDenied
     name = "reporting"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, histories: DossierHistories,

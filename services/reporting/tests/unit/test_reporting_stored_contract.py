@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from motcua_common.audit.access import DossierRead
+from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.events.stored_contract import check_contract
 
 
 def test_every_event_shape_reporting_ever_stored_still_loads():
-    assert check_contract([DossierRead], Path(__file__).parents[1] / "stored_events") == []
+    assert check_contract([DossierRead, AccessDenied], Path(__file__).parents[1] / "stored_events") == []

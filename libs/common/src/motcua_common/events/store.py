@@ -42,6 +42,8 @@ from eventsourcing.utils import get_topic
 from motcua_common.events import deadlines
 from motcua_common.config.settings import eventsourcing_conninfo
 from motcua_common.events.context import CommandContext, command_context, concerning
+from motcua_common.events.denials import DenialWindows
+from motcua_common.events.ids import platform_id
 from motcua_common.errors import DeadlineExceeded, NotFound
 from motcua_common.observability.telemetry import meter, tracer
 
@@ -408,21 +410,27 @@ class MotcuaApplication(Application):
     """Base of every service's Application. Subclasses set `name` and may set `read_model`.
 
     The audit hooks are arguments: `chain` (the log chain extended in every insert transaction,
-    checkpoints and verification: motcua_common.audit.log.CHAIN) and `reads` (the aggregate that
-    records a read: motcua_common.audit.access.DossierRead). A service's Application sets them as
-    class attributes (its composition); tests may pass others. Without a chain nothing is chained.
+    checkpoints and verification: motcua_common.audit.log.CHAIN), `reads` (the aggregate that
+    records a read: motcua_common.audit.access.DossierRead) and `denials` (the aggregate that
+    records a refused call: motcua_common.audit.access.AccessDenied). A service's Application sets
+    them as class attributes (its composition); tests may pass others. Without a chain nothing is
+    chained.
     """
 
     read_model: ReadModel | None = None
     chain: LogChain | None = None
     reads: Callable[..., Any] | None = None
+    denials: Callable[..., Any] | None = None
 
     def __init__(self, *args: Any, chain: LogChain | None = None, reads: Callable[..., Any] | None = None,
-                 **kwargs: Any) -> None:
+                 denials: Callable[..., Any] | None = None, **kwargs: Any) -> None:
         if chain is not None:
             self.chain = chain
         if reads is not None:
             self.reads = reads
+        if denials is not None:
+            self.denials = denials
+        self._denial_windows = DenialWindows()
         super().__init__(*args, **kwargs)
 
     def construct_mapper(self) -> Mapper:
@@ -502,6 +510,41 @@ class MotcuaApplication(Application):
         with command_context(context), concerning(dossier_id, dossier_code=dossier_code):
             read = self.reads(what=what)
         self.record(read)
+
+    def record_denial(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None,
+                      dossier_code: str) -> None:
+        """Record that the edge refused `actor` the call `rpc` (policy `action`) because of `reason`
+        (no personal data), before the refusal is answered. Repeats of the same (actor, rpc, reason)
+        within a minute are counted and recorded as one event (motcua_common.events.denials)."""
+        if self.denials is None:
+            raise TypeError(f"{type(self).__name__} was given no `denials` aggregate to record denials with")
+        now = self.clock.now()  # type: ignore[attr-defined]
+        self.flush_denials(now)
+        if self._denial_windows.admit(actor, rpc, action, reason, dossier_id, dossier_code, now):
+            self._record_denial(actor, rpc, action, reason, dossier_id, dossier_code, 1, None)
+
+    def flush_denials(self, now: Any = None) -> int:
+        """Record the counted repeats of minutes over at `now` (None: all of them, e.g. at shutdown);
+        returns how many denials the recorded events stand for."""
+        due = self._denial_windows.due(now)
+        for i, repeats in enumerate(due):
+            try:
+                self._record_denial(repeats.actor, repeats.rpc, repeats.action, repeats.reason, repeats.dossier_id,
+                                    repeats.dossier_code, repeats.count, repeats.first_at)
+            except BaseException:
+                self._denial_windows.restore(due[i:])
+                raise
+        return sum(r.count for r in due)
+
+    def _record_denial(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None,
+                       dossier_code: str, count: int, occurred_at: Any) -> None:
+        context = CommandContext(actor=actor, province=self.province, clock=self.clock,  # type: ignore[attr-defined]
+                                 occurred_at=occurred_at)
+        # A denial about no dossier still correlates: on the province's platform id, with no code.
+        concerns = dossier_id if dossier_id is not None else platform_id(self.province)  # type: ignore[attr-defined]
+        with command_context(context), concerning(concerns, dossier_code=dossier_code if dossier_id else ""):
+            denial = self.denials(rpc=rpc, action=action, reason=reason, count=count)  # type: ignore[misc]
+        self.record(denial)
 
     def _audit_connection(self) -> Any:
         return psycopg.connect(eventsourcing_conninfo(self.env), autocommit=True)

@@ -1,0 +1,90 @@
+"""How refused calls are counted, so that recording them stays cheap and bounded.
+
+The rule (MotcuaApplication.record_denial): denials are grouped by (actor, rpc, reason) and by
+clock minute (UTC, from the platform clock). The first denial of a group in a minute is recorded
+at once, before the caller is answered (count 1). Further denials of that group in the same minute
+are only counted in memory; once the minute is over they are recorded as ONE event carrying their
+count, at the next denial this process sees (of any group) or when `flush_denials` is called
+(e.g. at shutdown). So the log grows by at most two events per group and minute, however fast a
+caller is refused; a crash loses at most the counts of the current minute, never a first denial.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Hashable
+from uuid import UUID
+
+
+
+def window_of(at: datetime) -> datetime:
+    """The start of the minute `at` falls in."""
+    return at.replace(second=0, microsecond=0)
+
+
+@dataclass
+class Repeats:
+    """Denials of one group in one minute after its first: recorded together, with their count."""
+
+    window: datetime
+    actor: Any
+    rpc: str
+    action: str
+    reason: str
+    dossier_id: UUID | None  # the first repeat's (a group may probe several dossiers)
+    dossier_code: str
+    first_at: datetime
+    count: int = 0
+
+
+class DenialWindows:
+    """Which denials to record now, and which repeats are due (thread-safe; one per application)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first_seen: dict[Hashable, datetime] = {}  # group -> the minute its first denial was recorded
+        self._repeats: dict[Hashable, Repeats] = {}
+
+    def admit(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None, dossier_code: str,
+              at: datetime) -> bool:
+        """True: the first denial of its group this minute (record it now); False: counted as a repeat."""
+        group = (actor, rpc, reason)
+        window = window_of(at)
+        with self._lock:
+            if self._first_seen.get(group) != window:
+                self._first_seen[group] = window
+                return True
+            repeats = self._repeats.get(group)
+            if repeats is None:
+                repeats = self._repeats[group] = Repeats(window, actor, rpc, action, reason, dossier_id,
+                                                         dossier_code, at)
+            repeats.count += 1
+            return False
+
+    def due(self, now: datetime | None) -> list[Repeats]:
+        """Take the repeats of minutes that are over at `now` (None: every minute, e.g. at shutdown)."""
+        current = window_of(now) if now is not None else None
+        with self._lock:
+            over = [g for g, r in self._repeats.items() if current is None or r.window < current]
+            taken = [self._repeats.pop(g) for g in over]
+            self._first_seen = {g: w for g, w in self._first_seen.items() if current is not None and w >= current}
+        return taken
+
+    def restore(self, repeats: list[Repeats]) -> None:
+        """Give back repeats that could not be recorded (they are tried again at the next flush)."""
+        with self._lock:
+            for r in repeats:
+                group = (r.actor, r.rpc, r.reason)
+                held = self._repeats.get(group)
+                if held is None:
+                    self._repeats[group] = r
+                elif held.window == r.window:
+                    held.count += r.count
+                else:  # a later minute of the same group is counting already: keep both
+                    self._repeats[(group, r.window)] = r
+
+    def pending(self) -> int:
+        """Denials counted and not yet recorded."""
+        with self._lock:
+            return sum(r.count for r in self._repeats.values())
