@@ -521,7 +521,7 @@ class MotcuaApplication(Application):
         now = self.clock.now()  # type: ignore[attr-defined]
         self.flush_denials(now)
         if self._denial_windows.admit(actor, rpc, action, reason, dossier_id, dossier_code, now):
-            self._record_denial(actor, rpc, action, reason, dossier_id, dossier_code, 1, None)
+            self._record_denial(actor, rpc, action, reason, dossier_id, dossier_code, 1, now)
 
     def flush_denials(self, now: Any = None) -> int:
         """Record the counted repeats of minutes over at `now` (None: all of them, e.g. at shutdown);

@@ -11,7 +11,7 @@ from motcua.audit.v1 import audit_pb2_grpc as pb_grpc
 from motcua_common.errors import InvalidArgument
 from motcua_common.edge.grpc_server import DossierCalls, actor_from_metadata, run_edge, serves
 
-from motcua_reporting.adapters.proto import dossier_state, history_event, verification
+from motcua_reporting.adapters.proto import dossier_state, history_event, security_event, security_query, verification
 from motcua_reporting.application import ReportingApplication
 
 
@@ -48,14 +48,21 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
                                              request.include_reads)
         return pb.ExportHistoryResponse(document=document, filename=filename)
 
+    def ListSecurityEvents(self, request: pb.ListSecurityEventsRequest,
+                           context: grpc.ServicerContext) -> pb.ListSecurityEventsResponse:
+        rows, token = self.app.list_security_events(security_query(request), request.page_size, request.page_token)
+        return pb.ListSecurityEventsResponse(events=[security_event(r) for r in rows], next_page_token=token)
+
 
 def servicers(app: ReportingApplication):  # type: ignore[no-untyped-def]
     def add(server: grpc.Server) -> None:
         pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(app), server)
 
-    # Reporting's audit use cases record their reads themselves (ReportingApplication.history).
+    # Reporting's audit use cases record their reads themselves (ReportingApplication.history);
+    # security events concern callers, not a dossier's personal data: no read to record.
     calls = DossierCalls(pb.DESCRIPTOR.services_by_name["AuditService"].full_name,
-                         others=frozenset({"StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory"}))
+                         others=frozenset({"StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory",
+                                           "ListSecurityEvents"}))
     return add, [pb.DESCRIPTOR.services_by_name["AuditService"].full_name], [calls]
 
 
