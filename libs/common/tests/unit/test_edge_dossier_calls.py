@@ -79,7 +79,7 @@ class Edge:
         return [DossierCalls(WORKFLOW, reads={"GetCase": "workflow.GetCase", "GetResult": "workflow.GetResult"},
                              others=WORKFLOW_OTHERS, record_read=self.record_read),
                 DossierCalls(AUDIT, reads={"StreamHistory": "audit.StreamHistory"},
-                             others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory"}),
+                             others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory", "ListSecurityEvents"}),
                              record_read=self.record_read)]
 
 
@@ -169,4 +169,4 @@ def test_an_incomplete_declaration_is_refused_naming_the_rpc():
 def test_declared_reads_need_something_that_records_them():
     with pytest.raises(ValueError, match="records"):
         DossierCalls(AUDIT, reads={"StreamHistory": "audit.StreamHistory"},
-                     others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory"})).check_complete()
+                     others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory", "ListSecurityEvents"})).check_complete()
