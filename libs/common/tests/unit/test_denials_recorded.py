@@ -131,3 +131,21 @@ def test_an_application_without_a_denials_aggregate_says_so(clock):
     app = Bare(env=in_memory_env())
     with pytest.raises(TypeError, match="no `denials`"):
         app.record_denial(ANONYMOUS, GET, "dossier.read", "no token", None, "")
+
+
+def test_past_the_cap_on_groups_per_minute_new_groups_of_an_actor_are_counted_together(clock):
+    from motcua_common.events.denials import OVERFLOW_RPC
+
+    app = Edge(clock)
+    app._denial_windows.max_groups = 3
+    for n in range(10):  # e.g. calls to methods that do not exist: the rpc is the caller's text
+        app.record_denial(ANONYMOUS, f"/no.such.Service/Method{n}", "", "no token", uuid4(), "")
+    events = recorded(app)
+    assert [e.rpc for e in events] == ["/no.such.Service/Method0", "/no.such.Service/Method1",
+                                       "/no.such.Service/Method2", OVERFLOW_RPC]
+    assert events[-1].envelope["correlation_id"] == str(platform_id("test"))
+    assert app.flush_denials() == 6
+    assert [(e.rpc, e.count) for e in recorded(app)[4:]] == [(OVERFLOW_RPC, 6)]
+    clock.advance(timedelta(minutes=1))  # a new minute: groups recorded apart again
+    app.record_denial(ANONYMOUS, "/no.such.Service/Method9", "", "no token", None, "")
+    assert recorded(app)[-1].rpc == "/no.such.Service/Method9"

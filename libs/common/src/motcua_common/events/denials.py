@@ -6,7 +6,8 @@ at once, before the caller is answered (count 1). Further denials of that group 
 are only counted in memory; once the minute is over they are recorded as ONE event carrying their
 count, at the next denial this process sees (of any group) or when `flush_denials` is called
 (e.g. at shutdown). So the log grows by at most two events per group and minute, however fast a
-caller is refused; a crash loses at most the counts of the current minute, never a first denial.
+caller is refused (and groups per minute are capped: DenialWindows.max_groups); a crash loses at
+most the counts of the current minute, never a first denial.
 """
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Hashable
 from uuid import UUID
+
+#: the overflow group's rpc and reason (DenialWindows.max_groups)
+OVERFLOW_RPC = "*"
+OVERFLOW_REASON = "more different refusals in one minute than are recorded apart; counted together"
 
 
 
@@ -39,28 +44,40 @@ class Repeats:
 
 
 class DenialWindows:
-    """Which denials to record now, and which repeats are due (thread-safe; one per application)."""
+    """Which denials to record now, and which repeats are due (thread-safe; one per application).
 
-    def __init__(self) -> None:
+    An edge may refuse calls to methods that do not exist, so `rpc` can be the caller's own text:
+    past `max_groups` groups in one minute, an actor's further new groups are counted together in
+    one overflow group (rpc OVERFLOW_RPC), which keeps memory and the log bounded by the actors.
+    """
+
+    def __init__(self, max_groups: int = 1000) -> None:
+        self.max_groups = max_groups
         self._lock = threading.Lock()
         self._first_seen: dict[Hashable, datetime] = {}  # group -> the minute its first denial was recorded
+        self._groups: dict[datetime, int] = {}  # minute -> groups seen in it
         self._repeats: dict[Hashable, Repeats] = {}
 
     def admit(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None, dossier_code: str,
-              at: datetime) -> bool:
-        """True: the first denial of its group this minute (record it now); False: counted as a repeat."""
-        group = (actor, rpc, reason)
+              at: datetime) -> tuple[str, str, str, UUID | None, str] | None:
+        """(rpc, action, reason, dossier id, dossier code) to record now: the first denial of its group
+        this minute (the overflow group's when there were too many groups); None: counted as a repeat."""
         window = window_of(at)
         with self._lock:
+            group = (actor, rpc, reason)
+            if self._first_seen.get(group) != window and self._groups.get(window, 0) >= self.max_groups:
+                rpc, action, reason, dossier_id, dossier_code = OVERFLOW_RPC, "", OVERFLOW_REASON, None, ""
+                group = (actor, rpc, reason)
             if self._first_seen.get(group) != window:
                 self._first_seen[group] = window
-                return True
+                self._groups[window] = self._groups.get(window, 0) + 1
+                return rpc, action, reason, dossier_id, dossier_code
             repeats = self._repeats.get(group)
             if repeats is None:
                 repeats = self._repeats[group] = Repeats(window, actor, rpc, action, reason, dossier_id,
                                                          dossier_code, at)
             repeats.count += 1
-            return False
+            return None
 
     def due(self, now: datetime | None) -> list[Repeats]:
         """Take the repeats of minutes that are over at `now` (None: every minute, e.g. at shutdown)."""
@@ -69,6 +86,7 @@ class DenialWindows:
             over = [g for g, r in self._repeats.items() if current is None or r.window < current]
             taken = [self._repeats.pop(g) for g in over]
             self._first_seen = {g: w for g, w in self._first_seen.items() if current is not None and w >= current}
+            self._groups = {w: n for w, n in self._groups.items() if current is not None and w >= current}
         return taken
 
     def restore(self, repeats: list[Repeats]) -> None:

@@ -520,8 +520,9 @@ class MotcuaApplication(Application):
             raise TypeError(f"{type(self).__name__} was given no `denials` aggregate to record denials with")
         now = self.clock.now()  # type: ignore[attr-defined]
         self.flush_denials(now)
-        if self._denial_windows.admit(actor, rpc, action, reason, dossier_id, dossier_code, now):
-            self._record_denial(actor, rpc, action, reason, dossier_id, dossier_code, 1, now)
+        first = self._denial_windows.admit(actor, rpc, action, reason, dossier_id, dossier_code, now)
+        if first is not None:  # (the overflow group's details past the cap on groups per minute)
+            self._record_denial(actor, *first, 1, now)
 
     def flush_denials(self, now: Any = None) -> int:
         """Record the counted repeats of minutes over at `now` (None: all of them, e.g. at shutdown);
