@@ -32,10 +32,13 @@ def bootstrap(settings: Settings | None = None) -> ReportingApplication:
                                 security_events=PostgresSecurityEvents(pool, SecurityEventsTable(SERVICE)),
                                 signer=audit_signer(settings), trust=audit_trust(settings),
                                 verify_source=SourceLogs(settings.amqp_uri).verify)
-    # Reporting publishes only the reads and the refusals it records (its own followers keep them too).
-    app.publication = Publication(SERVICE, {DossierRead.Recorded: map_dossier_read,
-                                            AccessDenied.Recorded: map_access_denied})
+    app.publication = publication()
     return app
+
+
+def publication() -> Publication:
+    """Reporting publishes only the reads and the refusals it records (its own followers keep them too)."""
+    return Publication(SERVICE, {DossierRead.Recorded: map_dossier_read, AccessDenied.Recorded: map_access_denied})
 
 
 def followers(app: ReportingApplication, settings: Settings) -> dict[str, UpstreamFollower]:
