@@ -23,6 +23,7 @@ SEARCH = "motcua.intake.v1.IntakeService/SearchDossiers"
 class Edge(MotcuaApplication):
     name = "edge"
     denials = AccessDenied
+    flush_denials_in_background = False  # these tests flush by the clock they move (one test below does not)
 
     def __init__(self, clock: FixedClock) -> None:
         super().__init__(env=in_memory_env())
@@ -149,3 +150,28 @@ def test_past_the_cap_on_groups_per_minute_new_groups_of_an_actor_are_counted_to
     clock.advance(timedelta(minutes=1))  # a new minute: groups recorded apart again
     app.record_denial(ANONYMOUS, "/no.such.Service/Method9", "", "no token", None, "")
     assert recorded(app)[-1].rpc == "/no.such.Service/Method9"
+
+
+def test_repeats_are_recorded_soon_after_their_minute_without_waiting_for_another_refusal():
+    from motcua_testkit.plugin import wait_until
+
+    clock = FixedClock(datetime(2026, 12, 3, 8, 15, 59, 500000, tzinfo=timezone.utc))
+
+    class Background(Edge):
+        flush_denials_in_background = True
+
+    app = Background(clock)
+    for _ in range(3):
+        app.record_denial(ANONYMOUS, GET, "dossier.read", "no token", None, "")
+    clock.advance(timedelta(seconds=1))  # the minute is over; no refusal follows
+    wait_until(lambda: len(recorded(app)) == 2, 10, "the counted repeats to be recorded", interval=0.05)
+    assert [e.count for e in recorded(app)] == [1, 2]
+    app.close()
+
+
+def test_closing_the_application_records_the_repeats_still_counted(clock):
+    app = Edge(clock)
+    for _ in range(3):
+        app.record_denial(ANONYMOUS, GET, "dossier.read", "no token", None, "")
+    app.close()
+    assert [e.count for e in recorded(app)] == [1, 2]

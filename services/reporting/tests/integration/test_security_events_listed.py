@@ -3,13 +3,11 @@ PostgreSQL), listed newest first in pages, filtered, never shown as dossier hist
 from the sources' logs exactly as they were kept live."""
 from __future__ import annotations
 
-import base64
 import dataclasses
-from datetime import timedelta
 
 import pytest
 
-from motcua_common.errors import InvalidArgument
+from motcua_common.audit.access import AccessDenied
 from motcua_common.events.context import Actor
 from motcua_common.events.ids import platform_id
 
@@ -55,13 +53,19 @@ def test_a_denial_recorded_by_intake_is_listed_by_reporting_and_is_no_part_of_th
     assert not services.reporting.histories.has_history(platform_id(services.settings.province))
 
 
-def test_repeated_denials_are_listed_once_with_their_count_and_a_second_pull_adds_nothing(services):
+def test_repeated_denials_are_listed_with_their_counts_and_a_second_pull_adds_nothing(services):
     for _ in range(5):
         services.intake.record_denial(ANONYMOUS, GET_DOSSIER, "dossier.read", "no token", None, "")
-    assert services.intake.flush_denials() == 4  # what shutdown does; a later minute's first denial does it too
+    services.intake.flush_denials()  # what closing does (and a timer, once the minute is over)
     services.settle()
     services.settle()
-    assert [(r.count, r.rpc) for r in everything(services)] == [(4, GET_DOSSIER), (1, GET_DOSSIER)]
+    recorded = [e.count for e in (services.intake.decode(n) for n in
+                                  services.intake.recorder.select_notifications(start=1, limit=100))
+                if isinstance(e, AccessDenied.Recorded)]
+    rows = everything(services)
+    assert sorted(r.count for r in rows) == sorted(recorded) and sum(recorded) == 5
+    # one event for the first and one for the rest (up to two each if the five straddled a minute)
+    assert 2 <= len(rows) <= 4 and all(r.rpc == GET_DOSSIER for r in rows)
 
 
 def test_pages_run_newest_first_without_gap_or_repeat_and_filters_combine(services):
@@ -84,37 +88,6 @@ def test_pages_run_newest_first_without_gap_or_repeat_and_filters_combine(servic
     middle = whole[4].recorded_at
     assert everything(services, SecurityEventQuery(since=middle)) == whole[:5]
     assert everything(services, SecurityEventQuery(until=middle)) == whole[5:]
-
-
-@pytest.mark.parametrize("token", [
-    "not a token", base64.urlsafe_b64encode(b"yesterday|intake|3").decode(),
-    base64.urlsafe_b64encode(b"2026-12-03T08:00:00+00:00|payroll|3").decode(),
-    base64.urlsafe_b64encode(b"2026-12-03T08:00:00+00:00|intake|99999999999999999999").decode(),
-    base64.urlsafe_b64encode(b"2026-12-03T08:00:00|intake|3").decode(),
-])
-def test_a_forged_page_token_is_refused(services, token):
-    with pytest.raises(InvalidArgument, match="page_token"):
-        services.reporting.list_security_events(SecurityEventQuery(), 10, token)
-
-
-@pytest.mark.parametrize(("query", "page_size", "field"), [
-    (SecurityEventQuery(service="payment"), 0, "service"),
-    (SecurityEventQuery(actor_kind="robot"), 0, "actor_kind"),
-    (SecurityEventQuery(), 201, "page_size"),
-    (SecurityEventQuery(), -1, "page_size"),
-])
-def test_bad_criteria_are_refused_naming_the_field(services, query, page_size, field):
-    with pytest.raises(InvalidArgument) as raised:
-        services.reporting.list_security_events(query, page_size, "")
-    assert [v.field for v in raised.value.violations] == [field]
-
-
-def test_an_until_not_after_since_is_refused(services):
-    from datetime import datetime, timezone
-
-    since = datetime(2026, 12, 3, tzinfo=timezone.utc)
-    with pytest.raises(InvalidArgument, match="until"):
-        services.reporting.list_security_events(SecurityEventQuery(since=since, until=since - timedelta(hours=1)), 0, "")
 
 
 def test_security_events_rebuild_from_the_sources_logs_equal_to_the_live_table(services, province):

@@ -2,6 +2,7 @@
 options (the field named), forged page tokens refused, rows mapped with their actor and count."""
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta, timezone
 
 import grpc
@@ -88,6 +89,13 @@ def test_pages_of_security_events_carry_who_what_why_and_how_many(stub):
     ({"service": "s" * 33}, "service"),
     ({"page_token": "t" * 201}, "page_token"),
     ({"page_token": "forged"}, "page_token"),
+    ({"page_token": base64.urlsafe_b64encode(b"yesterday|intake|3").decode()}, "page_token"),
+    ({"page_token": base64.urlsafe_b64encode(b"2026-12-03T08:00:00+00:00|payroll|3").decode()}, "page_token"),
+    ({"page_token": base64.urlsafe_b64encode(b"2026-12-03T08:00:00+00:00|intake|99999999999999999999").decode()},
+     "page_token"),
+    ({"page_token": base64.urlsafe_b64encode(b"2026-12-03T08:00:00|intake|3").decode()}, "page_token"),  # no zone
+    ({"page_token": base64.urlsafe_b64encode(b"\xff\xfe|x|1").decode()}, "page_token"),
+    ({"since": Timestamp(seconds=int(AT.timestamp())), "until": Timestamp(seconds=int(AT.timestamp()))}, "until"),
     ({"service": "payment"}, "service"),
     ({"actor_kind": "robot"}, "actor_kind"),
     ({"page_size": 500}, "page_size"),

@@ -4,8 +4,8 @@ The rule (MotcuaApplication.record_denial): denials are grouped by (actor, rpc, 
 clock minute (UTC, from the platform clock). The first denial of a group in a minute is recorded
 at once, before the caller is answered (count 1). Further denials of that group in the same minute
 are only counted in memory; once the minute is over they are recorded as ONE event carrying their
-count, at the next denial this process sees (of any group) or when `flush_denials` is called
-(e.g. at shutdown). So the log grows by at most two events per group and minute, however fast a
+count: at the next denial this process sees (of any group), by a timer shortly after the minute
+ends, or when the application closes (`flush_denials`). So the log grows by at most two events per group and minute, however fast a
 caller is refused (and groups per minute are capped: DenialWindows.max_groups); a crash loses at
 most the counts of the current minute, never a first denial.
 """

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 from uuid import UUID
 
@@ -42,9 +42,10 @@ from eventsourcing.utils import get_topic
 from motcua_common.events import deadlines
 from motcua_common.config.settings import eventsourcing_conninfo
 from motcua_common.events.context import CommandContext, command_context, concerning
-from motcua_common.events.denials import DenialWindows
+from motcua_common.events.denials import DenialWindows, window_of
 from motcua_common.events.ids import platform_id
 from motcua_common.errors import DeadlineExceeded, NotFound
+from motcua_common.observability.logs import get_logger
 from motcua_common.observability.telemetry import meter, tracer
 
 _batch_sizes = meter().create_histogram("motcua.eventstore.group_commit.size",
@@ -404,6 +405,7 @@ class LoggedEvent:
 
 
 _wire_transcoder = make_transcoder()
+_log = get_logger()
 
 
 class MotcuaApplication(Application):
@@ -431,6 +433,8 @@ class MotcuaApplication(Application):
         if denials is not None:
             self.denials = denials
         self._denial_windows = DenialWindows()
+        self._denial_timer: threading.Timer | None = None
+        self._denial_timer_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
     def construct_mapper(self) -> Mapper:
@@ -523,6 +527,8 @@ class MotcuaApplication(Application):
         first = self._denial_windows.admit(actor, rpc, action, reason, dossier_id, dossier_code, now)
         if first is not None:  # (the overflow group's details past the cap on groups per minute)
             self._record_denial(actor, *first, 1, now)
+        else:
+            self._flush_denials_after_the_minute(now)
 
     def flush_denials(self, now: Any = None) -> int:
         """Record the counted repeats of minutes over at `now` (None: all of them, e.g. at shutdown);
@@ -536,6 +542,44 @@ class MotcuaApplication(Application):
                 self._denial_windows.restore(due[i:])
                 raise
         return sum(r.count for r in due)
+
+    #: record counted repeats soon after their minute is over, not only at the next refusal
+    flush_denials_in_background = True
+
+    def _flush_denials_after_the_minute(self, now: Any) -> None:
+        if not self.flush_denials_in_background:
+            return
+        with self._denial_timer_lock:
+            if self._denial_timer is not None:
+                return
+            delay = (window_of(now) + timedelta(minutes=1) - now).total_seconds() + 0.2
+            self._denial_timer = threading.Timer(delay, self._flush_denials_later)
+            self._denial_timer.daemon = True
+            self._denial_timer.start()
+
+    def _flush_denials_later(self) -> None:
+        with self._denial_timer_lock:
+            self._denial_timer = None
+        try:
+            self.flush_denials(self.clock.now())  # type: ignore[attr-defined]
+        except Exception as error:  # noqa: BLE001 - kept and tried again (DenialWindows.restore)
+            _log.warning("denials_not_recorded", service=self.name, error=f"{type(error).__name__}: {error}",
+                         pending=self._denial_windows.pending())
+        if self._denial_windows.pending():  # the platform clock has not left the minute yet, or a failure
+            self._flush_denials_after_the_minute(self.clock.now())  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        with self._denial_timer_lock:
+            timer, self._denial_timer = self._denial_timer, None
+        if timer is not None:
+            timer.cancel()
+        if self.denials is not None and self._denial_windows.pending():
+            try:
+                self.flush_denials()
+            except Exception as error:  # noqa: BLE001 - stopping anyway: say what is lost
+                _log.warning("denials_lost_at_close", service=self.name, error=f"{type(error).__name__}: {error}",
+                             lost=self._denial_windows.pending())
+        super().close()
 
     def _record_denial(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None,
                        dossier_code: str, count: int, occurred_at: Any) -> None:
