@@ -175,3 +175,16 @@ def test_closing_the_application_records_the_repeats_still_counted(clock):
         app.record_denial(ANONYMOUS, GET, "dossier.read", "no token", None, "")
     app.close()
     assert [e.count for e in recorded(app)] == [1, 2]
+
+
+def test_repeats_that_failed_are_tried_again_within_the_same_minute(clock):
+    app = Edge(clock)
+    for _ in range(3):
+        app.record_denial(ANONYMOUS, GET, "dossier.read", "no token", None, "")
+    clock.advance(timedelta(minutes=1))
+    failing = app.record
+    app.record = lambda *a, **k: (_ for _ in ()).throw(OSError("database unreachable"))  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        app.flush_denials(clock.now())
+    app.record = failing  # type: ignore[method-assign]
+    assert app.flush_denials(clock.now()) == 2  # same minute: not skipped as already taken

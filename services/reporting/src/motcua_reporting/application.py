@@ -40,8 +40,8 @@ class SecurityEvents(Protocol):
              limit: int) -> list[SecurityEventRow]: ...
 
 
-#: the services whose refused calls reporting keeps (the ones it follows)
-SECURITY_EVENT_SOURCES = ("intake", "workflow", "reporting")
+#: every service whose events reporting follows (itself too: the reads and refusals it records)
+FOLLOWED = ("intake", "workflow", "reporting")
 MAX_SECURITY_PAGE = 200
 
 
@@ -114,8 +114,8 @@ class ReportingApplication(MotcuaApplication):
         """Refused calls, newest first, one page at a time (the next page's token, empty on the last)."""
         if self.security_events is None:
             raise TypeError("this reporting application was given no security events table")
-        if query.service and query.service not in SECURITY_EVENT_SOURCES:
-            raise InvalidArgument.single("service", f"must be one of {', '.join(SECURITY_EVENT_SOURCES)} (or empty)")
+        if query.service and query.service not in FOLLOWED:
+            raise InvalidArgument.single("service", f"must be one of {', '.join(FOLLOWED)} (or empty)")
         if query.actor_kind and query.actor_kind not in ACTOR_KINDS:
             raise InvalidArgument.single("actor_kind", f"must be one of {', '.join(ACTOR_KINDS)} (or empty)")
         if query.since is not None and query.until is not None and query.until <= query.since:
@@ -181,6 +181,6 @@ def _security_page_start(token: str) -> tuple[datetime, str, int]:
         start = (datetime.fromisoformat(recorded_at), service, int(position))
     except ValueError:
         raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
-    if start[0].tzinfo is None or service not in SECURITY_EVENT_SOURCES or not 0 < start[2] < 2 ** 63:
+    if start[0].tzinfo is None or service not in FOLLOWED or not 0 < start[2] < 2 ** 63:
         raise InvalidArgument.single("page_token", "is not a token from a previous response")
     return start

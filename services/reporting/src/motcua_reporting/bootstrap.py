@@ -15,12 +15,11 @@ from motcua_reporting.adapters.history_table import HistoryTable, PostgresHistor
 from motcua_reporting.adapters import security_events
 from motcua_reporting.adapters.security_events import PostgresSecurityEvents, SecurityEventsTable
 from motcua_reporting.adapters.source_logs import SourceLogs
-from motcua_reporting.application import ReportingApplication
+from motcua_reporting.application import FOLLOWED, ReportingApplication
 from motcua_reporting.policies import RecordHistory
 
 SERVICE = "reporting"
-#: every service whose events reporting follows (itself too: the reads it records are history)
-UPSTREAMS = ("intake", "workflow", "reporting")
+UPSTREAMS = FOLLOWED
 
 
 def bootstrap(settings: Settings | None = None) -> ReportingApplication:

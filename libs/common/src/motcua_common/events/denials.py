@@ -5,9 +5,10 @@ clock minute (UTC, from the platform clock). The first denial of a group in a mi
 at once, before the caller is answered (count 1). Further denials of that group in the same minute
 are only counted in memory; once the minute is over they are recorded as ONE event carrying their
 count: at the next denial this process sees (of any group), by a timer shortly after the minute
-ends, or when the application closes (`flush_denials`). So the log grows by at most two events per group and minute, however fast a
-caller is refused (and groups per minute are capped: DenialWindows.max_groups); a crash loses at
-most the counts of the current minute, never a first denial.
+ends, or when the application closes (`flush_denials`). So the log grows by at most two events
+per group and minute, however fast a caller is refused (and groups per minute are capped:
+DenialWindows.max_groups); a crash loses at most the counts of the current minute, never a first
+denial.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from uuid import UUID
 #: the overflow group's rpc and reason (DenialWindows.max_groups)
 OVERFLOW_RPC = "*"
 OVERFLOW_REASON = "more different refusals in one minute than are recorded apart; counted together"
-
 
 
 def window_of(at: datetime) -> datetime:
@@ -57,6 +57,7 @@ class DenialWindows:
         self._first_seen: dict[Hashable, datetime] = {}  # group -> the minute its first denial was recorded
         self._groups: dict[datetime, int] = {}  # minute -> groups seen in it
         self._repeats: dict[Hashable, Repeats] = {}
+        self._taken_before: datetime | None = None  # due() took every minute before this one
 
     def admit(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None, dossier_code: str,
               at: datetime) -> tuple[str, str, str, UUID | None, str] | None:
@@ -64,6 +65,8 @@ class DenialWindows:
         this minute (the overflow group's when there were too many groups); None: counted as a repeat."""
         window = window_of(at)
         with self._lock:
+            if self._taken_before is not None and window < self._taken_before:
+                self._taken_before = None  # a late caller of a minute already taken: take it again
             group = (actor, rpc, reason)
             if self._first_seen.get(group) != window and self._groups.get(window, 0) >= self.max_groups:
                 rpc, action, reason, dossier_id, dossier_code = OVERFLOW_RPC, "", OVERFLOW_REASON, None, ""
@@ -83,6 +86,9 @@ class DenialWindows:
         """Take the repeats of minutes that are over at `now` (None: every minute, e.g. at shutdown)."""
         current = window_of(now) if now is not None else None
         with self._lock:
+            if current is not None and current == self._taken_before:
+                return []  # the usual case: the minute has not changed since the last call
+            self._taken_before = current
             over = [g for g, r in self._repeats.items() if current is None or r.window < current]
             taken = [self._repeats.pop(g) for g in over]
             self._first_seen = {g: w for g, w in self._first_seen.items() if current is not None and w >= current}
@@ -92,6 +98,7 @@ class DenialWindows:
     def restore(self, repeats: list[Repeats]) -> None:
         """Give back repeats that could not be recorded (they are tried again at the next flush)."""
         with self._lock:
+            self._taken_before = None
             for r in repeats:
                 group = (r.actor, r.rpc, r.reason)
                 held = self._repeats.get(group)

@@ -587,7 +587,7 @@ class MotcuaApplication(Application):
                                  occurred_at=occurred_at)
         # A denial about no dossier still correlates: on the province's platform id, with no code.
         concerns = dossier_id if dossier_id is not None else platform_id(self.province)  # type: ignore[attr-defined]
-        with command_context(context), concerning(concerns, dossier_code=dossier_code if dossier_id else ""):
+        with command_context(context), concerning(concerns, dossier_code=dossier_code if dossier_id is not None else ""):
             denial = self.denials(rpc=rpc, action=action, reason=reason, count=count)  # type: ignore[misc]
         self.record(denial)
 
