@@ -184,6 +184,7 @@ def request_for(rpc: str, s: Situation | None) -> Any:
         "reporting/GetStateAt": lambda: apb.GetStateAtRequest(dossier_code=code, as_of=future),
         "reporting/VerifyHistory": lambda: apb.VerifyHistoryRequest(dossier_code=code),
         "reporting/ExportHistory": lambda: apb.ExportHistoryRequest(dossier_code=code),
+        "reporting/ListSecurityEvents": lambda: apb.ListSecurityEventsRequest(page_size=5),
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
     }

@@ -111,7 +111,9 @@ def stored(platform):  # type: ignore[no-untyped-def]
     tables = [f'"{schema}"."{table}"' for schema, table in conn.execute(
         "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name LIKE '%\\_events'").fetchall()]
     assert tables, "no events tables found"
-    query = " UNION ALL ".join(f"SELECT '{t}', coalesce(max(notification_id), 0) FROM {t}" for t in tables)
+    # A refusal records only its security event (AccessDenied): anything else stored by a refused call is a defect.
+    query = " UNION ALL ".join(f"SELECT '{t}', coalesce(max(notification_id), 0) FROM {t} "
+                               "WHERE topic NOT LIKE '%AccessDenied%'" for t in tables)
 
     def positions() -> dict[str, int]:
         return dict(conn.execute(query).fetchall())

@@ -113,7 +113,7 @@ class Edge:
                              others=WORKFLOW_OTHERS, record_read=self.record_read,
                              guards=guards(WORKFLOW, {"GetCase", "GetResult"}, "dossier.read")),
                 DossierCalls(AUDIT, reads={"StreamHistory": "audit.StreamHistory"},
-                             others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory"}),
+                             others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory", "ListSecurityEvents"}),
                              record_read=self.record_read, guards=guards(AUDIT, {"StreamHistory"}, "history.read"))]
 
 
@@ -204,4 +204,4 @@ def test_an_incomplete_declaration_is_refused_naming_the_rpc():
 def test_declared_reads_need_something_that_records_them():
     with pytest.raises(ValueError, match="records"):
         DossierCalls(AUDIT, reads={"StreamHistory": "audit.StreamHistory"},
-                     others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory"})).check_complete()
+                     others=frozenset({"GetStateAt", "VerifyHistory", "ExportHistory", "ListSecurityEvents"})).check_complete()

@@ -21,7 +21,7 @@ from motcua_common.privacy.sealing import SubjectErased, SubjectVault
 from motcua_common.province.working_calendar import VIETNAM_TZ, WorkingCalendar
 
 from motcua_common.province.search_text import fold
-from motcua_common.audit.access import DossierRead
+from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.audit.log import CHAIN
 from motcua_intake.adapters.form_data import FormData
 from motcua_intake.domain.catalogue import Catalogue, Procedure
@@ -107,6 +107,7 @@ class IntakeApplication(MotcuaApplication):
     #: the audit hooks this service's event store is given (the store imports nothing from audit)
     chain = CHAIN
     reads = DossierRead
+    denials = AccessDenied
     name = "intake"
 
     #: how often a running process checks whether a new catalogue was imported

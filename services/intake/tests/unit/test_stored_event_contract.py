@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from motcua_common.audit.access import DossierRead
+from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.events.idempotency import IdempotencyRecord
 from motcua_common.events.stored_contract import check_contract
 
@@ -12,5 +12,5 @@ from motcua_intake.domain.dossier import Dossier, DossierCode, PendingDossier
 
 
 def test_every_event_shape_intake_ever_stored_still_loads():
-    assert check_contract([Dossier, DossierCode, PendingDossier, CatalogueEntry, IdempotencyRecord, DossierRead],
-                          Path(__file__).parents[1] / "stored_events") == []
+    assert check_contract([Dossier, DossierCode, PendingDossier, CatalogueEntry, IdempotencyRecord, DossierRead,
+                           AccessDenied], Path(__file__).parents[1] / "stored_events") == []

@@ -2,6 +2,7 @@
 against the source services' own stores, and a signed export. Each records the read."""
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Callable, Protocol
 from uuid import UUID
@@ -9,14 +10,15 @@ from uuid import UUID
 from motcua_common.audit.export import FORMAT, export_event, sign_document
 from motcua_common.audit.log import Signer, TrustedKeys
 from motcua_common.config.clock import Clock
-from motcua_common.events.context import Actor
+from motcua_common.events.context import ACTOR_KINDS, Actor
 from motcua_common.errors import InvalidArgument, NotFound
 from motcua_common.events.store import MotcuaApplication
 from motcua_common.observability.telemetry import traced
-from motcua_common.audit.access import DossierRead
+from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.audit.log import CHAIN
 
 from motcua_reporting.adapters.history_table import HistoryRow, as_entries
+from motcua_reporting.adapters.security_events import SecurityEventQuery, SecurityEventRow
 from motcua_reporting.domain.dossier_state import DossierState, state_as_of
 
 #: (service, aggregate ids, positions) -> that service's verification report (motcua_common.audit.log)
@@ -31,15 +33,30 @@ class DossierHistories(Protocol):
     def rows(self, dossier_id: UUID, include_reads: bool = True) -> list[HistoryRow]: ...
 
 
+class SecurityEvents(Protocol):
+    """Reporting's copy of every service's refused calls (adapters.security_events.PostgresSecurityEvents)."""
+
+    def page(self, query: SecurityEventQuery, after: tuple[datetime, str, int] | None,
+             limit: int) -> list[SecurityEventRow]: ...
+
+
+#: every service whose events reporting follows (itself too: the reads and refusals it records)
+FOLLOWED = ("intake", "workflow", "reporting")
+MAX_SECURITY_PAGE = 200
+
+
 class ReportingApplication(MotcuaApplication):
     #: the audit hooks this service's event store is given (the store imports nothing from audit)
     chain = CHAIN
     reads = DossierRead
+    denials = AccessDenied
     name = "reporting"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, histories: DossierHistories,
-                 signer: Signer, trust: TrustedKeys, verify_source: SourceVerifier) -> None:
+                 signer: Signer, trust: TrustedKeys, verify_source: SourceVerifier,
+                 security_events: SecurityEvents | None = None) -> None:
         super().__init__(env=env)
+        self.security_events = security_events
         self.province = province
         self.clock = clock
         self.histories = histories
@@ -104,6 +121,26 @@ class ReportingApplication(MotcuaApplication):
         state = state_as_of(str(resolved), as_of=self.clock.now(), entries=as_entries(rows))
         return resolved, rows[0].dossier_code, state.unit_code if state is not None else ""
 
+    @traced("reporting.security_events")
+    def list_security_events(self, query: SecurityEventQuery, page_size: int,
+                             page_token: str) -> tuple[list[SecurityEventRow], str]:
+        """Refused calls, newest first, one page at a time (the next page's token, empty on the last)."""
+        if self.security_events is None:
+            raise TypeError("this reporting application was given no security events table")
+        if query.service and query.service not in FOLLOWED:
+            raise InvalidArgument.single("service", f"must be one of {', '.join(FOLLOWED)} (or empty)")
+        if query.actor_kind and query.actor_kind not in ACTOR_KINDS:
+            raise InvalidArgument.single("actor_kind", f"must be one of {', '.join(ACTOR_KINDS)} (or empty)")
+        if query.since is not None and query.until is not None and query.until <= query.since:
+            raise InvalidArgument.single("until", "must be after `since`")
+        if not 0 <= page_size <= MAX_SECURITY_PAGE:
+            raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_SECURITY_PAGE} (0: 50)")
+        after = _security_page_start(page_token) if page_token else None
+        size = page_size or 50
+        rows = self.security_events.page(query, after, size + 1)
+        token = _security_page_token(rows[size - 1].after) if len(rows) > size else ""
+        return rows[:size], token
+
     # -- helpers -------------------------------------------------------------------------------
     def _resolve(self, dossier_id: str, dossier_code: str) -> UUID:
         if dossier_id:
@@ -143,3 +180,20 @@ class ReportingApplication(MotcuaApplication):
         first = min(broken, key=lambda b: order.get((b["service"], b["position"]), len(order))) if broken else None
         return {"intact": first is None, "first_broken_link": first,
                 "services": [{k: v for k, v in r.items() if k != "broken"} for r in reports]}
+
+
+def _security_page_token(after: tuple[datetime, str, int]) -> str:
+    recorded_at, service, position = after
+    return base64.urlsafe_b64encode(f"{recorded_at.isoformat()}|{service}|{position}".encode()).decode()
+
+
+def _security_page_start(token: str) -> tuple[datetime, str, int]:
+    """The keyset a token names; anything but a token this service made is refused."""
+    try:
+        recorded_at, service, position = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        start = (datetime.fromisoformat(recorded_at), service, int(position))
+    except ValueError:
+        raise InvalidArgument.single("page_token", "is not a token from a previous response") from None
+    if start[0].tzinfo is None or service not in FOLLOWED or not 0 < start[2] < 2 ** 63:
+        raise InvalidArgument.single("page_token", "is not a token from a previous response")
+    return start

@@ -18,7 +18,7 @@ from motcua_common.province.working_calendar import WorkingCalendar
 from motcua_common.events.idempotency import IdempotentRequest
 
 from motcua_common.province.organisation import Organisation
-from motcua_common.audit.access import DossierRead
+from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.audit.log import CHAIN
 
 from motcua_workflow.adapters.unit_signing import ResultCheck, UnitKeys
@@ -57,6 +57,7 @@ class WorkflowApplication(MotcuaApplication):
     #: the audit hooks this service's event store is given (the store imports nothing from audit)
     chain = CHAIN
     reads = DossierRead
+    denials = AccessDenied
     name = "workflow"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, queue: CaseQueue,

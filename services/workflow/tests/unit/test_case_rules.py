@@ -186,11 +186,11 @@ def test_a_resumed_event_stored_before_extensions_existed_still_reads():
 
 
 def test_every_event_shape_workflow_ever_stored_still_loads():
-    from motcua_common.audit.access import DossierRead
+    from motcua_common.audit.access import AccessDenied, DossierRead
     from motcua_common.events.idempotency import IdempotencyRecord
     from motcua_common.events.stored_contract import check_contract
 
-    assert check_contract([Case, IdempotencyRecord, DossierRead], SAMPLES) == []
+    assert check_contract([Case, IdempotencyRecord, DossierRead, AccessDenied], SAMPLES) == []
 
 
 def load_sample(name: str):  # type: ignore[no-untyped-def]

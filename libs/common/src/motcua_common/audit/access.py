@@ -1,4 +1,5 @@
-"""Access is history too: every read of a dossier through a gRPC API is recorded as an event.
+"""Access is history too: every read of a dossier through a gRPC API is recorded as an event,
+and so is every call the edge refuses (AccessDenied: a security event an inspector lists).
 
 Each read is its own small aggregate (one event), so recording it never contends
 with the dossier's own writes; it is chained, signed and relayed like every other
@@ -22,6 +23,21 @@ class DossierRead(MotcuaAggregate):
     def __init__(self, what: str) -> None:
         self.what = what
 
+
+class AccessDenied(MotcuaAggregate):
+    """A call the edge refused (UNAUTHENTICATED or PERMISSION_DENIED): who (the actor in the envelope,
+    "anonymous" without a valid token), what (`rpc`, the policy `action`), why (`reason`, never
+    personal data), and how many identical refusals this event stands for (`count`: repeats within
+    a minute are recorded as one event, MotcuaApplication.record_denial). The envelope names the
+    dossier concerned, or the province's platform id (motcua_common.events.ids.platform_id) with
+    an empty dossier code when the call concerned no dossier."""
+
+    @event("Recorded")
+    def __init__(self, rpc: str, action: str, reason: str, count: int) -> None:
+        self.rpc = rpc
+        self.action = action
+        self.reason = reason
+        self.count = count
 
 
 # Stored events name this module by its path before the library had rooms (e.g.

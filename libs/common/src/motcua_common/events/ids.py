@@ -11,3 +11,8 @@ def province_namespace(province: str) -> UUID:
 
 def deterministic_id(province: str, kind: str, *parts: str) -> UUID:
     return uuid5(province_namespace(province), "|".join((kind, *parts)))
+
+
+def platform_id(province: str) -> UUID:
+    """The correlation id of events about no dossier (e.g. a refused listing): never a dossier's id."""
+    return deterministic_id(province, "platform")

@@ -256,10 +256,19 @@ def map_dossier_read(event: Any) -> Message:
     return envelope_pb.DossierRead(what=event.what)
 
 
+def map_access_denied(event: Any) -> Message:
+    """Every service records the calls its edge refuses (motcua_common.audit.access) and publishes them alike."""
+    return envelope_pb.AccessDenied(rpc=event.rpc, action=event.action, reason=event.reason, count=event.count)
+
+
+#: the shared messages every service may publish beside its own events package
+SHARED_MESSAGES = frozenset({envelope_pb.DossierRead.DESCRIPTOR.full_name, envelope_pb.AccessDenied.DESCRIPTOR.full_name})
+
+
 def check_publication(publication: Publication, samples: Any) -> list[str]:
     """Problems mapping the service's stored samples (tests/stored_events: every version it ever
     stored) to its published events: each published class's every stored shape must map, after
-    upcasting, to a message of the service's own events package (or the shared DossierRead)."""
+    upcasting, to a message of the service's own events package (or a shared one: SHARED_MESSAGES)."""
     mapper = ChainingMapper(transcoder=make_transcoder())
     by_topic = {t: cls for cls in publication.mappers for t in stored_topics(cls)}
     own_package = f"motcua.{publication.service}.events.v1."
@@ -276,7 +285,7 @@ def check_publication(publication: Publication, samples: Any) -> list[str]:
             problems.append(f"{sample.path.name}: does not map to a published event: {type(error).__name__}: {error}")
             continue
         name = message.DESCRIPTOR.full_name
-        if not (name.startswith(own_package) or name == envelope_pb.DossierRead.DESCRIPTOR.full_name):
+        if not (name.startswith(own_package) or name in SHARED_MESSAGES):
             problems.append(f"{sample.path.name}: maps to {name}, outside {own_package}")
         mapped.add(cls)
     problems += [f"{get_topic(cls)}: published but no stored sample maps it" for cls in publication.mappers

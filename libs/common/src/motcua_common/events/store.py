@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 from uuid import UUID
 
@@ -42,7 +42,10 @@ from eventsourcing.utils import get_topic
 from motcua_common.events import deadlines
 from motcua_common.config.settings import eventsourcing_conninfo
 from motcua_common.events.context import CommandContext, command_context, concerning
+from motcua_common.events.denials import DenialWindows, window_of
+from motcua_common.events.ids import platform_id
 from motcua_common.errors import DeadlineExceeded, NotFound
+from motcua_common.observability.logs import get_logger
 from motcua_common.observability.telemetry import meter, tracer
 
 _batch_sizes = meter().create_histogram("motcua.eventstore.group_commit.size",
@@ -402,27 +405,36 @@ class LoggedEvent:
 
 
 _wire_transcoder = make_transcoder()
+_log = get_logger()
 
 
 class MotcuaApplication(Application):
     """Base of every service's Application. Subclasses set `name` and may set `read_model`.
 
     The audit hooks are arguments: `chain` (the log chain extended in every insert transaction,
-    checkpoints and verification: motcua_common.audit.log.CHAIN) and `reads` (the aggregate that
-    records a read: motcua_common.audit.access.DossierRead). A service's Application sets them as
-    class attributes (its composition); tests may pass others. Without a chain nothing is chained.
+    checkpoints and verification: motcua_common.audit.log.CHAIN), `reads` (the aggregate that
+    records a read: motcua_common.audit.access.DossierRead) and `denials` (the aggregate that
+    records a refused call: motcua_common.audit.access.AccessDenied). A service's Application sets
+    them as class attributes (its composition); tests may pass others. Without a chain nothing is
+    chained.
     """
 
     read_model: ReadModel | None = None
     chain: LogChain | None = None
     reads: Callable[..., Any] | None = None
+    denials: Callable[..., Any] | None = None
 
     def __init__(self, *args: Any, chain: LogChain | None = None, reads: Callable[..., Any] | None = None,
-                 **kwargs: Any) -> None:
+                 denials: Callable[..., Any] | None = None, **kwargs: Any) -> None:
         if chain is not None:
             self.chain = chain
         if reads is not None:
             self.reads = reads
+        if denials is not None:
+            self.denials = denials
+        self._denial_windows = DenialWindows()
+        self._denial_timer: threading.Timer | None = None
+        self._denial_timer_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
     def construct_mapper(self) -> Mapper:
@@ -502,6 +514,82 @@ class MotcuaApplication(Application):
         with command_context(context), concerning(dossier_id, dossier_code=dossier_code):
             read = self.reads(what=what)
         self.record(read)
+
+    def record_denial(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None,
+                      dossier_code: str) -> None:
+        """Record that the edge refused `actor` the call `rpc` (policy `action`) because of `reason`
+        (no personal data), before the refusal is answered. Repeats of the same (actor, rpc, reason)
+        within a minute are counted and recorded as one event (motcua_common.events.denials)."""
+        if self.denials is None:
+            raise TypeError(f"{type(self).__name__} was given no `denials` aggregate to record denials with")
+        now = self.clock.now()  # type: ignore[attr-defined]
+        self.flush_denials(now)
+        first = self._denial_windows.admit(actor, rpc, action, reason, dossier_id, dossier_code, now)
+        if first is not None:  # (the overflow group's details past the cap on groups per minute)
+            self._record_denial(actor, *first, 1, now)
+        else:
+            self._flush_denials_after_the_minute(now)
+
+    def flush_denials(self, now: Any = None) -> int:
+        """Record the counted repeats of minutes over at `now` (None: all of them, e.g. at shutdown);
+        returns how many denials the recorded events stand for."""
+        due = self._denial_windows.due(now)
+        for i, repeats in enumerate(due):
+            try:
+                self._record_denial(repeats.actor, repeats.rpc, repeats.action, repeats.reason, repeats.dossier_id,
+                                    repeats.dossier_code, repeats.count, repeats.first_at)
+            except BaseException:
+                self._denial_windows.restore(due[i:])
+                raise
+        return sum(r.count for r in due)
+
+    #: record counted repeats soon after their minute is over, not only at the next refusal
+    flush_denials_in_background = True
+
+    def _flush_denials_after_the_minute(self, now: Any) -> None:
+        if not self.flush_denials_in_background:
+            return
+        with self._denial_timer_lock:
+            if self._denial_timer is not None:
+                return
+            delay = (window_of(now) + timedelta(minutes=1) - now).total_seconds() + 0.2
+            self._denial_timer = threading.Timer(delay, self._flush_denials_later)
+            self._denial_timer.daemon = True
+            self._denial_timer.start()
+
+    def _flush_denials_later(self) -> None:
+        with self._denial_timer_lock:
+            self._denial_timer = None
+        try:
+            self.flush_denials(self.clock.now())  # type: ignore[attr-defined]
+        except Exception as error:  # noqa: BLE001 - kept and tried again (DenialWindows.restore)
+            _log.warning("denials_not_recorded", service=self.name, error=f"{type(error).__name__}: {error}",
+                         pending=self._denial_windows.pending())
+        if self._denial_windows.pending():  # the platform clock has not left the minute yet, or a failure
+            self._flush_denials_after_the_minute(self.clock.now())  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        with self._denial_timer_lock:
+            timer, self._denial_timer = self._denial_timer, None
+        if timer is not None:
+            timer.cancel()
+        if self.denials is not None and self._denial_windows.pending():
+            try:
+                self.flush_denials()
+            except Exception as error:  # noqa: BLE001 - stopping anyway: say what is lost
+                _log.warning("denials_lost_at_close", service=self.name, error=f"{type(error).__name__}: {error}",
+                             lost=self._denial_windows.pending())
+        super().close()
+
+    def _record_denial(self, actor: Any, rpc: str, action: str, reason: str, dossier_id: UUID | None,
+                       dossier_code: str, count: int, occurred_at: Any) -> None:
+        context = CommandContext(actor=actor, province=self.province, clock=self.clock,  # type: ignore[attr-defined]
+                                 occurred_at=occurred_at)
+        # A denial about no dossier still correlates: on the province's platform id, with no code.
+        concerns = dossier_id if dossier_id is not None else platform_id(self.province)  # type: ignore[attr-defined]
+        with command_context(context), concerning(concerns, dossier_code=dossier_code if dossier_id is not None else ""):
+            denial = self.denials(rpc=rpc, action=action, reason=reason, count=count)  # type: ignore[misc]
+        self.record(denial)
 
     def _audit_connection(self) -> Any:
         return psycopg.connect(eventsourcing_conninfo(self.env), autocommit=True)

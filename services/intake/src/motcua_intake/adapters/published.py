@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from motcua.intake.events.v1 import events_pb2 as pb
-from motcua_common.audit.access import DossierRead
-from motcua_common.events.published import Publication, map_dossier_read, timestamp
+from motcua_common.audit.access import AccessDenied, DossierRead
+from motcua_common.events.published import Publication, map_access_denied, map_dossier_read, timestamp
 
 from motcua_intake.domain.dossier import Dossier, DossierCode, PendingDossier
 
@@ -73,4 +73,5 @@ def publication() -> Publication:
         PendingDossier.Refused: lambda e: pb.DossierRefused(dossier_id=_dossier_id(e), reason=e.reason,
                                                             refused_at=timestamp(e.refused_at)),
         DossierRead.Recorded: map_dossier_read,
+        AccessDenied.Recorded: map_access_denied,
     })

@@ -18,6 +18,8 @@ from motcua_common.events.published import PublishedEvent
 from motcua_reporting.domain.dossier_state import HistoryEntry
 
 READ_EVENT = "motcua.events.v1.DossierRead"
+#: refused calls are security events (adapters.security_events), never part of a dossier's history
+DENIAL_EVENT = "motcua.events.v1.AccessDenied"
 COLUMNS = ("service", "originator_id", "originator_version", "position", "dossier_id", "dossier_code", "topic",
            "event_type", "recorded_at", "occurred_at", "actor", "causation_id", "is_read", "state", "stored_hash",
            "published_type", "published_data")
@@ -48,7 +50,7 @@ class HistoryTable:
 
     def row_for(self, event: PublishedEvent) -> tuple | None:
         """The history row of a published event read with its audit record (None: it concerns no dossier)."""
-        if not event.subject:
+        if not event.subject or event.type == DENIAL_EVENT:
             return None
         stored = event.audit_record()
         return (event.upstream, stored.originator_id, stored.originator_version, event.position,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from motcua.audit.v1 import audit_pb2 as pb
 
 from motcua_reporting.adapters.history_table import HistoryRow
+from motcua_reporting.adapters.security_events import SecurityEventQuery, SecurityEventRow
 from motcua_reporting.domain.dossier_state import DossierState
 
 
@@ -35,8 +36,7 @@ def _json_default(value: Any) -> Any:
 def history_event(row: HistoryRow) -> pb.HistoryEvent:
     return pb.HistoryEvent(
         recorded_at=timestamp(row.recorded_at), occurred_at=timestamp(row.occurred_at), service=row.service,
-        event_type=row.event_type, actor=pb.Actor(**{k: str(v) for k, v in row.actor.items()
-                                                     if k in pb.Actor.DESCRIPTOR.fields_by_name}),
+        event_type=row.event_type, actor=_actor(row.actor),
         data_json=json.dumps(row.data(), default=_json_default, ensure_ascii=False, sort_keys=True),
         is_read=row.is_read, position=row.position or 0, aggregate_id=str(row.originator_id),
         aggregate_version=row.originator_version, stored_hash=row.stored_hash, causation_id=row.causation_id)
@@ -67,3 +67,22 @@ def verification(result: dict) -> pb.VerifyHistoryResponse:
                                          checkpoints_checked=s["checkpoints_checked"],
                                          last_signed_position=s["last_signed_position"],
                                          unsigned_events=s["unsigned_events"]) for s in result["services"]])
+
+
+def _actor(actor: dict) -> pb.Actor:
+    return pb.Actor(**{k: str(v) for k, v in actor.items() if k in pb.Actor.DESCRIPTOR.fields_by_name})
+
+
+def security_query(request: pb.ListSecurityEventsRequest) -> SecurityEventQuery:
+    """The criteria of a request (lengths and ranges were checked by the edge, from the proto's options)."""
+    return SecurityEventQuery(
+        since=request.since.ToDatetime(tzinfo=timezone.utc) if request.HasField("since") else None,
+        until=request.until.ToDatetime(tzinfo=timezone.utc) if request.HasField("until") else None,
+        service=request.service, rpc=request.rpc, actor_kind=request.actor_kind)
+
+
+def security_event(row: SecurityEventRow) -> pb.SecurityEvent:
+    return pb.SecurityEvent(
+        recorded_at=timestamp(row.recorded_at), first_at=timestamp(row.first_at), service=row.service, rpc=row.rpc,
+        action=row.action, reason=row.reason, actor=_actor(row.actor), dossier_code=row.dossier_code,
+        count=row.count, position=row.position)

@@ -15,7 +15,7 @@ from motcua_common.edge.access import Guard, caller
 from motcua_common.edge.grpc_server import DossierCalls, run_edge, serves
 from motcua_common.identity.authorisation import Target
 
-from motcua_reporting.adapters.proto import dossier_state, history_event, verification
+from motcua_reporting.adapters.proto import dossier_state, history_event, security_event, security_query, verification
 from motcua_reporting.application import ReportingApplication
 
 
@@ -52,6 +52,11 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
                                              request.include_reads)
         return pb.ExportHistoryResponse(document=document, filename=filename)
 
+    def ListSecurityEvents(self, request: pb.ListSecurityEventsRequest,
+                           context: grpc.ServicerContext) -> pb.ListSecurityEventsResponse:
+        rows, token = self.app.list_security_events(security_query(request), request.page_size, request.page_token)
+        return pb.ListSecurityEventsResponse(events=[security_event(r) for r in rows], next_page_token=token)
+
 
 def guards(app: ReportingApplication) -> dict[str, Guard]:
     """How the edge authorises each RPC: on the unit the dossier is at now (access-policy.yaml)."""
@@ -60,16 +65,19 @@ def guards(app: ReportingApplication) -> dict[str, Guard]:
         return None if found is None else Target(unit=found[2], dossier_id=found[0], dossier_code=found[1])
 
     read, export = Guard("history.read", locate=located), Guard("history.export", locate=located)
-    return {"StreamHistory": read, "GetStateAt": read, "VerifyHistory": read, "ExportHistory": export}
+    return {"StreamHistory": read, "GetStateAt": read, "VerifyHistory": read, "ExportHistory": export,
+            "ListSecurityEvents": Guard("security_events.list")}
 
 
 def servicers(app: ReportingApplication):  # type: ignore[no-untyped-def]
     def add(server: grpc.Server) -> None:
         pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(app), server)
 
-    # Reporting's audit use cases record their reads themselves (ReportingApplication.history).
+    # Reporting's audit use cases record their reads themselves (ReportingApplication.history);
+    # security events concern callers, not a dossier's personal data: no read to record.
     calls = DossierCalls(pb.DESCRIPTOR.services_by_name["AuditService"].full_name,
-                         others=frozenset({"StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory"}),
+                         others=frozenset({"StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory",
+                                           "ListSecurityEvents"}),
                          guards=guards(app))
     return add, [pb.DESCRIPTOR.services_by_name["AuditService"].full_name], [calls]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from motcua.workflow.events.v1 import events_pb2 as pb
-from motcua_common.audit.access import DossierRead
+from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.province.dossier_rules import (CASE_NATIONAL_STATUS, IN_PROGRESS, PAUSED, PROCESSED, RETURNED, STOPPED,
                                          stop_end_reason_from_text)
-from motcua_common.events.published import Publication, map_dossier_read, timestamp
+from motcua_common.events.published import Publication, map_access_denied, map_dossier_read, timestamp
 
 from motcua_workflow.domain.case import Case
 
@@ -72,4 +72,5 @@ def publication() -> Publication:
         Case.ResultReturned: lambda e: pb.ResultReturned(method=e.method, returned_at=timestamp(e.returned_at),
                                                          national_status=NATIONAL_STATUS[RETURNED]),
         DossierRead.Recorded: map_dossier_read,
+        AccessDenied.Recorded: map_access_denied,
     })
