@@ -109,7 +109,8 @@ def stored(platform):  # type: ignore[no-untyped-def]
     conn = psycopg.connect(f"host={e['MOTCUA_PG_HOST']} port={e['MOTCUA_PG_PORT']} user={e['MOTCUA_PG_USER']} "
                            f"password={e['MOTCUA_PG_PASSWORD']} dbname={e['MOTCUA_PG_DBNAME']}", autocommit=True)
     tables = [f'"{schema}"."{table}"' for schema, table in conn.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name LIKE '%\\_events'").fetchall()]
+        "SELECT table_schema, table_name FROM information_schema.columns WHERE table_name LIKE '%\\_events' "
+        "AND column_name = 'notification_id'").fetchall()]  # the event stores, not projections named *_events
     assert tables, "no events tables found"
     # A refusal records only its security event (AccessDenied): anything else stored by a refused call is a defect.
     query = " UNION ALL ".join(f"SELECT '{t}', coalesce(max(notification_id), 0) FROM {t} "

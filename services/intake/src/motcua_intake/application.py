@@ -421,8 +421,9 @@ class IntakeApplication(MotcuaApplication):
             raise InvalidArgument.single("expected_version", "is required: the dossier's version as you last read it")
         if dossier.version != expected_version:
             raise Conflict(f"dossier is at version {dossier.version}, not {expected_version}: re-read it and retry")
+        subject_id = UUID(dossier.applicant["subject_id"])
         with command_context(self.context(actor)), concerning(dossier.id, dossier_code=dossier.code):
-            dossier.withdraw(reason)
+            dossier.withdraw(reason, seal=lambda text: self.vault.seal(subject_id, {"withdrawal_reason": text}))
             record = idempotent.record(dossier.id, dossier.version)
         try:
             self.record(dossier, record)

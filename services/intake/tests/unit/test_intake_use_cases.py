@@ -3,12 +3,13 @@ records its events, refuses bad input naming the field and storing nothing, and 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from motcua_common.config.clock import FixedClock
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
+from motcua_common.privacy.sealing import SubjectErased
 from motcua_common.events.in_memory import in_memory_env, own_log
 from motcua_common.province.organisation import Organisation
 from motcua_testkit.plugin import DEMO_DATA
@@ -273,6 +274,18 @@ def test_a_withdrawn_dossier_says_so_in_its_status_and_the_index(app):
     assert withdrawn["national_status"] == 7
     assert app.search_dossiers(DossierQuery(national_status=7))[0][0]["dossier_id"] == dossier["id"]
     assert "Dossier.Withdrawn" in [e.name for e in stored(app)]
+
+
+def test_the_applicants_withdrawal_reason_is_stored_sealed_under_their_key_never_in_clear(app):
+    dossier = app.submit_dossier(command(), OFFICIAL)
+    app.withdraw_dossier("w-1", dossier["id"], dossier["version"], "Tôi đã chuyển nơi cư trú", OFFICIAL)
+    withdrawn = next(e for e in app.events.get(dossier["id"]) if type(e).__qualname__ == "Dossier.Withdrawn")
+    assert withdrawn.reason == "" and "chuyển nơi" not in str(vars(withdrawn))
+    subject = UUID(app.get_or_none(dossier["id"]).applicant["subject_id"])
+    assert app.vault.unseal(subject, withdrawn.sealed_reason) == {"withdrawal_reason": "Tôi đã chuyển nơi cư trú"}
+    app.vault.erase(subject)  # erasure reaches it like the rest of the applicant's data
+    with pytest.raises(SubjectErased):
+        app.vault.unseal(subject, withdrawn.sealed_reason)
 
 
 def test_withdrawing_at_a_stale_version_is_a_conflict_and_stores_nothing(app):

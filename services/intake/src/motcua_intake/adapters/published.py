@@ -33,6 +33,8 @@ def _received(e: Any) -> pb.DossierReceived:
 
 
 def _withdrawn(e: Any) -> pb.DossierWithdrawn:
+    # The applicant's reason is personal data, sealed in intake: published only from events stored
+    # before it was sealed (version 1), never from new ones.
     return pb.DossierWithdrawn(dossier_id=str(e.originator_id), reason=e.reason, withdrawn_at=timestamp(e.timestamp))
 
 

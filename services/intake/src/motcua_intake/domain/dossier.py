@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -123,16 +123,29 @@ class Dossier(MotcuaAggregate):
         self.national_status = int(NationalStatus.RECEIVED)
         self.withdrawn = False
 
-    def withdraw(self, reason: str) -> None:
-        """The applicant withdraws the dossier; processing stops (workflow reacts to the event)."""
+    def withdraw(self, reason: str, seal: Callable[[str], str]) -> None:
+        """The applicant withdraws the dossier; processing stops (workflow reacts to the event).
+        The reason is the applicant's own words: stored sealed under their key (`seal`), never in clear."""
         if self.withdrawn:
             raise RuleViolated("ALREADY_WITHDRAWN", f"dossier {self.code} is already withdrawn")
         if not reason.strip() or len(reason) > 2000:
             raise InvalidArgument.single("reason", "give the applicant's reason, in at most 2000 characters")
-        self._withdraw(reason=reason.strip())
+        self._withdraw(reason="", sealed_reason=seal(reason.strip()))
 
-    @event("Withdrawn")
-    def _withdraw(self, reason: str) -> None:
+    class Withdrawn(MotcuaAggregate.Event):
+        """Version 2 seals the applicant's reason (`sealed_reason`); version 1 events keep theirs in
+        `reason`, as stored before (a stored event is never rewritten)."""
+
+        class_version = 2
+        reason: str
+        sealed_reason: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["sealed_reason"] = ""
+
+    @event(Withdrawn)
+    def _withdraw(self, reason: str, sealed_reason: str) -> None:
         self.withdrawn = True
         self.national_status = int(NationalStatus.WITHDRAWAL_REQUESTED)
 
