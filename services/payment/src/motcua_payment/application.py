@@ -2,8 +2,6 @@
 result), refund it, cancel it, read it. No gRPC edge, worker or relay yet (see the README)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID
 
@@ -17,22 +15,9 @@ from motcua_common.events.context import Actor, CommandContext, command_context,
 from motcua_common.events.store import MotcuaApplication
 
 from motcua_payment.domain.fees import Charge
-from motcua_payment.domain.invoice import CASH, GATEWAY, ONLINE_FLAG_NONE, Invoice, OrderReference
+from motcua_payment.domain.invoice import CASH, GATEWAY, ONLINE_FLAG_NONE, GatewayResult, Invoice, OrderReference
 
 ATTEMPTS = 3  # a command that lost a race (another callback saved first) is decided again on the new state
-
-
-@dataclass(frozen=True)
-class GatewayResult:
-    """A gateway's verified statement about one order (adapters.paygov.verify_callback makes it)."""
-
-    order_id: str
-    amount_vnd: int
-    succeeded: bool
-    error_code: str
-    transaction_no: str
-    paid_at: datetime
-    online_flag: int
 
 
 def invoice_view(invoice: Invoice) -> dict:

@@ -14,9 +14,9 @@ from motcua_common.errors import InvalidArgument, NotFound, RuleViolated
 from motcua_common.events.context import Actor
 from motcua_common.events.in_memory import in_memory_env, own_log
 
-from motcua_payment.application import GatewayResult, PaymentApplication
+from motcua_payment.application import PaymentApplication
 from motcua_payment.domain.fees import FeeBook, FeeItem, FeeSchedule
-from motcua_payment.domain.invoice import ONLINE_FLAG_NATIONAL
+from motcua_payment.domain.invoice import ONLINE_FLAG_NATIONAL, GatewayResult
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)  # 09:00 in Vietnam
 OFFICIAL = Actor(kind="official", subject="canbo01", role="one_stop_officer", unit="000.31.01.H45")

@@ -54,6 +54,19 @@ class Refund:
     refunded_at: datetime
 
 
+@dataclass(frozen=True)
+class GatewayResult:
+    """A gateway's verified statement about one order (adapters.paygov.verify_callback makes it)."""
+
+    order_id: str
+    amount_vnd: int
+    succeeded: bool
+    error_code: str
+    transaction_no: str
+    paid_at: datetime
+    online_flag: int
+
+
 class Invoice(MotcuaAggregate):
     @staticmethod
     def id_for(province: str, dossier_id: UUID) -> UUID:
