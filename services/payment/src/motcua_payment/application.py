@@ -10,12 +10,13 @@ from eventsourcing.persistence import IntegrityError
 from motcua_common.audit.access import DossierRead
 from motcua_common.audit.log import CHAIN
 from motcua_common.config.clock import Clock
-from motcua_common.errors import Conflict, NotFound
+from motcua_common.errors import Conflict, NotFound, RuleViolated
 from motcua_common.events.context import Actor, CommandContext, command_context, concerning
 from motcua_common.events.store import MotcuaApplication
 
 from motcua_payment.domain.fees import Charge
 from motcua_payment.domain.invoice import CASH, GATEWAY, ONLINE_FLAG_NONE, GatewayResult, Invoice, OrderReference
+from motcua_payment.domain.vietqr import Beneficiary, dynamic_payload
 
 ATTEMPTS = 3  # a command that lost a race (another callback saved first) is decided again on the new state
 
@@ -60,6 +61,13 @@ class PaymentApplication(MotcuaApplication):
         if reference is None:
             raise NotFound("order_id", f"no invoice has the reference {order_id!r}")
         return reference.invoice_id
+
+    def vietqr_payload(self, invoice_id: UUID, beneficiary: Beneficiary) -> str:
+        """The dynamic VietQR payload that pays what the invoice still awaits, its reference as bill number."""
+        invoice = self.get_existing(invoice_id, "invoice_id", "invoice")
+        if not invoice.awaiting_payment:
+            raise RuleViolated("NOT_AWAITING_PAYMENT", f"invoice {invoice.order_id} is {invoice.status}")
+        return dynamic_payload(beneficiary, invoice.total_vnd, invoice.order_id, "Thanh toan phi, le phi")
 
     # -- commands -------------------------------------------------------------------------------
     def issue_invoice(self, dossier_id: UUID, dossier_code: str, charge: Charge, actor: Actor) -> dict:

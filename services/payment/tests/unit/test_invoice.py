@@ -221,3 +221,15 @@ def test_every_payment_event_names_its_actor_and_dossier(app):
     envelope = make_transcoder().decode(paid.state)["envelope"]
     assert envelope["actor"]["subject"] == "canbo01"
     assert envelope["correlation_id"] == str(invoice["dossier_id"])
+
+
+# -- VietQR ---------------------------------------------------------------------------------------
+def test_an_unpaid_invoice_has_a_vietqr_payload_for_its_amount_and_reference_and_a_paid_one_none(app):
+    from motcua_payment.domain.vietqr import Beneficiary, field, parse
+
+    invoice = issue(app)
+    fields = parse(app.vietqr_payload(invoice["id"], Beneficiary("970403", "0011012345678")))
+    assert (field(fields, "54"), field(fields, "62.01")) == ("10000", invoice["order_id"])
+    app.pay_cash(invoice["id"], 10_000, "BL-9", OFFICIAL)
+    with pytest.raises(RuleViolated):
+        app.vietqr_payload(invoice["id"], Beneficiary("970403", "0011012345678"))
