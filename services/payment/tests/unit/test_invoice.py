@@ -101,6 +101,25 @@ def test_concurrent_duplicate_callbacks_make_one_payment(app):
     assert errors == [] and stored(app).count("Invoice.Paid") == 1
 
 
+def test_a_command_that_loses_a_race_is_decided_again_on_what_won(app, monkeypatch):
+    from motcua_payment.domain.invoice import Invoice
+
+    invoice = issue(app)
+    decided = []
+    pay = Invoice.pay
+
+    def racing(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        decided.append(self.version)
+        if len(decided) == 1:  # another delivery of the same callback is saved in between
+            app.record_gateway_result(callback(invoice), GATEWAY)
+        return pay(self, *args, **kwargs)
+
+    monkeypatch.setattr(Invoice, "pay", racing)
+    assert app.record_gateway_result(callback(invoice), GATEWAY)["status"] == "paid"
+    assert decided == [1, 1, 2]  # lost the race at version 1, decided again on version 2: nothing new
+    assert stored(app).count("Invoice.Paid") == 1
+
+
 def test_a_failure_told_after_the_payment_changes_nothing(app):
     invoice = issue(app)
     app.record_gateway_result(callback(invoice, "T2"), GATEWAY)
@@ -117,7 +136,15 @@ def test_a_failed_attempt_is_recorded_once_and_a_later_success_pays(app):
     assert stored(app).count("Invoice.PaymentFailed") == 1
 
 
-@pytest.mark.parametrize("amount", [9_999, 10_001, 0])
+@pytest.mark.parametrize("amount", [0, -10_000, 10_000.0, "10000"])
+def test_a_cash_amount_that_is_not_whole_dong_is_refused_naming_the_field(app, amount):
+    invoice = issue(app)
+    with pytest.raises(InvalidArgument) as refused:
+        app.pay_cash(invoice["id"], amount, "BL-10", OFFICIAL)
+    assert refused.value.violations[0].field == "amount_vnd" and "Invoice.Paid" not in stored(app)
+
+
+@pytest.mark.parametrize("amount", [9_999, 10_001])
 def test_a_wrong_amount_is_refused_and_stores_nothing(app, amount):
     invoice = issue(app)
     before = stored(app)

@@ -75,6 +75,14 @@ def test_a_signed_callback_is_read_in_vietnam_time():
     assert format_pay_date(result.paid_at) == "20261201085959"
 
 
+def test_a_json_number_amount_is_read_as_its_digits():
+    fields: dict = signed()
+    fields["amount"] = 10000
+    assert verify_callback(CONFIG, fields, NOW).amount_vnd == 10_000
+    fields["amount"] = True
+    assert refusal(fields).reason == MALFORMED_FIELD
+
+
 def test_a_non_00_error_code_is_a_failed_payment():
     assert verify_callback(CONFIG, signed(errorCode="24"), NOW).succeeded is False
 

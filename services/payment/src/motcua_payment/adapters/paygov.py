@@ -87,15 +87,13 @@ def callback_checksum(secret_key: str, fields: Mapping[str, str]) -> str:
     return hmac.new(secret_key.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def verify_callback(config: PayGovConfig, fields: Mapping[str, str], now: datetime) -> GatewayResult:
+def verify_callback(config: PayGovConfig, fields: Mapping[str, object], now: datetime) -> GatewayResult:
     """The callback's statement once its checksum holds; CallbackRefused naming the reason otherwise.
     Whether the amount is the invoice's, and whether it was told before, is the invoice's to decide."""
+    fields = {name: _text(name, value) for name, value in fields.items()}
     for name in CALLBACK_REQUIRED:
         if not fields.get(name):
             raise CallbackRefused(MISSING_FIELD, name, "is required")
-    for name, value in fields.items():
-        if not isinstance(value, str) or len(value) > MAX_TEXT or not value.isprintable():
-            raise CallbackRefused(MALFORMED_FIELD, str(name)[:40], f"must be at most {MAX_TEXT} printable characters")
     if not _HEX64.match(fields["checksum"]):
         raise CallbackRefused(MALFORMED_FIELD, "checksum", "must be 64 hexadecimal digits")
     expected = callback_checksum(config.secret_key, fields)
@@ -111,6 +109,15 @@ def verify_callback(config: PayGovConfig, fields: Mapping[str, str], now: dateti
     return GatewayResult(order_id=fields["orderId"], amount_vnd=int(fields["amount"]),
                          succeeded=fields["errorCode"] == SUCCESS, error_code=fields["errorCode"],
                          transaction_no=fields["transactionNo"], paid_at=paid_at, online_flag=config.online_flag)
+
+
+def _text(name: object, value: object) -> str:
+    """A field as text: JSON callbacks may carry numbers (OpenCPS read `amount` as an int)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(name, str) or not isinstance(value, str) or len(value) > MAX_TEXT or not value.isprintable():
+        raise CallbackRefused(MALFORMED_FIELD, str(name)[:40], f"must be at most {MAX_TEXT} printable characters")
+    return value
 
 
 def parse_pay_date(value: str) -> datetime:

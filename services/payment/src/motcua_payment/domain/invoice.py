@@ -16,6 +16,7 @@ from eventsourcing.domain import event
 
 from motcua_common.errors import InvalidArgument, RuleViolated
 from motcua_common.events.domain import MotcuaAggregate
+from motcua_common.events.idempotency import check_key
 from motcua_common.events.ids import deterministic_id
 from motcua_common.province.dossier_rules import NationalStatus
 
@@ -35,6 +36,10 @@ def _reference(value: str, field: str) -> str:
     if not value or len(value) > MAX_REFERENCE or not value.isprintable():
         raise InvalidArgument.single(field, f"is required: at most {MAX_REFERENCE} printable characters")
     return value
+
+
+def _whole_dong(amount: object) -> bool:
+    return isinstance(amount, int) and not isinstance(amount, bool) and amount > 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,8 @@ class Invoice(MotcuaAggregate):
         if method not in METHODS:
             raise InvalidArgument.single("method", f"must be one of {METHODS}")
         _reference(reference, "receipt_number" if method == CASH else "transaction_no")
+        if not _whole_dong(amount_vnd):
+            raise InvalidArgument.single("amount_vnd", "must be a whole number of đồng above 0")
         if self.payment is not None and (self.payment.method, self.payment.reference) == (method, reference):
             if self.payment.amount_vnd != amount_vnd:
                 raise RuleViolated("PAYMENT_AMOUNT_CHANGED", f"{reference} was recorded with another amount")
@@ -181,13 +188,13 @@ class Invoice(MotcuaAggregate):
     # -- refunding ------------------------------------------------------------------------------
     def refund(self, key: str, amount_vnd: int, reason: str, refunded_at: datetime) -> Refund:
         """The refund under `key`: recorded now, or the first one when the key was used before."""
-        _reference(key, "idempotency_key")
+        check_key(key)
         earlier = self.refunds.get(key)
         if earlier is not None:
             if (earlier.amount_vnd, earlier.reason) != (amount_vnd, reason):
                 raise RuleViolated("IDEMPOTENCY_KEY_REUSED", "this idempotency_key was used for another refund")
             return earlier
-        if isinstance(amount_vnd, bool) or not isinstance(amount_vnd, int) or amount_vnd <= 0:
+        if not _whole_dong(amount_vnd):
             raise InvalidArgument.single("amount_vnd", "must be a whole number of đồng above 0")
         if not reason.strip() or len(reason) > MAX_REASON:
             raise InvalidArgument.single("reason", f"is required: at most {MAX_REASON} characters")
