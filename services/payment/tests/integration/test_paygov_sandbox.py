@@ -201,3 +201,28 @@ def test_the_payment_page_refuses_a_redirect_with_a_forged_checksum(world):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(forged, timeout=10)
     assert refused.value.code == 403
+
+
+def test_a_delayed_callback_sent_twice_in_a_row_still_makes_one_payment(world):
+    app, config, merchant, base, port = world
+    invoice = issue(app)
+    post(base, "/sandbox/faults", {"delay_seconds": 0.3, "duplicate": 2, "concurrent": False})
+    pay_through_the_page(config, port, invoice)
+    wait_until(lambda: len(merchant.answers) >= 2, 20, "both late callbacks")
+    assert merchant.answers == [answer(True)] * 2 and paid_events(app) == 1
+
+
+def test_the_statement_can_be_told_to_miss_a_payment_and_to_list_one_only_the_gateway_knows(world):
+    app, config, merchant, base, port = world
+    kept, missed = issue(app), issue(app)
+    kept_fields = pay_through_the_page(config, port, kept)
+    missed_fields = pay_through_the_page(config, port, missed)
+    day = kept_fields["payDate"][:8]
+    surplus = {"transactionNo": "SBX-SURPLUS", "orderId": "HSKHONGCO", "amount": "5000", "errorCode": "00",
+               "payDate": day + "120000", "paygate": "SANDBOX"}
+    post(base, "/sandbox/faults", {"statement_omit": [missed_fields["transactionNo"]], "statement_extra": [surplus]})
+    lines = urllib.request.urlopen(f"{base}/statement?date={day}", timeout=10).read().decode().splitlines()
+    assert lines[0] == "transactionNo,orderId,amount,payDate,paygate"
+    numbers = {line.split(",")[0] for line in lines[1:]}
+    assert kept_fields["transactionNo"] in numbers and "SBX-SURPLUS" in numbers
+    assert missed_fields["transactionNo"] not in numbers

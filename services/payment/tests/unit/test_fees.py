@@ -16,7 +16,6 @@ from motcua_payment.domain.fees import (ChargeError, DiscountRule, Exemption, Fe
                                         discounted)
 
 UTC = timezone.utc
-ITEM = FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "Thông tư X")
 CHARGE_ITEM = FeeItem("PHI", "phi", "Phí", 5_000, "Thông tư Y")
 
 
