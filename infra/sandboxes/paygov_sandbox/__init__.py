@@ -1,0 +1,1 @@
+"""A PayGov-style payment gateway sandbox (see README.md)."""

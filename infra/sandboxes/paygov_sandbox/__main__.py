@@ -1,0 +1,45 @@
+"""python -m paygov_sandbox --port N --secret-file F --callback-url U  (run from infra/sandboxes)."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from paygov_sandbox.server import Gateway, make_server
+
+
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends serve_forever like Ctrl-C
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paygov_sandbox", description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--secret-file", type=Path, required=True, help="the shared secret, one line")
+    parser.add_argument("--callback-url", required=True, help="where the merchant takes callbacks (POST, JSON)")
+    parser.add_argument("--partner-code", default="SANDBOX")
+    parser.add_argument("--access-key", default="SANDBOX-ACCESS")
+    parser.add_argument("--retry-seconds", type=float, default=5.0, help="wait between callback attempts")
+    parser.add_argument("--max-attempts", type=int, default=5, help="callback attempts per delivery")
+    args = parser.parse_args(argv)
+    secret = args.secret_file.read_text(encoding="utf-8").strip()
+    if not secret:
+        parser.error(f"{args.secret_file} is empty")
+    gateway = Gateway(secret, args.callback_url, args.partner_code, args.access_key, args.retry_seconds,
+                      args.max_attempts)
+    server = make_server(args.port, gateway, args.host)
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"paygov sandbox listening on http://{args.host}:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Load a province's fee schedules and discount rules (fees.yaml), refusing bad records with their position."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from motcua_common.province.dossier_rules import CHANNELS
+
+from motcua_payment.domain.fees import ITEM_KINDS, PAYMENT_DUE, DiscountRule, Exemption, FeeBook, FeeItem, FeeSchedule
+
+CODE_PATTERN = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")  # a national procedure code, as in the catalogue
+
+
+class FeeDataError(ValueError):
+    pass
+
+
+def _day(raw: Any, where: str, default: Any = None) -> date:
+    value = raw if raw is not None else default
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        raise FeeDataError(f"{where}: must be a date like 2025-07-01") from None
+
+
+def _amount(raw: Any, where: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+        raise FeeDataError(f"{where}: must be a whole number of đồng, 0 or more")
+    return raw
+
+
+def _codes(raw: Any, where: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    values = tuple(str(v) for v in (raw or ()))
+    if allowed is not None and set(values) - set(allowed):
+        raise FeeDataError(f"{where}: must be some of {allowed}")
+    return values
+
+
+def load_fee_book(path: Path) -> FeeBook:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    default_from = _day(data.get("effective_from"), f"{path.name}: effective_from", "2025-07-01")
+    schedules = []
+    for i, raw in enumerate(data.get("schedules", [])):
+        where = f"{path.name}: schedules[{i}]"
+        code = str(raw.get("procedure", ""))
+        if not CODE_PATTERN.match(code):
+            raise FeeDataError(f"{where}.procedure: {code!r} is not a national procedure code like 2.000815")
+        if raw.get("due") not in PAYMENT_DUE:
+            raise FeeDataError(f"{where}.due: must be one of {PAYMENT_DUE}")
+        for key in ("group", "collector", "source"):
+            if not raw.get(key):
+                raise FeeDataError(f"{where}.{key}: is required")
+        items = []
+        for j, item in enumerate(raw.get("items") or []):
+            at = f"{where}.items[{j}]"
+            if item.get("kind") not in ITEM_KINDS:
+                raise FeeDataError(f"{at}.kind: must be one of {ITEM_KINDS}")
+            if not item.get("code") or not item.get("name") or not item.get("legal_basis"):
+                raise FeeDataError(f"{at}: needs a code, a name and a legal_basis")
+            items.append(FeeItem(str(item["code"]), item["kind"], item["name"], _amount(item.get("amount_vnd"),
+                                 f"{at}.amount_vnd"), item["legal_basis"], str(item.get("unit", "")),
+                                 bool(item.get("example", False))))
+        if not items:
+            raise FeeDataError(f"{where}.items: a schedule lists at least one item")
+        item_codes = [i.code for i in items]
+        if len(set(item_codes)) != len(item_codes):
+            raise FeeDataError(f"{where}.items: an item code is listed twice")
+        exemptions = []
+        for j, e in enumerate(raw.get("exemptions") or []):
+            at = f"{where}.exemptions[{j}]"
+            if not e.get("code") or not e.get("name") or not e.get("legal_basis"):
+                raise FeeDataError(f"{at}: needs a code, a name and a legal_basis")
+            exempted = _codes(e.get("items"), f"{at}.items", tuple(item_codes))
+            exemptions.append(Exemption(str(e["code"]), e["name"], e["legal_basis"], exempted,
+                                        bool(e.get("example", False))))
+        schedules.append(FeeSchedule(code, str(raw["group"]), _day(raw.get("effective_from"),
+                                     f"{where}.effective_from", default_from), raw["due"], raw["collector"],
+                                     tuple(items), tuple(exemptions), raw["source"]))
+    versions = [(s.procedure_code, s.effective_from) for s in schedules]
+    twice = sorted({v for v in versions if versions.count(v) > 1})
+    if twice:
+        raise FeeDataError(f"{path.name}: schedules listed twice for the same procedure and day: {twice}")
+    rules = []
+    for i, raw in enumerate(data.get("discount_rules", [])):
+        where = f"{path.name}: discount_rules[{i}]"
+        for key in ("code", "name", "legal_basis"):
+            if not raw.get(key):
+                raise FeeDataError(f"{where}.{key}: is required")
+        percent = raw.get("percent")
+        if not isinstance(percent, int) or isinstance(percent, bool) or not 1 <= percent <= 100:
+            raise FeeDataError(f"{where}.percent: must be a whole percentage from 1 to 100")
+        start = _day(raw.get("effective_from"), f"{where}.effective_from", default_from)
+        until = _day(raw["effective_until"], f"{where}.effective_until") if raw.get("effective_until") else None
+        if until is not None and until < start:
+            raise FeeDataError(f"{where}.effective_until: is before effective_from")
+        rules.append(DiscountRule(str(raw["code"]), raw["name"], raw["legal_basis"], percent, start, until,
+                                  _codes(raw.get("channels"), f"{where}.channels", CHANNELS),
+                                  _codes(raw.get("groups"), f"{where}.groups"),
+                                  _codes(raw.get("procedures"), f"{where}.procedures"),
+                                  _codes(raw.get("kinds"), f"{where}.kinds", ITEM_KINDS),
+                                  bool(raw.get("example", False))))
+    codes = [r.code for r in rules]
+    if len(set(codes)) != len(codes):
+        raise FeeDataError(f"{path.name}: a discount rule code is listed twice")
+    return FeeBook(schedules, rules)

@@ -1,0 +1,192 @@
+"""Fee schedules and discount rules as effective-dated data, and the charge of one dossier.
+
+A dossier is charged by the schedule and the discount rules in force on the day it was received,
+that day taken in Vietnam time. Pure data and functions: no I/O.
+
+Rounding rule (stated once, here): a discount of p percent on an item of amount a is
+floor(a * p / 100) đồng, so the amount due, a - discount, is rounded up to the whole đồng;
+where several rules fit one item the largest discount applies (rules never stack); an exempt
+item costs 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Iterable, Mapping
+
+from motcua_common.province.dossier_rules import CHANNELS
+from motcua_common.province.working_calendar import VIETNAM_TZ
+
+ITEM_KINDS = ("phi", "le_phi")  # phí (a charge, cost recovery) / lệ phí (a fee for a state act)
+PAYMENT_DUE = ("before_processing", "before_result")
+
+
+@dataclass(frozen=True)
+class FeeItem:
+    code: str
+    kind: str
+    name: str
+    amount_vnd: int  # per unit
+    legal_basis: str
+    unit: str = ""  # what one unit is ("trang", "bản"), empty for a flat amount
+    example: bool = False  # a made-up value for the demo, not taken from the legal basis
+
+
+@dataclass(frozen=True)
+class Exemption:
+    code: str
+    name: str
+    legal_basis: str
+    items: tuple[str, ...] = ()  # the items it exempts; empty: every item
+    example: bool = False
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """One procedure's fees from `effective_from` until the next schedule of the same procedure."""
+
+    procedure_code: str
+    group: str  # the procedure's group (lĩnh vực), which discount rules may name
+    effective_from: date
+    due: str
+    collector: str  # who collects (the agency or unit named by the legal basis)
+    items: tuple[FeeItem, ...]
+    exemptions: tuple[Exemption, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DiscountRule:
+    code: str
+    name: str
+    legal_basis: str
+    percent: int  # 1-100; 100 makes the item free ("0 đồng")
+    effective_from: date
+    effective_until: date | None = None  # the last day in force (inclusive); None: open-ended
+    channels: tuple[str, ...] = ()  # empty: every channel
+    groups: tuple[str, ...] = ()  # procedure groups; empty: every group
+    procedures: tuple[str, ...] = ()  # procedure codes; empty: every procedure (of the groups)
+    kinds: tuple[str, ...] = ()  # item kinds; empty: both phí and lệ phí
+    example: bool = False
+
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
+
+    def applies_to(self, schedule: FeeSchedule, item: FeeItem, channel: str) -> bool:
+        return ((not self.channels or channel in self.channels)
+                and (not self.groups or schedule.group in self.groups)
+                and (not self.procedures or schedule.procedure_code in self.procedures)
+                and (not self.kinds or item.kind in self.kinds))
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    item_code: str
+    kind: str
+    name: str
+    legal_basis: str
+    quantity: int
+    base_vnd: int
+    discount_vnd: int
+    amount_vnd: int
+    discount_rule: str = ""  # the rule that gave the discount
+    exempt_by: str = ""  # the exemption that waived the item
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Charge:
+    procedure_code: str
+    received_on: date  # the day (Vietnam time) whose schedule and rules were applied
+    channel: str
+    due: str
+    collector: str
+    lines: tuple[ChargeLine, ...] = field(default=())
+
+    @property
+    def total_vnd(self) -> int:
+        return sum(line.amount_vnd for line in self.lines)
+
+
+class ChargeError(ValueError):
+    """The charge request names something the schedule does not know (a field, a description)."""
+
+    def __init__(self, field_name: str, description: str) -> None:
+        self.field = field_name
+        super().__init__(f"{field_name}: {description}")
+
+
+def discounted(amount_vnd: int, percent: int) -> int:
+    """The discount on an amount, in whole đồng, rounded down (the rounding rule above)."""
+    return amount_vnd * percent // 100
+
+
+def vietnam_day(at: datetime) -> date:
+    if at.tzinfo is None:
+        raise ChargeError("received_at", "must carry a time zone")
+    return at.astimezone(VIETNAM_TZ).date()
+
+
+class FeeBook:
+    """Every procedure's schedules (all their versions) and the discount rules of a province."""
+
+    def __init__(self, schedules: Iterable[FeeSchedule], rules: Iterable[DiscountRule]) -> None:
+        self._schedules: dict[str, list[FeeSchedule]] = {}
+        for s in schedules:
+            self._schedules.setdefault(s.procedure_code, []).append(s)
+        for versions in self._schedules.values():
+            versions.sort(key=lambda s: s.effective_from)
+        self.rules = tuple(rules)
+
+    def procedures(self) -> list[str]:
+        return sorted(self._schedules)
+
+    def schedule_on(self, procedure_code: str, day: date) -> FeeSchedule | None:
+        """The schedule in force on `day`: the latest one that took effect on or before it."""
+        in_force = [s for s in self._schedules.get(procedure_code, ()) if s.effective_from <= day]
+        return in_force[-1] if in_force else None
+
+    def charge(self, procedure_code: str, channel: str, received_at: datetime,
+               quantities: Mapping[str, int] | None = None, exemptions: Iterable[str] = ()) -> Charge:
+        """What a dossier owes: the schedule and rules of the day it was received (Vietnam time).
+        `quantities` gives units per item (default 1; 0 leaves the item out); `exemptions` the exemption codes the
+        applicant qualifies for (checked by the official who receives the dossier)."""
+        if channel not in CHANNELS:
+            raise ChargeError("channel", f"must be one of {CHANNELS}")
+        day = vietnam_day(received_at)
+        schedule = self.schedule_on(procedure_code, day)
+        if schedule is None:
+            return Charge(procedure_code, day, channel, "", "")
+        quantities = dict(quantities or {})
+        known_items = {i.code for i in schedule.items}
+        unknown = sorted(set(quantities) - known_items)
+        if unknown:
+            raise ChargeError("quantities", f"items {unknown} are not in the schedule of {procedure_code} on {day}")
+        by_code = {e.code: e for e in schedule.exemptions}
+        claimed = list(dict.fromkeys(exemptions))
+        unknown = sorted(set(claimed) - set(by_code))
+        if unknown:
+            raise ChargeError("exemptions", f"{unknown} are not exemptions of {procedure_code} on {day}")
+        rules = [r for r in self.rules if r.in_force_on(day)]
+        lines = []
+        for item in schedule.items:
+            quantity = quantities.get(item.code, 1)
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+                raise ChargeError("quantities", f"{item.code}: must be a whole number, 0 or more")
+            if quantity == 0:
+                continue
+            base = item.amount_vnd * quantity
+            exempt = next((c for c in claimed if not by_code[c].items or item.code in by_code[c].items), "")
+            if exempt:
+                lines.append(ChargeLine(item.code, item.kind, item.name, item.legal_basis, quantity, base, base, 0,
+                                        exempt_by=exempt))
+                continue
+            best, best_rule = 0, ""
+            for rule in rules:
+                if rule.applies_to(schedule, item, channel) and discounted(base, rule.percent) > best:
+                    best, best_rule = discounted(base, rule.percent), rule.code
+            lines.append(ChargeLine(item.code, item.kind, item.name, item.legal_basis, quantity, base, best,
+                                    base - best, discount_rule=best_rule))
+        return Charge(procedure_code, day, channel, schedule.due, schedule.collector, tuple(lines))
