@@ -7,6 +7,8 @@ import json
 import pytest
 
 from motcua.intake.v1 import intake_pb2 as pb
+from motcua_common.edge.access import serving_as
+from motcua_common.identity.authorisation import Principal
 from motcua_common.observability.logs import configure
 
 pytestmark = pytest.mark.integration
@@ -14,7 +16,10 @@ pytestmark = pytest.mark.integration
 
 class Context:
     def invocation_metadata(self):  # type: ignore[no-untyped-def]
-        return (("x-motcua-actor-kind", "official"), ("x-motcua-actor-subject", "canbo01"))
+        return ()
+
+
+DESK = Principal(kind="official", subject="canbo01", roles=frozenset({"one_stop_officer"}), unit="000.31.01.H45")
 
 
 def test_a_replayed_submission_is_logged_as_replayed(intake_app, capsys):
@@ -29,8 +34,9 @@ def test_a_replayed_submission_is_logged_as_replayed(intake_app, capsys):
                                  media_type="application/pdf")])
     capsys.readouterr()
 
-    first = edge.SubmitDossier(request, Context())
-    again = edge.SubmitDossier(request, Context())
+    with serving_as(DESK):  # as the edge hands the servicer a verified caller
+        first = edge.SubmitDossier(request, Context())
+        again = edge.SubmitDossier(request, Context())
 
     assert first.dossier.code == again.dossier.code
     events = [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines() if line.startswith("{")]

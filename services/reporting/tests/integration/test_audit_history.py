@@ -176,8 +176,12 @@ def test_a_long_history_streams_in_pages_in_order(services):
     for _ in range(STREAM_PAGE + 20):
         services.intake.record_read(OFFICIAL, dossier["id"], dossier["code"], "intake.GetDossier")
     services.settle()
-    pages = list(AuditServicer(services.reporting).StreamHistory(
-        pb.StreamHistoryRequest(dossier_code=dossier["code"], include_reads=True), _Context()))
+    from motcua_common.edge.access import serving_as
+    from motcua_common.identity.authorisation import Principal
+
+    with serving_as(Principal(kind="official", subject="thanhtra01", roles=frozenset({"inspector"}))):
+        pages = list(AuditServicer(services.reporting).StreamHistory(
+            pb.StreamHistoryRequest(dossier_code=dossier["code"], include_reads=True), _Context()))
     events = [e for page in pages for e in page.events]
     assert len(pages) == 2 and len(pages[0].events) == STREAM_PAGE
     # (the reads recorded by these two calls reach the history only when reporting follows its own log)

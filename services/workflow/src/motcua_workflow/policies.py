@@ -44,7 +44,9 @@ class IntakePolicies:
             log.info("withdrawal_after_processing", upstream_position=event.position)
             return
         # The withdrawal's own time, not now: a replay gives the same classification.
-        case.stop(f"Người nộp rút hồ sơ: {withdrawn.reason}", now=to_datetime(withdrawn.withdrawn_at),
+        # Since reasons are sealed in intake (the applicant's words), only old withdrawals carry one.
+        reason = f"Người nộp rút hồ sơ: {withdrawn.reason}" if withdrawn.reason else "Người nộp rút hồ sơ"
+        case.stop(reason, now=to_datetime(withdrawn.withdrawn_at),
                   calendar=self.calendar_of(case), end_reason="withdrawn")
         work.add(case)
 

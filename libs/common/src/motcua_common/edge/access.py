@@ -22,9 +22,10 @@ Handlers read the verified actor with `caller()` (what events record) and a list
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from motcua_common.edge.admission import CallerRateLimits
 from motcua_common.errors import PermissionDenied, Unauthenticated, Unavailable
@@ -216,6 +217,17 @@ class Gate:
             self.record_denial(actor, rpc, action, f"{code}: {refusal}"[:500],
                                target.dossier_id if target is not None and target.dossier_id else None,
                                target.dossier_code if target is not None else "")
+
+
+@contextlib.contextmanager
+def serving_as(principal: Principal | None, action: str = "") -> Iterator[None]:
+    """Serve code written for the edge (handlers that read `caller()`) outside a gRPC server: tests
+    and tools drive a servicer directly as an already verified principal."""
+    token = enter(CallAccess(principal, action))
+    try:
+        yield
+    finally:
+        leave(token)
 
 
 def enter(access: CallAccess) -> contextvars.Token:
