@@ -46,6 +46,7 @@ from motcua_common.errors import (Conflict, DeadlineExceeded, InvalidArgument, M
 from motcua_common.observability.logs import configure, get_logger
 from motcua_common.config.settings import DEFAULT_GRPC_MAX_IN_FLIGHT, Settings
 from motcua_common.observability.telemetry import context_from_metadata, mark_dossier, meter, tracer
+from motcua_common.edge.transport import server_credentials
 from motcua_common.edge.validation import validate_request
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -363,6 +364,7 @@ def create_server(
     max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT,
     admission: Admission | None = None,
     dossier_calls: Iterable[DossierCalls] = (),
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build a server with the services `register` adds (it returns their full names).
 
@@ -372,6 +374,7 @@ def create_server(
     At most `max_in_flight` calls are served at once (health checks aside); more are refused
     with RESOURCE_EXHAUSTED. `admission` replaces that policy chain (e.g. to add rate limits).
     The thread pool holds SPARE_THREADS more than the limit unless `max_workers` says otherwise.
+    `credentials` (motcua_common.edge.transport.server_credentials) makes the port TLS; None: plaintext.
     """
     admission = admission or Admission([InFlightLimit(max_in_flight)])
     dossier_calls = list(dossier_calls)
@@ -389,7 +392,8 @@ def create_server(
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(address)
+    port = (server.add_insecure_port(address) if credentials is None
+            else server.add_secure_port(address, credentials))
     if port == 0:
         raise OSError(f"could not bind gRPC address {address}")
     return server, port, health_servicer
@@ -422,7 +426,9 @@ def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any]
         add(server)
         return names
 
+    credentials = server_credentials(settings)
     server, port, health_servicer = create_server(address, register, max_in_flight=settings.grpc_max_in_flight,
-                                                  dossier_calls=dossier_calls)
-    log.info("grpc_serving", address=address, port=port)
+                                                  dossier_calls=dossier_calls, credentials=credentials)
+    log.info("grpc_serving", address=address, port=port, tls=credentials is not None,
+             client_auth=settings.grpc_tls_client_auth)
     serve_until_signalled(server, health_servicer)
