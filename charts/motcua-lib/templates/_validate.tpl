@@ -23,6 +23,25 @@ message that names the bad value.
 {{- if eq $v.clock "settable" -}}
 {{- fail "clock settable is refused when environment is production" -}}
 {{- end -}}
+{{- range $name, $url := dict "oidc.issuer" $v.oidc.issuer "oidc.jwksUrl" $v.oidc.jwksUrl -}}
+{{- if hasPrefix "http://" $url -}}
+{{- fail (printf "%s must be an https URL when environment is production" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.tls.existingSecret (not $v.tls.serverName) -}}
+{{- fail "tls.serverName is required with tls.existingSecret (the name in the edges' certificate the probes and the ingress check)" -}}
+{{- end -}}
+{{- if eq $v.tls.clientAuth "required" -}}
+{{- if not $v.tls.existingSecret -}}
+{{- fail "tls.clientAuth required needs TLS: set tls.existingSecret" -}}
+{{- end -}}
+{{- if not $v.tls.clientCASecret -}}
+{{- fail "tls.clientCASecret is required when tls.clientAuth is required (the CA bundle client certificates must chain to)" -}}
+{{- end -}}
+{{- if not $v.tls.clientSecret -}}
+{{- fail "tls.clientSecret is required when tls.clientAuth is required (the certificate the probes and the ingress present)" -}}
+{{- end -}}
 {{- end -}}
 {{- range $name, $svc := $v.services -}}
 {{- if and $svc.enabled $svc.grpc.autoscaling.enabled (gt (int $svc.grpc.autoscaling.minReplicas) (int $svc.grpc.autoscaling.maxReplicas)) -}}
