@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from structlog.testing import capture_logs
 
 from motcua_common.config.settings import ConfigurationError, Settings
 from motcua_common.edge import healthcheck
@@ -204,3 +205,12 @@ def test_a_key_that_does_not_match_the_certificate_is_refused(authority):
 
 def test_without_certificates_the_port_stays_plaintext():
     assert server_credentials(Settings.from_env(BASE)) is None
+
+
+def test_a_plaintext_edge_is_logged_as_a_warning_in_production_only():
+    with capture_logs() as production:
+        server_credentials(Settings.from_env({**BASE, "MOTCUA_ENVIRONMENT": "production"}))
+    with capture_logs() as development:
+        server_credentials(Settings.from_env(BASE))
+    assert [(r["event"], r["log_level"]) for r in production] == [("grpc_plaintext", "warning")]
+    assert development == []
