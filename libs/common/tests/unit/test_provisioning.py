@@ -7,7 +7,7 @@ import pytest
 
 from motcua_common.config.services import SERVICES
 from motcua_common.config.settings import ConfigurationError, read_env_file
-from motcua_common.runtime.provisioning import complete_env_file, database_statements, service_env
+from motcua_common.runtime.provisioning import complete_env_file, database_statements, main, service_env
 
 PROVINCE = {"MOTCUA_PG_USER": "motcua_qt", "MOTCUA_PG_PASSWORD": "owner", "MOTCUA_PG_DBNAME": "motcua_qt",
             "MOTCUA_AMQP_URI": "amqp://motcua_qt:owner@mq.example:5672/motcua-qt"}
@@ -48,3 +48,14 @@ def test_the_env_file_gains_credentials_for_every_service_and_keeps_existing_one
         assert len(env[f"MOTCUA_{service.name.upper()}_AMQP_PASSWORD"]) == 24
     assert complete_env_file(path) == []
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_sql_for_a_dba_is_printed_without_applying_anything(tmp_path, capsys):
+    path = tmp_path / "province.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in {**PROVINCE, **INTAKE}.items()))
+    assert main(["--env-file", str(path), "--print-sql"]) == 0
+    sql = capsys.readouterr().out
+    assert 'CREATE SCHEMA IF NOT EXISTS "intake" AUTHORIZATION "motcua_qt_intake";' in sql
+    assert 'GRANT "motcua_qt_intake" TO "motcua_qt";' in sql
+    assert "workflow" not in sql  # only the services whose credentials the file holds
+    assert read_env_file(path) == {**PROVINCE, **INTAKE}  # the file is left as it was
