@@ -160,6 +160,19 @@ def test_the_operator_resources_are_rendered_when_enabled(helm):
     assert all(d["spec"]["vhost"] == "motcua-quang-ngai" for d in docs if d["kind"] == "Permission")
 
 
+def test_each_services_broker_user_gets_the_permissions_the_local_provisioning_gives(helm):
+    """One rule for both (motcua_common.runtime.provisioning.amqp_permissions): a service publishes
+    only its own events and takes only its own queues."""
+    from motcua_common.runtime.provisioning import amqp_permissions
+
+    docs = manifests(helm, "quang-ngai")
+    for service in ("intake", "workflow", "reporting"):
+        permission = next(d for d in docs if d["kind"] == "Permission"
+                          and d["spec"]["userReference"]["name"] == f"motcua-quang-ngai-mq-{service}")
+        rendered = permission["spec"]["permissions"]
+        assert (rendered["configure"], rendered["write"], rendered["read"]) == amqp_permissions(service)
+
+
 def test_a_province_calendar_reaches_its_config_map(helm):
     config = next(d for d in manifests(helm, "quang-ngai") if d["kind"] == "ConfigMap")
     calendar = yaml.safe_load(config["data"]["calendar.yaml"])

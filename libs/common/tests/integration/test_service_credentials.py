@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+import amqp
 import kombu
 import psycopg
 import pytest
@@ -87,3 +88,33 @@ def test_each_services_amqp_user_reaches_the_provinces_vhost_only(province_env):
     with kombu.Connection(urlsplit(uri)._replace(path="/").geturl(), connect_timeout=5) as elsewhere, \
             pytest.raises(Exception, match="(?i)access|refused|not_allowed"):
         elsewhere.ensure_connection(max_retries=1)
+
+
+def amqp_channel(env: dict[str, str], service: str):  # type: ignore[no-untyped-def]
+    uri = urlsplit(service_env(env, service)["MOTCUA_AMQP_URI"])
+    connection = amqp.Connection(host=f"{uri.hostname}:{uri.port or 5672}", userid=unquote(uri.username),
+                                 password=unquote(uri.password), virtual_host=uri.path[1:], connect_timeout=5)
+    connection.connect()
+    return connection, connection.channel()
+
+
+def test_a_service_publishes_its_own_events_and_cannot_publish_another_services_or_take_its_queue(province_env):
+    for exchange, allowed in (("intake.events", True), ("workflow.events", False)):
+        connection, channel = amqp_channel(province_env, "intake")
+        try:
+            channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+            if allowed:
+                channel.basic_publish_confirm(amqp.Message(b"{}"), exchange=exchange, routing_key="Probe",
+                                              confirm_timeout=10)
+            else:
+                with pytest.raises(amqp.exceptions.AccessRefused, match="workflow.events"):
+                    channel.basic_publish_confirm(amqp.Message(b"{}"), exchange=exchange, routing_key="Forged",
+                                                  confirm_timeout=10)
+        finally:
+            connection.collect()
+    connection, channel = amqp_channel(province_env, "intake")
+    try:
+        with pytest.raises(amqp.exceptions.AccessRefused, match="rpc-workflow"):
+            channel.queue_declare("rpc-workflow", durable=True, auto_delete=False)
+    finally:
+        connection.collect()

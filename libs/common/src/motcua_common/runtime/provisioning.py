@@ -10,10 +10,12 @@ each service's processes its own (the local runner). The province's role (MOTCUA
 database and the `platform` schema (the shared clock) and is made a member of every service role, so
 the operators' tools (replay, audit, clock) still reach every schema.
 
-RabbitMQ: each service's user is allowed the province's vhost only, with configure/write/read `.*` on
-it. Narrower regexes are not used because nameko needs, beyond the service's own names: the shared
-`nameko-rpc` exchange, reply queues of generated names, and (event handlers) to declare and read the
-*upstream's* `<service>.events` exchange, so the scope left would be little smaller than the vhost.
+RabbitMQ: each service's user is allowed the province's vhost only, and in it (amqp_permissions) its
+own queues (`rpc-<service>`, its reply queues, its event queues `evt-<upstream>-<event>--<service>.*`),
+the shared `nameko-rpc` exchange and standalone proxies' reply queues, and of the event exchanges it
+may publish to its own `<service>.events` only: a service cannot publish events as another or
+consume another's queues. It may still declare (nameko's event handlers declare the upstream's
+exchange, which needs "configure") and read every `<service>.events` exchange.
 """
 from __future__ import annotations
 
@@ -184,15 +186,24 @@ def database_statements(env: Mapping[str, str]) -> list[str]:
     return statements
 
 
+def amqp_permissions(service: str) -> tuple[str, str, str]:
+    """RabbitMQ (configure, write, read) regexes of one service's user (the chart renders the same)."""
+    shared = r"nameko-rpc|rpc\.reply-standalone_rpc_proxy-.+"
+    own = rf"rpc-{service}|rpc\.reply-{service}-.+|evt-.+--{service}\..+"
+    any_events = r"[a-z_]+\.events"
+    return (f"^({shared}|{own}|{any_events})$", rf"^({shared}|{own}|{service}\.events)$",
+            f"^({shared}|{own}|{any_events})$")
+
+
 def rabbitmq_commands(env: Mapping[str, str]) -> list[list[str]]:
-    """rabbitmqctl arguments: each service's user, allowed the province's vhost only."""
+    """rabbitmqctl arguments: each service's user, allowed its own names in the province's vhost only."""
     vhost = env.get("MOTCUA_AMQP_VHOST", "")
     if not vhost:
         raise ConfigurationError("MOTCUA_AMQP_VHOST is required to provision the services' AMQP users")
     commands = []
     for own in service_credentials(env):
         commands += [["add_user", own.amqp_user, own.amqp_password],
-                     ["set_permissions", "-p", vhost, own.amqp_user, ".*", ".*", ".*"]]
+                     ["set_permissions", "-p", vhost, own.amqp_user, *amqp_permissions(own.service)]]
     return commands
 
 
