@@ -33,18 +33,20 @@ def province_env(module_province):  # type: ignore[no-untyped-def]
         env.update({pg_user: f"motcua_t_{suffix}_{service.name}", pg_password: secrets.token_hex(12),
                     amqp_user: f"motcua_t_{suffix}_{service.name}", amqp_password: secrets.token_hex(12)})
     own = {name for service in SERVICES for name in variables(service.name)}
-    setup_schemas({k: v for k, v in env.items() if k not in own})  # the earlier release's layout
-    provision(env)
-    setup_schemas(env)
-    yield env
-    roles = [env[variables(s.name)[0]] for s in SERVICES]
-    provisioning._as_postgres("postgres", [f'DROP DATABASE IF EXISTS "{env["MOTCUA_PG_DBNAME"]}" WITH (FORCE)',
-                                           *(f'DROP ROLE IF EXISTS "{r}"' for r in roles)])
-    for service in SERVICES:
-        try:
-            rabbitmqctl("delete_user", env[variables(service.name)[2]])
-        except RuntimeError:
-            pass
+    try:
+        setup_schemas({k: v for k, v in env.items() if k not in own})  # the earlier release's layout
+        provision(env)
+        setup_schemas(env)
+        yield env
+    finally:  # roles and users outlive the province's database: removed even when setting up failed
+        roles = [env[variables(s.name)[0]] for s in SERVICES]
+        provisioning._as_postgres("postgres", [f'DROP DATABASE IF EXISTS "{env["MOTCUA_PG_DBNAME"]}" WITH (FORCE)',
+                                               *(f'DROP ROLE IF EXISTS "{r}"' for r in roles)])
+        for service in SERVICES:
+            try:
+                rabbitmqctl("delete_user", env[variables(service.name)[2]])
+            except RuntimeError:
+                pass
 
 
 def own_connection(env: dict[str, str], service: str) -> psycopg.Connection:
