@@ -150,9 +150,27 @@ def test_the_operator_resources_are_rendered_when_enabled(helm):
     docs = manifests(helm, "quang-ngai")
     permission = next(d for d in docs if d["kind"] == "Permission")
     assert permission["spec"]["vhost"] == "motcua-quang-ngai"
-    env = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    intake = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-intake-grpc"))
+    env = intake["spec"]["template"]["spec"]["containers"][0]["env"]
     secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
-    assert "motcua-quang-ngai-mq-user-user-credentials" in secrets and "motcua-quang-ngai-pg-app" in secrets
+    assert {"motcua-quang-ngai-mq-intake-user-credentials", "motcua-quang-ngai-pg-intake"} <= secrets
+    users = {d["metadata"]["name"] for d in docs if d["kind"] == "User"}
+    assert users == {"motcua-quang-ngai-mq-user", "motcua-quang-ngai-mq-intake", "motcua-quang-ngai-mq-workflow",
+                     "motcua-quang-ngai-mq-reporting"}
+    assert all(d["spec"]["vhost"] == "motcua-quang-ngai" for d in docs if d["kind"] == "Permission")
+
+
+def test_each_services_broker_user_gets_the_permissions_the_local_provisioning_gives(helm):
+    """One rule for both (motcua_common.runtime.provisioning.amqp_permissions): a service publishes
+    only its own events and takes only its own queues."""
+    from motcua_common.runtime.provisioning import amqp_permissions
+
+    docs = manifests(helm, "quang-ngai")
+    for service in ("intake", "workflow", "reporting"):
+        permission = next(d for d in docs if d["kind"] == "Permission"
+                          and d["spec"]["userReference"]["name"] == f"motcua-quang-ngai-mq-{service}")
+        rendered = permission["spec"]["permissions"]
+        assert (rendered["configure"], rendered["write"], rendered["read"]) == amqp_permissions(service)
 
 
 def test_a_province_calendar_reaches_its_config_map(helm):
@@ -173,6 +191,17 @@ def test_a_province_calendar_reaches_its_config_map(helm):
     (["--set", "services.intake.grpc.autoscaling.minReplicas=9"], "minReplicas (9) is above maxReplicas"),
     (["--set", "calendar.officeHours[0][0]=7h"], "officeHours"),
     (["--set", "unknownKey=1"], "unknownKey"),
+    (["--set", "tls.existingSecret=edge-tls"], "tls.serverName is required"),
+    (["--set", "tls.clientAuth=optional"], "clientAuth"),
+    (["--set", "tls.clientAuth=required"], "tls.clientAuth required needs TLS"),
+    (["--set", "tls.existingSecret=edge-tls", "--set", "tls.serverName=edges", "--set", "tls.clientAuth=required"],
+     "tls.clientCASecret is required"),
+    (["--set", "tls.existingSecret=edge-tls", "--set", "tls.serverName=edges", "--set", "tls.clientAuth=required",
+      "--set", "tls.clientCASecret=ca"], "tls.clientSecret is required"),
+    (["--set", "oidc.issuer="], "oidc.issuer is required"),
+    (["--set", "oidc.issuer=http://sso.example"], "oidc.issuer must be an https URL"),
+    (["--set", "oidc.clockSkewSeconds=900"], "clockSkewSeconds"),
+    (["--set", "networkPolicy.postgresqlCIDRs={pg.example}"], "postgresqlCIDRs"),
 ])
 def test_a_bad_value_is_refused_with_a_message_naming_it(helm, extra, message):
     result = render(helm, "quang-tri", *extra)
@@ -219,3 +248,129 @@ def test_the_chart_runs_exactly_the_platforms_processes_with_their_commands(helm
     rendered = sorted(c["command"] for d in manifests(helm, PROVINCES[0]) if d["kind"] == "Deployment"
                       for c in d["spec"]["template"]["spec"]["containers"])
     assert rendered == sorted(s.command(p, "python") for s in SERVICES for p in PROCESSES)
+
+
+TLS = ["--set", "tls.existingSecret=motcua-quang-tri-edge-tls", "--set", "tls.serverName=edges.motcua-quang-tri.svc"]
+MTLS = [*TLS, "--set", "tls.clientAuth=required", "--set", "tls.clientCASecret=motcua-integrators-ca",
+        "--set", "tls.clientSecret=motcua-quang-tri-edge-client"]
+
+
+def pods(docs: list[dict]) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")}
+
+
+def env_of(pod: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in pod["containers"][0]["env"]}
+
+
+def test_without_tls_values_the_edges_are_plaintext_and_probed_by_kubernetes_grpc_probe(helm):
+    docs = manifests(helm, "quang-tri")
+    for name, pod in pods(docs).items():
+        assert not any(k.startswith("MOTCUA_GRPC_TLS") for k in env_of(pod)), name
+    edge = pods(docs)["motcua-quang-tri-intake-grpc"]
+    assert edge["containers"][0]["readinessProbe"]["grpc"] == {"port": 50051}
+    ingress = next(d for d in docs if d["kind"] == "Ingress")
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC"
+
+
+def test_tls_mounts_the_certificate_secret_into_the_edges_only_and_probes_over_tls(helm, schemas, tmp_path):
+    docs = manifests(helm, "quang-tri", *TLS)
+    for name, pod in pods(docs).items():
+        secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        env = env_of(pod)
+        if name.endswith("-grpc"):
+            assert "motcua-quang-tri-edge-tls" in secrets, name
+            assert env["MOTCUA_GRPC_TLS_CERT_FILE"]["value"] == "/etc/motcua/tls/tls.crt"
+            assert env["MOTCUA_GRPC_TLS_KEY_FILE"]["value"] == "/etc/motcua/tls/tls.key"
+            assert env["MOTCUA_GRPC_TLS_CLIENT_AUTH"]["value"] == "off"
+            assert env["MOTCUA_HEALTH_TLS_SERVER_NAME"]["value"] == "edges.motcua-quang-tri.svc"
+            mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "tls")
+            assert mount == {"name": "tls", "mountPath": "/etc/motcua/tls", "readOnly": True}  # no subPath: rotation
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                assert pod["containers"][0][probe]["exec"]["command"][:3] == [
+                    "python", "-m", "motcua_common.edge.healthcheck"], name
+        else:
+            assert "motcua-quang-tri-edge-tls" not in secrets and "MOTCUA_GRPC_TLS_CERT_FILE" not in env, name
+    annotations = next(d for d in docs if d["kind"] == "Ingress")["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPCS"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-ssl-verify"] == "on"
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    path = tmp_path / "tls.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    result = subprocess.run([tool("kubeconform"), "-strict", "-summary", "-kubernetes-version", K8S_VERSION,
+                             "-schema-location", f"{schemas}/{{{{ .NormalizedKubernetesVersion }}}}-standalone"
+                             "{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+                             "-skip", ",".join(OPERATOR_KINDS), str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mutual_tls_gives_the_edges_the_client_ca_and_the_ingress_verifies_callers(helm):
+    docs = manifests(helm, "quang-tri", *MTLS)
+    edge = pods(docs)["motcua-quang-tri-intake-grpc"]
+    env = env_of(edge)
+    assert env["MOTCUA_GRPC_TLS_CLIENT_AUTH"]["value"] == "required"
+    assert env["MOTCUA_GRPC_TLS_CLIENT_CA_FILE"]["value"] == "/etc/motcua/client-ca/ca.crt"
+    assert env["MOTCUA_HEALTH_TLS_CERT_FILE"]["value"] == "/etc/motcua/tls-client/tls.crt"
+    secrets = {v["name"]: v["secret"]["secretName"] for v in edge["volumes"] if "secret" in v}
+    assert secrets == {"tls": "motcua-quang-tri-edge-tls", "client-ca": "motcua-integrators-ca",
+                       "tls-client": "motcua-quang-tri-edge-client"}
+    annotations = next(d for d in docs if d["kind"] == "Ingress")["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/auth-tls-secret"] == "motcua-quang-tri/motcua-integrators-ca"
+    assert annotations["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "on"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"] == "motcua-quang-tri/motcua-quang-tri-edge-client"
+
+
+def test_issuer_settings_are_values_and_the_client_secret_a_reference(helm):
+    docs = manifests(helm, "quang-tri", "--set", "oidc.issuer=https://sso.quangtri.example.vn/realms/motcua",
+                     "--set", "oidc.audience=motcua-qt", "--set", "oidc.clockSkewSeconds=10",
+                     "--set", "oidc.jwksUrl=https://sso.quangtri.example.vn/keys",
+                     "--set", "oidc.clientSecret=motcua-oidc-client")
+    for name, pod in pods(docs).items():
+        env = env_of(pod)
+        assert env["MOTCUA_OIDC_ISSUER"]["value"] == "https://sso.quangtri.example.vn/realms/motcua", name
+        assert env["MOTCUA_OIDC_AUDIENCE"]["value"] == "motcua-qt"
+        assert env["MOTCUA_OIDC_CLOCK_SKEW_SECONDS"]["value"] == "10"
+        assert env["MOTCUA_OIDC_JWKS_URL"]["value"] == "https://sso.quangtri.example.vn/keys"
+        if name.endswith("-grpc"):
+            assert env["MOTCUA_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {
+                "name": "motcua-oidc-client", "key": "client-secret"}
+        else:
+            assert "MOTCUA_OIDC_CLIENT_SECRET" not in env, name
+    assert not [d for d in docs if d["kind"] == "Secret"]
+
+
+def test_each_service_reads_its_own_database_and_broker_credentials_from_secret_references(helm):
+    docs = manifests(helm, "quang-tri")
+    for name, pod in pods(docs).items():
+        service = next(s for s in ("intake", "workflow", "reporting") if f"-{s}-" in name)
+        env = env_of(pod)
+        for variable, secret in (("MOTCUA_PG_USER", "motcua-postgresql"), ("MOTCUA_PG_PASSWORD", "motcua-postgresql"),
+                                 ("MOTCUA_AMQP_USER", "motcua-rabbitmq"), ("MOTCUA_AMQP_PASSWORD", "motcua-rabbitmq")):
+            assert "value" not in env[variable], name
+            assert env[variable]["valueFrom"]["secretKeyRef"]["name"] == f"{secret}-{service}", name
+    shared = manifests(helm, "quang-tri", "--set", "postgresql.serviceCredentials=false",
+                       "--set", "rabbitmq.serviceCredentials=false")
+    for name, pod in pods(shared).items():
+        assert env_of(pod)["MOTCUA_PG_USER"]["valueFrom"]["secretKeyRef"]["name"] == "motcua-postgresql", name
+
+
+def test_network_policies_let_in_only_the_edges_grpc_port_and_let_out_only_the_stores_and_the_issuer(helm):
+    docs = manifests(helm, "quang-tri", "--set", "oidc.issuer=https://sso.example.vn",
+                     "--set", "networkPolicy.postgresqlCIDRs={10.20.0.5/32}",
+                     "--set", "networkPolicy.rabbitmqCIDRs={10.20.0.6/32}",
+                     "--set", "networkPolicy.issuerCIDRs={203.0.113.10/32}")
+    policies = {d["metadata"]["name"].removeprefix("motcua-quang-tri-"): d["spec"]
+                for d in docs if d["kind"] == "NetworkPolicy"}
+    assert set(policies) == {"default-deny", "grpc-from-ingress", "metrics-from-monitoring", "grpc-to-issuer"}
+    inbound = [(p["podSelector"]["matchLabels"].get("motcua.vn/component"), port["port"])
+               for p in policies.values() for rule in p.get("ingress", []) for port in rule["ports"]]
+    assert sorted(inbound, key=str) == sorted([("grpc", 50051), (None, 9100)], key=str)
+    outbound = {rule["ports"][0]["port"]: [peer["ipBlock"]["cidr"] for peer in rule.get("to", [])]
+                for rule in policies["default-deny"]["egress"]}
+    assert outbound == {53: [], 5432: ["10.20.0.5/32"], 5672: ["10.20.0.6/32"], 4318: []}
+    issuer = policies["grpc-to-issuer"]
+    assert issuer["podSelector"]["matchLabels"]["motcua.vn/component"] == "grpc"
+    assert issuer["egress"] == [{"ports": [{"port": 443, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": "203.0.113.10/32"}}]}]
+    operated = [d["spec"] for d in manifests(helm, "quang-ngai") if d["metadata"]["name"].endswith("-default-deny")][0]
+    peers = {rule["ports"][0]["port"]: rule.get("to") for rule in operated["egress"]}
+    assert peers[5432] == [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "motcua-quang-ngai-pg"}}}]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create one province's isolated resources: a PostgreSQL role and database, a RabbitMQ
-# user and vhost, and the key-encryption key. Secrets are generated on first use and kept
+# user and vhost, each service's own role and user (motcua_common.runtime.provisioning),
+# and the key-encryption key. Secrets are generated on first use and kept
 # in .local/<province>.env (git-ignored); nothing secret is written in the repository.
 #   usage: provision-province.sh <province-slug> <env-file>
 set -euo pipefail
@@ -45,4 +46,10 @@ $SUDO rabbitmqctl -q add_vhost "$MOTCUA_AMQP_VHOST" 2>/dev/null || true
 $SUDO rabbitmqctl -q add_user "$MOTCUA_AMQP_USER" "$MOTCUA_AMQP_PASSWORD" 2>/dev/null \
   || $SUDO rabbitmqctl -q change_password "$MOTCUA_AMQP_USER" "$MOTCUA_AMQP_PASSWORD"
 $SUDO rabbitmqctl -q set_permissions -p "$MOTCUA_AMQP_VHOST" "$MOTCUA_AMQP_USER" ".*" ".*" ".*"
+# Each service its own PostgreSQL role (owning its schema only) and RabbitMQ user, added to the env file.
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python -m motcua_common.runtime.provisioning --env-file "$ENV_FILE"
+else
+  echo "==> no .venv yet: services share the province's credentials until the next \`make run\`"
+fi
 echo "==> province $PROVINCE: database $MOTCUA_PG_DBNAME, vhost $MOTCUA_AMQP_VHOST"

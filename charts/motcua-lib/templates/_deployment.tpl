@@ -72,6 +72,20 @@ spec:
               mountPath: /etc/motcua/unit-keys
               readOnly: true
             {{- end }}
+            {{- /* Whole Secrets mounted (no subPath), so a renewed certificate reaches the edge. */}}
+            {{- if and (eq .component "grpc") $root.Values.tls.existingSecret }}
+            - name: tls
+              mountPath: /etc/motcua/tls
+              readOnly: true
+            {{- if eq $root.Values.tls.clientAuth "required" }}
+            - name: client-ca
+              mountPath: /etc/motcua/client-ca
+              readOnly: true
+            - name: tls-client
+              mountPath: /etc/motcua/tls-client
+              readOnly: true
+            {{- end }}
+            {{- end }}
       volumes:
         - name: province
           configMap:
@@ -85,6 +99,23 @@ spec:
           secret:
             secretName: {{ $root.Values.keys.unitKeysSecret }}
             defaultMode: 0400
+        {{- end }}
+        {{- /* Only the gRPC edges hold the TLS key. */}}
+        {{- if and (eq .component "grpc") $root.Values.tls.existingSecret }}
+        - name: tls
+          secret:
+            secretName: {{ $root.Values.tls.existingSecret }}
+            defaultMode: 0440
+        {{- if eq $root.Values.tls.clientAuth "required" }}
+        - name: client-ca
+          secret:
+            secretName: {{ $root.Values.tls.clientCASecret }}
+            defaultMode: 0440
+        - name: tls-client
+          secret:
+            secretName: {{ $root.Values.tls.clientSecret }}
+            defaultMode: 0440
+        {{- end }}
         {{- end }}
 {{- end -}}
 
@@ -108,18 +139,20 @@ spec:
   value: {{ ternary $v.postgresql.external.port 5432 (eq $v.postgresql.mode "external") | quote }}
 - name: MOTCUA_PG_DBNAME
   value: {{ $v.postgresql.database | quote }}
+{{- $pgSecret := include "motcua.postgresqlSecret" . }}
+{{- $mqSecret := include "motcua.rabbitmqSecret" . }}
 - name: MOTCUA_PG_USER
   valueFrom:
-    secretKeyRef: {name: {{ ternary $v.postgresql.existingSecret (printf "%s-pg-app" $full) (eq $v.postgresql.mode "external") }}, key: username}
+    secretKeyRef: {name: {{ $pgSecret }}, key: username}
 - name: MOTCUA_PG_PASSWORD
   valueFrom:
-    secretKeyRef: {name: {{ ternary $v.postgresql.existingSecret (printf "%s-pg-app" $full) (eq $v.postgresql.mode "external") }}, key: password}
+    secretKeyRef: {name: {{ $pgSecret }}, key: password}
 - name: MOTCUA_AMQP_USER
   valueFrom:
-    secretKeyRef: {name: {{ ternary $v.rabbitmq.existingSecret (printf "%s-mq-user-user-credentials" $full) (eq $v.rabbitmq.mode "external") }}, key: username}
+    secretKeyRef: {name: {{ $mqSecret }}, key: username}
 - name: MOTCUA_AMQP_PASSWORD
   valueFrom:
-    secretKeyRef: {name: {{ ternary $v.rabbitmq.existingSecret (printf "%s-mq-user-user-credentials" $full) (eq $v.rabbitmq.mode "external") }}, key: password}
+    secretKeyRef: {name: {{ $mqSecret }}, key: password}
 - name: MOTCUA_AMQP_URI
   value: {{ printf "amqp://$(MOTCUA_AMQP_USER):$(MOTCUA_AMQP_PASSWORD)@%s:%v/%s" (ternary $v.rabbitmq.external.host (printf "%s-mq" $full) (eq $v.rabbitmq.mode "external")) (ternary $v.rabbitmq.external.port 5672 (eq $v.rabbitmq.mode "external")) $v.rabbitmq.vhost | quote }}
 - name: MOTCUA_SUBJECT_KEK
@@ -144,6 +177,74 @@ spec:
   value: {{ $v.telemetry.otlpEndpoint | quote }}
 - name: {{ printf "MOTCUA_%s_GRPC_ADDRESS" (upper .service) }}
   value: "0.0.0.0:50051"
+{{- with $v.oidc }}
+{{- if .issuer }}
+- name: MOTCUA_OIDC_ISSUER
+  value: {{ .issuer | quote }}
+{{- end }}
+- name: MOTCUA_OIDC_AUDIENCE
+  value: {{ .audience | quote }}
+{{- if .jwksUrl }}
+- name: MOTCUA_OIDC_JWKS_URL
+  value: {{ .jwksUrl | quote }}
+{{- end }}
+- name: MOTCUA_OIDC_CLOCK_SKEW_SECONDS
+  value: {{ .clockSkewSeconds | quote }}
+{{- end }}
+{{- if eq .component "grpc" }}
+{{- if $v.oidc.clientSecret }}
+- name: MOTCUA_OIDC_CLIENT_ID
+  valueFrom:
+    secretKeyRef: {name: {{ $v.oidc.clientSecret }}, key: client-id}
+- name: MOTCUA_OIDC_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef: {name: {{ $v.oidc.clientSecret }}, key: client-secret}
+{{- end }}
+{{- if $v.tls.existingSecret }}
+- name: MOTCUA_GRPC_TLS_CERT_FILE
+  value: /etc/motcua/tls/tls.crt
+- name: MOTCUA_GRPC_TLS_KEY_FILE
+  value: /etc/motcua/tls/tls.key
+- name: MOTCUA_GRPC_TLS_CLIENT_AUTH
+  value: {{ $v.tls.clientAuth | quote }}
+- name: MOTCUA_HEALTH_TLS_CA_FILE
+  value: /etc/motcua/tls/ca.crt
+- name: MOTCUA_HEALTH_TLS_SERVER_NAME
+  value: {{ $v.tls.serverName | quote }}
+{{- if eq $v.tls.clientAuth "required" }}
+- name: MOTCUA_GRPC_TLS_CLIENT_CA_FILE
+  value: /etc/motcua/client-ca/ca.crt
+- name: MOTCUA_HEALTH_TLS_CERT_FILE
+  value: /etc/motcua/tls-client/tls.crt
+- name: MOTCUA_HEALTH_TLS_KEY_FILE
+  value: /etc/motcua/tls-client/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The Secret of the PostgreSQL role one service's pods use: its own (postgresql.serviceCredentials) or the province's. */}}
+{{- define "motcua.postgresqlSecret" -}}
+{{- $v := .root.Values -}}
+{{- $full := include "motcua.fullname" .root -}}
+{{- $external := eq $v.postgresql.mode "external" -}}
+{{- if $v.postgresql.serviceCredentials -}}
+{{- printf "%s-%s" (ternary $v.postgresql.existingSecret (printf "%s-pg" $full) $external) .service -}}
+{{- else -}}
+{{- ternary $v.postgresql.existingSecret (printf "%s-pg-app" $full) $external -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret of the broker user one service's pods use: its own (rabbitmq.serviceCredentials) or the province's. */}}
+{{- define "motcua.rabbitmqSecret" -}}
+{{- $v := .root.Values -}}
+{{- $full := include "motcua.fullname" .root -}}
+{{- $external := eq $v.rabbitmq.mode "external" -}}
+{{- if $v.rabbitmq.serviceCredentials -}}
+{{- ternary (printf "%s-%s" $v.rabbitmq.existingSecret .service) (printf "%s-mq-%s-user-credentials" $full .service) $external -}}
+{{- else -}}
+{{- ternary $v.rabbitmq.existingSecret (printf "%s-mq-user-user-credentials" $full) $external -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The pod spec of a one-off Job (schema setup, rebuild), with the same secure defaults. */}}

@@ -16,12 +16,34 @@ message that names the bad value.
 {{- if and (eq $v.rabbitmq.mode "external") (not $v.rabbitmq.external.host) -}}
 {{- fail "rabbitmq.external.host is required when rabbitmq.mode is external" -}}
 {{- end -}}
+{{- if not $v.oidc.issuer -}}
+{{- fail "oidc.issuer is required: the gRPC edges serve only callers with access tokens from the province's issuer" -}}
+{{- end -}}
 {{- if and $v.ingress.enabled (not $v.ingress.host) -}}
 {{- fail "ingress.host is required when ingress.enabled is true" -}}
 {{- end -}}
 {{- if eq $v.environment "production" -}}
 {{- if eq $v.clock "settable" -}}
 {{- fail "clock settable is refused when environment is production" -}}
+{{- end -}}
+{{- range $name, $url := dict "oidc.issuer" $v.oidc.issuer "oidc.jwksUrl" $v.oidc.jwksUrl -}}
+{{- if hasPrefix "http://" $url -}}
+{{- fail (printf "%s must be an https URL when environment is production" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.tls.existingSecret (not $v.tls.serverName) -}}
+{{- fail "tls.serverName is required with tls.existingSecret (the name in the edges' certificate the probes and the ingress check)" -}}
+{{- end -}}
+{{- if eq $v.tls.clientAuth "required" -}}
+{{- if not $v.tls.existingSecret -}}
+{{- fail "tls.clientAuth required needs TLS: set tls.existingSecret" -}}
+{{- end -}}
+{{- if not $v.tls.clientCASecret -}}
+{{- fail "tls.clientCASecret is required when tls.clientAuth is required (the CA bundle client certificates must chain to)" -}}
+{{- end -}}
+{{- if not $v.tls.clientSecret -}}
+{{- fail "tls.clientSecret is required when tls.clientAuth is required (the certificate the probes and the ingress present)" -}}
 {{- end -}}
 {{- end -}}
 {{- range $name, $svc := $v.services -}}

@@ -91,3 +91,34 @@ def test_the_only_environment_reads_are_in_the_settings_module():
              for p in (REPO / root).rglob("*.py") if p.name not in allowed and "tests" not in p.parts
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if reads.search(line)]
     assert found == []
+
+
+def test_tls_settings_default_to_a_plaintext_edge_and_client_ca_turns_client_certificates_on(tmp_path):
+    assert Settings.from_env(BASE).grpc_tls_cert_file == ""
+    for name in ("cert", "key", "ca"):
+        (tmp_path / name).write_text("x")
+    settings = Settings.from_env({**BASE, "MOTCUA_GRPC_TLS_CERT_FILE": str(tmp_path / "cert"),
+                                  "MOTCUA_GRPC_TLS_KEY_FILE": str(tmp_path / "key"),
+                                  "MOTCUA_GRPC_TLS_CLIENT_CA_FILE": str(tmp_path / "ca")})
+    assert settings.grpc_tls_client_auth == "required"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"MOTCUA_GRPC_TLS_CERT_FILE": "{d}/cert"}, "MOTCUA_GRPC_TLS_KEY_FILE is required"),
+    ({"MOTCUA_GRPC_TLS_KEY_FILE": "{d}/key"}, "MOTCUA_GRPC_TLS_CERT_FILE is required"),
+    ({"MOTCUA_GRPC_TLS_CERT_FILE": "{d}/cert", "MOTCUA_GRPC_TLS_KEY_FILE": "{d}/missing"},
+     "MOTCUA_GRPC_TLS_KEY_FILE: no such file"),
+    ({"MOTCUA_GRPC_TLS_CLIENT_CA_FILE": "{d}/ca"}, "MOTCUA_GRPC_TLS_CLIENT_CA_FILE needs TLS"),
+    ({"MOTCUA_GRPC_TLS_CERT_FILE": "{d}/cert", "MOTCUA_GRPC_TLS_KEY_FILE": "{d}/key",
+      "MOTCUA_GRPC_TLS_CLIENT_AUTH": "required"}, "needs MOTCUA_GRPC_TLS_CLIENT_CA_FILE"),
+    ({"MOTCUA_GRPC_TLS_CERT_FILE": "{d}/cert", "MOTCUA_GRPC_TLS_KEY_FILE": "{d}/key",
+      "MOTCUA_GRPC_TLS_CLIENT_CA_FILE": "{d}/ca", "MOTCUA_GRPC_TLS_CLIENT_AUTH": "optional"},
+     "MOTCUA_GRPC_TLS_CLIENT_AUTH=optional is not available"),
+    ({"MOTCUA_GRPC_TLS_CERT_FILE": "{d}/cert", "MOTCUA_GRPC_TLS_KEY_FILE": "{d}/key",
+      "MOTCUA_GRPC_TLS_CLIENT_AUTH": "sometimes"}, "MOTCUA_GRPC_TLS_CLIENT_AUTH must be off or required"),
+])
+def test_an_incomplete_or_unknown_tls_setting_is_refused_by_name(tmp_path, env, message):
+    for name in ("cert", "key", "ca"):
+        (tmp_path / name).write_text("x")
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_env({**BASE, **{k: v.format(d=tmp_path) for k, v in env.items()}})

@@ -119,6 +119,38 @@ def _oidc(env: Mapping[str, str], environment: str) -> dict:
             "oidc_jwks_url": jwks_url}
 
 
+#: client certificates on a TLS edge: not asked for, or required and verified (grpcio has no "optional")
+GRPC_TLS_CLIENT_AUTH_MODES = ("off", "required")
+
+
+def _grpc_tls(env: Mapping[str, str]) -> dict:
+    """Paths of the edge's mounted certificate files (checked here; their content by motcua_common.edge.transport)."""
+    files = {name: env.get(name, "").strip() for name in
+             ("MOTCUA_GRPC_TLS_CERT_FILE", "MOTCUA_GRPC_TLS_KEY_FILE", "MOTCUA_GRPC_TLS_CLIENT_CA_FILE")}
+    cert, key, client_ca = files.values()
+    if bool(cert) != bool(key):
+        missing = "MOTCUA_GRPC_TLS_KEY_FILE" if cert else "MOTCUA_GRPC_TLS_CERT_FILE"
+        raise ConfigurationError(f"{missing} is required when the other of "
+                                 "MOTCUA_GRPC_TLS_CERT_FILE/MOTCUA_GRPC_TLS_KEY_FILE is set")
+    if client_ca and not cert:
+        raise ConfigurationError("MOTCUA_GRPC_TLS_CLIENT_CA_FILE needs TLS: set MOTCUA_GRPC_TLS_CERT_FILE "
+                                 "and MOTCUA_GRPC_TLS_KEY_FILE too")
+    for name, path in files.items():
+        if path and not Path(path).is_file():
+            raise ConfigurationError(f"{name}: no such file {path}")
+    mode = env.get("MOTCUA_GRPC_TLS_CLIENT_AUTH", "").strip() or ("required" if client_ca else "off")
+    if mode == "optional":
+        raise ConfigurationError("MOTCUA_GRPC_TLS_CLIENT_AUTH=optional is not available (grpcio can only require "
+                                 "client certificates or not ask for them): use required or off")
+    if mode not in GRPC_TLS_CLIENT_AUTH_MODES:
+        raise ConfigurationError(f"MOTCUA_GRPC_TLS_CLIENT_AUTH must be off or required, not {mode!r}")
+    if mode == "required" and not client_ca:
+        raise ConfigurationError("MOTCUA_GRPC_TLS_CLIENT_AUTH=required needs MOTCUA_GRPC_TLS_CLIENT_CA_FILE "
+                                 "(the CA bundle integrators' certificates must chain to)")
+    return {"grpc_tls_cert_file": cert, "grpc_tls_key_file": key, "grpc_tls_client_ca_file": client_ca,
+            "grpc_tls_client_auth": mode}
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -155,6 +187,12 @@ class Settings:
     oidc_clock_skew_seconds: int = DEFAULT_OIDC_CLOCK_SKEW_SECONDS
     #: the issuer's JWKS URL when it is not the one its discovery document names
     oidc_jwks_url: str = ""
+    #: the gRPC edge's certificate chain and key (mounted files); empty: a plaintext port
+    grpc_tls_cert_file: str = ""
+    grpc_tls_key_file: str = ""
+    #: CA bundle client certificates must chain to (mutual TLS for integrators)
+    grpc_tls_client_ca_file: str = ""
+    grpc_tls_client_auth: str = "off"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -216,6 +254,7 @@ class Settings:
             grpc_addresses=tuple(sorted((m.group(1).lower(), v) for k, v in env.items()
                                         if (m := _GRPC_ADDRESS.fullmatch(k)) and v.strip())),
             **_oidc(env, environment),
+            **_grpc_tls(env),
         )
 
     def grpc_address(self, service: str, default_port: int) -> str:

@@ -54,6 +54,7 @@ from motcua_common.identity.tokens import TokenVerifier
 from motcua_common.privacy.sealing import subject_id_for
 from motcua_common.province.organisation import Organisation
 from motcua_common.observability.telemetry import context_from_metadata, mark_dossier, meter, tracer
+from motcua_common.edge.transport import server_credentials
 from motcua_common.edge.validation import validate_request
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -400,6 +401,7 @@ def create_server(
     admission: Admission | None = None,
     dossier_calls: Iterable[DossierCalls] = (),
     gate: Gate | None = None,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """Build a server with the services `register` adds (it returns their full names).
 
@@ -412,6 +414,7 @@ def create_server(
 
     `gate` authenticates and authorises every call but health and reflection (motcua_common.edge.access);
     with a gate, every RPC of every registered service must have a Guard.
+    `credentials` (motcua_common.edge.transport.server_credentials) makes the port TLS; None: plaintext.
     """
     admission = admission or Admission([InFlightLimit(max_in_flight)])
     dossier_calls = list(dossier_calls)
@@ -439,7 +442,8 @@ def create_server(
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(address)
+    port = (server.add_insecure_port(address) if credentials is None
+            else server.add_secure_port(address, credentials))
     if port == 0:
         raise OSError(f"could not bind gRPC address {address}")
     return server, port, health_servicer
@@ -495,8 +499,10 @@ def run_edge(service: str, default_port: int, servicer_and_names: Callable[[Any]
         add(server)
         return names
 
+    credentials = server_credentials(settings)
     server, port, health_servicer = create_server(address, register, max_in_flight=settings.grpc_max_in_flight,
-                                                  dossier_calls=dossier_calls,
+                                                  dossier_calls=dossier_calls, credentials=credentials,
                                                   gate=gate_from_settings(settings, getattr(app, "record_denial", None)))
-    log.info("grpc_serving", address=address, port=port)
+    log.info("grpc_serving", address=address, port=port, tls=credentials is not None,
+             client_auth=settings.grpc_tls_client_auth)
     serve_until_signalled(server, health_servicer)

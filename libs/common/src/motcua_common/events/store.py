@@ -641,7 +641,9 @@ class MotcuaApplication(Application):
 def create_tables(app_class: type[MotcuaApplication], env: dict[str, str]) -> None:
     """Create the service's schema and tables once, before any worker starts."""
     with psycopg.connect(eventsourcing_conninfo(env), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+        # Checked first: a service's own role may use its provisioned schema but not create schemas.
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (env["POSTGRES_SCHEMA"],)).fetchone() is None:
+            conn.execute(f'CREATE SCHEMA "{env["POSTGRES_SCHEMA"]}"')
         if app_class.chain is not None:
             app_class.chain.create_tables(conn, env["POSTGRES_SCHEMA"])
     # A bare Application with the service's name creates the same tables without its collaborators.

@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from motcua_common.config.services import PROCESSES, SERVICES, ServiceProcesses, service  # noqa: F401 - re-exported
 from motcua_common.config.settings import process_environment, read_env_file  # noqa: F401 - tools import read_env_file here
+from motcua_common.runtime.provisioning import service_env
 
 def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
     env = dict(base)
@@ -35,10 +36,13 @@ def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
 
 
 def setup_schemas(env: dict[str, str]) -> None:
+    """Each service's tables, created with its own credentials (runtime.provisioning) where it has them."""
     for service in SERVICES:
-        subprocess.run([sys.executable, "-m", f"{service.package}.bootstrap", "setup-schema"], env=env, check=True)
+        subprocess.run([sys.executable, "-m", f"{service.package}.bootstrap", "setup-schema"],
+                       env=service_env(env, service.name), check=True)
     # The province's catalogue as events (records nothing when the file did not change).
-    subprocess.run([sys.executable, "-m", "motcua_intake.bootstrap", "import-catalogue"], env=env, check=True)
+    subprocess.run([sys.executable, "-m", "motcua_intake.bootstrap", "import-catalogue"],
+                   env=service_env(env, "intake"), check=True)
 
 
 def check_ports_free(env: dict[str, str]) -> None:
@@ -81,7 +85,7 @@ class Supervisor:
     def start(self, name: str) -> subprocess.Popen:
         service_name, process = name.rsplit("-", 1)
         service = next(s for s in SERVICES if s.name == service_name)
-        env = {**self.env, "MOTCUA_METRICS_PORT": str(service.metrics_port(int(self.env.get("MOTCUA_METRICS_BASE_PORT", "9100")), process))}
+        env = {**service_env(self.env, service_name), "MOTCUA_METRICS_PORT": str(service.metrics_port(int(self.env.get("MOTCUA_METRICS_BASE_PORT", "9100")), process))}
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             stdout: IO[str] | int = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child

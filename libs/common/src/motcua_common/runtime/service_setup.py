@@ -33,6 +33,9 @@ def calendars(settings: Settings) -> Callable[[str | None], WorkingCalendar]:
 
 def setup_platform_schema(settings: Settings) -> None:
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+        # A service's own role may read and move the clock but not create it (provisioning did).
+        if conn.execute("SELECT to_regclass('platform.clock')").fetchone()[0] is not None:
+            return
         conn.execute("CREATE SCHEMA IF NOT EXISTS platform")
         conn.execute("CREATE TABLE IF NOT EXISTS platform.clock (id int PRIMARY KEY CHECK (id = 1), offset_us bigint NOT NULL)")
         conn.execute("INSERT INTO platform.clock VALUES (1, 0) ON CONFLICT DO NOTHING")
