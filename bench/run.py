@@ -54,7 +54,7 @@ SUBMIT_BODY = ('{"idempotency_key": "{{.UUID}}", "procedure_code": "1.004873", "
 def reset_database(env: dict[str, str]) -> None:
     conninfo = postgres_conninfo_from_env(env)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        for schema in ("intake", "workflow", "reporting", "platform"):
+        for schema in ("intake", "workflow", "reporting", "payment", "platform"):
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 

@@ -24,6 +24,7 @@ def platform(request, module_province, identity_provider, tmp_path_factory) -> I
     env["MOTCUA_INTAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_REPORTING_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["MOTCUA_PAYMENT_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     log_path = tmp_path / "platform.log"
     with open(log_path, "w") as log:
         runner = subprocess.Popen([sys.executable, "-m", "motcua_common.runtime.platform_runner", "--log-dir", str(tmp_path)],
@@ -39,7 +40,8 @@ def platform(request, module_province, identity_provider, tmp_path_factory) -> I
         runner.kill()
         pytest.fail(f"the platform did not start ({error}):\n{log_path.read_text()[-3000:]}")
     yield {"intake": env["MOTCUA_INTAKE_GRPC_ADDRESS"], "workflow": env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
-           "reporting": env["MOTCUA_REPORTING_GRPC_ADDRESS"], "log_dir": str(tmp_path), "env": env}
+           "reporting": env["MOTCUA_REPORTING_GRPC_ADDRESS"], "payment": env["MOTCUA_PAYMENT_GRPC_ADDRESS"],
+           "log_dir": str(tmp_path), "env": env}
     os.killpg(runner.pid, signal.SIGINT)
     try:
         runner.wait(30)
@@ -78,10 +80,11 @@ def as_user(platform, identity_provider):  # type: ignore[no-untyped-def]
     """as_user("canbo02", "intake") -> that service's stub whose calls carry canbo02's token."""
     from motcua.audit.v1 import audit_pb2_grpc
     from motcua.intake.v1 import intake_pb2_grpc
+    from motcua.payment.v1 import payment_pb2_grpc
     from motcua.workflow.v1 import workflow_pb2_grpc
 
     stubs = {"intake": intake_pb2_grpc.IntakeServiceStub, "workflow": workflow_pb2_grpc.WorkflowServiceStub,
-             "reporting": audit_pb2_grpc.AuditServiceStub}
+             "reporting": audit_pb2_grpc.AuditServiceStub, "payment": payment_pb2_grpc.PaymentServiceStub}
     channels: list[grpc.Channel] = []
 
     def stub(who: str, service: str):  # type: ignore[no-untyped-def]

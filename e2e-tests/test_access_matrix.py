@@ -27,12 +27,15 @@ from motcua.events.v1 import events_pb2 as epb
 from motcua.events.v1 import events_pb2_grpc
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.intake.v1 import intake_pb2_grpc
+from motcua.payment.v1 import payment_pb2 as ppb
+from motcua.payment.v1 import payment_pb2_grpc
 from motcua.workflow.v1 import workflow_pb2 as wpb
 from motcua.workflow.v1 import workflow_pb2_grpc
 from motcua_common.identity.authorisation import Policy, Principal, Target, decide, reach
 from motcua_common.identity.identities import Identities
 from motcua_common.province.organisation import Organisation
 from motcua_intake.entrypoints.grpc_server import guards as intake_guards
+from motcua_payment.entrypoints.grpc_server import guards as payment_guards
 from motcua_reporting.entrypoints.grpc_server import guards as audit_guards
 from motcua_testkit.identities import channel_as
 from motcua_testkit.plugin import DEMO_DATA, wait_until
@@ -47,6 +50,7 @@ IDENTITIES = Identities.load(DEMO_DATA / "identities.yaml", ORGANISATION, POLICY
 ACTIONS = {**{f"intake/{k}": g.action for k, g in intake_guards(None).items()},  # type: ignore[arg-type]
            **{f"workflow/{k}": g.action for k, g in workflow_guards(None).items()},  # type: ignore[arg-type]
            **{f"reporting/{k}": g.action for k, g in audit_guards(None).items()},  # type: ignore[arg-type]
+           **{f"payment/{k}": g.action for k, g in payment_guards(None).items()},
            "intake/Subscribe": "events.subscribe", "workflow/Subscribe": "events.subscribe"}
 LISTS = {"intake/SearchDossiers", "workflow/ListCases"}
 PORTAL = "cong-dvc-quoc-gia"
@@ -78,8 +82,9 @@ def ts(moment: datetime) -> Timestamp:
 class Situation:
     """A dossier as the matrix sees it: where it is, whose it is, who submitted it."""
 
-    def __init__(self, name: str, dossier: ipb.Dossier, case: wpb.Case, applicant_id: str, client: str) -> None:
-        self.name, self.dossier, self.case = name, dossier, case
+    def __init__(self, name: str, dossier: ipb.Dossier, case: wpb.Case, applicant_id: str, client: str,
+                 invoiced: bool = False) -> None:
+        self.name, self.dossier, self.case, self.invoiced = name, dossier, case, invoiced
         self.intake_target = Target(unit=dossier.receiving_agency_code, applicant=f"cid:{applicant_id}",
                                     client=client)
         self.case_target = Target(unit=case.unit_code)
@@ -88,6 +93,7 @@ class Situation:
 @pytest.fixture(scope="module")
 def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  # type: ignore[no-untyped-def]
     inspector = as_user("thanhtra01", "workflow")
+    payments = as_user("thanhtra01", "payment")
 
     def submitted(who: str, procedure: str, applicant_id: str, *metadata: tuple[str, str]) -> ipb.Dossier:
         stub = as_user(who, "intake")
@@ -106,6 +112,14 @@ def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  #
                 return None
         return wait_until(case, 15, f"the case of {dossier.code}")  # type: ignore[return-value]
 
+    def invoiced(dossier: ipb.Dossier) -> bool:
+        def invoice() -> bool:
+            try:
+                return bool(payments.GetInvoice(ppb.GetInvoiceRequest(dossier_id=dossier.id)).invoice.invoice_id)
+            except grpc.RpcError:
+                return False
+        return bool(wait_until(invoice, 15, f"the invoice of {dossier.code}"))
+
     made = {
         # at 000.31.01.H45, submitted by the citizen it is about
         "own_citizens_here": ("congdan01", "1.004873", CITIZEN_1, ""),
@@ -113,12 +127,15 @@ def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  #
         "elsewhere": ("canbo07", "1.004222", "045301234567", ""),
         # at 000.31.01.H45, submitted by the national portal on behalf of the second citizen
         "portal_for_citizen_2": (f"client:{PORTAL}", "1.004873", CITIZEN_2, PORTAL),
+        # at 000.31.01.H45, the citizen's own, with a fee (2.000884): it has an invoice
+        "own_citizens_invoiced": ("congdan01", "2.000884", CITIZEN_1, ""),
     }
     found = {}
     for name, (who, procedure, applicant_id, client) in made.items():
         metadata = (("x-motcua-on-behalf-of", applicant_id),) if client else ()
         dossier = submitted(who, procedure, applicant_id, *metadata)
-        found[name] = Situation(name, dossier, opened(dossier), applicant_id, client)
+        found[name] = Situation(name, dossier, opened(dossier), applicant_id, client,
+                                invoiced=procedure == "2.000884" and invoiced(dossier))
     return found
 
 
@@ -185,6 +202,11 @@ def request_for(rpc: str, s: Situation | None) -> Any:
         "reporting/VerifyHistory": lambda: apb.VerifyHistoryRequest(dossier_code=code),
         "reporting/ExportHistory": lambda: apb.ExportHistoryRequest(dossier_code=code),
         "reporting/ListSecurityEvents": lambda: apb.ListSecurityEventsRequest(page_size=5),
+        "payment/GetInvoice": lambda: ppb.GetInvoiceRequest(dossier_code=code),
+        "payment/RecordCashPayment": lambda: ppb.RecordCashPaymentRequest(
+            idempotency_key=key, dossier_id=s.dossier.id, expected_version=stale, amount_vnd=1,  # type: ignore[union-attr]
+            receipt_number="BL-1"),
+        "payment/StartGatewayPayment": lambda: ppb.StartGatewayPaymentRequest(dossier_id=s.dossier.id),  # type: ignore[union-attr]
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
     }
@@ -204,14 +226,18 @@ def expected(who: str, rpc: str, s: Situation | None) -> str:
         return "denied" if reach(POLICY, ORGANISATION, principal, action).nothing else "allowed"
     if rule.about == "platform":
         return "allowed" if decide(POLICY, ORGANISATION, principal, action) else "denied"
-    target = s.intake_target if rpc.startswith("intake/") else s.case_target  # type: ignore[union-attr]
+    if rpc.startswith("payment/") and not s.invoiced:  # type: ignore[union-attr]
+        # no invoice to locate: NOT_FOUND to those who may see a unit's invoices, refused to the others
+        grants = reach(POLICY, ORGANISATION, principal, action)
+        return "allowed" if grants.everything or grants.units else "denied"
+    target = s.intake_target if rpc.startswith(("intake/", "payment/")) else s.case_target  # type: ignore[union-attr]
     if rpc == "intake/SubmitDossier":  # about the dossier it would create, not the existing one
         target = Target(unit=target.unit, applicant=target.applicant)
     return "allowed" if decide(POLICY, ORGANISATION, principal, action, target) else "denied"
 
 
 STUBS = {"intake": intake_pb2_grpc.IntakeServiceStub, "workflow": workflow_pb2_grpc.WorkflowServiceStub,
-         "reporting": audit_pb2_grpc.AuditServiceStub}
+         "reporting": audit_pb2_grpc.AuditServiceStub, "payment": payment_pb2_grpc.PaymentServiceStub}
 
 
 def call(platform: dict, identity_provider: Any, channels: dict, who: str, rpc: str, request: Any) -> grpc.StatusCode:
@@ -240,6 +266,8 @@ def test_every_rpc_for_every_identity_and_situation_answers_what_the_policy_says
     assert set(ACTIONS) >= {f"workflow/{m}"
                             for m in wpb.DESCRIPTOR.services_by_name["WorkflowService"].methods_by_name}
     assert set(ACTIONS) >= {f"reporting/{m}" for m in apb.DESCRIPTOR.services_by_name["AuditService"].methods_by_name}
+    assert set(ACTIONS) >= {f"payment/{m}"
+                            for m in ppb.DESCRIPTOR.services_by_name["PaymentService"].methods_by_name}
     channels: dict = {}
     wrong, counted = [], {"allowed": 0, "denied": 0, "unauthenticated": 0}
     try:

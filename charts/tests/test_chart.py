@@ -97,7 +97,7 @@ def test_kubeconform_strict_refuses_an_unknown_field(helm, schemas, tmp_path):
 def test_every_workload_has_the_secure_defaults(helm, province):
     docs = manifests(helm, province)
     pods = [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in docs if d["kind"] in ("Deployment", "Job")]
-    assert len([d for d in docs if d["kind"] == "Deployment"]) == 9  # grpc, worker, relay for intake, workflow, reporting
+    assert len([d for d in docs if d["kind"] == "Deployment"]) == 12  # grpc, worker, relay for intake, workflow, reporting, payment
     for name, pod in pods:
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -125,7 +125,8 @@ def test_the_grpc_ingress_routes_each_api_to_its_service(helm):
     routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
     assert routes == {"/motcua.intake.v1.": "motcua-quang-tri-intake-grpc",
                       "/motcua.workflow.v1.": "motcua-quang-tri-workflow-grpc",
-                      "/motcua.audit.v1.": "motcua-quang-tri-reporting-grpc"}
+                      "/motcua.audit.v1.": "motcua-quang-tri-reporting-grpc",
+                      "/motcua.payment.v1.": "motcua-quang-tri-payment-grpc"}
 
 
 def test_two_provinces_share_no_namespace_database_vhost_or_keys(helm):

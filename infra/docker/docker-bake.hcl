@@ -4,7 +4,7 @@
 variable "REGISTRY" { default = "ghcr.io/motcua" }
 variable "TAG" { default = "0.1.0" }
 
-group "default" { targets = ["intake", "workflow", "reporting"] }
+group "default" { targets = ["intake", "workflow", "reporting", "payment"] }
 
 target "service" {
   context    = "."
@@ -27,4 +27,10 @@ target "reporting" {
   inherits = ["service"]
   args     = { SERVICE = "reporting" }
   tags     = ["${REGISTRY}/reporting:${TAG}"]
+}
+
+target "payment" {
+  inherits = ["service"]
+  args     = { SERVICE = "payment" }
+  tags     = ["${REGISTRY}/payment:${TAG}"]
 }

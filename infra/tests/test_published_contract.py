@@ -86,6 +86,7 @@ def test_renumbering_a_field_of_a_published_event_fails_naming_the_field(scratch
 # Consumers' code: what reacts to another service's events.
 CONSUMERS = [REPO / "services/workflow/src/motcua_workflow/policies.py",
              REPO / "services/intake/src/motcua_intake/policies.py",
+             REPO / "services/payment/src/motcua_payment/policies.py",
              REPO / "services/reporting/src/motcua_reporting/policies.py",
              REPO / "services/reporting/src/motcua_reporting/domain/dossier_state.py"]
 #: signs of reading stored JSON or stored class names: `.data[...]`, `.envelope`, `.topic`,

@@ -27,12 +27,13 @@ STATE = REPO / ".local/idp" / PROVINCE
 DEFAULT_CALLERS = {
     **dict.fromkeys(("SubmitDossier", "GetDossier", "WithdrawDossier", "RequestIntakeSupplement",
                      "SupplementDossier", "RefuseDossier", "GetReceiptForm", "GetIntakeForm", "SearchDossiers",
-                     "ListProcedures", "ListUnits", "ReturnResult"), "canbo01"),
+                     "ListProcedures", "ListUnits", "ReturnResult", "GetInvoice", "RecordCashPayment"), "canbo01"),
     **dict.fromkeys(("GetCase", "ListCases", "CompleteStep", "RequestSupplement", "ResumeCase", "StopProcessing",
                      "TransferCase", "GetResult", "VerifyResult"), "chuyenvien01"),
     **dict.fromkeys(("AssignStep", "ExtendDeadline", "SignResult"), "lanhdao01"),
     **dict.fromkeys(("StreamHistory", "GetStateAt", "VerifyHistory", "ExportHistory", "ListSecurityEvents"),
                     "thanhtra01"),
+    "StartGatewayPayment": "congdan01",
     "Subscribe": "client:he-thong-bao-cao",
 }
 

@@ -41,12 +41,13 @@ class ServiceProcesses:
         return {f"{self.name}-{process}": self.command(process) for process in PROCESSES}
 
 
-# The services built so far (payment 50053, notification 50054 and evaluation 50055 join
-# when their issues land). Metrics ports follow the place in this list.
+# The services built so far (notification 50054 and evaluation 50055 join when their issues
+# land). Metrics ports follow the place in this list: a new service goes last, so no port moves.
 SERVICES = [
     ServiceProcesses("intake", "motcua_intake", 50051),
     ServiceProcesses("workflow", "motcua_workflow", 50052),
     ServiceProcesses("reporting", "motcua_reporting", 50056),
+    ServiceProcesses("payment", "motcua_payment", 50053),
 ]
 
 

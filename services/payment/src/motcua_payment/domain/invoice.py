@@ -84,6 +84,10 @@ class Invoice(MotcuaAggregate):
         return "HS" + invoice_id.hex[:18].upper()
 
     class Issued(MotcuaAggregate.Created):
+        """Version 2 added the dossier's receiving unit and its applicant's pseudonymous subject id
+        (who may read and pay it); version-1 invoices have neither ("")."""
+
+        class_version = 2
         dossier_id: UUID
         dossier_code: str
         procedure_code: str
@@ -94,22 +98,33 @@ class Invoice(MotcuaAggregate):
         lines: list[dict]
         total_vnd: int
         order_id: str
+        unit_code: str
+        applicant: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["unit_code"] = ""
+            state["applicant"] = ""
 
     @classmethod
-    def issue(cls, province: str, dossier_id: UUID, dossier_code: str, charge: Charge) -> "Invoice":
+    def issue(cls, province: str, dossier_id: UUID, dossier_code: str, charge: Charge, unit_code: str = "",
+              applicant: str = "") -> "Invoice":
         if charge.total_vnd <= 0:
             raise RuleViolated("NO_FEE_DUE", f"dossier {dossier_code} owes nothing: no invoice is issued")
         invoice_id = cls.id_for(province, dossier_id)
         return cls(id=invoice_id, dossier_id=dossier_id, dossier_code=dossier_code,
                    procedure_code=charge.procedure_code, channel=charge.channel, received_on=charge.received_on,
                    due=charge.due, collector=charge.collector, lines=[line.as_dict() for line in charge.lines],
-                   total_vnd=charge.total_vnd, order_id=cls.order_id_for(invoice_id))
+                   total_vnd=charge.total_vnd, order_id=cls.order_id_for(invoice_id), unit_code=unit_code,
+                   applicant=applicant)
 
     @event(Issued)
     def __init__(self, id: UUID, dossier_id: UUID, dossier_code: str, procedure_code: str, channel: str,
                  received_on: date, due: str, collector: str, lines: list[dict], total_vnd: int,
-                 order_id: str) -> None:
+                 order_id: str, unit_code: str = "", applicant: str = "") -> None:
         self.dossier_id = dossier_id
+        self.unit_code = unit_code  # the unit that received the dossier (its desk takes the cash)
+        self.applicant = applicant
         self.dossier_code = dossier_code
         self.procedure_code = procedure_code
         self.channel = channel

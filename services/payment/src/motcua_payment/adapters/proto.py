@@ -1,0 +1,36 @@
+"""Invoice views (application.invoice_view) as motcua.payment.v1 messages."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from motcua.payment.v1 import payment_pb2 as pb
+from motcua_common.errors import InvalidArgument
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument.single(field, "is not a UUID") from None
+
+
+def invoice_to_proto(view: dict) -> pb.Invoice:
+    payment = view.get("payment")
+    paid = None
+    if payment:
+        paid_at = Timestamp()
+        paid_at.FromDatetime(payment["paid_at"])
+        paid = pb.Payment(method=payment["method"], amount_vnd=payment["amount_vnd"], reference=payment["reference"],
+                          paid_at=paid_at, online_flag=payment["online_flag"])
+    lines = [pb.InvoiceLine(item_code=line.get("item_code", ""), kind=line.get("kind", ""), name=line.get("name", ""),
+                            legal_basis=line.get("legal_basis", ""), quantity=int(line.get("quantity", 0)),
+                            base_vnd=int(line.get("base_vnd", 0)), discount_vnd=int(line.get("discount_vnd", 0)),
+                            amount_vnd=int(line.get("amount_vnd", 0)), discount_rule=line.get("discount_rule", ""),
+                            exempt_by=line.get("exempt_by", ""))
+             for line in view["lines"]]
+    return pb.Invoice(invoice_id=str(view["id"]), dossier_id=str(view["dossier_id"]), dossier_code=view["dossier_code"],
+                      procedure_code=view["procedure_code"], order_id=view["order_id"], status=view["status"],
+                      total_vnd=view["total_vnd"], due=view["due"], collector=view["collector"], lines=lines,
+                      payment=paid, refunded_vnd=view["refunded_vnd"], version=view["version"])

@@ -1,0 +1,76 @@
+"""The composition root: environment -> objects. Nothing is built at import time."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Mapping
+
+from motcua_common.config.settings import ConfigurationError, Settings
+from motcua_common.events.consumer import UpstreamFollower
+from motcua_common.events.replay import own_read_model
+from motcua_common.runtime.service_setup import make_clock, make_pool, setup_service_schema
+
+from motcua_payment.adapters import published
+from motcua_payment.adapters.fees_file import load_fee_book
+from motcua_payment.adapters.paygov import PayGovConfig
+from motcua_payment.adapters.read_model import InvoiceSummaries, PostgresInvoiceSummaries
+from motcua_payment.application import PaymentApplication
+from motcua_payment.domain.vietqr import Beneficiary
+from motcua_payment.policies import IntakePolicies
+
+SERVICE = "payment"
+
+
+def gateway_config(env: Mapping[str, str]) -> PayGovConfig | None:
+    """The online gateway (MOTCUA_PAYGOV_URL, _PARTNER_CODE, _ACCESS_KEY, and the secret's file
+    MOTCUA_PAYGOV_SECRET_FILE); None when MOTCUA_PAYGOV_URL is unset (online payment is off)."""
+    url = env.get("MOTCUA_PAYGOV_URL", "")
+    if not url:
+        return None
+    secret_file = env.get("MOTCUA_PAYGOV_SECRET_FILE", "")
+    if not secret_file:
+        raise ConfigurationError("MOTCUA_PAYGOV_SECRET_FILE is required with MOTCUA_PAYGOV_URL")
+    return PayGovConfig(url, env.get("MOTCUA_PAYGOV_PARTNER_CODE", ""), env.get("MOTCUA_PAYGOV_ACCESS_KEY", ""),
+                        Path(secret_file).read_text(encoding="utf-8").strip())
+
+
+def beneficiary(env: Mapping[str, str]) -> Beneficiary | None:
+    """The collecting account of VietQR codes (MOTCUA_VIETQR_BANK_BIN, MOTCUA_VIETQR_ACCOUNT); None: no codes."""
+    if not env.get("MOTCUA_VIETQR_ACCOUNT"):
+        return None
+    return Beneficiary(env.get("MOTCUA_VIETQR_BANK_BIN", ""), env["MOTCUA_VIETQR_ACCOUNT"])
+
+
+def bootstrap(settings: Settings | None = None) -> PaymentApplication:
+    settings = settings or Settings.from_env()
+    pool = make_pool(settings)
+    app = PaymentApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+                             clock=make_clock(settings), index=PostgresInvoiceSummaries(pool, SERVICE),
+                             gateway=gateway_config(os.environ), beneficiary=beneficiary(os.environ),
+                             return_url=os.environ.get("MOTCUA_PAYMENT_RETURN_URL", ""))
+    app.publication = published.publication()
+    return app
+
+
+def intake_follower(app: PaymentApplication, settings: Settings) -> UpstreamFollower:
+    fees = load_fee_book(Path(settings.data_dir) / "fees.yaml")
+    return UpstreamFollower(app, "intake", IntakePolicies(settings.province, fees), clock=app.clock,
+                            province=settings.province)
+
+
+def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
+    InvoiceSummaries.create_table(conn, schema)
+
+
+def setup_schema(settings: Settings | None = None) -> None:
+    setup_service_schema(settings or Settings.from_env(), SERVICE, PaymentApplication, _own_tables)
+
+
+def replay_targets(settings: Settings) -> list:
+    """What `motcua-replay rebuild payment` rebuilds: the invoice summaries, from payment's own log."""
+    return [own_read_model(SERVICE, "invoice_summaries", ("invoice_id",), lambda table: InvoiceSummaries(SERVICE, table))]
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
+    setup_schema()

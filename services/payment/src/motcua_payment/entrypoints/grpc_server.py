@@ -1,0 +1,97 @@
+"""payment's gRPC edge (its own process; never inside nameko/eventlet)."""
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from motcua.payment.v1 import payment_pb2 as pb
+from motcua.payment.v1 import payment_pb2_grpc as pb_grpc
+from motcua_common.edge.access import Guard, caller
+from motcua_common.edge.grpc_server import DossierCalls, event_stream_calls, run_edge, serves
+from motcua_common.errors import InvalidArgument
+from motcua_common.events.event_stream import EVENT_STREAM_SERVICE, add_event_stream
+from motcua_common.identity.authorisation import Target
+from motcua_common.observability.logs import bound, get_logger
+
+from motcua_payment.adapters.proto import invoice_to_proto, parse_uuid
+from motcua_payment.application import PaymentApplication
+
+log = get_logger()
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PaymentService"].full_name
+
+
+class PaymentServicer(pb_grpc.PaymentServiceServicer):
+    def __init__(self, app: PaymentApplication) -> None:
+        self.app = app
+
+    def GetInvoice(self, request: pb.GetInvoiceRequest, context: grpc.ServicerContext) -> pb.GetInvoiceResponse:
+        dossier_id, dossier_code = _dossier_ref(request)
+        view = self.app.invoice_of(dossier_id, dossier_code)
+        serves(view["dossier_id"], view["dossier_code"])
+        return pb.GetInvoiceResponse(invoice=invoice_to_proto(view))
+
+    def RecordCashPayment(self, request: pb.RecordCashPaymentRequest,
+                          context: grpc.ServicerContext) -> pb.RecordCashPaymentResponse:
+        view = self.app.record_cash_payment(request.idempotency_key, parse_uuid(request.dossier_id, "dossier_id"),
+                                            request.expected_version, request.amount_vnd, request.receipt_number,
+                                            caller())
+        with bound(dossier_code=view["dossier_code"]):
+            log.info("cash_payment_recorded", version=view["version"])
+        return pb.RecordCashPaymentResponse(invoice=invoice_to_proto(view))
+
+    def StartGatewayPayment(self, request: pb.StartGatewayPaymentRequest,
+                            context: grpc.ServicerContext) -> pb.StartGatewayPaymentResponse:
+        started = self.app.start_gateway_payment(parse_uuid(request.dossier_id, "dossier_id"))
+        return pb.StartGatewayPaymentResponse(**started)
+
+
+def _dossier_ref(request: pb.GetInvoiceRequest) -> tuple:
+    """(dossier id, dossier code) of a request that names its dossier by either."""
+    if request.dossier_id and request.dossier_code:
+        raise InvalidArgument.single("dossier_code", "give either dossier_id or dossier_code, not both")
+    if not request.dossier_id and not request.dossier_code:
+        raise InvalidArgument.single("dossier_id", "give the dossier's id or its code (dossier_code)")
+    return (parse_uuid(request.dossier_id, "dossier_id") if request.dossier_id else None), request.dossier_code
+
+
+def servicers(app: PaymentApplication):  # type: ignore[no-untyped-def]
+    def add(server: grpc.Server) -> None:
+        pb_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(app), server)
+        add_event_stream(server, app)  # integrators follow the published events
+
+    return add, [SERVICE_NAME, EVENT_STREAM_SERVICE], [dossier_calls(app), event_stream_calls()]
+
+
+def guards(app: PaymentApplication | None) -> dict[str, Guard]:
+    """How the edge authorises each RPC: on the unit that received the dossier and its applicant,
+    from payment's invoice summaries (access-policy.yaml)."""
+    def locate(request: Any) -> Target | None:
+        dossier_id, dossier_code = _dossier_ref(request) if "dossier_code" in request.DESCRIPTOR.fields_by_name \
+            else (parse_uuid(request.dossier_id, "dossier_id"), "")
+        row = app.access_target(dossier_id=dossier_id, dossier_code=dossier_code) if app is not None else None
+        return None if row is None else Target(unit=row["unit_code"], applicant=row["applicant"],
+                                               dossier_id=row["dossier_id"], dossier_code=row["dossier_code"])
+
+    return {
+        "GetInvoice": Guard("payment.read", locate=locate),
+        "RecordCashPayment": Guard("payment.record_cash", locate=locate),
+        "StartGatewayPayment": Guard("payment.pay_online", locate=locate),
+    }
+
+
+def dossier_calls(app: PaymentApplication) -> DossierCalls:
+    """The reads of a dossier the edge records and how it authorises each RPC (DossierCalls)."""
+    return DossierCalls(SERVICE_NAME, reads={"GetInvoice": "payment.GetInvoice"},
+                        others=frozenset({"RecordCashPayment", "StartGatewayPayment"}),
+                        record_read=app.record_read, guards=guards(app))
+
+
+def main() -> None:
+    from motcua_payment.bootstrap import bootstrap
+
+    run_edge("payment", 50053, servicers, bootstrap)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""payment's nameko worker: applies intake's events (push wakes, pull completes) and serves payment's log."""
+from __future__ import annotations
+
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
+                                               ConsumerHealth, bounded, published_event_handler)
+
+
+def _app_and_follower(settings):  # type: ignore[no-untyped-def]
+    from motcua_payment.bootstrap import bootstrap, intake_follower
+
+    app = bootstrap(settings)
+    return AppAndFollowers(app, {"intake": intake_follower(app, settings)})
+
+
+class PaymentService(AuditEndpoints, ConsumerHealth):
+    name = "payment"
+    parts = Built(_app_and_follower)
+    intake = RpcProxy("intake")
+
+    @property
+    def audited_app(self):  # type: ignore[no-untyped-def]
+        return self.parts.app
+
+    @published_event_handler("intake", ALL_EVENTS)
+    def on_intake_event(self, notification: dict) -> None:
+        self.parts.followers["intake"].on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+
+    @timer(interval=2.0, eager=True)
+    def poll_intake(self) -> None:
+        self.parts.followers["intake"].catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+
+    @rpc
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
+        return self.parts.app.read_notifications(start, limit, with_audit)
+
+    @rpc
+    def tracked_position(self, upstream: str) -> int:
+        return self.parts.followers["intake"].position() if upstream == "intake" else 0
