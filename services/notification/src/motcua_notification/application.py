@@ -137,7 +137,7 @@ class NotificationApplication(MotcuaApplication):
             raise NotFound("reference", f"no message has the reference {receipt.reference!r}")
         return self._change(message_id, actor, lambda m: m.record_receipt(
             receipt.reference, receipt.provider_message_id, receipt.outcome, receipt.reason, receipt.at,
-            self.retry))
+            self.clock.now(), self.retry))
 
     def _change(self, message_id: UUID, actor: Actor, decide: Callable[[Message], Any]) -> dict:
         for _ in range(ATTEMPTS):

@@ -258,3 +258,9 @@ def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert [policy.delay(n).total_seconds() for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 60, 60]
     low = RetryPolicy(base=timedelta(seconds=10), rng=lambda: 0.0)
     assert low.delay(3) == timedelta(seconds=20)
+
+
+def test_a_retry_after_a_failure_receipt_follows_the_platform_clock_not_the_providers(app, sms):
+    sent = app.send(queue(app)["id"], {"sms": sms}, CONTACTS, WORKER)
+    told = Receipt(sent["reference"], "P1", "temporary_failure", "handset off", NOW + timedelta(days=2))
+    assert app.record_receipt(told, WORKER)["next_attempt_at"] == NOW + timedelta(seconds=22.5)

@@ -152,9 +152,10 @@ class Message(MotcuaAggregate):
         return True
 
     def record_receipt(self, reference: str, provider_message_id: str, outcome: str, reason: str,
-                       at: datetime, policy: RetryPolicy) -> bool:
-        """A provider's delivery receipt; False when it changes nothing (told twice, late, or for an
-        earlier send)."""
+                       at: datetime, now: datetime, policy: RetryPolicy) -> bool:
+        """A provider's delivery receipt (`at`: when the provider says it happened); False when it
+        changes nothing (told twice, late, or for an earlier send). A retry is scheduled from the
+        platform's clock (`now`), not the provider's."""
         if outcome not in RECEIPTS:
             raise InvalidArgument.single("status", f"must be one of {RECEIPTS}")
         _, round_ = self.parse_reference(reference)
@@ -163,7 +164,7 @@ class Message(MotcuaAggregate):
         if outcome == DELIVERED_RECEIPT:
             self._delivered(reference=reference, provider_message_id=provider_message_id[:100], delivered_at=at)
         else:
-            self._failed(reason, outcome == PERMANENT_RECEIPT, at, policy, None, new_round=True)
+            self._failed(reason, outcome == PERMANENT_RECEIPT, now, policy, None, new_round=True)
         return True
 
     def _failed(self, reason: str, permanent: bool, now: datetime, policy: RetryPolicy,
