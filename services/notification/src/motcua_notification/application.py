@@ -3,6 +3,7 @@ channel, record the provider's delivery receipt, read it. No gRPC edge, worker o
 README)."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Callable, Mapping
 from uuid import UUID
 
@@ -11,16 +12,23 @@ from eventsourcing.persistence import IntegrityError
 from motcua_common.audit.access import DossierRead
 from motcua_common.audit.log import CHAIN
 from motcua_common.config.clock import Clock
-from motcua_common.errors import Conflict, NotFound, RuleViolated
+from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
 from motcua_common.events.context import Actor, CommandContext, command_context, concerning
 from motcua_common.events.ids import platform_id
 from motcua_common.events.store import MotcuaApplication
 
 from motcua_notification.domain.message import Message, Preferences, RetryPolicy
-from motcua_notification.domain.templates import DEFAULT_LANGUAGE, TemplateBook
+from motcua_notification.domain.templates import CHANNELS, DEFAULT_LANGUAGE, TemplateBook
 from motcua_notification.ports import Channel, Contacts, Outgoing, Receipt, SendFailed
 
 ATTEMPTS = 3  # a save that lost a race (a receipt saved first) is decided again on the new state
+
+
+def _storable(value: Any) -> bool:
+    """Variables are stored in the Queued event: only values the event store keeps as they are."""
+    if isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
+    return isinstance(value, (str, int, date)) and not isinstance(value, bool)
 
 
 def message_view(m: Message) -> dict:
@@ -87,9 +95,15 @@ class NotificationApplication(MotcuaApplication):
         """The message for (trigger, recipient, channel): queued once (a repeat answers the first).
         Refused, with nothing stored, for an unknown template, one that does not render, or a channel
         the recipient opted out of (unless the notice is legally required)."""
+        if channel not in CHANNELS:
+            raise InvalidArgument.single("channel", f"must be one of {CHANNELS}")
         existing = self.get_or_none(Message.id_for(self.province, trigger_event_id, recipient, channel))
         if existing is not None:
             return message_view(existing)
+        for name, value in variables.items():
+            if not _storable(value):
+                raise InvalidArgument.single(f"variables.{name}", "must be text, a whole number, a date or a list "
+                                                                  "of text")
         template = self.templates.latest(template_id)
         rendered = self.templates.render(template_id, template.version, channel, variables, language)
         if channel in self.opted_out(recipient) and not template.legally_required:

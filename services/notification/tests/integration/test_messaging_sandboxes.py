@@ -147,8 +147,9 @@ class Sandbox:
         return self.get("/sandbox/messages")  # type: ignore[return-value]
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
         self.process.stderr.close()
 
 
@@ -235,7 +236,7 @@ def test_a_rate_limited_send_waits_at_least_the_gateways_retry_after(app, sms):
     channel = BrandnameSms(sms.url, KEY, "UBND-QTRI")
     results = [app.send(queue(app)["id"], {"sms": channel}, Contacts(), WORKER) for _ in range(4)]
     limited = results[-1]
-    assert [r["status"] for r in results[:3]] != ["retrying"] * 3 and limited["status"] == "retrying"
+    assert {r["status"] for r in results[:3]} <= {"sent", "delivered"} and limited["status"] == "retrying"
     assert limited["failure_reason"].startswith("rate limited")
     assert limited["next_attempt_at"] >= NOW + timedelta(seconds=30)  # the window is 60 s, > the 15 s backoff
 
@@ -280,8 +281,6 @@ def test_a_stopped_gateway_is_a_temporary_failure(app, sms):
     sms.stop()
     retrying = app.send(queue(app)["id"], {"sms": BrandnameSms(sms.url, KEY, "UBND-QTRI")}, Contacts(), WORKER)
     assert retrying["status"] == "retrying" and "unreachable" in retrying["failure_reason"]
-    sms.process.wait()
-    sms.stop = lambda: None  # already stopped
 
 
 # -- ZNS ------------------------------------------------------------------------------------------

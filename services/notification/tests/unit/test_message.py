@@ -119,6 +119,17 @@ def test_an_unknown_or_unrenderable_template_queues_nothing(app, template, varia
     assert stored(app) == []
 
 
+@pytest.mark.parametrize(("channel", "variables", "field"), [
+    ("fax", RECEIVED, "channel"),
+    ("sms", {**RECEIVED, "procedure_name": {"ten": "P"}}, "variables.procedure_name"),
+    ("sms", {**RECEIVED, "procedure_name": 1.5}, "variables.procedure_name"),
+])
+def test_a_bad_channel_or_variable_is_refused_naming_the_field_and_stores_nothing(app, channel, variables, field):
+    with pytest.raises(InvalidArgument) as refused:
+        queue(app, channel=channel, variables=variables)
+    assert refused.value.violations[0].field == field and stored(app) == []
+
+
 def test_an_opted_out_channel_gets_nothing_but_legally_required_notices(app):
     app.opt_out("cd-0001", "sms", CITIZEN)
     with pytest.raises(RuleViolated) as refused:
