@@ -1,0 +1,1 @@
+"""Stand-ins for a brandname SMS gateway and Zalo ZNS (see README.md)."""

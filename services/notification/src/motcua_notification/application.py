@@ -1,0 +1,169 @@
+"""Notification's use cases: set a recipient's preferences, queue a message, send it through its
+channel, record the provider's delivery receipt, read it. No gRPC edge, worker or relay yet (see the
+README)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable, Mapping
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from motcua_common.audit.access import DossierRead
+from motcua_common.audit.log import CHAIN
+from motcua_common.config.clock import Clock
+from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
+from motcua_common.events.context import Actor, CommandContext, command_context, concerning
+from motcua_common.events.ids import platform_id
+from motcua_common.events.store import MotcuaApplication
+
+from motcua_notification.domain.message import Message, Preferences, RetryPolicy
+from motcua_notification.domain.templates import CHANNELS, DEFAULT_LANGUAGE, TemplateBook
+from motcua_notification.ports import Channel, Contacts, Outgoing, Receipt, SendFailed
+
+ATTEMPTS = 3  # a save that lost a race (a receipt saved first) is decided again on the new state
+
+
+def _storable(value: Any) -> bool:
+    """Variables are stored in the Queued event: only values the event store keeps as they are."""
+    if isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
+    return isinstance(value, (str, int, date)) and not isinstance(value, bool)
+
+
+def message_view(m: Message) -> dict:
+    return {
+        "id": m.id, "reference": m.reference, "trigger_event_id": m.trigger_event_id, "dossier_id": m.dossier_id,
+        "dossier_code": m.dossier_code, "recipient": m.recipient, "channel": m.channel,
+        "template_id": m.template_id, "template_version": m.template_version, "language": m.language,
+        "status": m.status, "attempts": m.attempts, "next_attempt_at": m.next_attempt_at,
+        "provider_message_id": m.provider_message_id, "sent_at": m.sent_at, "delivered_at": m.delivered_at,
+        "failure_reason": m.failure_reason,
+    }
+
+
+class NotificationApplication(MotcuaApplication):
+    chain = CHAIN
+    reads = DossierRead
+    name = "notification"
+
+    def __init__(self, env: dict[str, str], *, province: str, clock: Clock, templates: TemplateBook,
+                 retry: RetryPolicy | None = None) -> None:
+        super().__init__(env=env)
+        self.province = province
+        self.clock = clock
+        self.templates = templates
+        self.retry = retry or RetryPolicy()
+
+    def _context(self, actor: Actor) -> CommandContext:
+        return CommandContext(actor=actor, province=self.province, clock=self.clock)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def get_message(self, message_id: UUID) -> dict:
+        return message_view(self.get_existing(message_id, "message_id", "message"))
+
+    def opted_out(self, recipient: str) -> set[str]:
+        prefs = self.get_or_none(Preferences.id_for(self.province, recipient))
+        return set() if prefs is None else set(prefs.opted_out)
+
+    # -- preferences ------------------------------------------------------------------------------
+    def opt_out(self, recipient: str, channel: str, actor: Actor) -> set[str]:
+        return self._prefs(recipient, actor, lambda p: p.opt_out(channel))
+
+    def opt_in(self, recipient: str, channel: str, actor: Actor) -> set[str]:
+        return self._prefs(recipient, actor, lambda p: p.opt_in(channel))
+
+    def _prefs(self, recipient: str, actor: Actor, decide: Callable[[Preferences], Any]) -> set[str]:
+        for _ in range(ATTEMPTS):
+            prefs_id = Preferences.id_for(self.province, recipient)
+            with command_context(self._context(actor)), concerning(platform_id(self.province)):
+                prefs = self.get_or_none(prefs_id) or Preferences(id=prefs_id, recipient=recipient)
+                decide(prefs)
+            if not prefs.pending_events:
+                return set(prefs.opted_out)
+            try:
+                self.record(prefs)
+            except IntegrityError:
+                continue
+            return set(prefs.opted_out)
+        raise Conflict("the preferences kept changing meanwhile: re-read them and retry")
+
+    # -- queueing ---------------------------------------------------------------------------------
+    def queue(self, trigger_event_id: str, dossier_id: UUID, dossier_code: str, recipient: str, channel: str,
+              template_id: str, variables: Mapping[str, Any], actor: Actor,
+              language: str = DEFAULT_LANGUAGE) -> dict:
+        """The message for (trigger, recipient, channel): queued once (a repeat answers the first).
+        Refused, with nothing stored, for an unknown template, one that does not render, or a channel
+        the recipient opted out of (unless the notice is legally required)."""
+        if channel not in CHANNELS:
+            raise InvalidArgument.single("channel", f"must be one of {CHANNELS}")
+        existing = self.get_or_none(Message.id_for(self.province, trigger_event_id, recipient, channel))
+        if existing is not None:
+            return message_view(existing)
+        for name, value in variables.items():
+            if not _storable(value):
+                raise InvalidArgument.single(f"variables.{name}", "must be text, a whole number, a date or a list "
+                                                                  "of text")
+        template = self.templates.latest(template_id)
+        rendered = self.templates.render(template_id, template.version, channel, variables, language)
+        if channel in self.opted_out(recipient) and not template.legally_required:
+            raise RuleViolated("RECIPIENT_OPTED_OUT", f"the recipient opted out of {channel} messages")
+        with command_context(self._context(actor)), concerning(dossier_id, causation_id=trigger_event_id,
+                                                               dossier_code=dossier_code):
+            message = Message.queue(self.province, trigger_event_id, dossier_id, dossier_code, recipient, channel,
+                                    template_id, template.version, rendered.language,
+                                    {name: variables[name] for name in template.variables},
+                                    self.retry.max_attempts)
+        try:
+            self.record(message)
+        except IntegrityError:  # queued meanwhile by a concurrent delivery of the same event
+            return self.get_message(message.id)
+        return message_view(message)
+
+    # -- sending ----------------------------------------------------------------------------------
+    def send(self, message_id: UUID, channels: Mapping[str, Channel], contacts: Contacts, actor: Actor) -> dict:
+        """One attempt to send a due message; a message not due (sent, ended, waiting to retry) is left as
+        it is. The send carries the message's reference, so repeating it after a crash before the
+        outcome was recorded gives the provider the same reference (it answers the first send)."""
+        message = self.get_existing(message_id, "message_id", "message")
+        now = self.clock.now()
+        if not message.due(now):
+            return message_view(message)
+        reference = message.reference
+        address = contacts.address(message.recipient, message.channel)
+        if address is None:
+            return self._change(message_id, actor, lambda m: m.record_send_failure(
+                f"no {m.channel} contact on file", True, now, self.retry))
+        rendered = self.templates.render(message.template_id, message.template_version, message.channel,
+                                         message.variables, message.language)
+        try:
+            accepted = channels[message.channel].send(Outgoing(reference, address, rendered))
+        except SendFailed as failed:
+            return self._change(message_id, actor, lambda m: m.record_send_failure(
+                failed.reason, failed.permanent, self.clock.now(), self.retry, failed.retry_after))
+        return self._change(message_id, actor, lambda m: m.record_sent(
+            reference, accepted.provider_message_id, self.clock.now()))
+
+    def record_receipt(self, receipt: Receipt, actor: Actor) -> dict:
+        """A verified delivery receipt: one effect however often, late or early it comes."""
+        message_id, _ = Message.parse_reference(receipt.reference)
+        if self.get_or_none(message_id) is None:
+            raise NotFound("reference", f"no message has the reference {receipt.reference!r}")
+        return self._change(message_id, actor, lambda m: m.record_receipt(
+            receipt.reference, receipt.provider_message_id, receipt.outcome, receipt.reason, receipt.at,
+            self.clock.now(), self.retry))
+
+    def _change(self, message_id: UUID, actor: Actor, decide: Callable[[Message], Any]) -> dict:
+        for _ in range(ATTEMPTS):
+            message = self.get_existing(message_id, "message_id", "message")
+            with command_context(self._context(actor)), concerning(message.dossier_id,
+                                                                   dossier_code=message.dossier_code):
+                decide(message)
+            if not message.pending_events:
+                return message_view(message)
+            try:
+                self.record(message)
+            except IntegrityError:
+                continue
+            return message_view(message)
+        raise Conflict("the message kept changing meanwhile: re-read it and retry")

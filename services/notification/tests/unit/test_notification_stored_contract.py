@@ -1,0 +1,12 @@
+"""Every event shape notification ever stored still loads (motcua_common.events.stored_contract)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from motcua_common.events.stored_contract import check_contract
+
+from motcua_notification.domain.message import Message, Preferences
+
+
+def test_every_event_shape_notification_ever_stored_still_loads():
+    assert check_contract([Message, Preferences], Path(__file__).parents[1] / "stored_events") == []
