@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from motcua_common.config.services import SERVICES
 from motcua_testkit.plugin import REPO
+
+#: every service the chart deploys (one list: motcua_common.config.services)
+SERVICE_NAMES = tuple(s.name for s in SERVICES)
 
 pytestmark = pytest.mark.chart
 
@@ -156,8 +160,7 @@ def test_the_operator_resources_are_rendered_when_enabled(helm):
     secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
     assert {"motcua-quang-ngai-mq-intake-user-credentials", "motcua-quang-ngai-pg-intake"} <= secrets
     users = {d["metadata"]["name"] for d in docs if d["kind"] == "User"}
-    assert users == {"motcua-quang-ngai-mq-user", "motcua-quang-ngai-mq-intake", "motcua-quang-ngai-mq-workflow",
-                     "motcua-quang-ngai-mq-reporting"}
+    assert users == {"motcua-quang-ngai-mq-user", *(f"motcua-quang-ngai-mq-{s}" for s in SERVICE_NAMES)}
     assert all(d["spec"]["vhost"] == "motcua-quang-ngai" for d in docs if d["kind"] == "Permission")
 
 
@@ -167,7 +170,7 @@ def test_each_services_broker_user_gets_the_permissions_the_local_provisioning_g
     from motcua_common.runtime.provisioning import amqp_permissions
 
     docs = manifests(helm, "quang-ngai")
-    for service in ("intake", "workflow", "reporting"):
+    for service in SERVICE_NAMES:
         permission = next(d for d in docs if d["kind"] == "Permission"
                           and d["spec"]["userReference"]["name"] == f"motcua-quang-ngai-mq-{service}")
         rendered = permission["spec"]["permissions"]
@@ -343,7 +346,7 @@ def test_issuer_settings_are_values_and_the_client_secret_a_reference(helm):
 def test_each_service_reads_its_own_database_and_broker_credentials_from_secret_references(helm):
     docs = manifests(helm, "quang-tri")
     for name, pod in pods(docs).items():
-        service = next(s for s in ("intake", "workflow", "reporting") if f"-{s}-" in name)
+        service = next(s for s in SERVICE_NAMES if f"-{s}-" in name)
         env = env_of(pod)
         for variable, secret in (("MOTCUA_PG_USER", "motcua-postgresql"), ("MOTCUA_PG_PASSWORD", "motcua-postgresql"),
                                  ("MOTCUA_AMQP_USER", "motcua-rabbitmq"), ("MOTCUA_AMQP_PASSWORD", "motcua-rabbitmq")):
