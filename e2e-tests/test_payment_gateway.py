@@ -1,7 +1,8 @@
 """Paying online through the sandbox gateway in the running platform (issue #12): the citizen who owns
 a fee-bearing dossier starts a gateway payment, pays on the sandbox's page; a callback tampered after
 signing is refused on every attempt and records nothing; the genuine callback, delivered twice at once,
-pays the invoice once."""
+pays the invoice once. Meanwhile intake shows the dossier at national status 6 (financial obligation
+requested), learnt from payment's published events, and its own status again once paid."""
 from __future__ import annotations
 
 import http.client
@@ -70,6 +71,7 @@ def test_a_gateway_payment_called_back_tampered_then_twice_is_recorded_once(plat
 
     invoice = wait_until(issued, 20, "the invoice of the received dossier")
     assert (invoice.status, invoice.total_vnd) == ("issued", 10_000)
+    wait_until(lambda: national_status(intake, dossier.id) == 6, 20, "intake to show the fee awaited (6)")
 
     started = payment.StartGatewayPayment(ppb.StartGatewayPaymentRequest(dossier_id=dossier.id))
     assert started.redirect_url.startswith(sandbox(platform) + "/pay?")
@@ -93,3 +95,8 @@ def test_a_gateway_payment_called_back_tampered_then_twice_is_recorded_once(plat
     assert (paid.status, paid.payment.method, paid.payment.amount_vnd, paid.payment.reference) == \
         ("paid", "gateway", 10_000, genuine["transactionNo"])
     assert paid.version == invoice.version + 1, "one payment, however many callbacks"
+    wait_until(lambda: national_status(intake, dossier.id) in (2, 4), 20, "intake to show the dossier's own status")
+
+
+def national_status(intake, dossier_id: str) -> int:  # type: ignore[no-untyped-def]
+    return intake.GetDossier(ipb.GetDossierRequest(dossier_id=dossier_id)).dossier.national_status

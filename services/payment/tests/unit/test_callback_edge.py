@@ -85,4 +85,4 @@ def test_a_wrong_amount_with_a_valid_checksum_is_refused_by_the_invoice(app):
     invoice = issue(app)
     before = events(app)
     reply = paygov_callback(app, callback({**invoice, "total_vnd": 9_000}))
-    assert json.loads(reply.body)["error_code"] == "FAILED" and events(app) == before
+    assert json.loads(reply.body) == answer(False, "WRONG_AMOUNT") and events(app) == before
