@@ -92,15 +92,19 @@ def setup_schemas(env: dict[str, str]) -> None:
 
 
 def check_ports_free(env: dict[str, str]) -> None:
-    import socket
-
     for service in SERVICES:
         for variable in [service.address_variable] + ([service.callback_variable] if service.callback_port else []):
             host, port = env[variable].rsplit(":", 1)
-            with socket.socket() as probe:
-                if probe.connect_ex((host, int(port))) == 0:
-                    raise SystemExit(f"{service.name}: {host}:{port} is already in use (is another motcua running?). "
-                                     f"Stop it, or set {variable}.")
+            _check_port_free(host, int(port), service.name, variable)
+
+
+def _check_port_free(host: str, port: int, what: str, variable: str) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise SystemExit(f"{what}: {host}:{port} is already in use (is another motcua running?). "
+                             f"Stop it, or set {variable}.")
 
 
 def wait_answering(address: str, timeout: float = 60.0) -> None:
@@ -229,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no province data at {env['MOTCUA_DATA_DIR']}: create it (see infra/provinces/) "
                          "or set MOTCUA_DATA_DIR")
     sandboxes = paygov_sandbox(env, repo, args.log_dir or repo / ".local")
+    if sandboxes:
+        _check_port_free("127.0.0.1", int(env["MOTCUA_PAYGOV_SANDBOX_PORT"]), "the PayGov sandbox",
+                         "MOTCUA_PAYGOV_SANDBOX_PORT")
     print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
     setup_schemas(env)
     supervisor = Supervisor(env, args.log_dir, sandboxes=sandboxes, sandboxes_dir=repo / "infra" / "sandboxes")
