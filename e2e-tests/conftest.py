@@ -25,6 +25,9 @@ def platform(request, module_province, identity_provider, tmp_path_factory) -> I
     env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_REPORTING_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_PAYMENT_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["MOTCUA_PAYMENT_CALLBACK_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["MOTCUA_PAYGOV_SANDBOX_PORT"] = str(free_port())  # the runner starts the sandbox gateway there
+    env.setdefault("MOTCUA_PAYGOV_SANDBOX_RETRY_SECONDS", "0.2")
     log_path = tmp_path / "platform.log"
     with open(log_path, "w") as log:
         runner = subprocess.Popen([sys.executable, "-m", "motcua_common.runtime.platform_runner", "--log-dir", str(tmp_path)],

@@ -101,7 +101,8 @@ def test_kubeconform_strict_refuses_an_unknown_field(helm, schemas, tmp_path):
 def test_every_workload_has_the_secure_defaults(helm, province):
     docs = manifests(helm, province)
     pods = [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in docs if d["kind"] in ("Deployment", "Job")]
-    assert len([d for d in docs if d["kind"] == "Deployment"]) == 12  # grpc, worker, relay for intake, workflow, reporting, payment
+    # grpc, worker, relay for intake, workflow, reporting, payment; payment's HTTP callback edge
+    assert len([d for d in docs if d["kind"] == "Deployment"]) == 13
     for name, pod in pods:
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -244,14 +245,42 @@ def test_the_catalogue_is_imported_after_install_from_the_province_data(helm):
 def test_the_chart_runs_exactly_the_platforms_processes_with_their_commands(helm):
     """One list of each service's processes (motcua_common.runtime.platform_runner.SERVICES) drives the
     local runner and the test kit; the chart's values and Deployments must name the same ones."""
-    from motcua_common.runtime.platform_runner import PROCESSES, SERVICES
+    from motcua_common.runtime.platform_runner import SERVICES
 
     values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))["services"]
     assert {name: sorted(k for k, v in svc.items() if isinstance(v, dict))
-            for name, svc in values.items()} == {s.name: sorted(PROCESSES) for s in SERVICES}
+            for name, svc in values.items()} == {s.name: sorted(s.processes) for s in SERVICES}
     rendered = sorted(c["command"] for d in manifests(helm, PROVINCES[0]) if d["kind"] == "Deployment"
                       for c in d["spec"]["template"]["spec"]["containers"])
-    assert rendered == sorted(s.command(p, "python") for s in SERVICES for p in PROCESSES)
+    assert rendered == sorted(s.command(p, "python") for s in SERVICES for p in s.processes)
+
+
+def test_the_payment_gateway_calls_back_through_the_callbacks_ingress_to_payments_http_edge(helm):
+    """payment's callback edge: its Deployment listens on 8080 (probed on /health), its Service, the
+    /paygov/ path of an HTTP Ingress, a policy letting the ingress controller in; the gateway's
+    settings and secret reach payment's pods only."""
+    extra = ["--set", "paygov.url=https://paygov.example.vn/pay", "--set", "paygov.partnerCode=QT",
+             "--set", "paygov.accessKey=QT-ACCESS", "--set", "paygov.secretName=motcua-quang-tri-paygov"]
+    docs = manifests(helm, "quang-tri", *extra)
+    named = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    edge = named[("Deployment", "motcua-quang-tri-payment-callback")]["spec"]["template"]["spec"]
+    container = edge["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MOTCUA_PAYMENT_CALLBACK_ADDRESS"] == "0.0.0.0:8080"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert env["MOTCUA_PAYGOV_SECRET_FILE"] == "/etc/motcua/paygov/secret"
+    assert {"name": "paygov", "secret": {"secretName": "motcua-quang-tri-paygov", "defaultMode": 0o440}} in edge["volumes"]
+    service = named[("Service", "motcua-quang-tri-payment-callback")]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
+    ingress = named[("Ingress", "motcua-quang-tri-callbacks")]
+    [path] = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["backend"]["service"]["name"]) == ("/paygov/", "motcua-quang-tri-payment-callback")
+    assert ("NetworkPolicy", "motcua-quang-tri-callback-from-ingress") in named
+    holders = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"
+               for v in d["spec"]["template"]["spec"]["volumes"] if v["name"] == "paygov"}
+    assert holders == {f"motcua-quang-tri-payment-{p}" for p in ("grpc", "worker", "relay", "callback")}
+    refused = render(helm, "quang-tri", "--set", "paygov.url=https://paygov.example.vn/pay")
+    assert refused.returncode != 0 and "paygov.secretName is required" in refused.stderr
 
 
 TLS = ["--set", "tls.existingSecret=motcua-quang-tri-edge-tls", "--set", "tls.serverName=edges.motcua-quang-tri.svc"]
@@ -358,17 +387,18 @@ def test_each_service_reads_its_own_database_and_broker_credentials_from_secret_
         assert env_of(pod)["MOTCUA_PG_USER"]["valueFrom"]["secretKeyRef"]["name"] == "motcua-postgresql", name
 
 
-def test_network_policies_let_in_only_the_edges_grpc_port_and_let_out_only_the_stores_and_the_issuer(helm):
+def test_network_policies_let_in_only_the_edges_ports_and_let_out_only_the_stores_and_the_issuer(helm):
     docs = manifests(helm, "quang-tri", "--set", "oidc.issuer=https://sso.example.vn",
                      "--set", "networkPolicy.postgresqlCIDRs={10.20.0.5/32}",
                      "--set", "networkPolicy.rabbitmqCIDRs={10.20.0.6/32}",
                      "--set", "networkPolicy.issuerCIDRs={203.0.113.10/32}")
     policies = {d["metadata"]["name"].removeprefix("motcua-quang-tri-"): d["spec"]
                 for d in docs if d["kind"] == "NetworkPolicy"}
-    assert set(policies) == {"default-deny", "grpc-from-ingress", "metrics-from-monitoring", "grpc-to-issuer"}
+    assert set(policies) == {"default-deny", "grpc-from-ingress", "callback-from-ingress", "metrics-from-monitoring",
+                             "grpc-to-issuer"}
     inbound = [(p["podSelector"]["matchLabels"].get("motcua.vn/component"), port["port"])
                for p in policies.values() for rule in p.get("ingress", []) for port in rule["ports"]]
-    assert sorted(inbound, key=str) == sorted([("grpc", 50051), (None, 9100)], key=str)
+    assert sorted(inbound, key=str) == sorted([("grpc", 50051), ("callback", 8080), (None, 9100)], key=str)
     outbound = {rule["ports"][0]["port"]: [peer["ipBlock"]["cidr"] for peer in rule.get("to", [])]
                 for rule in policies["default-deny"]["egress"]}
     assert outbound == {53: [], 5432: ["10.20.0.5/32"], 5672: ["10.20.0.6/32"], 4318: []}

@@ -1,6 +1,6 @@
 {{/*
 One Deployment for one process of one service.
-Context: dict root (the chart's root context), service (name), component (grpc|worker|relay),
+Context: dict root (the chart's root context), service (name), component (grpc|worker|relay|callback),
          replicas, resources, command (list), probes (rendered YAML), ports (rendered YAML).
 Secure defaults on every pod: non-root, read-only root filesystem, no capabilities,
 no service-account token, probes and resources on every container.
@@ -67,6 +67,11 @@ spec:
               readOnly: true
             - name: tmp
               mountPath: /tmp
+            {{- if and (eq .service "payment") $root.Values.paygov.url }}
+            - name: paygov
+              mountPath: /etc/motcua/paygov
+              readOnly: true
+            {{- end }}
             {{- if and (eq .service "workflow") $root.Values.keys.unitKeysSecret }}
             - name: unit-keys
               mountPath: /etc/motcua/unit-keys
@@ -93,6 +98,13 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- /* Only payment's pods hold the gateway's shared secret. */}}
+        {{- if and (eq .service "payment") $root.Values.paygov.url }}
+        - name: paygov
+          secret:
+            secretName: {{ $root.Values.paygov.secretName }}
+            defaultMode: 0440
+        {{- end }}
         {{- /* Only workflow signs results: no other pod sees the units' keys. */}}
         {{- if and (eq .service "workflow") $root.Values.keys.unitKeysSecret }}
         - name: unit-keys
@@ -177,6 +189,22 @@ spec:
   value: {{ $v.telemetry.otlpEndpoint | quote }}
 - name: {{ printf "MOTCUA_%s_GRPC_ADDRESS" (upper .service) }}
   value: "0.0.0.0:50051"
+{{- if eq .component "callback" }}
+- name: {{ printf "MOTCUA_%s_CALLBACK_ADDRESS" (upper .service) }}
+  value: "0.0.0.0:8080"
+{{- end }}
+{{- if and (eq .service "payment") $v.paygov.url }}
+- name: MOTCUA_PAYGOV_URL
+  value: {{ $v.paygov.url | quote }}
+- name: MOTCUA_PAYGOV_PARTNER_CODE
+  value: {{ $v.paygov.partnerCode | quote }}
+- name: MOTCUA_PAYGOV_ACCESS_KEY
+  value: {{ $v.paygov.accessKey | quote }}
+- name: MOTCUA_PAYGOV_SECRET_FILE
+  value: /etc/motcua/paygov/secret
+- name: MOTCUA_PAYMENT_RETURN_URL
+  value: {{ $v.paygov.returnUrl | quote }}
+{{- end }}
 {{- with $v.oidc }}
 {{- if .issuer }}
 - name: MOTCUA_OIDC_ISSUER

@@ -148,3 +148,18 @@ class InMemoryDossierIndex:
         found = (self.rows.get(dossier_id) if dossier_id is not None
                  else next((r for r in self.rows.values() if r["dossier_code"] == code), None))
         return dict(found) if found else None
+
+
+class InMemoryPaymentStanding:
+    """adapters.payment_standing.PaymentStanding in memory: the rows its upsert writes, a later position winning."""
+
+    def __init__(self) -> None:
+        self.rows: dict[UUID, tuple[bool, int]] = {}
+
+    def apply(self, statements: list[tuple[str, tuple]]) -> None:
+        for _sql, (dossier_id, awaiting, position) in statements:
+            if dossier_id not in self.rows or self.rows[dossier_id][1] < position:
+                self.rows[dossier_id] = (awaiting, position)
+
+    def awaiting(self, dossier_id: UUID) -> bool:
+        return self.rows.get(dossier_id, (False, 0))[0]

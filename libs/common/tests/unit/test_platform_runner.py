@@ -36,3 +36,30 @@ def test_concurrent_records_are_merged_as_whole_lines(tmp_path):
     output.seek(0)
     records = [json.loads(line) for line in output.read().splitlines()]  # a glued line fails here
     assert sorted((r["process"], r["i"]) for r in records) == sorted((n, i) for n in names for i in range(400))
+
+
+def test_the_paygov_sandbox_stands_in_with_a_private_generated_secret(tmp_path):
+    """Without MOTCUA_PAYGOV_URL the runner starts the sandbox gateway and points payment at it."""
+    from pathlib import Path
+
+    from motcua_common.runtime.platform_runner import PAYGOV_SANDBOX, paygov_sandbox
+
+    env = {"MOTCUA_PAYMENT_CALLBACK_ADDRESS": "127.0.0.1:8053", "MOTCUA_PAYGOV_SANDBOX_PORT": "18181"}
+    commands = paygov_sandbox(env, tmp_path, tmp_path / "state")
+    secret = Path(env["MOTCUA_PAYGOV_SECRET_FILE"])
+    assert secret.parent == tmp_path / "state" and len(secret.read_text().strip()) == 64
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert env["MOTCUA_PAYGOV_URL"] == "http://127.0.0.1:18181/pay"
+    command = commands[PAYGOV_SANDBOX]
+    assert command[command.index("--secret-file") + 1] == str(secret)
+    assert command[command.index("--callback-url") + 1] == "http://127.0.0.1:8053/paygov/callback"
+    again = {"MOTCUA_PAYMENT_CALLBACK_ADDRESS": "127.0.0.1:8053"}
+    paygov_sandbox(again, tmp_path, tmp_path / "state")
+    assert again["MOTCUA_PAYGOV_SECRET_FILE"] == str(secret), "the secret is generated once"
+
+
+def test_a_configured_gateway_starts_no_sandbox(tmp_path):
+    from motcua_common.runtime.platform_runner import paygov_sandbox
+
+    env = {"MOTCUA_PAYGOV_URL": "https://paygov.example.vn/pay", "MOTCUA_PAYMENT_CALLBACK_ADDRESS": "0.0.0.0:8053"}
+    assert paygov_sandbox(dict(env), tmp_path, tmp_path) == {} and not list(tmp_path.iterdir())

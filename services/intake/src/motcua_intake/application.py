@@ -16,6 +16,7 @@ from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolat
 from motcua_common.events.store import MotcuaApplication
 from motcua_common.observability.telemetry import traced
 from motcua_common.events.idempotency import IdempotentRequest
+from motcua_common.province.dossier_rules import NationalStatus
 from motcua_common.province.organisation import Organisation, Unit
 from motcua_common.privacy.sealing import SubjectErased, SubjectVault
 from motcua_common.province.working_calendar import VIETNAM_TZ, WorkingCalendar
@@ -118,7 +119,7 @@ class IntakeApplication(MotcuaApplication):
                  vault: SubjectVault, code_format: str, render_receipt: ReceiptRenderer,
                  forms: dict[str, FormRenderer] | None = None, components: ComponentRegister | None = None,
                  apologies: Any = None, catalogue_store: Any = None, standing: Any = None,
-                 organisation: Organisation | None = None,
+                 payment_standing: Any = None, organisation: Organisation | None = None,
                  form_data: FormData | None = None, index: DossierSearch | None = None, pool: Any = None,
                  max_backdating_working_days: float = 3.0) -> None:
         self.dossier_index = index
@@ -141,6 +142,7 @@ class IntakeApplication(MotcuaApplication):
         self.component_register = components
         self.apologies = apologies  # adapters.apologies.Apologies: what workflow's extensions told intake
         self.standing = standing  # adapters.case_standing.CaseStanding: status and appointment workflow published
+        self.payment_standing = payment_standing  # adapters.payment_standing.PaymentStanding: awaiting payment?
         self.organisation = organisation or Organisation([])
         self.form_data = form_data or FormData()  # headers and officials' names the forms print
         self.max_backdating_working_days = max_backdating_working_days  # desk/post received_at bound
@@ -525,6 +527,14 @@ class IntakeApplication(MotcuaApplication):
     def _with_header(self, view: dict, procedure: Procedure) -> dict:
         return {**view, "header": self.form_data.header(view["receiving_agency_code"], procedure.receiving_agency_name)}
 
+    def _awaiting_payment_status(self, dossier_id: UUID, status: int) -> int:
+        """6 (financial obligation requested) while payment published that the applicant must pay before
+        processing, in place of received (2) or processing (4); the status itself once paid or cancelled."""
+        if status in (NationalStatus.RECEIVED, NationalStatus.PROCESSING) and self.payment_standing is not None \
+                and self.payment_standing.awaiting(dossier_id):
+            return int(NationalStatus.FINANCIAL_OBLIGATION_REQUESTED)
+        return status
+
     def _view(self, dossier: Dossier) -> dict:
         try:
             applicant = self.vault.unseal(UUID(dossier.applicant["subject_id"]), dossier.applicant["sealed"])
@@ -534,11 +544,12 @@ class IntakeApplication(MotcuaApplication):
         status, appointment = (self.standing.of(dossier.id) if self.standing else None) or (None, None)
         if dossier.withdrawn and (status or 0) < 8:
             status = None  # withdrawal requested (7) until workflow stops the case (8) or has ended it
+        status = self._awaiting_payment_status(dossier.id, status or dossier.national_status)
         return {
             "id": dossier.id, "code": dossier.code, "procedure_code": dossier.procedure_code,
             "channel": dossier.channel, "received_at": dossier.received_at,
             "appointment_at": appointment or dossier.appointment_at,
-            "national_status": status or dossier.national_status, "receiving_agency_code": dossier.receiving_agency_code,
+            "national_status": status, "receiving_agency_code": dossier.receiving_agency_code,
             "applicant": applicant, "components": dossier.components, "version": dossier.version,
             "forwarded_at": dossier.forwarded_at, "missing_components": [],
         }

@@ -13,6 +13,8 @@ from motcua_common.config.settings import Settings
 
 from motcua_intake.adapters import case_standing
 from motcua_intake.adapters.case_standing import CaseStanding
+from motcua_intake.adapters import payment_standing
+from motcua_intake.adapters.payment_standing import PaymentStanding
 from motcua_intake.adapters import published
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.adapters import apologies, catalogue_store, component_register
@@ -24,7 +26,7 @@ from motcua_intake.adapters.form_data import FormData
 from motcua_intake.adapters.forms import apology, receipt_and_appointment, refusal, supplement_request
 from motcua_intake.adapters.numbering import PostgresDossierNumbering
 from motcua_intake.application import IntakeApplication
-from motcua_intake.policies import WorkflowPolicies
+from motcua_intake.policies import PaymentPolicies, WorkflowPolicies
 
 SERVICE = "intake"
 
@@ -48,6 +50,7 @@ def bootstrap(settings: Settings | None = None) -> IntakeApplication:
         components=PostgresComponentRegister(pool, SERVICE),
         apologies=Apologies(pool, SERVICE),
         standing=CaseStanding(pool, SERVICE),
+        payment_standing=PaymentStanding(pool, SERVICE),
         catalogue_store=CatalogueStore(pool, SERVICE),
         organisation=Organisation.load(units) if units.exists() else Organisation([]),
         form_data=FormData.load(Path(settings.data_dir)),
@@ -64,8 +67,14 @@ def workflow_follower(app: IntakeApplication, settings: Settings) -> UpstreamFol
                             province=settings.province)
 
 
+def payment_follower(app: IntakeApplication, settings: Settings) -> UpstreamFollower:
+    return UpstreamFollower(app, "payment", PaymentPolicies(app.payment_standing.upsert_sql), clock=app.clock,
+                            province=settings.province)
+
+
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
     DossierIndex.create_table(conn, schema)
+    payment_standing.create_table(conn, schema)
     apologies.create_table(conn, schema)
     case_standing.create_table(conn, schema)
     catalogue_store.create_tables(conn, schema)

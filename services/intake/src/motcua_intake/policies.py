@@ -1,11 +1,12 @@
-"""Intake's reactions to other services' events: workflow's published events
-(motcua.workflow.events.v1), never workflow's stored JSON."""
+"""Intake's reactions to other services' events: workflow's and payment's published events
+(motcua.workflow.events.v1, motcua.payment.events.v1), never their stored JSON."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from google.protobuf.message import Message
 
+from motcua.payment.events.v1 import events_pb2 as payment_events
 from motcua.workflow.events.v1 import events_pb2 as workflow_events
 from motcua_common.events.consumer import UnitOfWork
 from motcua_common.events.published import PublishedEvent, to_datetime
@@ -46,3 +47,27 @@ def _new_appointment(message: Message) -> datetime | None:
         if field in message.DESCRIPTOR.fields_by_name and message.HasField(field):
             return to_datetime(getattr(message, field))
     return None
+
+
+INVOICE_ISSUED = payment_events.InvoiceIssued.DESCRIPTOR.full_name
+#: payment's events after which nothing is owed before processing any more
+SETTLED = frozenset(m.DESCRIPTOR.full_name for m in (payment_events.InvoicePaid, payment_events.InvoiceCancelled))
+DUE_BEFORE_PROCESSING = "before_processing"
+
+
+class PaymentPolicies:
+    """Payment owns the invoice: intake keeps whether the dossier waits on its applicant's payment
+    before processing (the procedure's schedule says so on the invoice), to show national status 6
+    until the invoice is paid or cancelled."""
+
+    handles = frozenset({INVOICE_ISSUED, *SETTLED})
+
+    def __init__(self, standing_sql: str) -> None:
+        self.standing_sql = standing_sql
+
+    def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        if event.type == INVOICE_ISSUED:
+            awaiting = event.message(payment_events.InvoiceIssued).due == DUE_BEFORE_PROCESSING
+        else:
+            awaiting = False
+        work.execute(self.standing_sql, (event.dossier_id, awaiting, event.position))

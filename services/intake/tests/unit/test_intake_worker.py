@@ -150,3 +150,14 @@ def test_the_entrypoints_serve_through_a_nameko_container():
     assert out["dossier"] in out["page"] and out["head"] == 3
     assert out["tracked"] == [4, 0]
     assert (out["pushed"], out["pulled"]) == ([{"id": 2}], [[{"id": 1}]])
+
+
+def test_a_payment_event_goes_to_payments_follower_which_pulls_through_payments_rpc(app):
+    followers = {"workflow": RecordingFollower(), "payment": RecordingFollower(position=7)}
+    service = worker_factory(IntakeService, parts=AppAndFollowers(app, followers))
+    service.payment.read_notifications.return_value = [{"id": 8}]
+    service.on_payment_event({"id": 8})
+    service.poll_payment()
+    assert followers["payment"].pushed == [{"id": 8}] and followers["workflow"].pushed == []
+    assert followers["payment"].pulled == [[{"id": 8}], [{"id": 8}]]
+    assert service.tracked_position("payment") == 7

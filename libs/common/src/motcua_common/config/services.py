@@ -1,4 +1,5 @@
-"""The services of the platform and the processes each runs (gRPC edge, nameko worker, relay):
+"""The services of the platform and the processes each runs (gRPC edge, nameko worker, relay, and
+for some an HTTP edge for outside systems' callbacks):
 the one list the local runner, the test kit, replay and the chart (checked by charts/tests) follow."""
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 
 # Every service runs these processes: its gRPC edge, its nameko worker, its relay.
 PROCESSES = ("grpc", "worker", "relay")
+# A service that outside systems call back over HTTP also runs its HTTP edge (entrypoints/callback.py).
+CALLBACK = "callback"
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,15 @@ class ServiceProcesses:
     name: str
     package: str
     port: int
+    callback_port: int = 0  # its HTTP edge for outside systems' callbacks (0: none)
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        return PROCESSES + ((CALLBACK,) if self.callback_port else ())
+
+    @property
+    def callback_variable(self) -> str:
+        return f"MOTCUA_{self.name.upper()}_CALLBACK_ADDRESS"
 
     @property
     def address_variable(self) -> str:
@@ -27,7 +39,7 @@ class ServiceProcesses:
         """Prometheus port of one process: base + 10 x the service's place + 1 (grpc), 2 (worker), 3 (relay)."""
         if not base:
             return 0
-        return base + 10 * SERVICES.index(self) + PROCESSES.index(process) + 1
+        return base + 10 * SERVICES.index(self) + (PROCESSES + (CALLBACK,)).index(process) + 1
 
     def command(self, process: str, python: str = sys.executable) -> list[str]:
         return {
@@ -35,10 +47,11 @@ class ServiceProcesses:
             "worker": [python, "-m", "motcua_common.runtime.nameko_main",
                        f"{self.package}.entrypoints.service:{self.name.capitalize()}Service"],
             "relay": [python, "-m", f"{self.package}.entrypoints.relay"],
+            CALLBACK: [python, "-m", f"{self.package}.entrypoints.callback"],
         }[process]
 
     def commands(self) -> dict[str, list[str]]:
-        return {f"{self.name}-{process}": self.command(process) for process in PROCESSES}
+        return {f"{self.name}-{process}": self.command(process) for process in self.processes}
 
 
 # The services built so far (notification 50054 and evaluation 50055 join when their issues
@@ -47,7 +60,7 @@ SERVICES = [
     ServiceProcesses("intake", "motcua_intake", 50051),
     ServiceProcesses("workflow", "motcua_workflow", 50052),
     ServiceProcesses("reporting", "motcua_reporting", 50056),
-    ServiceProcesses("payment", "motcua_payment", 50053),
+    ServiceProcesses("payment", "motcua_payment", 50053, callback_port=8053),
 ]
 
 

@@ -1,12 +1,16 @@
 """Run the whole platform locally: set up schemas, start every service's processes
-(gRPC edge, nameko worker, relay), wait until each gRPC server reports SERVING,
-print the endpoints, and stop everything on Ctrl-C. A process that dies is restarted.
+(gRPC edge, nameko worker, relay, HTTP callback edge) and the sandboxes standing in for outside
+systems (the PayGov gateway, unless MOTCUA_PAYGOV_URL names a real one), wait until each gRPC
+server reports SERVING and each HTTP edge answers, print the endpoints, and stop everything on
+Ctrl-C. A process that dies is restarted.
 
     motcua-platform [--env-file .local/quang-tri.env]
 """
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,8 +35,50 @@ def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
     env.setdefault("MOTCUA_DATA_DIR", str(repo / "infra" / "provinces" / env.get("MOTCUA_PROVINCE", "quang-tri")))
     for service in SERVICES:
         env.setdefault(service.address_variable, f"127.0.0.1:{service.port}")
+        if service.callback_port:
+            env.setdefault(service.callback_variable, f"127.0.0.1:{service.callback_port}")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+PAYGOV_SANDBOX = "paygov-sandbox"
+DEFAULT_PAYGOV_SANDBOX_PORT = 18080
+
+
+def paygov_sandbox(env: dict[str, str], repo: Path, state_dir: Path) -> dict[str, list[str]]:
+    """Unless MOTCUA_PAYGOV_URL names a gateway, stand the sandbox gateway in for it: payment's
+    MOTCUA_PAYGOV_* settings are set in `env` to the sandbox (MOTCUA_PAYGOV_SANDBOX_PORT, 18080 by
+    default) with a secret generated once into `state_dir`, and the sandbox's command is returned."""
+    if env.get("MOTCUA_PAYGOV_URL"):
+        return {}
+    port = int(env.get("MOTCUA_PAYGOV_SANDBOX_PORT") or DEFAULT_PAYGOV_SANDBOX_PORT)
+    env["MOTCUA_PAYGOV_SANDBOX_PORT"] = str(port)
+    secret_file = Path(env.get("MOTCUA_PAYGOV_SECRET_FILE") or state_dir / "paygov-sandbox.secret")
+    if not secret_file.exists():
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    callback = env[service("payment").callback_variable]
+    env.update({"MOTCUA_PAYGOV_URL": f"http://127.0.0.1:{port}/pay", "MOTCUA_PAYGOV_PARTNER_CODE": "SANDBOX",
+                "MOTCUA_PAYGOV_ACCESS_KEY": "SANDBOX-ACCESS", "MOTCUA_PAYGOV_SECRET_FILE": str(secret_file)})
+    env.setdefault("MOTCUA_PAYMENT_RETURN_URL", f"http://{callback}/paygov/return")
+    return {PAYGOV_SANDBOX: [sys.executable, "-m", "paygov_sandbox", "--port", str(port),
+                             "--secret-file", str(secret_file), "--callback-url", f"http://{callback}/paygov/callback",
+                             "--retry-seconds", env.get("MOTCUA_PAYGOV_SANDBOX_RETRY_SECONDS", "5")]}
+
+
+def sandbox_env(env: dict[str, str]) -> dict[str, str]:
+    """A sandbox stands for an outside system: it gets no platform credentials."""
+    return {"PATH": env.get("PATH", os.defpath), "PYTHONUNBUFFERED": "1"}
+
+
+def http_addresses(env: dict[str, str]) -> dict[str, str]:
+    """The HTTP edges and sandboxes to wait for (name -> host:port), each answering GET /health."""
+    addresses = {f"{s.name}-callback": env[s.callback_variable] for s in SERVICES if s.callback_port}
+    if env.get("MOTCUA_PAYGOV_SANDBOX_PORT") and "127.0.0.1" in env.get("MOTCUA_PAYGOV_URL", ""):
+        addresses[PAYGOV_SANDBOX] = f"127.0.0.1:{env['MOTCUA_PAYGOV_SANDBOX_PORT']}"
+    return addresses
 
 
 def setup_schemas(env: dict[str, str]) -> None:
@@ -46,14 +92,36 @@ def setup_schemas(env: dict[str, str]) -> None:
 
 
 def check_ports_free(env: dict[str, str]) -> None:
+    for service in SERVICES:
+        for variable in [service.address_variable] + ([service.callback_variable] if service.callback_port else []):
+            host, port = env[variable].rsplit(":", 1)
+            _check_port_free(host, int(port), service.name, variable)
+
+
+def _check_port_free(host: str, port: int, what: str, variable: str) -> None:
     import socket
 
-    for service in SERVICES:
-        host, port = env[service.address_variable].rsplit(":", 1)
-        with socket.socket() as probe:
-            if probe.connect_ex((host, int(port))) == 0:
-                raise SystemExit(f"{service.name}: {host}:{port} is already in use (is another motcua running?). "
-                                 f"Stop it, or set {service.address_variable}.")
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise SystemExit(f"{what}: {host}:{port} is already in use (is another motcua running?). "
+                             f"Stop it, or set {variable}.")
+
+
+def wait_answering(address: str, timeout: float = 60.0) -> None:
+    """Until GET /health at host:port answers 200."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{address}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the HTTP server at {address} did not answer")
+        time.sleep(0.2)
 
 
 def wait_serving(address: str, timeout: float = 60.0) -> None:
@@ -72,27 +140,35 @@ def wait_serving(address: str, timeout: float = 60.0) -> None:
 
 
 class Supervisor:
-    def __init__(self, env: dict[str, str], log_dir: Path | None, output: IO[str] | None = None) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path | None, output: IO[str] | None = None,
+                 sandboxes: dict[str, list[str]] | None = None, sandboxes_dir: Path | None = None) -> None:
         self.env = env
         self.log_dir = log_dir
         self.output = output
         self.commands = {name: cmd for s in SERVICES for name, cmd in s.commands().items()}
+        self.sandboxes = dict(sandboxes or {})  # name -> command, run from sandboxes_dir
+        self.sandboxes_dir = sandboxes_dir
+        self.commands.update(self.sandboxes)
         self.children: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, int] = {}
         self._output_lock = threading.Lock()
         self._copiers: list[threading.Thread] = []
 
     def start(self, name: str) -> subprocess.Popen:
-        service_name, process = name.rsplit("-", 1)
-        service = next(s for s in SERVICES if s.name == service_name)
-        env = {**service_env(self.env, service_name), "MOTCUA_METRICS_PORT": str(service.metrics_port(int(self.env.get("MOTCUA_METRICS_BASE_PORT", "9100")), process))}
+        if name in self.sandboxes:
+            env, cwd = sandbox_env(self.env), self.sandboxes_dir
+        else:
+            service_name, process = name.rsplit("-", 1)
+            service = next(s for s in SERVICES if s.name == service_name)
+            env = {**service_env(self.env, service_name), "MOTCUA_METRICS_PORT": str(service.metrics_port(int(self.env.get("MOTCUA_METRICS_BASE_PORT", "9100")), process))}
+            cwd = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             stdout: IO[str] | int = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - lives as long as the child
         else:
             stdout = subprocess.PIPE  # merged below a line at a time: children sharing one output glue records
         child = subprocess.Popen(self.commands[name], env=env, stdout=stdout, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+                                 start_new_session=True, cwd=cwd)
         if child.stdout is not None:
             copier = threading.Thread(target=self._copy_lines, args=(child.stdout,), name=f"{name}-output", daemon=True)
             copier.start()
@@ -156,9 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(env["MOTCUA_DATA_DIR"]).is_dir():
         raise SystemExit(f"no province data at {env['MOTCUA_DATA_DIR']}: create it (see infra/provinces/) "
                          "or set MOTCUA_DATA_DIR")
+    sandboxes = paygov_sandbox(env, repo, args.log_dir or repo / ".local")
+    if sandboxes:
+        _check_port_free("127.0.0.1", int(env["MOTCUA_PAYGOV_SANDBOX_PORT"]), "the PayGov sandbox",
+                         "MOTCUA_PAYGOV_SANDBOX_PORT")
     print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
     setup_schemas(env)
-    supervisor = Supervisor(env, args.log_dir)
+    supervisor = Supervisor(env, args.log_dir, sandboxes=sandboxes, sandboxes_dir=repo / "infra" / "sandboxes")
     stopping = False
 
     def stop(*_: object) -> None:
@@ -171,11 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for service in SERVICES:
             wait_serving(env[service.address_variable])
+        for address in http_addresses(env).values():
+            wait_answering(address)
         supervisor.say("==> motcua is up. gRPC endpoints (health and reflection on each):")
         base = int(env.get("MOTCUA_METRICS_BASE_PORT", "9100"))
         for service in SERVICES:
             ports = ", ".join(str(service.metrics_port(base, p)) for p in ("grpc", "worker", "relay")) if base else "off"
             supervisor.say(f"    {service.name:<10} {env[service.address_variable]:<18} metrics: {ports}")
+        for name, address in http_addresses(env).items():
+            supervisor.say(f"    {name:<16} http://{address}")
         supervisor.say("    try: grpcurl -plaintext localhost:50051 list      (Ctrl-C stops everything)")
         while not stopping:
             supervisor.watch_once()

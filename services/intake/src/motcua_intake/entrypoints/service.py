@@ -1,5 +1,6 @@
 """intake's nameko worker: serves intake's notification log to consumers that pull, and follows
-workflow's events (a deadline extension gives the applicant an apology letter from intake)."""
+workflow's events (a deadline extension gives the applicant an apology letter from intake) and
+payment's (a dossier awaiting payment before processing shows national status 6)."""
 from __future__ import annotations
 
 from nameko.rpc import RpcProxy, rpc
@@ -10,16 +11,18 @@ from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS,
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
-    from motcua_intake.bootstrap import bootstrap, workflow_follower
+    from motcua_intake.bootstrap import bootstrap, payment_follower, workflow_follower
 
     app = bootstrap(settings)
-    return AppAndFollowers(app, {"workflow": workflow_follower(app, settings)})
+    return AppAndFollowers(app, {"workflow": workflow_follower(app, settings),
+                                 "payment": payment_follower(app, settings)})
 
 
 class IntakeService(AuditEndpoints, ConsumerHealth):
     name = "intake"
     parts = Built(_app_and_follower)
     workflow = RpcProxy("workflow")
+    payment = RpcProxy("payment")
 
     @property
     def audited_app(self):  # type: ignore[no-untyped-def]
@@ -34,6 +37,15 @@ class IntakeService(AuditEndpoints, ConsumerHealth):
     def poll_workflow(self) -> None:
         self.parts.followers["workflow"].catch_up(read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
 
+    @published_event_handler("payment", ALL_EVENTS)
+    def on_payment_event(self, notification: dict) -> None:
+        self.parts.followers["payment"].on_push(notification,
+                                   read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
+
+    @timer(interval=2.0, eager=True)
+    def poll_payment(self) -> None:
+        self.parts.followers["payment"].catch_up(read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
+
     @rpc
     def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
         """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
@@ -41,4 +53,5 @@ class IntakeService(AuditEndpoints, ConsumerHealth):
 
     @rpc
     def tracked_position(self, upstream: str) -> int:
-        return self.parts.followers["workflow"].position() if upstream == "workflow" else 0
+        follower = self.parts.followers.get(upstream)
+        return follower.position() if follower is not None else 0

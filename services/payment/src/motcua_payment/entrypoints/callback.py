@@ -1,0 +1,93 @@
+"""payment's HTTP edge for the gateway (its own process): `POST /paygov/callback` takes PayGov's
+signed callback, verifies it before anything is recorded, records the payment once however often,
+late or out of order it comes, and answers as the protocol says (adapters/paygov.answer);
+`GET /paygov/return` is the page the payer's browser comes back to (it records nothing: only the
+signed server-to-server callback does)."""
+from __future__ import annotations
+
+import json
+from typing import Mapping
+
+from motcua_common.config.services import service
+from motcua_common.config.settings import Settings
+from motcua_common.edge.http_callbacks import Reply, make_server, serve_until_signalled
+from motcua_common.errors import MotcuaError, NotFound, RuleViolated
+from motcua_common.events.context import Actor
+from motcua_common.observability.logs import configure, get_logger
+
+from motcua_payment.adapters.paygov import CallbackRefused, answer, verify_callback
+from motcua_payment.application import PaymentApplication
+
+log = get_logger()
+GATEWAY_ACTOR = Actor.system("payment.paygov-callback")
+CALLBACK_PATH = "/paygov/callback"
+RETURN_PATH = "/paygov/return"
+RETURN_PAGE = """<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Kết quả thanh toán</title></head>
+<body><h1>Đã nhận yêu cầu thanh toán</h1><p>Kết quả thanh toán được cổng thanh toán gửi trực tiếp cho hệ thống.
+Vui lòng tra cứu hồ sơ để xem trạng thái thanh toán.</p></body></html>"""
+
+
+def paygov_callback(app: PaymentApplication, body: bytes) -> Reply:
+    """Verify (nothing is read before the checksum holds), record, answer. Refusals are logged by
+    reason and field only: the callback's fields may describe the payer."""
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        log.warning("paygov_callback_refused", reason="MALFORMED_BODY")
+        return Reply.json(answer(False, "MALFORMED_BODY"), 400)
+    if app.gateway is None:
+        log.warning("paygov_callback_refused", reason="GATEWAY_NOT_CONFIGURED")
+        return Reply.json(answer(False, "GATEWAY_NOT_CONFIGURED"))
+    try:
+        result = verify_callback(app.gateway, fields, app.clock.now())
+    except CallbackRefused as refused:
+        log.warning("paygov_callback_refused", reason=refused.reason, field=refused.field)
+        return Reply.json(answer(False, refused.reason))
+    try:
+        view = app.record_gateway_result(result, GATEWAY_ACTOR)
+    except NotFound:
+        log.warning("paygov_callback_refused", reason="UNKNOWN_ORDER", order_id=result.order_id)
+        return Reply.json(answer(False, "UNKNOWN_ORDER"))
+    except RuleViolated as refused:
+        log.warning("paygov_callback_refused", reason=refused.reason, order_id=result.order_id)
+        return Reply.json(answer(False, refused.reason))
+    except MotcuaError as refused:
+        log.warning("paygov_callback_refused", reason=type(refused).__name__, order_id=result.order_id)
+        return Reply.json(answer(False, type(refused).__name__))
+    log.info("paygov_callback_recorded", order_id=result.order_id, succeeded=result.succeeded,
+             dossier_code=view["dossier_code"], status=view["status"])
+    return Reply.json(answer(True))
+
+
+def create_server(app: PaymentApplication, address: str):  # type: ignore[no-untyped-def]
+    def callback(body: bytes, query: Mapping[str, str]) -> Reply:
+        return paygov_callback(app, body)
+
+    return make_server(address, posts={CALLBACK_PATH: callback},
+                       gets={RETURN_PATH: lambda body, query: Reply.html(RETURN_PAGE)})
+
+
+def callback_address(env: Mapping[str, str]) -> str:
+    """Where the callback edge listens (MOTCUA_PAYMENT_CALLBACK_ADDRESS, host:port; 127.0.0.1:8053 by default)."""
+    declared = service("payment")
+    return env.get(declared.callback_variable) or f"127.0.0.1:{declared.callback_port}"
+
+
+def main() -> None:
+    import os
+
+    from motcua_payment.bootstrap import bootstrap
+
+    settings = Settings.from_env()
+    configure(service="payment", process="callback", level=settings.log_level)
+    app = bootstrap(settings)
+    server = create_server(app, callback_address(os.environ))
+    log.info("http_callbacks_serving", address=callback_address(os.environ), port=server.server_address[1],
+             gateway_configured=app.gateway is not None)
+    serve_until_signalled(server)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""payment's HTTP edge for PayGov's callback (entrypoints/callback.py), in memory: verified before
+anything is recorded, recorded once however often it comes, answered as the protocol says."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from uuid import uuid4
+
+import pytest
+
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
+from motcua_common.events.in_memory import in_memory_env, own_log
+
+from motcua_payment.adapters.paygov import PayGovConfig, answer, callback_checksum, format_pay_date
+from motcua_payment.application import PaymentApplication
+from motcua_payment.domain.fees import FeeBook, FeeItem, FeeSchedule
+from motcua_payment.entrypoints.callback import paygov_callback
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+SECRET = "khoa-bi-mat-thu-nghiem"
+BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                            (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))], [])
+
+
+@pytest.fixture
+def app():
+    app = PaymentApplication(env=in_memory_env(), province="test", clock=FixedClock(NOW),
+                             gateway=PayGovConfig("http://gateway.invalid/pay", "P", "A", SECRET))
+    yield app
+    app.close()
+
+
+def issue(app: PaymentApplication) -> dict:
+    return app.issue_invoice(uuid4(), "000.31.01.H45-261201-0001", BOOK.charge("2.000884", "online", NOW),
+                             Actor.system("test"))
+
+
+def callback(invoice: dict, secret: str = SECRET, **changes: str) -> bytes:
+    fields = {"orderId": invoice["order_id"], "amount": str(invoice["total_vnd"]), "errorCode": "00",
+              "transactionNo": "SBX0001", "payDate": format_pay_date(NOW), "requestCode": invoice["order_id"],
+              "orderInfo": "Le phi", "paygate": "SANDBOX", "type": "1", "transactionCode": "TC1"}
+    fields["checksum"] = callback_checksum(secret, fields)
+    return json.dumps(fields | changes).encode()
+
+
+def events(app: PaymentApplication) -> list[str]:
+    return [e.name for e in own_log(app)]
+
+
+def test_a_callback_told_three_times_pays_once_and_is_acknowledged_each_time(app):
+    invoice = issue(app)
+    replies = [paygov_callback(app, callback(invoice)) for _ in range(3)]
+    assert [(r.status, json.loads(r.body)) for r in replies] == [(200, answer(True))] * 3
+    assert events(app).count("Invoice.Paid") == 1 and app.get_invoice(invoice["id"])["status"] == "paid"
+
+
+def test_a_callback_changed_after_signing_records_nothing(app):
+    invoice = issue(app)
+    before = events(app)
+    reply = paygov_callback(app, callback(invoice, amount="1000"))
+    assert json.loads(reply.body) == answer(False, "BAD_CHECKSUM")
+    assert events(app) == before
+
+
+def test_a_callback_signed_with_another_secret_records_nothing(app):
+    invoice = issue(app)
+    before = events(app)
+    assert json.loads(paygov_callback(app, callback(invoice, secret="khac")).body) == answer(False, "BAD_CHECKSUM")
+    assert events(app) == before
+
+
+def test_a_callback_for_an_unknown_order_is_answered_failed(app):
+    reply = paygov_callback(app, callback({"order_id": "HS" + "0" * 18, "total_vnd": 10_000}))
+    assert json.loads(reply.body) == answer(False, "UNKNOWN_ORDER")
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b""])
+def test_a_body_that_is_not_a_json_object_is_refused(app, body):
+    reply = paygov_callback(app, body)
+    assert (reply.status, json.loads(reply.body)) == (400, answer(False, "MALFORMED_BODY"))
+
+
+def test_a_wrong_amount_with_a_valid_checksum_is_refused_by_the_invoice(app):
+    invoice = issue(app)
+    before = events(app)
+    reply = paygov_callback(app, callback({**invoice, "total_vnd": 9_000}))
+    assert json.loads(reply.body) == answer(False, "WRONG_AMOUNT") and events(app) == before
