@@ -1,10 +1,8 @@
 """The composition root: environment -> objects. Nothing is built at import time."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import Mapping
 
 from motcua_common.config.settings import ConfigurationError, Settings
 from motcua_common.events.consumer import UpstreamFollower
@@ -22,24 +20,22 @@ from motcua_payment.policies import IntakePolicies
 SERVICE = "payment"
 
 
-def gateway_config(env: Mapping[str, str]) -> PayGovConfig | None:
+def gateway_config(settings: Settings) -> PayGovConfig | None:
     """The online gateway (MOTCUA_PAYGOV_URL, _PARTNER_CODE, _ACCESS_KEY, and the secret's file
     MOTCUA_PAYGOV_SECRET_FILE); None when MOTCUA_PAYGOV_URL is unset (online payment is off)."""
-    url = env.get("MOTCUA_PAYGOV_URL", "")
-    if not url:
+    if not settings.paygov_url:
         return None
-    secret_file = env.get("MOTCUA_PAYGOV_SECRET_FILE", "")
-    if not secret_file:
+    if not settings.paygov_secret_file:
         raise ConfigurationError("MOTCUA_PAYGOV_SECRET_FILE is required with MOTCUA_PAYGOV_URL")
-    return PayGovConfig(url, env.get("MOTCUA_PAYGOV_PARTNER_CODE", ""), env.get("MOTCUA_PAYGOV_ACCESS_KEY", ""),
-                        Path(secret_file).read_text(encoding="utf-8").strip())
+    return PayGovConfig(settings.paygov_url, settings.paygov_partner_code, settings.paygov_access_key,
+                        Path(settings.paygov_secret_file).read_text(encoding="utf-8").strip())
 
 
-def beneficiary(env: Mapping[str, str]) -> Beneficiary | None:
+def beneficiary(settings: Settings) -> Beneficiary | None:
     """The collecting account of VietQR codes (MOTCUA_VIETQR_BANK_BIN, MOTCUA_VIETQR_ACCOUNT); None: no codes."""
-    if not env.get("MOTCUA_VIETQR_ACCOUNT"):
+    if not settings.vietqr_account:
         return None
-    return Beneficiary(env.get("MOTCUA_VIETQR_BANK_BIN", ""), env["MOTCUA_VIETQR_ACCOUNT"])
+    return Beneficiary(settings.vietqr_bank_bin, settings.vietqr_account)
 
 
 def bootstrap(settings: Settings | None = None) -> PaymentApplication:
@@ -47,8 +43,8 @@ def bootstrap(settings: Settings | None = None) -> PaymentApplication:
     pool = make_pool(settings)
     app = PaymentApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                              clock=make_clock(settings), index=PostgresInvoiceSummaries(pool, SERVICE),
-                             gateway=gateway_config(os.environ), beneficiary=beneficiary(os.environ),
-                             return_url=os.environ.get("MOTCUA_PAYMENT_RETURN_URL", ""))
+                             gateway=gateway_config(settings), beneficiary=beneficiary(settings),
+                             return_url=settings.payment_return_url)
     app.publication = published.publication()
     return app
 

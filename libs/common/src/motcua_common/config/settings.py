@@ -168,6 +168,15 @@ class Settings:
     audit_signing_key: bytes = b""
     audit_trusted_keys: tuple[str, ...] = ()
     unit_keys_dir: str = ""
+    #: payment's online gateway and VietQR account (services/payment/README.md); empty: not offered
+    paygov_url: str = ""
+    paygov_partner_code: str = ""
+    paygov_access_key: str = ""
+    paygov_secret_file: str = ""
+    payment_return_url: str = ""
+    vietqr_bank_bin: str = ""
+    vietqr_account: str = ""
+    payment_callback_address: str = ""
     #: calls a gRPC edge serves at once (health checks aside); more are refused with RESOURCE_EXHAUSTED
     grpc_max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT
     rate_limit_client_per_minute: int = DEFAULT_RATE_LIMIT_CLIENT_PER_MINUTE
@@ -237,6 +246,14 @@ class Settings:
             audit_trusted_keys=tuple(k.strip() for k in env.get("MOTCUA_AUDIT_TRUSTED_KEYS", "").split(",") if k.strip()),
             # Units' result-signing keys and certificates (workflow); empty: results cannot be signed.
             unit_keys_dir=env.get("MOTCUA_UNIT_KEYS_DIR", ""),
+            paygov_url=env.get("MOTCUA_PAYGOV_URL", ""),
+            paygov_partner_code=env.get("MOTCUA_PAYGOV_PARTNER_CODE", ""),
+            paygov_access_key=env.get("MOTCUA_PAYGOV_ACCESS_KEY", ""),
+            paygov_secret_file=env.get("MOTCUA_PAYGOV_SECRET_FILE", ""),
+            payment_return_url=env.get("MOTCUA_PAYMENT_RETURN_URL", ""),
+            vietqr_bank_bin=env.get("MOTCUA_VIETQR_BANK_BIN", ""),
+            vietqr_account=env.get("MOTCUA_VIETQR_ACCOUNT", ""),
+            payment_callback_address=env.get("MOTCUA_PAYMENT_CALLBACK_ADDRESS", ""),
             grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", str(DEFAULT_GRPC_MAX_IN_FLIGHT)),
             rate_limit_client_per_minute=_positive_int(env, "MOTCUA_RATE_LIMIT_CLIENT_PER_MINUTE",
                                                        str(DEFAULT_RATE_LIMIT_CLIENT_PER_MINUTE)),

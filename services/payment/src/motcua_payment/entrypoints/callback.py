@@ -69,22 +69,19 @@ def create_server(app: PaymentApplication, address: str):  # type: ignore[no-unt
                        gets={RETURN_PATH: lambda body, query: Reply.html(RETURN_PAGE)})
 
 
-def callback_address(env: Mapping[str, str]) -> str:
+def callback_address(settings: Settings) -> str:
     """Where the callback edge listens (MOTCUA_PAYMENT_CALLBACK_ADDRESS, host:port; 127.0.0.1:8053 by default)."""
-    declared = service("payment")
-    return env.get(declared.callback_variable) or f"127.0.0.1:{declared.callback_port}"
+    return settings.payment_callback_address or f"127.0.0.1:{service('payment').callback_port}"
 
 
 def main() -> None:
-    import os
-
     from motcua_payment.bootstrap import bootstrap
 
     settings = Settings.from_env()
     configure(service="payment", process="callback", level=settings.log_level)
     app = bootstrap(settings)
-    server = create_server(app, callback_address(os.environ))
-    log.info("http_callbacks_serving", address=callback_address(os.environ), port=server.server_address[1],
+    server = create_server(app, callback_address(settings))
+    log.info("http_callbacks_serving", address=callback_address(settings), port=server.server_address[1],
              gateway_configured=app.gateway is not None)
     serve_until_signalled(server)
 
