@@ -10,6 +10,8 @@ from datetime import datetime
 
 #: end reasons (motcua_common.province.dossier_rules.END_REASONS)
 PROCESSED, WITHDRAWN, REFUSED, STOPPED = "processed", "withdrawn", "refused", "stopped"
+#: the end reasons of a dossier whose processing finished (a result exists)
+RESOLVED_END_REASONS = frozenset({PROCESSED, "result_returned"})
 ONLINE = "online"
 #: payment's online flags that count as paid online (1 national payment platform, 2 local gateway)
 ONLINE_PAYMENT_FLAGS = frozenset({1, 2})

@@ -20,8 +20,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Callable, Iterable
 
-from motcua_evaluation.domain.facts import (ONLINE, ONLINE_PAYMENT_FLAGS, PROCESSED, REFUSED, WITHDRAWN,
-                                            DossierFacts)
+from motcua_evaluation.domain.facts import (ONLINE, ONLINE_PAYMENT_FLAGS, REFUSED, RESOLVED_END_REASONS,
+                                            WITHDRAWN, DossierFacts)
 from motcua_evaluation.domain.methodology import Indicator, Methodology
 
 SCORED, NO_DATA, NO_DOSSIERS, NOT_APPLICABLE = "scored", "no_data", "no_dossiers", "not_applicable"
@@ -225,7 +225,7 @@ def dossier_satisfaction(j: _Judge) -> Measured:
 
 
 def electronic_results(j: _Judge) -> Measured:
-    processed = [f for f in j.facts if f.end_reason == PROCESSED and j.in_period(f.ended_at)
+    processed = [f for f in j.facts if f.end_reason in RESOLVED_END_REASONS and j.in_period(f.ended_at)
                  and f.result_document_expected]
     return _share([f for f in processed if j.before_end(f.result_signed_at)], processed)
 
