@@ -1,7 +1,10 @@
-"""Reads the methodology file (infra/methodology/decision-766.yaml) into a validated MethodologyBook.
+"""Reads the methodology file into a validated MethodologyBook.
 
-Every version is validated when the file is loaded (a service refuses to start on a methodology
-that does not add up), never while a scorecard is computed.
+The methodology is national, the same for every province, and its measures are code: so its data
+ships with the service (`motcua_evaluation/data/decision-766.yaml`, package data, in the image
+too) and changes in the same release as the code that reads it. Every version is validated when
+the file is loaded (a service refuses to start on a methodology that does not add up), never
+while a scorecard is computed.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from motcua_evaluation.domain.methodology import (Group, Indicator, Methodology,
 from motcua_evaluation.domain.scorecard import MEASURES
 
 #: the methodology shared by every province (it is national)
-DEFAULT_PATH = Path(__file__).resolve().parents[5] / "infra" / "methodology" / "decision-766.yaml"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "decision-766.yaml"
 
 
 def _required(record: dict, key: str, where: str) -> Any:

@@ -1,7 +1,7 @@
 """The scorecard methodology as effective-dated data: groups, indicators, weights, thresholds.
 
 The methodology changes (DOMAIN.md "Scoring": several figures are unconfirmed), so nothing of it
-is code: `Methodology` is what a version of infra/methodology/decision-766.yaml says, validated
+is code: `Methodology` is what a version of motcua_evaluation/data/decision-766.yaml says, validated
 when it is loaded (`validate`), and `MethodologyBook.in_force(day)` picks the version a period
 is scored with. Pure data: no I/O.
 """
