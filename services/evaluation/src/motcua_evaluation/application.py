@@ -1,7 +1,7 @@
 """Evaluation's use cases: rate a dossier, read its rating, compute a unit's scorecard for a period."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Iterable, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -27,9 +27,10 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 class DossierFactsSource(Protocol):
     """The per-dossier facts projected from the published events (domain.projection)."""
 
-    def get(self, dossier_id: UUID) -> DossierFacts | None: ...
+    def get(self, dossier_id: UUID, as_of: datetime | None = None) -> DossierFacts | None: ...
 
-    def all(self) -> Iterable[DossierFacts]: ...
+    def all(self, as_of: datetime | None = None) -> Iterable[DossierFacts]:
+        """Every dossier's facts from the events recorded by `as_of` (None: every event so far)."""
 
 
 class Vault(Protocol):
@@ -113,19 +114,24 @@ class EvaluationApplication(MotcuaApplication):
 
     # -- the scorecard --------------------------------------------------------------------------
     def scorecard(self, period: Period, units: Iterable[str] = (), unit_level: str = "",
-                  methodology: str = "") -> Scorecard:
+                  methodology: str = "", as_of: datetime | None = None) -> Scorecard:
         """The scorecard of `units` (none: the province) for `period`, by the methodology in force on
-        the period's last day in Vietnam (or the version named), each dossier's rating included."""
+        the period's last day in Vietnam (or the version named), each dossier's rating included; as
+        the province saw it at `as_of` (the events and ratings recorded by then; None: now). The
+        period is judged at its end either way."""
         if period.end <= period.start:
             raise InvalidArgument.single("period", "must end after it starts")
+        as_of = as_of or self.clock.now()
         chosen = (self.methodology.named(methodology) if methodology
                   else self.methodology.in_force(_last_day(period)))
-        facts = [self._with_rating(f) for f in self.facts.all()]
+        facts = [self._with_rating(f, as_of) for f in self.facts.all(as_of)]
         return compute(chosen, facts, period, units=units, unit_level=unit_level)
 
-    def _with_rating(self, facts: DossierFacts) -> DossierFacts:
+    def _with_rating(self, facts: DossierFacts, as_of: datetime) -> DossierFacts:
         rating = self.get_or_none(Rating.id_for(self.province, UUID(facts.dossier_id)))
-        return facts if rating is None else with_rating(facts, rating.rated_at, rating.dissatisfied)
+        if rating is None or rating.rated_at > as_of:
+            return facts
+        return with_rating(facts, rating.rated_at, rating.dissatisfied)
 
 
 def _last_day(period: Period) -> date:

@@ -48,10 +48,10 @@ class Facts:
     def __init__(self) -> None:
         self.by_id: dict[UUID, DossierFacts] = {}
 
-    def get(self, dossier_id: UUID) -> DossierFacts | None:
+    def get(self, dossier_id: UUID, as_of=None) -> DossierFacts | None:
         return self.by_id.get(dossier_id)
 
-    def all(self):
+    def all(self, as_of=None):
         return list(self.by_id.values())
 
 
@@ -157,3 +157,6 @@ def test_the_scorecard_counts_a_dissatisfied_rating_as_disliked(world):
     app.rate_dossier("k1", first, {**PLEASED, "staff_attitude": 0}, "online", "", citizen)
     figure = app.scorecard(month, units=[UNIT]).indicator("satisfaction", "dossier_satisfaction")
     assert (figure.numerator, figure.denominator, figure.points, figure.shortfall_ids) == (1, 2, 3.33, (str(first),))
+    # as the province saw it a minute before the rating
+    earlier = app.scorecard(month, units=[UNIT], as_of=NOW - timedelta(minutes=1))
+    assert earlier.indicator("satisfaction", "dossier_satisfaction").points == 6.0

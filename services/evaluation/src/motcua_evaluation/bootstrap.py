@@ -1,0 +1,47 @@
+"""The composition root: environment -> objects. Nothing is built at import time."""
+from __future__ import annotations
+
+import sys
+
+from motcua_common.config.settings import Settings
+from motcua_common.events.consumer import UpstreamFollower
+from motcua_common.privacy.sealing import SubjectVault
+from motcua_common.runtime.service_setup import make_clock, make_pool, setup_service_schema
+
+from motcua_evaluation.adapters.followed_events import FollowedEvents, PostgresDossierFacts
+from motcua_evaluation.adapters.methodology_file import load_methodology
+from motcua_evaluation.application import EvaluationApplication
+from motcua_evaluation.policies import KeepFollowedEvents
+
+SERVICE = "evaluation"
+#: the services whose published events the scorecard folds
+UPSTREAMS = ("intake", "workflow", "payment")
+
+
+def bootstrap(settings: Settings | None = None) -> EvaluationApplication:
+    settings = settings or Settings.from_env()
+    pool = make_pool(settings)
+    return EvaluationApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+                                 clock=make_clock(settings), methodology=load_methodology(),
+                                 facts=PostgresDossierFacts(pool, SERVICE),
+                                 vault=SubjectVault(pool, SERVICE, settings.subject_kek, settings.province))
+
+
+def followers(app: EvaluationApplication, settings: Settings) -> dict[str, UpstreamFollower]:
+    """One follower per upstream (each applies its upstream's events strictly in order)."""
+    policy = KeepFollowedEvents(FollowedEvents(SERVICE))
+    return {upstream: UpstreamFollower(app, upstream, policy, clock=app.clock, province=settings.province)
+            for upstream in UPSTREAMS}
+
+
+def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
+    FollowedEvents.create_table(conn, schema)
+    SubjectVault.create_table(conn, schema)
+
+
+def setup_schema(settings: Settings | None = None) -> None:
+    setup_service_schema(settings or Settings.from_env(), SERVICE, EvaluationApplication, _own_tables)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:
+    setup_schema()
