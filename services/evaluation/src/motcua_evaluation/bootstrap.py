@@ -8,6 +8,7 @@ from motcua_common.events.consumer import UpstreamFollower
 from motcua_common.privacy.sealing import SubjectVault
 from motcua_common.runtime.service_setup import make_clock, make_pool, setup_service_schema
 
+from motcua_evaluation.adapters import published
 from motcua_evaluation.adapters.followed_events import FollowedEvents, PostgresDossierFacts
 from motcua_evaluation.adapters.methodology_file import load_methodology
 from motcua_evaluation.application import EvaluationApplication
@@ -21,10 +22,12 @@ UPSTREAMS = ("intake", "workflow", "payment")
 def bootstrap(settings: Settings | None = None) -> EvaluationApplication:
     settings = settings or Settings.from_env()
     pool = make_pool(settings)
-    return EvaluationApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
-                                 clock=make_clock(settings), methodology=load_methodology(),
-                                 facts=PostgresDossierFacts(pool, SERVICE),
-                                 vault=SubjectVault(pool, SERVICE, settings.subject_kek, settings.province))
+    app = EvaluationApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
+                                clock=make_clock(settings), methodology=load_methodology(),
+                                facts=PostgresDossierFacts(pool, SERVICE),
+                                vault=SubjectVault(pool, SERVICE, settings.subject_kek, settings.province))
+    app.publication = published.publication()
+    return app
 
 
 def followers(app: EvaluationApplication, settings: Settings) -> dict[str, UpstreamFollower]:

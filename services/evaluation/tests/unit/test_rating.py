@@ -160,3 +160,23 @@ def test_the_scorecard_counts_a_dissatisfied_rating_as_disliked(world):
     # as the province saw it a minute before the rating
     earlier = app.scorecard(month, units=[UNIT], as_of=NOW - timedelta(minutes=1))
     assert earlier.indicator("satisfaction", "dossier_satisfaction").points == 6.0
+
+
+def test_a_rating_is_published_without_its_comment(world):
+    from motcua.evaluation.events.v1 import events_pb2 as pb
+    from motcua_common.events.published import published_from_wire
+
+    from motcua_evaluation.adapters.published import publication
+
+    app, facts, _ = world
+    app.publication = publication()
+    dossier_id, citizen = dossier(facts)
+    app.rate_dossier("k1", dossier_id, {**PLEASED, "publicity": 1}, "notification_link", COMMENT, citizen)
+    [wire] = app.read_notifications(1, 10)
+    event = published_from_wire("evaluation", wire)
+    message = event.message(pb.RatingSubmitted)
+    assert (event.subject, message.dossier_id, message.via, message.has_comment, message.dissatisfied) == (
+        str(dossier_id), str(dossier_id), "notification_link", True, False)
+    assert {a.criterion: a.level for a in message.answers} == {**PLEASED, "publicity": 1}
+    assert message.applicant_subject_id == citizen.subject
+    assert "Nguy" not in str(wire) and b"Nguy" not in event.data
