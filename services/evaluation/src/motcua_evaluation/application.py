@@ -65,19 +65,21 @@ class EvaluationApplication(MotcuaApplication):
 
     # -- ratings --------------------------------------------------------------------------------
     def rate_dossier(self, idempotency_key: str, dossier_id: UUID, answers: dict[str, int], via: str,
-                     comment: str, actor: Actor) -> dict:
+                     comment: str, actor: Actor, applicant: str) -> dict:
         """The applicant rates a dossier whose result was returned; once per dossier (a repeat of the
-        same request with its key is answered with the first rating, another rating is refused)."""
+        same request with its key is answered with the first rating, another rating is refused).
+        `applicant`: the pseudonymous subject id of the person rating, as the edge verified it (a
+        citizen's own, or the one a kiosk or portal acts for); it must be the dossier's applicant."""
         idempotent = IdempotentRequest(self, self.province, "RateDossier", actor, idempotency_key,
-                                       {"dossier_id": dossier_id, "answers": answers, "via": via, "comment": comment})
+                                       {"dossier_id": dossier_id, "answers": answers, "via": via, "comment": comment,
+                                        "applicant": applicant})
         if idempotent.answered:
             return self.rating_of(dossier_id, with_comment=False)
         facts = self.facts.get(dossier_id)
         if facts is None:
             raise NotFound("dossier_id", f"dossier {dossier_id} is not known to evaluation")
-        applicant = actor.subject if actor.kind == "citizen" else actor.on_behalf_of
         if not applicant:
-            raise InvalidArgument.single("on_behalf_of", "a rating is the applicant's: name the applicant it is for")
+            raise InvalidArgument.single("applicant", "a rating is the applicant's: name the applicant it is for")
         if applicant != facts.applicant_subject:
             raise PermissionDenied("only the dossier's applicant rates it")
         if facts.result_returned_at is None:

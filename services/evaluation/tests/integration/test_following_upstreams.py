@@ -68,7 +68,7 @@ def test_intakes_events_become_facts_once_however_often_delivered_and_as_of_an_i
     assert {f.dossier_id for f in evaluation.facts.all(as_of=between)} == {str(first["id"])}
     assert evaluation.facts.get(second["id"], as_of=between - timedelta(days=1)) is None
 
-    citizen = Actor(kind="citizen", subject=mine.applicant_subject)
+    citizen = Actor(kind="citizen", subject="sub-of-the-applicant")
     with pytest.raises(RuleViolated) as early:
-        evaluation.rate_dossier("k1", second["id"], {}, "online", "", citizen)
+        evaluation.rate_dossier("k1", second["id"], {}, "online", "", citizen, mine.applicant_subject)
     assert early.value.reason == "RESULT_NOT_RETURNED"

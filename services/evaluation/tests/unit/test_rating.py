@@ -64,7 +64,15 @@ def world():
     app.close()
 
 
-def dossier(facts: Facts, returned: bool = True, late: bool = False) -> tuple[UUID, Actor]:
+class Rater(str):
+    """The applicant's subject id, and the citizen's token's actor (whose sub is not that id)."""
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(kind="citizen", subject="sub-" + self[:8])
+
+
+def dossier(facts: Facts, returned: bool = True, late: bool = False) -> tuple[UUID, "Rater"]:
     dossier_id, subject = uuid4(), str(uuid4())
     received = NOW - timedelta(days=10)
     facts.by_id[dossier_id] = DossierFacts(
@@ -73,13 +81,13 @@ def dossier(facts: Facts, returned: bool = True, late: bool = False) -> tuple[UU
         due_at=received + timedelta(days=3 if late else 9), due_before_extension=received + timedelta(days=3 if late else 9),
         ended_at=received + timedelta(days=5), end_reason="processed",
         result_returned_at=received + timedelta(days=6) if returned else None)
-    return dossier_id, Actor(kind="citizen", subject=subject)
+    return dossier_id, Rater(subject)
 
 
 def test_the_applicant_rates_a_returned_dossier_and_the_comment_is_sealed_not_stored_in_clear(world):
     app, facts, vault = world
     dossier_id, citizen = dossier(facts)
-    rating = app.rate_dossier("k1", dossier_id, PLEASED, "online", COMMENT, citizen)
+    rating = app.rate_dossier("k1", dossier_id, PLEASED, "online", COMMENT, citizen.actor, citizen)
     assert (rating["dissatisfied"], rating["survey_version"], rating["has_comment"]) == (False, "khao-sat-2018", True)
     stored = [e for e in own_log(app) if e.name == "Rating.Submitted"]
     assert len(stored) == 1 and "Nguyễn" not in stored[0].state.decode() and "Nguy" not in stored[0].state.decode()
@@ -89,8 +97,8 @@ def test_the_applicant_rates_a_returned_dossier_and_the_comment_is_sealed_not_st
 def test_a_comment_is_unreadable_once_the_applicant_is_erased(world):
     app, facts, vault = world
     dossier_id, citizen = dossier(facts)
-    app.rate_dossier("k1", dossier_id, PLEASED, "online", COMMENT, citizen)
-    vault.erased.add(UUID(citizen.subject))
+    app.rate_dossier("k1", dossier_id, PLEASED, "online", COMMENT, citizen.actor, citizen)
+    vault.erased.add(UUID(citizen))
     view = app.rating_of(dossier_id)
     assert (view["comment"], view["has_comment"], view["answers"]) == (None, True, PLEASED)
 
@@ -98,13 +106,13 @@ def test_a_comment_is_unreadable_once_the_applicant_is_erased(world):
 def test_a_second_rating_of_a_dossier_is_refused_and_a_repeated_request_answers_the_first(world):
     app, facts, _ = world
     dossier_id, citizen = dossier(facts)
-    first = app.rate_dossier("k1", dossier_id, PLEASED, "online", "", citizen)
-    assert app.rate_dossier("k1", dossier_id, PLEASED, "online", "", citizen)["id"] == first["id"]
+    first = app.rate_dossier("k1", dossier_id, PLEASED, "online", "", citizen.actor, citizen)
+    assert app.rate_dossier("k1", dossier_id, PLEASED, "online", "", citizen.actor, citizen)["id"] == first["id"]
     with pytest.raises(RuleViolated) as again:
-        app.rate_dossier("k2", dossier_id, {**PLEASED, "staff_attitude": 0}, "online", "", citizen)
+        app.rate_dossier("k2", dossier_id, {**PLEASED, "staff_attitude": 0}, "online", "", citizen.actor, citizen)
     assert again.value.reason == "ALREADY_RATED"
     with pytest.raises(RuleViolated) as reused:
-        app.rate_dossier("k1", dossier_id, {**PLEASED, "staff_attitude": 0}, "online", "", citizen)
+        app.rate_dossier("k1", dossier_id, {**PLEASED, "staff_attitude": 0}, "online", "", citizen.actor, citizen)
     assert reused.value.reason == "IDEMPOTENCY_KEY_REUSED"
     assert [e.name for e in own_log(app)] == ["Rating.Submitted", "IdempotencyRecord.Recorded"]
 
@@ -113,7 +121,7 @@ def test_a_dossier_is_rated_only_once_its_result_was_returned(world):
     app, facts, _ = world
     dossier_id, citizen = dossier(facts, returned=False)
     with pytest.raises(RuleViolated) as refused:
-        app.rate_dossier("k1", dossier_id, PLEASED, "online", "", citizen)
+        app.rate_dossier("k1", dossier_id, PLEASED, "online", "", citizen.actor, citizen)
     assert refused.value.reason == "RESULT_NOT_RETURNED" and own_log(app) == []
 
 
@@ -121,13 +129,13 @@ def test_only_the_applicant_or_a_kiosk_acting_for_the_applicant_rates(world):
     app, facts, _ = world
     dossier_id, citizen = dossier(facts)
     with pytest.raises(PermissionDenied):
-        app.rate_dossier("k1", dossier_id, PLEASED, "online", "", Actor(kind="citizen", subject=str(uuid4())))
+        app.rate_dossier("k1", dossier_id, PLEASED, "online", "", citizen.actor, str(uuid4()))
     with pytest.raises(InvalidArgument):
-        app.rate_dossier("k2", dossier_id, PLEASED, "kiosk", "", Actor(kind="system", subject="kiosk-01"))
-    kiosk = Actor(kind="system", subject="kiosk-01", on_behalf_of=citizen.subject)
-    assert app.rate_dossier("k3", dossier_id, PLEASED, "kiosk", "", kiosk)["via"] == "kiosk"
+        app.rate_dossier("k2", dossier_id, PLEASED, "kiosk", "", Actor(kind="integrator", subject="kiosk-01"), "")
+    kiosk = Actor(kind="integrator", subject="kiosk-01", client="kiosk-01", on_behalf_of=citizen)
+    assert app.rate_dossier("k3", dossier_id, PLEASED, "kiosk", "", kiosk, citizen)["via"] == "kiosk"
     with pytest.raises(NotFound):
-        app.rate_dossier("k4", uuid4(), PLEASED, "online", "", citizen)
+        app.rate_dossier("k4", uuid4(), PLEASED, "online", "", citizen.actor, citizen)
 
 
 def test_every_criterion_is_answered_with_a_level_of_the_survey_and_nothing_else(world):
@@ -136,13 +144,13 @@ def test_every_criterion_is_answered_with_a_level_of_the_survey_and_nothing_else
     answers = {**PLEASED, "publicity": 3, "extra": 1}
     del answers["total_time"]
     with pytest.raises(InvalidArgument) as bad:
-        app.rate_dossier("k1", dossier_id, answers, "online", "", citizen)
+        app.rate_dossier("k1", dossier_id, answers, "online", "", citizen.actor, citizen)
     assert sorted(v.field for v in bad.value.violations) == ["answers.extra", "answers.publicity", "answers.total_time"]
     with pytest.raises(InvalidArgument) as control:
-        app.rate_dossier("k2", dossier_id, PLEASED, "online", "xin\x00chào", citizen)
+        app.rate_dossier("k2", dossier_id, PLEASED, "online", "xin\x00chào", citizen.actor, citizen)
     assert control.value.violations[0].field == "comment"
     with pytest.raises(InvalidArgument):
-        app.rate_dossier("k3", dossier_id, PLEASED, "fax", "", citizen)
+        app.rate_dossier("k3", dossier_id, PLEASED, "fax", "", citizen.actor, citizen)
     assert own_log(app) == []
 
 
@@ -154,7 +162,7 @@ def test_the_scorecard_counts_a_dissatisfied_rating_as_disliked(world):
     first, citizen = dossier(facts)
     dossier(facts)
     assert app.scorecard(month, units=[UNIT]).indicator("satisfaction", "dossier_satisfaction").points == 6.0
-    app.rate_dossier("k1", first, {**PLEASED, "staff_attitude": 0}, "online", "", citizen)
+    app.rate_dossier("k1", first, {**PLEASED, "staff_attitude": 0}, "online", "", citizen.actor, citizen)
     figure = app.scorecard(month, units=[UNIT]).indicator("satisfaction", "dossier_satisfaction")
     assert (figure.numerator, figure.denominator, figure.points, figure.shortfall_ids) == (1, 2, 3.33, (str(first),))
     # as the province saw it a minute before the rating
@@ -171,12 +179,12 @@ def test_a_rating_is_published_without_its_comment(world):
     app, facts, _ = world
     app.publication = publication()
     dossier_id, citizen = dossier(facts)
-    app.rate_dossier("k1", dossier_id, {**PLEASED, "publicity": 1}, "notification_link", COMMENT, citizen)
+    app.rate_dossier("k1", dossier_id, {**PLEASED, "publicity": 1}, "notification_link", COMMENT, citizen.actor, citizen)
     [wire] = app.read_notifications(1, 10)
     event = published_from_wire("evaluation", wire)
     message = event.message(pb.RatingSubmitted)
     assert (event.subject, message.dossier_id, message.via, message.has_comment, message.dissatisfied) == (
         str(dossier_id), str(dossier_id), "notification_link", True, False)
     assert {a.criterion: a.level for a in message.answers} == {**PLEASED, "publicity": 1}
-    assert message.applicant_subject_id == citizen.subject
+    assert message.applicant_subject_id == citizen
     assert "Nguy" not in str(wire) and b"Nguy" not in event.data
