@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import IntegrityError
 
+from motcua_common.audit.access import AccessDenied, DossierRead
+from motcua_common.audit.log import CHAIN
 from motcua_common.config.clock import Clock
 from motcua_common.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from motcua_common.events.context import Actor, CommandContext, command_context, concerning
@@ -49,6 +51,9 @@ def rating_view(rating: Rating, comment: str | None) -> dict:
 
 
 class EvaluationApplication(MotcuaApplication):
+    chain = CHAIN
+    reads = DossierRead
+    denials = AccessDenied
     name = "evaluation"
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, methodology: MethodologyBook,
@@ -62,6 +67,15 @@ class EvaluationApplication(MotcuaApplication):
 
     def _context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
+
+    def access_target(self, dossier_id: UUID) -> dict | None:
+        """What the edge decides a call about a dossier on: its handling unit and applicant (None: a
+        dossier evaluation has not seen)."""
+        facts = self.facts.get(dossier_id)
+        if facts is None:
+            return None
+        return {"unit": facts.unit_code, "applicant": facts.applicant_subject, "dossier_id": dossier_id,
+                "dossier_code": facts.dossier_code}
 
     # -- ratings --------------------------------------------------------------------------------
     def rate_dossier(self, idempotency_key: str, dossier_id: UUID, answers: dict[str, int], via: str,
