@@ -72,3 +72,22 @@ def test_intakes_events_become_facts_once_however_often_delivered_and_as_of_an_i
     with pytest.raises(RuleViolated) as early:
         evaluation.rate_dossier("k1", second["id"], {}, "online", "", citizen, mine.applicant_subject)
     assert early.value.reason == "RESULT_NOT_RETURNED"
+
+
+def test_the_kept_events_rebuild_from_the_upstreams_log_equal_to_the_live_table(apps):
+    from motcua_common.events.replay import OwnPublishedLog, Replayer
+    from motcua_evaluation.bootstrap import followed_events_target
+
+    intake, evaluation, follower = apps
+    submit(intake, "desk")
+    submit(intake, "post")
+    follower.catch_up(lambda start, limit: intake.read_notifications(start, limit))
+    conninfo = evaluation.facts.pool.conninfo
+    # intake's published log, read as the rebuild reads an upstream's (here from intake's own app)
+    result = Replayer(conninfo, followed_events_target([OwnPublishedLog(intake)])).run(check_only=True)
+    assert result.equal and result.events >= 2
+    with evaluation.facts.pool.connection() as conn:
+        conn.execute("DELETE FROM evaluation.followed_events WHERE position = (SELECT min(position) "
+                     "FROM evaluation.followed_events)")
+    broken = Replayer(conninfo, followed_events_target([OwnPublishedLog(intake)])).run(check_only=True)
+    assert not broken.equal and broken.missing_from_live == 1

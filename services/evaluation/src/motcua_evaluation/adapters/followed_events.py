@@ -33,9 +33,9 @@ class FollowedEvent:
 
 
 class FollowedEvents:
-    def __init__(self, schema: str) -> None:
+    def __init__(self, schema: str, table: str = TABLE) -> None:
         self.schema = schema
-        self.insert_sql = (f'INSERT INTO "{schema}".{TABLE} (upstream, position, dossier_id, type, recorded_at, '
+        self.insert_sql = (f'INSERT INTO "{schema}".{table} (upstream, position, dossier_id, type, recorded_at, '
                            "dossier_code, data) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
 
     @staticmethod
