@@ -190,3 +190,30 @@ def test_the_province_scores_every_unit_together():
     card = compute(methodology, fixture(), NOVEMBER)
     # D13 (another unit, processed on time) joins: 7 of 12 on time
     assert figures(card, "progress", "on_time") == (SCORED, 7, 12, 11.67)
+
+
+def test_the_progress_rules_are_data_a_newer_methodology_changes_the_count():
+    """Without withdrawals counted D03 leaves the progress dossiers: 5 on time of 10. With
+    extensions moving the appointment D12 (processed 13, extended to 16) is on time: 7 of 11."""
+    from dataclasses import replace
+
+    methodology = load_methodology().in_force(NOVEMBER.end.date())
+    rules = methodology.progress
+    no_withdrawals = replace(methodology, progress=replace(
+        rules, counted_end_reasons=rules.counted_end_reasons - {"withdrawn"}))
+    progress = compute(no_withdrawals, fixture(), NOVEMBER, units=[U]).indicator("progress", "on_time")
+    assert (progress.numerator, progress.denominator) == (5, 10) and "D03" not in progress.numerator_ids
+    extensions = replace(methodology, progress=replace(rules, extension_moves_appointment=True))
+    progress = compute(extensions, fixture(), NOVEMBER, units=[U]).indicator("progress", "on_time")
+    assert (progress.numerator, progress.denominator) == (7, 11) and "D12" in progress.numerator_ids
+    two_requests = replace(methodology, progress=replace(rules, max_supplement_requests=2))
+    progress = compute(two_requests, fixture(), NOVEMBER, units=[U]).indicator("progress", "on_time")
+    assert "D09" in progress.numerator_ids
+
+
+def test_a_month_with_no_dossiers_scores_nothing_rather_than_full_or_zero_points():
+    methodology = load_methodology().in_force(NOVEMBER.end.date())
+    card = compute(methodology, fixture(), NOVEMBER, units=["000.99.99.H45"])
+    progress = card.indicator("progress", "on_time")
+    assert (progress.status, progress.points, progress.denominator) == ("no_dossiers", None, 0)
+    assert (card.total, card.points_scored_out_of) == (0.0, 0.0)
