@@ -15,6 +15,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   echo "==> installing Python dependencies (pinned in constraints.txt)"
   .venv/bin/pip install -q --upgrade pip==25.3
   .venv/bin/pip install -q -c constraints.txt pytest pytest-timeout hypothesis zxing-cpp grpcio-tools kubernetes-validate import-linter \
-    -e libs/common -e libs/testkit -e services/intake -e services/workflow -e services/reporting -e services/payment -e "services/notification[test]"
+    -e libs/common -e libs/testkit -e services/intake -e services/workflow -e services/reporting -e services/payment -e services/evaluation -e "services/notification[test]"
   echo "$inputs" > "$stamp"
 fi

@@ -1,0 +1,14 @@
+"""Every event shape evaluation ever stored still loads (motcua_common.events.stored_contract)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from motcua_common.audit.access import AccessDenied, DossierRead
+from motcua_common.events.idempotency import IdempotencyRecord
+from motcua_common.events.stored_contract import check_contract
+
+from motcua_evaluation.domain.rating import Rating
+
+
+def test_every_event_shape_evaluation_ever_stored_still_loads():
+    assert check_contract([Rating, IdempotencyRecord, DossierRead, AccessDenied], Path(__file__).parents[1] / "stored_events") == []
