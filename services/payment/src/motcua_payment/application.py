@@ -2,6 +2,9 @@
 result), refund it, cancel it, read it."""
 from __future__ import annotations
 
+import random
+import threading
+import time
 from datetime import date
 from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
@@ -85,6 +88,9 @@ class PaymentApplication(MotcuaApplication):
         self.index = index
         self.ledger = ledger
         self.fees = fees  # the receipt templates (fees.yaml) and each procedure's refund rules
+        # Payments in one process take receipt numbers one at a time (the series is one aggregate: racing
+        # for it only costs retries); other processes' races are caught by the series' version.
+        self._numbering = threading.RLock()
         super().__init__(env=env)
         self.province = province
         self.clock = clock
@@ -129,31 +135,42 @@ class PaymentApplication(MotcuaApplication):
         `receipt_number` is the desk's own reference (kept as the payment's reference); the receipt's
         number is taken from the series of the template in force, in the same transaction."""
         invoice_id = Invoice.id_for(self.province, dossier_id)
-        for _ in range(ATTEMPTS):
-            idempotent = IdempotentRequest(self, self.province, "RecordCashPayment", actor, idempotency_key,
-                                           {"dossier_id": dossier_id, "expected_version": expected_version,
-                                            "amount_vnd": amount_vnd, "receipt_number": receipt_number})
-            if idempotent.answered:
-                return self.get_invoice(invoice_id)
-            if expected_version <= 0:
-                raise InvalidArgument.single("expected_version",
-                                             "is required: the invoice's version as you last read it")
-            invoice = self.get_or_none(invoice_id)
-            if not isinstance(invoice, Invoice):
-                raise NotFound("dossier_id", f"dossier {dossier_id} has no invoice")
-            if invoice.version != expected_version:
-                raise Conflict(f"invoice is at version {invoice.version}, not {expected_version}: re-read it and retry")
-            with command_context(self._context(actor)), concerning(invoice.dossier_id,
-                                                                   dossier_code=invoice.dossier_code):
-                invoice.pay(CASH, amount_vnd, receipt_number, self.clock.now(), ONLINE_FLAG_NONE)
-                series = self._receipt_for(invoice, actor)
-                record = idempotent.record(invoice.id, invoice.version)
-            try:
-                self.record(invoice, record, *series)
-            except IntegrityError:
-                continue  # the invoice, the key or the receipt series moved meanwhile: decided again
-            return invoice_view(invoice)
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
+            with self._numbering:
+                answer = self._record_cash_attempt(idempotency_key, dossier_id, invoice_id, expected_version,
+                                                   amount_vnd, receipt_number, actor)
+            if answer is not None:
+                return answer
         raise Conflict("the invoice changed meanwhile: re-read it and retry")
+
+    def _record_cash_attempt(self, idempotency_key: str, dossier_id: UUID, invoice_id: UUID, expected_version: int,
+                             amount_vnd: int, receipt_number: str, actor: Actor) -> dict | None:
+        """One try of record_cash_payment: its answer, or None when a concurrent save won (try again)."""
+        idempotent = IdempotentRequest(self, self.province, "RecordCashPayment", actor, idempotency_key,
+                                       {"dossier_id": dossier_id, "expected_version": expected_version,
+                                        "amount_vnd": amount_vnd, "receipt_number": receipt_number})
+        if idempotent.answered:
+            return self.get_invoice(invoice_id)
+        if expected_version <= 0:
+            raise InvalidArgument.single("expected_version",
+                                         "is required: the invoice's version as you last read it")
+        invoice = self.get_or_none(invoice_id)
+        if not isinstance(invoice, Invoice):
+            raise NotFound("dossier_id", f"dossier {dossier_id} has no invoice")
+        if invoice.version != expected_version:
+            raise Conflict(f"invoice is at version {invoice.version}, not {expected_version}: re-read it and retry")
+        with command_context(self._context(actor)), concerning(invoice.dossier_id,
+                                                               dossier_code=invoice.dossier_code):
+            invoice.pay(CASH, amount_vnd, receipt_number, self.clock.now(), ONLINE_FLAG_NONE)
+            series = self._receipt_for(invoice, actor)
+            record = idempotent.record(invoice.id, invoice.version)
+        try:
+            self.record(invoice, record, *series)
+        except IntegrityError:
+            return None  # the invoice, the key or the receipt series moved meanwhile: decided again
+        return invoice_view(invoice)
 
     def start_gateway_payment(self, dossier_id: UUID) -> dict:
         """Where to pay the invoice online: the gateway's redirect URL and a VietQR payload."""
@@ -223,19 +240,22 @@ class PaymentApplication(MotcuaApplication):
 
     def _change(self, invoice_id: UUID, actor: Actor, decide: Callable[[Invoice], Any]) -> dict:
         """Load, decide, save; a save that lost a race is decided again on what won it."""
-        for _ in range(ATTEMPTS):
-            invoice = self.get_existing(invoice_id, "invoice_id", "invoice")
-            with command_context(self._context(actor)), concerning(invoice.dossier_id,
-                                                                   dossier_code=invoice.dossier_code):
-                decide(invoice)
-                series = self._receipt_for(invoice, actor)
-            if not invoice.pending_events:
-                return invoice_view(invoice)  # nothing new: a repeat, answered from what is stored
-            try:
-                self.record(invoice, *series)
-            except IntegrityError:
-                continue
-            return invoice_view(invoice)
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
+            with self._numbering:
+                invoice = self.get_existing(invoice_id, "invoice_id", "invoice")
+                with command_context(self._context(actor)), concerning(invoice.dossier_id,
+                                                                       dossier_code=invoice.dossier_code):
+                    decide(invoice)
+                    series = self._receipt_for(invoice, actor)
+                if not invoice.pending_events:
+                    return invoice_view(invoice)  # nothing new: a repeat, answered from what is stored
+                try:
+                    self.record(invoice, *series)
+                except IntegrityError:
+                    continue
+                return invoice_view(invoice)
         raise Conflict("the invoice kept changing meanwhile: re-read it and retry")
 
     # -- receipts -------------------------------------------------------------------------------
@@ -293,3 +313,8 @@ class PaymentApplication(MotcuaApplication):
         if self.ledger is None:
             raise RuleViolated("LEDGER_UNAVAILABLE", "the revenue ledger is not kept here")
         return self.ledger.revenue(unit_code, first_day, last_day)
+
+
+def _back_off(attempt: int) -> None:
+    """A short, jittered pause before deciding again (another process won the race for the same aggregate)."""
+    time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
