@@ -53,7 +53,7 @@ def test_a_desk_dossier_with_a_fee_is_invoiced_and_its_cash_recorded_once(intake
     assert paid == again == invoice_of(payment, dossier.id)
     assert (paid.status, paid.payment.method, paid.payment.amount_vnd, paid.payment.reference) == \
         ("paid", "cash", 10_000, "BL-0000123")
-    assert paid.version == invoice.version + 1
+    assert paid.version == invoice.version + 2  # Paid, then ReceiptIssued (its number) in the same save
 
     with pytest.raises(grpc.RpcError) as second:  # another receipt for a paid invoice
         payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
@@ -131,10 +131,14 @@ def test_a_cash_payment_gets_a_numbered_receipt_pdf_counted_in_the_desks_cash_cl
         payment.GetCashClose(ppb.GetCashCloseRequest(unit_code="000.31.01.H45", day="04/12/2026"))
     assert bad_day.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
-    revenue = as_user("lanhdao03", "payment").GetRevenue(ppb.GetRevenueRequest(from_date=day, to_date=day))
+    revenue = as_user("lanhdao01", "payment").GetRevenue(ppb.GetRevenueRequest(unit_code="000.31.01.H45",
+                                                                               from_date=day, to_date=day))
     lines = {(line.unit_code, line.item_code): line for line in revenue.lines}
     assert lines[("000.31.01.H45", "LE_PHI_CHUNG_THUC_CHU_KY")].amount_vnd >= 10_000
     assert revenue.le_phi_vnd >= 10_000 and revenue.collected_vnd == revenue.phi_vnd + revenue.le_phi_vnd
+    with pytest.raises(grpc.RpcError) as no_unit:
+        as_user("lanhdao01", "payment").GetRevenue(ppb.GetRevenueRequest(from_date=day, to_date=day))
+    assert no_unit.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as desk_revenue:  # the desk official does not read the revenue
         payment.GetRevenue(ppb.GetRevenueRequest(unit_code="000.31.01.H45", from_date=day, to_date=day))
     assert desk_revenue.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -101,7 +101,9 @@ def guards(app: PaymentApplication | None) -> dict[str, Guard]:
                                                dossier_id=row["dossier_id"], dossier_code=row["dossier_code"])
 
     def locate_unit(request: Any) -> Target:
-        """The finance reads are about a unit's desk (empty: every unit, which only any_unit reaches)."""
+        """The finance reads are about one unit's desk: decided on that unit."""
+        if not request.unit_code:
+            raise InvalidArgument.single("unit_code", "is required: the unit whose desk or revenue to read")
         return Target(unit=request.unit_code)
 
     return {
