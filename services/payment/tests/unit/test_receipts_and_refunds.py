@@ -350,3 +350,24 @@ def test_the_provinces_fees_yaml_loads_with_its_receipt_templates():
     book = load_fee_book(DEMO_DATA / "fees.yaml")
     assert receipt_template_on(book, date(2026, 12, 4)).symbol == "1C26TQT"
     assert book.schedule_on("2.000635", date(2026, 12, 4)).refund_rule("withdrawn") == "le_phi"
+
+
+# -- the ledger's rows ------------------------------------------------------------------------------
+def test_the_ledger_counts_a_receipt_on_its_day_in_vietnam_time_with_each_item_and_its_refunds(app):
+    from motcua_payment.adapters.ledger import LedgerTables
+
+    app.clock = FixedClock(datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc))  # 00:30 on 2 Dec in Vietnam
+    dossier_id = issued(app, "2.000635")
+    pay_cash(app, dossier_id)
+    app.refund_payment("r1", dossier_id, 5_000, "Hoàn lệ phí", DESK)
+    ledger = LedgerTables("payment")
+    rows = [(sql.split()[2], params) for n in app.recorder.select_notifications(start=1, limit=100)
+            for sql, params in ledger.statements(app.mapper.to_domain_event(n))]
+    receipts = [p for table, p in rows if table == '"payment".receipts']
+    lines = [p for table, p in rows if table == '"payment".receipt_lines']
+    refunds = [p for table, p in rows if table == '"payment".refunds']
+    assert [(r[0], r[1], r[4], r[5], r[6], r[7], r[9]) for r in receipts] == \
+        [("1C26TQT", 1, "000.31.01.H45", "canbo01", "cash", 13_000, date(2026, 12, 2))]
+    assert [(line[3], line[4], line[6], line[8]) for line in lines] == \
+        [("PHI_TRA_CUU", "phi", 8_000, date(2026, 12, 2)), ("LE_PHI_CAP", "le_phi", 5_000, date(2026, 12, 2))]
+    assert [(r[1], r[2], r[4]) for r in refunds] == [("r1", 5_000, date(2026, 12, 2))]
