@@ -371,3 +371,18 @@ def test_the_ledger_counts_a_receipt_on_its_day_in_vietnam_time_with_each_item_a
     assert [(line[3], line[4], line[6], line[8]) for line in lines] == \
         [("PHI_TRA_CUU", "phi", 8_000, date(2026, 12, 2)), ("LE_PHI_CAP", "le_phi", 5_000, date(2026, 12, 2))]
     assert [(r[1], r[2], r[4]) for r in refunds] == [("r1", 5_000, date(2026, 12, 2))]
+
+
+def test_finance_reads_refuse_a_missing_unit_a_reversed_or_too_long_range_and_a_malformed_day(app):
+    from motcua_payment.adapters.proto import parse_day
+
+    with pytest.raises(InvalidArgument):
+        app.cash_close("", "", date(2026, 12, 1))
+    with pytest.raises(InvalidArgument):
+        app.revenue("000.31.01.H45", date(2026, 12, 2), date(2026, 12, 1))
+    with pytest.raises(InvalidArgument):
+        app.revenue("000.31.01.H45", date(2025, 1, 1), date(2026, 12, 1))
+    assert parse_day("2026-12-01", "day") == date(2026, 12, 1)
+    for bad in ("", "01/12/2026", "2026-13-01", "2026-1-1"):
+        with pytest.raises(InvalidArgument):
+            parse_day(bad, "day")
