@@ -132,7 +132,9 @@ def test_a_cash_payment_gets_a_numbered_receipt_pdf_counted_in_the_desks_cash_cl
     assert bad_day.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
     revenue = as_user("lanhdao01", "payment").GetRevenue(ppb.GetRevenueRequest(unit_code="000.31.01.H45",
-                                                                               from_date=day, to_date=day))
+                                                                               from_date=day, to_date=day,
+                                                                               spreadsheet=True))
+    assert revenue.xlsx.startswith(b"PK")  # an .xlsx (zip) file
     lines = {(line.unit_code, line.item_code): line for line in revenue.lines}
     assert lines[("000.31.01.H45", "LE_PHI_CHUNG_THUC_CHU_KY")].amount_vnd >= 10_000
     assert revenue.le_phi_vnd >= 10_000 and revenue.collected_vnd == revenue.phi_vnd + revenue.le_phi_vnd

@@ -386,3 +386,24 @@ def test_finance_reads_refuse_a_missing_unit_a_reversed_or_too_long_range_and_a_
     for bad in ("", "01/12/2026", "2026-13-01", "2026-1-1"):
         with pytest.raises(InvalidArgument):
             parse_day(bad, "day")
+
+
+def test_the_revenue_spreadsheet_has_a_row_per_unit_and_item_and_the_totals_as_numbers():
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from motcua_payment.adapters.spreadsheet import revenue_xlsx
+
+    report = {"unit_code": "000.31.01.H45", "from": date(2026, 12, 1), "to": date(2026, 12, 31),
+              "items": [{"unit_code": "000.31.01.H45", "kind": "le_phi", "item_code": "LE_PHI_CAP",
+                         "name": "Lệ phí cấp bản sao", "count": 3, "amount_vnd": 15_000},
+                        {"unit_code": "000.31.01.H45", "kind": "phi", "item_code": "PHI_TRA_CUU",
+                         "name": "Phí tra cứu", "count": 2, "amount_vnd": 16_000}],
+              "collected_vnd": 31_000, "phi_vnd": 16_000, "le_phi_vnd": 15_000, "refunded_vnd": 5_000, "refunds": 1}
+    rows = list(load_workbook(BytesIO(revenue_xlsx(report))).active.iter_rows(values_only=True))
+    assert rows[0][0] == "Báo cáo thu phí, lệ phí từ ngày 01/12/2026 đến ngày 31/12/2026"
+    assert rows[3] == ("000.31.01.H45", "Lệ phí", "LE_PHI_CAP", "Lệ phí cấp bản sao", 3, 15_000)
+    assert rows[4][1:] == ("Phí", "PHI_TRA_CUU", "Phí tra cứu", 2, 16_000)
+    assert [(r[3], r[5]) for r in rows[5:]] == [("Tổng phí", 16_000), ("Tổng lệ phí", 15_000), ("Tổng thu", 31_000),
+                                                ("Đã hoàn trả", 5_000)]

@@ -17,6 +17,7 @@ from motcua_common.observability.logs import bound, get_logger
 from motcua_payment.adapters.proto import (cash_close_to_proto, invoice_to_proto, parse_day, parse_uuid,
                                            receipt_to_proto, refund_to_proto, revenue_to_proto)
 from motcua_payment.adapters.receipt_pdf import receipt_pdf
+from motcua_payment.adapters.spreadsheet import revenue_xlsx
 from motcua_payment.application import PaymentApplication
 
 log = get_logger()
@@ -70,7 +71,10 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
     def GetRevenue(self, request: pb.GetRevenueRequest, context: grpc.ServicerContext) -> pb.GetRevenueResponse:
         report = self.app.revenue(request.unit_code, parse_day(request.from_date, "from_date"),
                                   parse_day(request.to_date, "to_date"))
-        return revenue_to_proto(report)
+        answer = revenue_to_proto(report)
+        if request.spreadsheet:
+            answer.xlsx = revenue_xlsx(report)
+        return answer
 
 
 def _dossier_ref(request: pb.GetInvoiceRequest) -> tuple:
