@@ -53,6 +53,7 @@ ACTIONS = {**{f"intake/{k}": g.action for k, g in intake_guards(None).items()}, 
            **{f"payment/{k}": g.action for k, g in payment_guards(None).items()},
            "intake/Subscribe": "events.subscribe", "workflow/Subscribe": "events.subscribe"}
 LISTS = {"intake/SearchDossiers", "workflow/ListCases"}
+UNIT_READS = {"payment/GetCashClose", "payment/GetRevenue"}
 PORTAL = "cong-dvc-quoc-gia"
 
 
@@ -207,6 +208,13 @@ def request_for(rpc: str, s: Situation | None) -> Any:
             idempotency_key=key, dossier_id=s.dossier.id, expected_version=stale, amount_vnd=1,  # type: ignore[union-attr]
             receipt_number="BL-1"),
         "payment/StartGatewayPayment": lambda: ppb.StartGatewayPaymentRequest(dossier_id=s.dossier.id),  # type: ignore[union-attr]
+        "payment/GetReceipt": lambda: ppb.GetReceiptRequest(dossier_code=code),
+        "payment/RefundPayment": lambda: ppb.RefundPaymentRequest(  # above anything refundable: refused after the gate
+            idempotency_key=key, dossier_id=s.dossier.id, amount_vnd=999_999_999, reason="Hoàn"),  # type: ignore[union-attr]
+        "payment/GetCashClose": lambda: ppb.GetCashCloseRequest(unit_code=s.intake_target.unit,  # type: ignore[union-attr]
+                                                                day=datetime.now(timezone.utc).date().isoformat()),
+        "payment/GetRevenue": lambda: ppb.GetRevenueRequest(unit_code=s.intake_target.unit,  # type: ignore[union-attr]
+                                                            from_date="2026-01-01", to_date="2026-12-31"),
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
     }
@@ -226,6 +234,9 @@ def expected(who: str, rpc: str, s: Situation | None) -> str:
         return "denied" if reach(POLICY, ORGANISATION, principal, action).nothing else "allowed"
     if rule.about == "platform":
         return "allowed" if decide(POLICY, ORGANISATION, principal, action) else "denied"
+    if rpc in UNIT_READS:  # about the unit's desk named in the request, invoiced or not
+        return "allowed" if decide(POLICY, ORGANISATION, principal, action,
+                                   Target(unit=s.intake_target.unit)) else "denied"  # type: ignore[union-attr]
     if rpc.startswith("payment/") and not s.invoiced:  # type: ignore[union-attr]
         # no invoice to locate: NOT_FOUND to those who may see a unit's invoices, refused to the others
         grants = reach(POLICY, ORGANISATION, principal, action)

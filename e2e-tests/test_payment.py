@@ -53,7 +53,7 @@ def test_a_desk_dossier_with_a_fee_is_invoiced_and_its_cash_recorded_once(intake
     assert paid == again == invoice_of(payment, dossier.id)
     assert (paid.status, paid.payment.method, paid.payment.amount_vnd, paid.payment.reference) == \
         ("paid", "cash", 10_000, "BL-0000123")
-    assert paid.version == invoice.version + 1
+    assert paid.version == invoice.version + 2  # Paid, then ReceiptIssued (its number) in the same save
 
     with pytest.raises(grpc.RpcError) as second:  # another receipt for a paid invoice
         payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
@@ -81,3 +81,120 @@ def _case_exists(workflow, wpb, dossier_id: str) -> bool:  # type: ignore[no-unt
         return bool(workflow.GetCase(wpb.GetCaseRequest(dossier_id=dossier_id)).case.id)
     except grpc.RpcError:
         return False
+
+
+def _pdf_text(pdf: bytes, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    path = tmp_path / "bien-lai.pdf"
+    path.write_bytes(pdf)
+    return " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+
+
+def _vietnam_day(stamp) -> str:  # type: ignore[no-untyped-def]
+    from motcua_common.province.working_calendar import VIETNAM_TZ
+
+    return stamp.ToDatetime().replace(tzinfo=__import__("datetime").timezone.utc).astimezone(VIETNAM_TZ).date().isoformat()
+
+
+def test_a_cash_payment_gets_a_numbered_receipt_pdf_counted_in_the_desks_cash_close_and_revenue(intake, as_user,
+                                                                                                   tmp_path):
+    payment = as_user("canbo01", "payment")
+    dossier = intake.SubmitDossier(submit_request(procedure_code=SIGNATURE)).dossier
+    invoice = wait_until(lambda: invoice_of(payment, dossier.id), 20, "the invoice of the received dossier")
+    with pytest.raises(grpc.RpcError) as unpaid:
+        payment.GetReceipt(ppb.GetReceiptRequest(dossier_id=dossier.id))
+    assert unpaid.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    paid = payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=invoice.version,
+        amount_vnd=10_000, receipt_number="QUAY-01")).invoice
+    answer = payment.GetReceipt(ppb.GetReceiptRequest(dossier_code=dossier.code))
+    receipt = answer.receipt
+    assert (receipt.symbol, receipt.official, len(receipt.number)) == ("1C26TQT", "canbo01", 7)
+    assert answer.invoice == paid
+    text = _pdf_text(answer.pdf, tmp_path)
+    for expected in ("BIÊN LAI THU PHÍ, LỆ PHÍ", f"Ký hiệu: {receipt.symbol}", f"Số: {receipt.number}",
+                     "10.000 đồng", "Mười nghìn đồng", "Lệ phí chứng thực chữ ký", dossier.code):
+        assert expected in text, expected
+    assert "Nguyễn" not in text  # the receipt names no payer
+
+    day = _vietnam_day(receipt.issued_at)
+    close = payment.GetCashClose(ppb.GetCashCloseRequest(unit_code="000.31.01.H45", official="canbo01", day=day))
+    series = {s.symbol: s for s in close.series}["1C26TQT"]
+    assert series.last_number == receipt.number and close.count >= 1 and close.total_vnd >= 10_000
+    with pytest.raises(grpc.RpcError) as elsewhere:  # another commune's desk official
+        as_user("canbo07", "payment").GetCashClose(ppb.GetCashCloseRequest(unit_code="000.31.01.H45", day=day))
+    assert elsewhere.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as bad_day:
+        payment.GetCashClose(ppb.GetCashCloseRequest(unit_code="000.31.01.H45", day="04/12/2026"))
+    assert bad_day.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    revenue = as_user("lanhdao01", "payment").GetRevenue(ppb.GetRevenueRequest(unit_code="000.31.01.H45",
+                                                                               from_date=day, to_date=day,
+                                                                               spreadsheet=True))
+    assert revenue.xlsx.startswith(b"PK")  # an .xlsx (zip) file
+    lines = {(line.unit_code, line.item_code): line for line in revenue.lines}
+    assert lines[("000.31.01.H45", "LE_PHI_CHUNG_THUC_CHU_KY")].amount_vnd >= 10_000
+    assert revenue.le_phi_vnd >= 10_000 and revenue.collected_vnd == revenue.phi_vnd + revenue.le_phi_vnd
+    with pytest.raises(grpc.RpcError) as no_unit:
+        as_user("lanhdao01", "payment").GetRevenue(ppb.GetRevenueRequest(from_date=day, to_date=day))
+    assert no_unit.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as desk_revenue:  # the desk official does not read the revenue
+        payment.GetRevenue(ppb.GetRevenueRequest(unit_code="000.31.01.H45", from_date=day, to_date=day))
+    assert desk_revenue.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_refund_and_its_repeat_leave_one_refund_never_above_what_remains(intake, as_user):
+    payment = as_user("canbo01", "payment")
+    dossier = intake.SubmitDossier(submit_request(procedure_code=SIGNATURE)).dossier
+    invoice = wait_until(lambda: invoice_of(payment, dossier.id), 20, "the invoice of the received dossier")
+    payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, expected_version=invoice.version,
+        amount_vnd=10_000, receipt_number="QUAY-02"))
+    refund = ppb.RefundPaymentRequest(idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id, amount_vnd=4_000,
+                                      reason="Thu thừa")
+    with pytest.raises(grpc.RpcError) as elsewhere:
+        as_user("canbo07", "payment").RefundPayment(refund)
+    assert elsewhere.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    first = payment.RefundPayment(refund)
+    again = payment.RefundPayment(refund)
+    assert first == again
+    assert (first.refund.amount_vnd, first.refundable_vnd, first.invoice.refunded_vnd) == (4_000, 6_000, 4_000)
+    with pytest.raises(grpc.RpcError) as above:
+        payment.RefundPayment(ppb.RefundPaymentRequest(idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id,
+                                                       amount_vnd=6_001, reason="Hoàn"))
+    assert above.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as bad:
+        payment.RefundPayment(ppb.RefundPaymentRequest(idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id,
+                                                       amount_vnd=1_000, reason=""))
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert invoice_of(payment, dossier.id).refunded_vnd == 4_000
+
+
+def test_a_withdrawn_dossiers_invoice_is_cancelled_unpaid_and_refunded_paid(intake, as_user):
+    from motcua.intake.v1 import intake_pb2 as ipb
+
+    payment = as_user("canbo01", "payment")
+    unpaid = intake.SubmitDossier(submit_request(procedure_code=SIGNATURE)).dossier
+    paid = intake.SubmitDossier(submit_request(procedure_code=SIGNATURE)).dossier
+    wait_until(lambda: invoice_of(payment, unpaid.id), 20, "the first invoice")
+    invoice = wait_until(lambda: invoice_of(payment, paid.id), 20, "the second invoice")
+    payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=paid.id, expected_version=invoice.version,
+        amount_vnd=10_000, receipt_number="QUAY-03"))
+    for dossier in (unpaid, paid):
+        intake.WithdrawDossier(ipb.WithdrawDossierRequest(idempotency_key=uuid.uuid4().hex, dossier_id=dossier.id,
+                                                          expected_version=dossier.version, reason="Không cần nữa"))
+    cancelled = wait_until(lambda: (i := invoice_of(payment, unpaid.id)) and i.status == "cancelled" and i, 20,
+                           "the unpaid invoice to be cancelled")
+    assert cancelled.refunded_vnd == 0
+    refunded = wait_until(lambda: (i := invoice_of(payment, paid.id)) and i.refunded_vnd == 10_000 and i, 20,
+                          "the paid invoice to be refunded in full (fees.yaml: withdrawn: full)")
+    assert refunded.status == "paid"
+    with pytest.raises(grpc.RpcError) as late:  # cash for the cancelled invoice
+        payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
+            idempotency_key=uuid.uuid4().hex, dossier_id=unpaid.id, expected_version=cancelled.version,
+            amount_vnd=10_000, receipt_number="QUAY-04"))
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION

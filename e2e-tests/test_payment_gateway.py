@@ -94,7 +94,9 @@ def test_a_gateway_payment_called_back_tampered_then_twice_is_recorded_once(plat
     paid = payment.GetInvoice(ppb.GetInvoiceRequest(dossier_id=dossier.id)).invoice
     assert (paid.status, paid.payment.method, paid.payment.amount_vnd, paid.payment.reference) == \
         ("paid", "gateway", 10_000, genuine["transactionNo"])
-    assert paid.version == invoice.version + 1, "one payment, however many callbacks"
+    assert paid.version == invoice.version + 2, "one payment and one receipt, however many callbacks"
+    receipt = payment.GetReceipt(ppb.GetReceiptRequest(dossier_id=dossier.id))
+    assert (receipt.receipt.symbol, receipt.receipt.official) == ("1C26TQT", "") and receipt.pdf.startswith(b"%PDF")
     wait_until(lambda: national_status(intake, dossier.id) in (2, 4), 20, "intake to show the dossier's own status")
 
 

@@ -2,7 +2,11 @@
 result), refund it, cancel it, read it."""
 from __future__ import annotations
 
-from typing import Any, Callable
+import random
+import threading
+import time
+from datetime import date
+from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -15,12 +19,13 @@ from motcua_common.events.context import Actor, CommandContext, command_context,
 from motcua_common.events.idempotency import IdempotentRequest
 from motcua_common.events.store import MotcuaApplication, ReadModel
 
-from motcua_payment.domain.fees import Charge
+from motcua_payment.domain.fees import Charge, FeeBook, receipt_template_on, vietnam_day
 from motcua_payment.domain.invoice import CASH, GATEWAY, ONLINE_FLAG_NONE, GatewayResult, Invoice, OrderReference
+from motcua_payment.domain.receipts import ReceiptSeries
 from motcua_payment.domain.vietqr import Beneficiary, dynamic_payload
 from motcua_payment.adapters.paygov import PayGovConfig, redirect_url
 
-ATTEMPTS = 3  # a command that lost a race (another callback saved first) is decided again on the new state
+ATTEMPTS = 5  # a command that lost a race (another callback, or a payment taking a receipt number) is decided again
 
 
 def invoice_view(invoice: Invoice) -> dict:
@@ -35,6 +40,8 @@ def invoice_view(invoice: Invoice) -> dict:
         "refunded_vnd": invoice.refunded_vnd, "refundable_vnd": invoice.refundable_vnd,
         "refunds": [dict(r.__dict__) for r in invoice.refunds.values()],
         "unit_code": invoice.unit_code, "applicant": invoice.applicant, "version": invoice.version,
+        "receipt": None if invoice.receipt is None else {**invoice.receipt.__dict__,
+                                                         "printed_number": invoice.receipt.printed_number},
     }
 
 
@@ -45,6 +52,27 @@ class InvoiceIndex(ReadModel):
     def find(self, dossier_id: UUID | None = None, dossier_code: str = "") -> dict | None: ...
 
 
+class Ledger(ReadModel):
+    """Receipts, their items and refunds kept in the events' transaction, and the finance office's
+    reads of them (adapters.ledger.PostgresLedger)."""
+
+    def cash_close(self, unit_code: str, official: str, day: date) -> dict: ...
+
+    def revenue(self, unit_code: str, first_day: date, last_day: date) -> dict: ...
+
+
+class ReadModels(ReadModel):
+    """Several read models written in one transaction (each in its own tables)."""
+
+    def __init__(self, models: list[ReadModel]) -> None:
+        self.models = models
+        self.tables = tuple(t for m in models for t in m.tables)
+
+    def statements(self, domain_event: Any) -> Iterable[tuple[str, Sequence[Any]]]:
+        for model in self.models:
+            yield from model.statements(domain_event)
+
+
 class PaymentApplication(MotcuaApplication):
     chain = CHAIN
     reads = DossierRead
@@ -53,9 +81,16 @@ class PaymentApplication(MotcuaApplication):
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, index: InvoiceIndex | None = None,
                  gateway: PayGovConfig | None = None, beneficiary: Beneficiary | None = None,
-                 return_url: str = "") -> None:
-        self.read_model = index  # type: ignore[assignment]  # kept in the events' transaction
+                 return_url: str = "", fees: FeeBook | None = None, ledger: "Ledger | None" = None) -> None:
+        models = [m for m in (index, ledger) if m is not None]
+        # kept in the events' transaction
+        self.read_model = models[0] if len(models) == 1 else (ReadModels(models) if models else None)  # type: ignore[assignment]
         self.index = index
+        self.ledger = ledger
+        self.fees = fees  # the receipt templates (fees.yaml) and each procedure's refund rules
+        # Payments in one process take receipt numbers one at a time (the series is one aggregate: racing
+        # for it only costs retries); other processes' races are caught by the series' version.
+        self._numbering = threading.RLock()
         super().__init__(env=env)
         self.province = province
         self.clock = clock
@@ -96,27 +131,45 @@ class PaymentApplication(MotcuaApplication):
 
     def record_cash_payment(self, idempotency_key: str, dossier_id: UUID, expected_version: int, amount_vnd: int,
                             receipt_number: str, actor: Actor) -> dict:
-        """The desk took the fee in cash: once per key; the invoice must be at `expected_version`."""
+        """The desk took the fee in cash: once per key; the invoice must be at `expected_version`.
+        `receipt_number` is the desk's own reference (kept as the payment's reference); the receipt's
+        number is taken from the series of the template in force, in the same transaction."""
         invoice_id = Invoice.id_for(self.province, dossier_id)
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
+            with self._numbering:
+                answer = self._record_cash_attempt(idempotency_key, dossier_id, invoice_id, expected_version,
+                                                   amount_vnd, receipt_number, actor)
+            if answer is not None:
+                return answer
+        raise Conflict("the invoice changed meanwhile: re-read it and retry")
+
+    def _record_cash_attempt(self, idempotency_key: str, dossier_id: UUID, invoice_id: UUID, expected_version: int,
+                             amount_vnd: int, receipt_number: str, actor: Actor) -> dict | None:
+        """One try of record_cash_payment: its answer, or None when a concurrent save won (try again)."""
         idempotent = IdempotentRequest(self, self.province, "RecordCashPayment", actor, idempotency_key,
                                        {"dossier_id": dossier_id, "expected_version": expected_version,
                                         "amount_vnd": amount_vnd, "receipt_number": receipt_number})
         if idempotent.answered:
             return self.get_invoice(invoice_id)
         if expected_version <= 0:
-            raise InvalidArgument.single("expected_version", "is required: the invoice's version as you last read it")
+            raise InvalidArgument.single("expected_version",
+                                         "is required: the invoice's version as you last read it")
         invoice = self.get_or_none(invoice_id)
         if not isinstance(invoice, Invoice):
             raise NotFound("dossier_id", f"dossier {dossier_id} has no invoice")
         if invoice.version != expected_version:
             raise Conflict(f"invoice is at version {invoice.version}, not {expected_version}: re-read it and retry")
-        with command_context(self._context(actor)), concerning(invoice.dossier_id, dossier_code=invoice.dossier_code):
+        with command_context(self._context(actor)), concerning(invoice.dossier_id,
+                                                               dossier_code=invoice.dossier_code):
             invoice.pay(CASH, amount_vnd, receipt_number, self.clock.now(), ONLINE_FLAG_NONE)
+            series = self._receipt_for(invoice, actor)
             record = idempotent.record(invoice.id, invoice.version)
         try:
-            self.record(invoice, record)
+            self.record(invoice, record, *series)
         except IntegrityError:
-            raise Conflict("the invoice changed meanwhile: re-read it and retry") from None
+            return None  # the invoice, the key or the receipt series moved meanwhile: decided again
         return invoice_view(invoice)
 
     def start_gateway_payment(self, dossier_id: UUID) -> dict:
@@ -187,16 +240,81 @@ class PaymentApplication(MotcuaApplication):
 
     def _change(self, invoice_id: UUID, actor: Actor, decide: Callable[[Invoice], Any]) -> dict:
         """Load, decide, save; a save that lost a race is decided again on what won it."""
-        for _ in range(ATTEMPTS):
-            invoice = self.get_existing(invoice_id, "invoice_id", "invoice")
-            with command_context(self._context(actor)), concerning(invoice.dossier_id,
-                                                                   dossier_code=invoice.dossier_code):
-                decide(invoice)
-            if not invoice.pending_events:
-                return invoice_view(invoice)  # nothing new: a repeat, answered from what is stored
-            try:
-                self.record(invoice)
-            except IntegrityError:
-                continue
-            return invoice_view(invoice)
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
+            with self._numbering:
+                invoice = self.get_existing(invoice_id, "invoice_id", "invoice")
+                with command_context(self._context(actor)), concerning(invoice.dossier_id,
+                                                                       dossier_code=invoice.dossier_code):
+                    decide(invoice)
+                    series = self._receipt_for(invoice, actor)
+                if not invoice.pending_events:
+                    return invoice_view(invoice)  # nothing new: a repeat, answered from what is stored
+                try:
+                    self.record(invoice, *series)
+                except IntegrityError:
+                    continue
+                return invoice_view(invoice)
         raise Conflict("the invoice kept changing meanwhile: re-read it and retry")
+
+    # -- receipts -------------------------------------------------------------------------------
+    def _receipt_for(self, invoice: Invoice, actor: Actor) -> list[ReceiptSeries]:
+        """A newly paid invoice's receipt, numbered from its template's series: the series to save with
+        the invoice (nothing when the invoice is not newly paid or no template is in force)."""
+        newly_paid = any(isinstance(e, Invoice.Paid) for e in invoice.pending_events)
+        if not newly_paid or invoice.receipt is not None or self.fees is None:
+            return []
+        now = self.clock.now()
+        template = receipt_template_on(self.fees, vietnam_day(now))
+        if template is None:
+            return []
+        series = self.get_or_none(ReceiptSeries.id_for(self.province, template.symbol))
+        if series is None:
+            series = ReceiptSeries.open(self.province, template.form, template.symbol)
+        number = series.take(invoice.id)
+        invoice.issue_receipt(template.form, template.symbol, number, now,
+                              actor.subject if invoice.payment.method == CASH else "")
+        return [series]
+
+    def receipt_of(self, dossier_id: UUID | None = None, dossier_code: str = "") -> dict:
+        """A paid dossier's receipt with what it prints (FAILED_PRECONDITION while it has none)."""
+        view = self.invoice_of(dossier_id, dossier_code)
+        if view["receipt"] is None:
+            raise RuleViolated("NO_RECEIPT", f"invoice {view['order_id']} has no receipt: it is {view['status']}")
+        template = None
+        if self.fees is not None:
+            template = next((t for t in self.fees.receipt_templates if t.symbol == view["receipt"]["symbol"]), None)
+        return {**view, "issuer": template.issuer if template else "", "place": template.place if template else ""}
+
+    # -- refunds --------------------------------------------------------------------------------
+    def refund_payment(self, idempotency_key: str, dossier_id: UUID, amount_vnd: int, reason: str,
+                       actor: Actor) -> dict:
+        """Refund part or all of a dossier's payment; a repeated key answers the first refund."""
+        invoice_id = Invoice.id_for(self.province, dossier_id)
+        if self.get_or_none(invoice_id) is None:
+            raise NotFound("dossier_id", f"dossier {dossier_id} has no invoice")
+        view = self.refund(invoice_id, idempotency_key, amount_vnd, reason, actor)
+        return {"invoice": view, "refund": next(r for r in view["refunds"] if r["key"] == idempotency_key)}
+
+    # -- the finance office's reads -------------------------------------------------------------
+    def cash_close(self, unit_code: str, official: str, day: date) -> dict:
+        if not unit_code:
+            raise InvalidArgument.single("unit_code", "is required: the desk's unit")
+        if self.ledger is None:
+            raise RuleViolated("LEDGER_UNAVAILABLE", "the cash ledger is not kept here")
+        return self.ledger.cash_close(unit_code, official, day)
+
+    def revenue(self, unit_code: str, first_day: date, last_day: date) -> dict:
+        if last_day < first_day:
+            raise InvalidArgument.single("to_date", "is before from_date")
+        if (last_day - first_day).days > 366:
+            raise InvalidArgument.single("to_date", "a report covers at most 367 days")
+        if self.ledger is None:
+            raise RuleViolated("LEDGER_UNAVAILABLE", "the revenue ledger is not kept here")
+        return self.ledger.revenue(unit_code, first_day, last_day)
+
+
+def _back_off(attempt: int) -> None:
+    """A short, jittered pause before deciding again (another process won the race for the same aggregate)."""
+    time.sleep(random.uniform(0, 0.01 * 2 ** attempt))

@@ -10,6 +10,7 @@ from motcua_common.events.replay import own_read_model
 from motcua_common.runtime.service_setup import make_clock, make_pool, setup_service_schema
 
 from motcua_payment.adapters import published
+from motcua_payment.adapters import ledger
 from motcua_payment.adapters.fees_file import load_fee_book
 from motcua_payment.adapters.paygov import PayGovConfig
 from motcua_payment.adapters.read_model import InvoiceSummaries, PostgresInvoiceSummaries
@@ -44,7 +45,9 @@ def bootstrap(settings: Settings | None = None) -> PaymentApplication:
     app = PaymentApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                              clock=make_clock(settings), index=PostgresInvoiceSummaries(pool, SERVICE),
                              gateway=gateway_config(settings), beneficiary=beneficiary(settings),
-                             return_url=settings.payment_return_url)
+                             return_url=settings.payment_return_url,
+                             fees=load_fee_book(Path(settings.data_dir) / "fees.yaml"),
+                             ledger=ledger.PostgresLedger(pool, SERVICE))
     app.publication = published.publication()
     return app
 
@@ -57,6 +60,7 @@ def intake_follower(app: PaymentApplication, settings: Settings) -> UpstreamFoll
 
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
     InvoiceSummaries.create_table(conn, schema)
+    ledger.create_tables(conn, schema)
 
 
 def setup_schema(settings: Settings | None = None) -> None:
@@ -65,7 +69,13 @@ def setup_schema(settings: Settings | None = None) -> None:
 
 def replay_targets(settings: Settings) -> list:
     """What `motcua-replay rebuild payment` rebuilds: the invoice summaries, from payment's own log."""
-    return [own_read_model(SERVICE, "invoice_summaries", ("invoice_id",), lambda table: InvoiceSummaries(SERVICE, table))]
+    return [own_read_model(SERVICE, "invoice_summaries", ("invoice_id",), lambda table: InvoiceSummaries(SERVICE, table)),
+            own_read_model(SERVICE, "receipts", ("symbol", "number"),
+                           lambda table: ledger.LedgerTable(SERVICE, "receipts", table)),
+            own_read_model(SERVICE, "receipt_lines", ("symbol", "number", "line_no"),
+                           lambda table: ledger.LedgerTable(SERVICE, "receipt_lines", table)),
+            own_read_model(SERVICE, "refunds", ("invoice_id", "refund_key"),
+                           lambda table: ledger.LedgerTable(SERVICE, "refunds", table))]
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:

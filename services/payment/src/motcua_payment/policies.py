@@ -9,25 +9,30 @@ from motcua_common.events.consumer import UnitOfWork
 from motcua_common.events.published import PublishedEvent, to_datetime
 from motcua_common.observability.logs import bound, get_logger
 
-from motcua_payment.domain.fees import FeeBook
-from motcua_payment.domain.invoice import Invoice, OrderReference
+from motcua_payment.domain.fees import REFUND_FULL, FeeBook, refund_due
+from motcua_payment.domain.invoice import CANCELLED, Invoice, OrderReference
 
 log = get_logger()
 
 RECEIVED = intake_events.DossierReceived.DESCRIPTOR.full_name
+WITHDRAWN = intake_events.DossierWithdrawn.DESCRIPTOR.full_name
+REFUSED = intake_events.DossierRefused.DESCRIPTOR.full_name
 
 
 class IntakePolicies:
     """A received dossier whose procedure charges something (by the fee schedule of the day it was
     received) gets exactly one invoice."""
 
-    handles = frozenset({RECEIVED})
+    handles = frozenset({RECEIVED, WITHDRAWN, REFUSED})
 
     def __init__(self, province: str, fees: FeeBook) -> None:
         self.province = province
         self.fees = fees
 
     def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        if event.type in (WITHDRAWN, REFUSED):
+            self.on_dossier_ended(event, work)
+            return
         received = event.message(intake_events.DossierReceived)
         charge = self.fees.charge(received.procedure_code, received.channel, to_datetime(received.received_at))
         if charge.total_vnd <= 0:
@@ -41,4 +46,32 @@ class IntakePolicies:
                                 order_id=invoice.order_id, invoice_id=invoice.id))
         with bound(dossier_code=received.code):
             log.info("invoice_issued", invoice_id=str(invoice.id), total_vnd=charge.total_vnd,
+                     upstream_position=event.position)
+
+    def on_dossier_ended(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        """A withdrawn or refused dossier's invoice: cancelled while unpaid; once paid, refunded by its
+        procedure's `refund_on` rule (fees.yaml) of the schedule it was charged by."""
+        if event.type == WITHDRAWN:
+            ended = event.message(intake_events.DossierWithdrawn)
+            ending, at, reason = "withdrawn", to_datetime(ended.withdrawn_at), "Hồ sơ đã được rút"
+        else:
+            ended = event.message(intake_events.DossierRefused)
+            ending, at, reason = "refused", to_datetime(ended.refused_at), "Hồ sơ bị từ chối tiếp nhận"
+        invoice = work.get(Invoice.id_for(self.province, UUID(ended.dossier_id)))
+        if invoice is None or invoice.status == CANCELLED:
+            return
+        with bound(dossier_code=invoice.dossier_code):
+            if invoice.payment is None:
+                invoice.cancel(reason)
+                work.add(invoice)
+                log.info("invoice_cancelled", ending=ending, upstream_position=event.position)
+                return
+            schedule = self.fees.schedule_on(invoice.procedure_code, invoice.received_on)
+            rule = schedule.refund_rule(ending) if schedule is not None else REFUND_FULL
+            amount = min(refund_due(rule, invoice.lines), invoice.refundable_vnd)
+            if amount > 0:
+                # the key is the upstream event: a replayed page cannot refund twice
+                invoice.refund(f"{ending}:{event.id}"[:128], amount, f"{reason} (hoàn theo quy định: {rule})", at)
+                work.add(invoice)
+            log.info("invoice_refunded_on_ending", ending=ending, rule=rule, amount_vnd=amount,
                      upstream_position=event.position)

@@ -86,3 +86,12 @@ def test_a_wrong_amount_with_a_valid_checksum_is_refused_by_the_invoice(app):
     before = events(app)
     reply = paygov_callback(app, callback({**invoice, "total_vnd": 9_000}))
     assert json.loads(reply.body) == answer(False, "WRONG_AMOUNT") and events(app) == before
+
+
+def test_a_payment_told_for_a_withdrawn_dossiers_cancelled_invoice_is_answered_failed_with_the_reason(app):
+    invoice = issue(app)
+    app.cancel_invoice(invoice["id"], "Hồ sơ đã được rút", Actor.system("payment.consumer"))
+    before = events(app)
+    reply = paygov_callback(app, callback(invoice))
+    assert json.loads(reply.body) == answer(False, "INVOICE_CANCELLED")
+    assert events(app) == before

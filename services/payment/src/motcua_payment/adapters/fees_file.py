@@ -10,7 +10,8 @@ import yaml
 
 from motcua_common.province.dossier_rules import CHANNELS
 
-from motcua_payment.domain.fees import ITEM_KINDS, PAYMENT_DUE, DiscountRule, Exemption, FeeBook, FeeItem, FeeSchedule
+from motcua_payment.domain.fees import (DOSSIER_ENDINGS, ITEM_KINDS, PAYMENT_DUE, REFUND_RULES, DiscountRule, Exemption,
+                                        FeeBook, FeeItem, FeeSchedule, ReceiptTemplate)
 
 CODE_PATTERN = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")  # a national procedure code, as in the catalogue
 
@@ -79,7 +80,8 @@ def load_fee_book(path: Path) -> FeeBook:
                                         bool(e.get("example", False))))
         schedules.append(FeeSchedule(code, str(raw["group"]), _day(raw.get("effective_from"),
                                      f"{where}.effective_from", default_from), raw["due"], raw["collector"],
-                                     tuple(items), tuple(exemptions), raw["source"]))
+                                     tuple(items), tuple(exemptions), raw["source"],
+                                     _refund_on(raw.get("refund_on"), f"{where}.refund_on")))
     versions = [(s.procedure_code, s.effective_from) for s in schedules]
     twice = sorted({v for v in versions if versions.count(v) > 1})
     if twice:
@@ -106,4 +108,37 @@ def load_fee_book(path: Path) -> FeeBook:
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
         raise FeeDataError(f"{path.name}: a discount rule code is listed twice")
-    return FeeBook(schedules, rules)
+    return FeeBook(schedules, rules, _receipt_templates(data.get("receipt_templates"), path.name, default_from))
+
+
+def _refund_on(raw: Any, where: str) -> dict[str, str]:
+    """`refund_on: {withdrawn: full|le_phi|none, refused: ...}`; an ending not given refunds in full."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or set(raw) - set(DOSSIER_ENDINGS):
+        raise FeeDataError(f"{where}: must map some of {DOSSIER_ENDINGS} to one of {REFUND_RULES}")
+    for ending, rule in raw.items():
+        if rule not in REFUND_RULES:
+            raise FeeDataError(f"{where}.{ending}: must be one of {REFUND_RULES}")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+SYMBOL_PATTERN = re.compile(r"^[0-9A-Z]{1,2}[A-Z][0-9]{2}[A-Z0-9]{1,4}$")  # e.g. 1C26TQT
+
+
+def _receipt_templates(raw: Any, name: str, default_from: date) -> list[ReceiptTemplate]:
+    templates = []
+    for i, t in enumerate(raw or []):
+        where = f"{name}: receipt_templates[{i}]"
+        symbol = str(t.get("symbol", ""))
+        if not SYMBOL_PATTERN.match(symbol):
+            raise FeeDataError(f"{where}.symbol: {symbol!r} is not a receipt symbol (ký hiệu) like 1C26TQT")
+        if not t.get("form"):
+            raise FeeDataError(f"{where}.form: is required (the template's number, mẫu số)")
+        templates.append(ReceiptTemplate(str(t["form"]), symbol, _day(t.get("effective_from"),
+                                         f"{where}.effective_from", default_from), str(t.get("issuer", "")),
+                                         str(t.get("place", ""))))
+    symbols = [t.symbol for t in templates]
+    if len(set(symbols)) != len(symbols):
+        raise FeeDataError(f"{name}: receipt_templates: a symbol is listed twice (each symbol is one series)")
+    return templates

@@ -1,12 +1,15 @@
 """Invoice views (application.invoice_view) as motcua.payment.v1 messages."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from uuid import UUID
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from motcua.payment.v1 import payment_pb2 as pb
 from motcua_common.errors import InvalidArgument
+
+from motcua_payment.domain.receipts import printed_number
 
 
 def parse_uuid(value: str, field: str) -> UUID:
@@ -34,3 +37,45 @@ def invoice_to_proto(view: dict) -> pb.Invoice:
                       procedure_code=view["procedure_code"], order_id=view["order_id"], status=view["status"],
                       total_vnd=view["total_vnd"], due=view["due"], collector=view["collector"], lines=lines,
                       payment=paid, refunded_vnd=view["refunded_vnd"], version=view["version"])
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def parse_day(value: str, field: str) -> date:
+    """A day written YYYY-MM-DD (INVALID_ARGUMENT naming `field` otherwise)."""
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgument.single(field, "is required: a day written YYYY-MM-DD") from None
+
+
+def receipt_to_proto(receipt: dict) -> pb.Receipt:
+    return pb.Receipt(form=receipt["form"], symbol=receipt["symbol"], number=receipt["printed_number"],
+                      issued_at=_timestamp(receipt["issued_at"]), official=receipt["official"])
+
+
+def refund_to_proto(refund: dict) -> pb.Refund:
+    return pb.Refund(idempotency_key=refund["key"], amount_vnd=refund["amount_vnd"], reason=refund["reason"],
+                     refunded_at=_timestamp(refund["refunded_at"]))
+
+
+def cash_close_to_proto(closed: dict) -> pb.GetCashCloseResponse:
+    return pb.GetCashCloseResponse(
+        unit_code=closed["unit_code"], official=closed["official"], day=closed["day"].isoformat(),
+        count=closed["count"], total_vnd=closed["total_vnd"],
+        series=[pb.CashCloseSeries(symbol=s["symbol"], count=s["count"], total_vnd=s["total_vnd"],
+                                   first_number=printed_number(s["first_number"]),
+                                   last_number=printed_number(s["last_number"])) for s in closed["series"]])
+
+
+def revenue_to_proto(report: dict) -> pb.GetRevenueResponse:
+    return pb.GetRevenueResponse(
+        lines=[pb.RevenueLine(**line) for line in report["items"]], collected_vnd=report["collected_vnd"],
+        phi_vnd=report["phi_vnd"], le_phi_vnd=report["le_phi_vnd"], refunded_vnd=report["refunded_vnd"],
+        refunds=report["refunds"])

@@ -9,6 +9,7 @@ from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.events.published import Publication, map_access_denied, map_dossier_read, timestamp
 
 from motcua_payment.domain.invoice import Invoice
+from motcua_payment.domain.receipts import printed_number
 
 
 def _issued(e: Any) -> pb.InvoiceIssued:
@@ -28,6 +29,10 @@ def publication() -> Publication:
         Invoice.Refunded: lambda e: pb.InvoiceRefunded(amount_vnd=int(e.amount_vnd), reason=e.reason,
                                                        refunded_at=timestamp(e.refunded_at)),
         Invoice.Cancelled: lambda e: pb.InvoiceCancelled(reason=e.reason),
+        Invoice.ReceiptIssued: lambda e: pb.InvoiceReceiptIssued(form=e.form, symbol=e.symbol,
+                                                                 number=printed_number(e.number),
+                                                                 issued_at=timestamp(e.issued_at), method=e.method,
+                                                                 amount_vnd=int(e.amount_vnd)),
         DossierRead.Recorded: map_dossier_read,
         AccessDenied.Recorded: map_access_denied,
     })

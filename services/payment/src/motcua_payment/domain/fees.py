@@ -19,6 +19,11 @@ from motcua_common.province.working_calendar import VIETNAM_TZ
 
 ITEM_KINDS = ("phi", "le_phi")  # phí (a charge, cost recovery) / lệ phí (a fee for a state act)
 PAYMENT_DUE = ("before_processing", "before_result")
+# What a paid invoice gives back when its dossier ends without a result (refund_on in fees.yaml):
+# everything, only its lệ phí items (the state act was not performed; the phí covered work done), or nothing.
+REFUND_FULL, REFUND_LE_PHI, REFUND_NONE = "full", "le_phi", "none"
+REFUND_RULES = (REFUND_FULL, REFUND_LE_PHI, REFUND_NONE)
+DOSSIER_ENDINGS = ("withdrawn", "refused")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class FeeSchedule:
     items: tuple[FeeItem, ...]
     exemptions: tuple[Exemption, ...] = ()
     source: str = ""
+    # how much of a paid invoice is refunded when the dossier is withdrawn / refused (DOSSIER_ENDINGS);
+    # an ending not listed refunds everything (REFUND_FULL)
+    refund_on: Mapping[str, str] = field(default_factory=dict)
+
+    def refund_rule(self, ending: str) -> str:
+        return self.refund_on.get(ending, REFUND_FULL)
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,9 @@ def vietnam_day(at: datetime) -> date:
 class FeeBook:
     """Every procedure's schedules (all their versions) and the discount rules of a province."""
 
-    def __init__(self, schedules: Iterable[FeeSchedule], rules: Iterable[DiscountRule]) -> None:
+    def __init__(self, schedules: Iterable[FeeSchedule], rules: Iterable[DiscountRule],
+                 receipt_templates: Iterable["ReceiptTemplate"] = ()) -> None:
+        self.receipt_templates = tuple(sorted(receipt_templates, key=lambda t: t.effective_from))
         self._schedules: dict[str, list[FeeSchedule]] = {}
         for s in schedules:
             self._schedules.setdefault(s.procedure_code, []).append(s)
@@ -190,3 +203,28 @@ class FeeBook:
             lines.append(ChargeLine(item.code, item.kind, item.name, item.legal_basis, quantity, base, best,
                                     base - best, discount_rule=best_rule))
         return Charge(procedure_code, day, channel, schedule.due, schedule.collector, tuple(lines))
+
+
+@dataclass(frozen=True)
+class ReceiptTemplate:
+    """The receipt template (mẫu số) and its symbol (ký hiệu, e.g. 1C26TQT) receipts are numbered under
+    from `effective_from`: each symbol has its own gapless series 0000001, 0000002, ..."""
+
+    form: str
+    symbol: str
+    effective_from: date
+    issuer: str = ""  # the collecting organisation named on the receipt
+    place: str = ""  # where receipts are issued ("Đông Hà"), printed before the date
+
+
+def receipt_template_on(book: FeeBook, day: date) -> ReceiptTemplate | None:
+    """The template in force on `day` (Vietnam time): the latest that took effect on or before it."""
+    in_force = [t for t in book.receipt_templates if t.effective_from <= day]
+    return in_force[-1] if in_force else None
+
+
+def refund_due(rule: str, lines: Iterable[Mapping]) -> int:
+    """What a paid invoice's lines give back under `rule` (REFUND_RULES), in đồng."""
+    if rule == REFUND_NONE:
+        return 0
+    return sum(int(line["amount_vnd"]) for line in lines if rule == REFUND_FULL or line["kind"] == "le_phi")

@@ -21,6 +21,7 @@ from motcua_common.events.ids import deterministic_id
 from motcua_common.province.dossier_rules import NationalStatus
 
 from motcua_payment.domain.fees import Charge
+from motcua_payment.domain.receipts import printed_number
 
 CASH, GATEWAY = "cash", "gateway"
 METHODS = (CASH, GATEWAY)
@@ -57,6 +58,23 @@ class Refund:
     amount_vnd: int
     reason: str
     refunded_at: datetime
+
+
+@dataclass(frozen=True)
+class Receipt:
+    form: str  # the template's number (mẫu số)
+    symbol: str  # ký hiệu: one gapless series per symbol
+    number: int
+    issued_at: datetime
+    official: str  # who took the cash at the desk ("" for a gateway payment)
+
+    @property
+    def printed_number(self) -> str:
+        return printed_number(self.number)
+
+    @property
+    def label(self) -> str:
+        return f"{self.symbol}/{self.printed_number}"
 
 
 @dataclass(frozen=True)
@@ -241,6 +259,42 @@ class Invoice(MotcuaAggregate):
     def _cancelled(self, reason: str) -> None:
         self.status = CANCELLED
         self.cancel_reason = reason
+
+    # -- the receipt ----------------------------------------------------------------------------
+    @property
+    def receipt(self) -> "Receipt | None":
+        return getattr(self, "_receipt", None)  # invoices stored before receipts existed have none
+
+    def issue_receipt(self, form: str, symbol: str, number: int, issued_at: datetime, official: str) -> None:
+        """The payment's electronic receipt (biên lai), numbered `number` in `symbol`'s series; once."""
+        if self.payment is None:
+            raise RuleViolated("NOT_PAID", f"invoice {self.order_id} has no payment to give a receipt for")
+        if self.receipt is not None:
+            raise RuleViolated("RECEIPT_ISSUED", f"invoice {self.order_id} has receipt {self.receipt.label}")
+        self._receipt_issued(form=form, symbol=symbol, number=number, issued_at=issued_at, official=official,
+                             method=self.payment.method, amount_vnd=self.payment.amount_vnd,
+                             unit_code=self.unit_code,
+                             lines=[{k: line.get(k) for k in ("item_code", "kind", "name", "amount_vnd")}
+                                    for line in self.lines])
+
+    class ReceiptIssued(MotcuaAggregate.Event):
+        """The payment's receipt: its template, symbol and number, and what the cash close and the revenue
+        report read (who took it at which unit, the method, the amount and each item's share)."""
+
+        form: str
+        symbol: str
+        number: int
+        issued_at: datetime
+        official: str
+        method: str
+        amount_vnd: int
+        unit_code: str
+        lines: list[dict]
+
+    @event(ReceiptIssued)
+    def _receipt_issued(self, form: str, symbol: str, number: int, issued_at: datetime, official: str, method: str,
+                        amount_vnd: int, unit_code: str, lines: list[dict]) -> None:
+        self._receipt = Receipt(form, symbol, number, issued_at, official)
 
 
 class OrderReference(MotcuaAggregate):

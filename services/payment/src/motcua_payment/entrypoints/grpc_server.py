@@ -14,7 +14,10 @@ from motcua_common.events.event_stream import EVENT_STREAM_SERVICE, add_event_st
 from motcua_common.identity.authorisation import Target
 from motcua_common.observability.logs import bound, get_logger
 
-from motcua_payment.adapters.proto import invoice_to_proto, parse_uuid
+from motcua_payment.adapters.proto import (cash_close_to_proto, invoice_to_proto, parse_day, parse_uuid,
+                                           receipt_to_proto, refund_to_proto, revenue_to_proto)
+from motcua_payment.adapters.receipt_pdf import receipt_pdf
+from motcua_payment.adapters.spreadsheet import revenue_xlsx
 from motcua_payment.application import PaymentApplication
 
 log = get_logger()
@@ -45,6 +48,34 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         started = self.app.start_gateway_payment(parse_uuid(request.dossier_id, "dossier_id"))
         return pb.StartGatewayPaymentResponse(**started)
 
+    def GetReceipt(self, request: pb.GetReceiptRequest, context: grpc.ServicerContext) -> pb.GetReceiptResponse:
+        dossier_id, dossier_code = _dossier_ref(request)
+        receipt = self.app.receipt_of(dossier_id, dossier_code)
+        serves(receipt["dossier_id"], receipt["dossier_code"])
+        return pb.GetReceiptResponse(receipt=receipt_to_proto(receipt["receipt"]), invoice=invoice_to_proto(receipt),
+                                     pdf=receipt_pdf(receipt))
+
+    def RefundPayment(self, request: pb.RefundPaymentRequest,
+                      context: grpc.ServicerContext) -> pb.RefundPaymentResponse:
+        done = self.app.refund_payment(request.idempotency_key, parse_uuid(request.dossier_id, "dossier_id"),
+                                       request.amount_vnd, request.reason, caller())
+        with bound(dossier_code=done["invoice"]["dossier_code"]):
+            log.info("refund_answered", amount_vnd=done["refund"]["amount_vnd"], version=done["invoice"]["version"])
+        return pb.RefundPaymentResponse(refund=refund_to_proto(done["refund"]), invoice=invoice_to_proto(done["invoice"]),
+                                        refundable_vnd=done["invoice"]["refundable_vnd"])
+
+    def GetCashClose(self, request: pb.GetCashCloseRequest, context: grpc.ServicerContext) -> pb.GetCashCloseResponse:
+        closed = self.app.cash_close(request.unit_code, request.official, parse_day(request.day, "day"))
+        return cash_close_to_proto(closed)
+
+    def GetRevenue(self, request: pb.GetRevenueRequest, context: grpc.ServicerContext) -> pb.GetRevenueResponse:
+        report = self.app.revenue(request.unit_code, parse_day(request.from_date, "from_date"),
+                                  parse_day(request.to_date, "to_date"))
+        answer = revenue_to_proto(report)
+        if request.spreadsheet:
+            answer.xlsx = revenue_xlsx(report)
+        return answer
+
 
 def _dossier_ref(request: pb.GetInvoiceRequest) -> tuple:
     """(dossier id, dossier code) of a request that names its dossier by either."""
@@ -73,17 +104,28 @@ def guards(app: PaymentApplication | None) -> dict[str, Guard]:
         return None if row is None else Target(unit=row["unit_code"], applicant=row["applicant"],
                                                dossier_id=row["dossier_id"], dossier_code=row["dossier_code"])
 
+    def locate_unit(request: Any) -> Target:
+        """The finance reads are about one unit's desk: decided on that unit."""
+        if not request.unit_code:
+            raise InvalidArgument.single("unit_code", "is required: the unit whose desk or revenue to read")
+        return Target(unit=request.unit_code)
+
     return {
         "GetInvoice": Guard("payment.read", locate=locate),
         "RecordCashPayment": Guard("payment.record_cash", locate=locate),
         "StartGatewayPayment": Guard("payment.pay_online", locate=locate),
+        "GetReceipt": Guard("payment.read", locate=locate),
+        "RefundPayment": Guard("payment.refund", locate=locate),
+        "GetCashClose": Guard("payment.cash_close", locate=locate_unit),
+        "GetRevenue": Guard("payment.revenue", locate=locate_unit),
     }
 
 
 def dossier_calls(app: PaymentApplication) -> DossierCalls:
     """The reads of a dossier the edge records and how it authorises each RPC (DossierCalls)."""
-    return DossierCalls(SERVICE_NAME, reads={"GetInvoice": "payment.GetInvoice"},
-                        others=frozenset({"RecordCashPayment", "StartGatewayPayment"}),
+    return DossierCalls(SERVICE_NAME, reads={"GetInvoice": "payment.GetInvoice", "GetReceipt": "payment.GetReceipt"},
+                        others=frozenset({"RecordCashPayment", "StartGatewayPayment", "RefundPayment", "GetCashClose",
+                                          "GetRevenue"}),
                         record_read=app.record_read, guards=guards(app))
 
 
