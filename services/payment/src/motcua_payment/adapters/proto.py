@@ -1,6 +1,7 @@
 """Invoice views (application.invoice_view) as motcua.payment.v1 messages."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from uuid import UUID
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -34,3 +35,36 @@ def invoice_to_proto(view: dict) -> pb.Invoice:
                       procedure_code=view["procedure_code"], order_id=view["order_id"], status=view["status"],
                       total_vnd=view["total_vnd"], due=view["due"], collector=view["collector"], lines=lines,
                       payment=paid, refunded_vnd=view["refunded_vnd"], version=view["version"])
+
+
+def parse_day(value: str, field: str) -> date:
+    """A day as yyyy-mm-dd."""
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgument.single(field, "must be a day as yyyy-mm-dd") from None
+
+
+def _timestamp(at: datetime | None) -> Timestamp | None:
+    if at is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return stamp
+
+
+def discrepancy_to_proto(d: dict) -> pb.Discrepancy:
+    return pb.Discrepancy(discrepancy_id=d["discrepancy_id"], day=d["day"].isoformat(), kind=d["kind"],
+                          reference=d["reference"], order_id=d["order_id"],
+                          statement_amount_vnd=d["statement_amount_vnd"], recorded_amount_vnd=d["recorded_amount_vnd"],
+                          invoice_id=d["invoice_id"], found_at=_timestamp(d["found_at"]), decision=d["decision"],
+                          note=d["note"], resolved_by=d["resolved_by"], resolved_at=_timestamp(d["resolved_at"]))
+
+
+def reconciliation_to_proto(view: dict) -> pb.RunReconciliationResponse:
+    return pb.RunReconciliationResponse(
+        day=view["day"].isoformat(), statement_lines=view["statement_lines"], matched=view["matched"],
+        recorded_now=view["recorded_now"],
+        discrepancies=[discrepancy_to_proto(dict(d, day=view["day"])) for d in view["discrepancies"]])

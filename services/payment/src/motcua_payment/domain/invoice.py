@@ -22,8 +22,8 @@ from motcua_common.province.dossier_rules import NationalStatus
 
 from motcua_payment.domain.fees import Charge
 
-CASH, GATEWAY = "cash", "gateway"
-METHODS = (CASH, GATEWAY)
+CASH, GATEWAY, BANK_TRANSFER = "cash", "gateway", "bank_transfer"
+METHODS = (CASH, GATEWAY, BANK_TRANSFER)
 # How the national portal counts an online payment (DuocThanhToanTrucTuyen): through the national
 # payment platform (1) or a local gateway (2); a desk payment is not online (0).
 ONLINE_FLAG_NONE, ONLINE_FLAG_NATIONAL, ONLINE_FLAG_LOCAL = 0, 1, 2
@@ -241,6 +241,23 @@ class Invoice(MotcuaAggregate):
     def _cancelled(self, reason: str) -> None:
         self.status = CANCELLED
         self.cancel_reason = reason
+
+    # -- online payment started (the 15-minute sweep asks the gateway about it) -----------------------
+    gateway_started_at: datetime | None = None  # invoices issued before this event existed: never started
+
+    def start_gateway_payment(self, started_at: datetime) -> bool:
+        """Note that the payer was sent to the gateway; False (nothing recorded) when it was already
+        noted: the sweep counts from the first start, and a payer who opens the page twice pays once."""
+        if not self.awaiting_payment:
+            raise RuleViolated("NOT_AWAITING_PAYMENT", f"invoice {self.order_id} is {self.status}")
+        if self.gateway_started_at is not None:
+            return False
+        self._gateway_payment_started(started_at=started_at)
+        return True
+
+    @event("GatewayPaymentStarted")
+    def _gateway_payment_started(self, started_at: datetime) -> None:
+        self.gateway_started_at = started_at
 
 
 class OrderReference(MotcuaAggregate):

@@ -14,7 +14,8 @@ from motcua_common.events.event_stream import EVENT_STREAM_SERVICE, add_event_st
 from motcua_common.identity.authorisation import Target
 from motcua_common.observability.logs import bound, get_logger
 
-from motcua_payment.adapters.proto import invoice_to_proto, parse_uuid
+from motcua_payment.adapters.proto import (discrepancy_to_proto, invoice_to_proto, parse_day, parse_uuid,
+                                           reconciliation_to_proto)
 from motcua_payment.application import PaymentApplication
 
 log = get_logger()
@@ -42,8 +43,27 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
 
     def StartGatewayPayment(self, request: pb.StartGatewayPaymentRequest,
                             context: grpc.ServicerContext) -> pb.StartGatewayPaymentResponse:
-        started = self.app.start_gateway_payment(parse_uuid(request.dossier_id, "dossier_id"))
+        started = self.app.start_gateway_payment(parse_uuid(request.dossier_id, "dossier_id"), caller())
         return pb.StartGatewayPaymentResponse(**started)
+
+    def RunReconciliation(self, request: pb.RunReconciliationRequest,
+                          context: grpc.ServicerContext) -> pb.RunReconciliationResponse:
+        view = self.app.run_reconciliation(request.idempotency_key, parse_day(request.day, "day"), caller())
+        log.info("reconciliation_run", day=request.day, recorded_now=view["recorded_now"], open=view["open"])
+        return reconciliation_to_proto(view)
+
+    def ListDiscrepancies(self, request: pb.ListDiscrepanciesRequest,
+                          context: grpc.ServicerContext) -> pb.ListDiscrepanciesResponse:
+        found = self.app.list_discrepancies(parse_day(request.from_day, "from_day"),
+                                            parse_day(request.to_day, "to_day"), request.include_resolved)
+        return pb.ListDiscrepanciesResponse(discrepancies=[discrepancy_to_proto(d) for d in found])
+
+    def ResolveDiscrepancy(self, request: pb.ResolveDiscrepancyRequest,
+                           context: grpc.ServicerContext) -> pb.ResolveDiscrepancyResponse:
+        resolved = self.app.resolve_discrepancy(request.idempotency_key, parse_day(request.day, "day"),
+                                                request.discrepancy_id, request.decision, request.note, caller())
+        log.info("discrepancy_resolved", day=request.day, kind=resolved["kind"], decision=resolved["decision"])
+        return pb.ResolveDiscrepancyResponse(discrepancy=discrepancy_to_proto(resolved))
 
 
 def _dossier_ref(request: pb.GetInvoiceRequest) -> tuple:
@@ -77,13 +97,18 @@ def guards(app: PaymentApplication | None) -> dict[str, Guard]:
         "GetInvoice": Guard("payment.read", locate=locate),
         "RecordCashPayment": Guard("payment.record_cash", locate=locate),
         "StartGatewayPayment": Guard("payment.pay_online", locate=locate),
+        # about the province's accounts, not one dossier (access-policy.yaml: about platform)
+        "RunReconciliation": Guard("payment.reconcile"),
+        "ListDiscrepancies": Guard("payment.discrepancies_read"),
+        "ResolveDiscrepancy": Guard("payment.resolve_discrepancy"),
     }
 
 
 def dossier_calls(app: PaymentApplication) -> DossierCalls:
     """The reads of a dossier the edge records and how it authorises each RPC (DossierCalls)."""
     return DossierCalls(SERVICE_NAME, reads={"GetInvoice": "payment.GetInvoice"},
-                        others=frozenset({"RecordCashPayment", "StartGatewayPayment"}),
+                        others=frozenset({"RecordCashPayment", "StartGatewayPayment", "RunReconciliation",
+                                          "ListDiscrepancies", "ResolveDiscrepancy"}),
                         record_read=app.record_read, guards=guards(app))
 
 
