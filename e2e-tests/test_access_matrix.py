@@ -207,6 +207,12 @@ def request_for(rpc: str, s: Situation | None) -> Any:
             idempotency_key=key, dossier_id=s.dossier.id, expected_version=stale, amount_vnd=1,  # type: ignore[union-attr]
             receipt_number="BL-1"),
         "payment/StartGatewayPayment": lambda: ppb.StartGatewayPaymentRequest(dossier_id=s.dossier.id),  # type: ignore[union-attr]
+        # a day that has not ended: refused after the gate, nothing reconciled
+        "payment/RunReconciliation": lambda: ppb.RunReconciliationRequest(idempotency_key=key, day="2999-01-01"),
+        "payment/ListDiscrepancies": lambda: ppb.ListDiscrepanciesRequest(from_day="2026-01-01", to_day="2026-01-01"),
+        "payment/ResolveDiscrepancy": lambda: ppb.ResolveDiscrepancyRequest(
+            idempotency_key=key, day="2026-01-01", discrepancy_id="surplus:KHONG-CO", decision="accepted",
+            note="Không có"),
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
     }

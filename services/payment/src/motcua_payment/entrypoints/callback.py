@@ -91,10 +91,6 @@ def main() -> None:
     serve_until_signalled(server)
 
 
-if __name__ == "__main__":
-    main()
-
-
 BANK_CREDIT_PATH = "/bank/credit"
 BANK_ACTOR = Actor.system("payment.bank-credit")
 
@@ -120,3 +116,7 @@ def bank_credit(app: PaymentApplication, body: bytes) -> Reply:
     log.info("bank_credit_recorded", reference=notice.reference, outcome=outcome["outcome"],
              discrepancy=outcome["discrepancy_id"])
     return Reply.json(bank_answer(True, outcome["outcome"]))
+
+
+if __name__ == "__main__":
+    main()
