@@ -152,8 +152,9 @@ class PaymentApplication(MotcuaApplication):
         url = redirect_url(self.gateway, invoice.order_id, invoice.total_vnd, invoice.order_id,
                            f"Thanh toan phi, le phi ho so {invoice.dossier_code}", self.return_url)
         payload = self.vietqr_payload(invoice.id, self.beneficiary) if self.beneficiary is not None else ""
-        if actor is not None and invoice.gateway_started_at is None:
-            self._change(invoice.id, actor, lambda current: current.start_gateway_payment(self.clock.now()))
+        now = self.clock.now()
+        if actor is not None and (invoice.gateway_started_at is None or now - invoice.gateway_started_at >= SWEEP_FOR):
+            self._change(invoice.id, actor, lambda current: current.start_gateway_payment(now, SWEEP_FOR))
         return {"redirect_url": url, "vietqr_payload": payload, "order_id": invoice.order_id,
                 "amount_vnd": invoice.total_vnd}
 
@@ -226,14 +227,15 @@ class PaymentApplication(MotcuaApplication):
 
     # -- reconciliation: the 15-minute sweep, the daily statement, the bank's credits ----------------
     def sweep_pending_gateway_payments(self) -> int:
-        """Ask the gateway about each payment started at least SWEEP_AFTER ago and still awaited, and
+        """Ask the gateway about each payment started at least SWEEP_AFTER (and at most SWEEP_FOR) ago and
+        still awaited, and
         record its answer exactly as its callback would be (one payment however it arrives). Returns
         how many answers changed an invoice; a gateway that fails is asked again at the next sweep."""
         if self.gateway_client is None or self.ledger is None:
             return 0
         now = self.clock.now()
         changed = 0
-        for invoice_id, order_id in self.ledger.pending_started_before(now - SWEEP_AFTER):
+        for invoice_id, order_id in self.ledger.pending_started_between(now - SWEEP_FOR, now - SWEEP_AFTER):
             try:
                 result = self.gateway_client.query(order_id, now)
             except (GatewayUnavailable, CallbackRefused) as failed:
@@ -388,6 +390,7 @@ class PaymentApplication(MotcuaApplication):
 # -- reconciliation, module level (kept after the class so the merge stays simple) ---------------------
 _log = get_logger()
 SWEEP_AFTER = timedelta(minutes=15)  # a payment still awaited this long after its start is asked about
+SWEEP_FOR = timedelta(days=2)  # ... until this long after it (an abandoned payment is not asked about forever)
 SWEEP_ACTOR = Actor.system("payment.gateway-sweep")
 RECONCILIATION_ACTOR = Actor.system("payment.daily-reconciliation")
 MAX_DAYS = 62
@@ -400,7 +403,7 @@ class GatewayLedger(ReadModel):
     """Gateway payments by state and day, kept in the events' transaction
     (adapters.read_model.PostgresGatewayLedger)."""
 
-    def pending_started_before(self, cutoff: Any) -> list[tuple[UUID, str]]: ...
+    def pending_started_between(self, earliest: Any, latest: Any) -> list[tuple[UUID, str]]: ...
 
     def gateway_payments_on(self, day: date) -> list: ...
 

@@ -56,9 +56,9 @@ class Ledger:
         ids = [e.originator_id for e in own_log(self.app) if e.name == "Invoice.Issued"]
         return [self.app.repository.get(UUID(str(i))) for i in ids]  # type: ignore[union-attr]
 
-    def pending_started_before(self, cutoff: datetime) -> list[tuple[UUID, str]]:
+    def pending_started_between(self, earliest: datetime, latest: datetime) -> list[tuple[UUID, str]]:
         return [(i.id, i.order_id) for i in self._invoices()
-                if i.awaiting_payment and i.gateway_started_at is not None and i.gateway_started_at <= cutoff]
+                if i.awaiting_payment and i.gateway_started_at is not None and earliest <= i.gateway_started_at <= latest]
 
     def gateway_payments_on(self, day: date) -> list[RecordedPayment]:
         return [RecordedPayment(i.payment.reference, i.order_id, i.payment.amount_vnd, i.id) for i in self._invoices()
@@ -138,6 +138,19 @@ def test_the_sweep_asks_only_about_payments_still_awaited_fifteen_minutes_after_
     clock.advance(timedelta(minutes=5))  # early: 15 minutes; late: 5 minutes; never: not started
     app.sweep_pending_gateway_payments()
     assert gateway.asked == [early["order_id"]]
+
+
+def test_an_abandoned_payment_is_asked_about_for_two_days_and_again_when_the_payer_comes_back(world):
+    app, clock, gateway = world
+    invoice = issue(app)
+    started(app, invoice)
+    clock.advance(timedelta(days=2, minutes=1))
+    app.sweep_pending_gateway_payments()
+    assert gateway.asked == []
+    started(app, invoice)
+    clock.advance(timedelta(minutes=15))
+    app.sweep_pending_gateway_payments()
+    assert gateway.asked == [invoice["order_id"]] and names(app).count("Invoice.GatewayPaymentStarted") == 2
 
 
 def test_the_sweep_records_what_the_gateway_says_as_its_callback_would_once(world):

@@ -98,10 +98,10 @@ class PostgresGatewayLedger(GatewayLedgerTable):
         super().__init__(schema)
         self.pool = pool
 
-    def pending_started_before(self, cutoff: Any) -> list[tuple[UUID, str]]:
+    def pending_started_between(self, earliest: Any, latest: Any) -> list[tuple[UUID, str]]:
         with self.pool.connection() as conn:
             rows = conn.execute(f"SELECT invoice_id, order_id FROM {self.table} WHERE status = 'issued' "
-                                "AND started_at IS NOT NULL AND started_at <= %s ORDER BY started_at", (cutoff,)).fetchall()
+                                "AND started_at BETWEEN %s AND %s ORDER BY started_at", (earliest, latest)).fetchall()
         return [(row[0], row[1]) for row in rows]
 
     def gateway_payments_on(self, day: Any) -> list:

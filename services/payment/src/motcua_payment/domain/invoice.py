@@ -9,7 +9,7 @@ with the first refund, and no refund takes more than what remains refundable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -245,12 +245,13 @@ class Invoice(MotcuaAggregate):
     # -- online payment started (the 15-minute sweep asks the gateway about it) -----------------------
     gateway_started_at: datetime | None = None  # invoices issued before this event existed: never started
 
-    def start_gateway_payment(self, started_at: datetime) -> bool:
-        """Note that the payer was sent to the gateway; False (nothing recorded) when it was already
-        noted: the sweep counts from the first start, and a payer who opens the page twice pays once."""
+    def start_gateway_payment(self, started_at: datetime, renew_after: timedelta = timedelta(days=2)) -> bool:
+        """Note that the payer was sent to the gateway; False (nothing recorded) when a start was noted
+        less than `renew_after` ago: the sweep counts from that start, and a payer who opens the page
+        twice pays once. A payer back after longer starts anew (the sweep stops asking after that)."""
         if not self.awaiting_payment:
             raise RuleViolated("NOT_AWAITING_PAYMENT", f"invoice {self.order_id} is {self.status}")
-        if self.gateway_started_at is not None:
+        if self.gateway_started_at is not None and started_at - self.gateway_started_at < renew_after:
             return False
         self._gateway_payment_started(started_at=started_at)
         return True
