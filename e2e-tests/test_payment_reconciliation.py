@@ -102,3 +102,32 @@ def test_the_daily_reconciliation_of_a_statement_with_one_missing_and_one_surplu
     with pytest.raises(grpc.RpcError) as refused:  # the citizen may not see the province's accounts
         citizen.ListDiscrepancies(ppb.ListDiscrepanciesRequest(from_day=day, to_day=day))
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_payment_whose_callback_was_lost_is_found_by_the_worker_s_sweep_once_the_clock_has_moved_on(
+        platform, module_province, intake, as_user):
+    from motcua_common.config.clock import SettableClock
+
+    citizen = as_user(OWNER, "payment")
+    request = submit_request(procedure_code=SIGNATURE)
+    request.applicant.CopyFrom(ipb.Applicant(full_name="Võ Thị Mai", citizen_id="044190000101", phone="0912345678"))
+    dossier = intake.SubmitDossier(request).dossier
+    wait_until(lambda: _invoice(citizen, dossier.id), 20, "the invoice of the received dossier")
+    started = citizen.StartGatewayPayment(ppb.StartGatewayPaymentRequest(dossier_id=dossier.id))
+    post_json(sandbox(platform) + "/sandbox/faults", {"drop_callback": True})
+    returned = pay_on_the_page(started.redirect_url)
+    clock = SettableClock(module_province.conninfo, ttl=0)
+    clock.advance(timedelta(minutes=10))
+    assert _invoice(citizen, dossier.id).status == "issued"  # no callback came; not yet asked
+    clock.advance(timedelta(minutes=20))  # due at 15 minutes; swept every 15: asked by 30 minutes at the latest
+    paid = wait_until(lambda: (i := _invoice(citizen, dossier.id)) and i.status == "paid" and i, 30,
+                      "the worker's sweep to ask the gateway")
+    assert (paid.payment.method, paid.payment.reference, paid.payment.online_flag) == \
+        ("gateway", returned["transactionNo"], 1)
+
+
+def _invoice(payment, dossier_id: str) -> ppb.Invoice | None:  # type: ignore[no-untyped-def]
+    try:
+        return payment.GetInvoice(ppb.GetInvoiceRequest(dossier_id=dossier_id)).invoice
+    except grpc.RpcError:
+        return None
