@@ -472,3 +472,21 @@ def test_the_statement_file_parses_and_a_broken_one_is_refused_naming_the_line()
     assert refused.value.field == "statement line 2"
     with pytest.raises(CallbackRefused):
         parse_statement("<html>Bảo trì</html>")
+
+
+# -- the gRPC edge's mapping ---------------------------------------------------------------------------
+def test_the_edge_maps_discrepancies_and_refuses_a_malformed_day(world):
+    from motcua.payment.v1 import payment_pb2 as pb
+    from motcua_payment.entrypoints.grpc_server import PaymentServicer
+
+    app, clock, gateway = world
+    day, found = surplus_day(app, gateway)
+    servicer = PaymentServicer(app)
+    listed = servicer.ListDiscrepancies(pb.ListDiscrepanciesRequest(from_day="2026-11-30", to_day="2026-11-30"), None)
+    [one] = listed.discrepancies
+    assert (one.discrepancy_id, one.day, one.kind, one.statement_amount_vnd, one.decision) == \
+        (found, "2026-11-30", SURPLUS, 5_000, "") and not one.HasField("resolved_at")
+    for bad in ("", "30/11/2026", "2026-13-01", "2026-11-30T00"):
+        with pytest.raises(InvalidArgument) as refused:
+            servicer.ListDiscrepancies(pb.ListDiscrepanciesRequest(from_day=bad, to_day="2026-11-30"), None)
+        assert [v.field for v in refused.value.violations] == ["from_day"]
