@@ -454,6 +454,8 @@ def test_a_credit_signed_with_another_secret_or_to_another_account_records_nothi
     body = json.dumps({"data": data, "signature": bank.signature(BANK_SECRET, data)}).encode()
     assert json.loads(bank_credit(app, body).body)["desc"] == "WRONG_ACCOUNT"
     assert bank_credit(app, b"not json").status == 400
+    too_long = bank_credit(app, credit(invoice, "FT" + "9" * 70))
+    assert (too_long.status, json.loads(too_long.body)["desc"]) == (400, "MALFORMED_FIELD")
     assert len(own_log(app)) == before
 
 

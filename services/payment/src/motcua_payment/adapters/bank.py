@@ -26,6 +26,7 @@ from typing import Mapping
 from motcua_common.province.working_calendar import VIETNAM_TZ
 
 MAX_TEXT = 255
+MAX_REFERENCE = 64  # what an invoice keeps as a payment's reference (domain.invoice.MAX_REFERENCE)
 CLOCK_SKEW = timedelta(minutes=5)
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -91,6 +92,8 @@ def verify_credit(config: BankConfig, body: bytes, now: datetime) -> CreditNotic
     for name, value in fields.items():
         if len(value) > MAX_TEXT or not value.isprintable():
             raise CreditRefused(MALFORMED_FIELD, name[:40], f"must be at most {MAX_TEXT} printable characters")
+    if len(fields["reference"]) > MAX_REFERENCE:
+        raise CreditRefused(MALFORMED_FIELD, "reference", f"must be at most {MAX_REFERENCE} characters")
     if fields["accountNumber"] != config.account:
         raise CreditRefused(WRONG_ACCOUNT, "accountNumber", "is not the collecting account")
     if fields.get("currency", "VND") not in ("VND", "704"):
