@@ -64,9 +64,8 @@ class PaymentApplication(MotcuaApplication):
                  gateway: PayGovConfig | None = None, beneficiary: Beneficiary | None = None,
                  return_url: str = "", ledger: "GatewayLedger | None" = None, gateway_client: Any = None,
                  bank: Any = None) -> None:
-        # kept in the events' transaction
-        self.read_model = (index if ledger is None else ReadModels(index, ledger)  # type: ignore[assignment]
-                           if index is not None else ledger)
+        # both kept in the events' transaction
+        self.read_model = ReadModels(index, ledger)  # type: ignore[assignment]
         self.index = index
         self.ledger = ledger  # gateway payments by state and day (the sweep and the reconciliation read it)
         self.gateway_client = gateway_client  # adapters.paygov.PayGovClient: the query and the statement
@@ -411,13 +410,19 @@ class GatewayLedger(ReadModel):
 class ReadModels(ReadModel):
     """Several read models kept in the same transaction."""
 
-    def __init__(self, *models: ReadModel) -> None:
+    def __init__(self, *models: ReadModel | None) -> None:
         self.models = [m for m in models if m is not None]
         self.tables = tuple(t for m in self.models for t in m.tables)
 
     def statements(self, domain_event: Any):  # type: ignore[no-untyped-def]
         for model in self.models:
             yield from model.statements(domain_event)
+
+    def hook_for(self, domain_events: Any):  # type: ignore[no-untyped-def]
+        hooks = [hook for model in self.models if (hook := model.hook_for(domain_events)) is not None]
+        if not hooks:
+            return None
+        return lambda curs: [hook(curs) for hook in hooks]
 
 
 def reconciliation_view(reconciliation: Reconciliation) -> dict:
