@@ -215,6 +215,12 @@ def request_for(rpc: str, s: Situation | None) -> Any:
                                                                 day=datetime.now(timezone.utc).date().isoformat()),
         "payment/GetRevenue": lambda: ppb.GetRevenueRequest(unit_code=s.intake_target.unit,  # type: ignore[union-attr]
                                                             from_date="2026-01-01", to_date="2026-12-31"),
+        # a day that has not ended: refused after the gate, nothing reconciled
+        "payment/RunReconciliation": lambda: ppb.RunReconciliationRequest(idempotency_key=key, day="2999-01-01"),
+        "payment/ListDiscrepancies": lambda: ppb.ListDiscrepanciesRequest(from_day="2026-01-01", to_day="2026-01-01"),
+        "payment/ResolveDiscrepancy": lambda: ppb.ResolveDiscrepancyRequest(
+            idempotency_key=key, day="2026-01-01", discrepancy_id="surplus:KHONG-CO", decision="accepted",
+            note="Không có"),
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
     }

@@ -76,6 +76,11 @@ def test_a_gateway_payment_called_back_tampered_then_twice_is_recorded_once(plat
     started = payment.StartGatewayPayment(ppb.StartGatewayPaymentRequest(dossier_id=dossier.id))
     assert started.redirect_url.startswith(sandbox(platform) + "/pay?")
     assert (started.order_id, started.amount_vnd) == (invoice.order_id, 10_000)
+    # the start is recorded (the 15-minute sweep asks the gateway about it if no callback comes), once
+    payment.StartGatewayPayment(ppb.StartGatewayPaymentRequest(dossier_id=dossier.id))
+    started_invoice = payment.GetInvoice(ppb.GetInvoiceRequest(dossier_id=dossier.id)).invoice
+    assert (started_invoice.status, started_invoice.version) == ("issued", invoice.version + 1)
+    invoice = started_invoice
 
     post_json(sandbox(platform) + "/sandbox/faults", {"tamper": True})
     tampered = pay_on_the_page(started.redirect_url)

@@ -408,3 +408,29 @@ def test_network_policies_let_in_only_the_edges_ports_and_let_out_only_the_store
     operated = [d["spec"] for d in manifests(helm, "quang-ngai") if d["metadata"]["name"].endswith("-default-deny")][0]
     peers = {rule["ports"][0]["port"]: rule.get("to") for rule in operated["egress"]}
     assert peers[5432] == [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "motcua-quang-ngai-pg"}}}]
+
+
+def test_the_banks_credit_notifications_reach_payment_with_its_secret_and_the_vietqr_account(helm):
+    """vietqr.*: payment's pods get the collecting account and the bank's secret (no other pod does),
+    the callbacks Ingress routes /bank/ to payment's callback edge; half a configuration is refused."""
+    extra = ["--set-string", "vietqr.bankBin=970436", "--set-string", "vietqr.account=0011001234567",
+             "--set", "vietqr.bankSecretName=motcua-quang-tri-bank"]
+    docs = manifests(helm, "quang-tri", *extra)
+    named = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    edge = named[("Deployment", "motcua-quang-tri-payment-callback")]["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in edge["containers"][0]["env"]}
+    assert (env["MOTCUA_VIETQR_BANK_BIN"], env["MOTCUA_VIETQR_ACCOUNT"], env["MOTCUA_BANK_SECRET_FILE"]) == \
+        ("970436", "0011001234567", "/etc/motcua/bank/secret")
+    assert {"name": "bank", "secret": {"secretName": "motcua-quang-tri-bank", "defaultMode": 0o440}} in edge["volumes"]
+    holders = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"
+               for v in d["spec"]["template"]["spec"]["volumes"] if v["name"] == "bank"}
+    assert holders == {f"motcua-quang-tri-payment-{p}" for p in ("grpc", "worker", "relay", "callback")}
+    paths = named[("Ingress", "motcua-quang-tri-callbacks")]["spec"]["rules"][0]["http"]["paths"]
+    assert [p["path"] for p in paths] == ["/paygov/", "/bank/"]
+    without = {(d["kind"], d["metadata"]["name"]): d for d in manifests(helm, "quang-tri")}
+    plain = without[("Ingress", "motcua-quang-tri-callbacks")]["spec"]["rules"][0]["http"]["paths"]
+    assert [p["path"] for p in plain] == ["/paygov/"]
+    refused = render(helm, "quang-tri", "--set-string", "vietqr.account=0011001234567")
+    assert refused.returncode != 0 and "vietqr.bankBin is required" in refused.stderr
+    refused = render(helm, "quang-tri", "--set", "vietqr.bankSecretName=motcua-quang-tri-bank")
+    assert refused.returncode != 0 and "vietqr.account is required" in refused.stderr

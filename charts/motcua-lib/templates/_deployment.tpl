@@ -72,6 +72,11 @@ spec:
               mountPath: /etc/motcua/paygov
               readOnly: true
             {{- end }}
+            {{- if and (eq .service "payment") $root.Values.vietqr.bankSecretName }}
+            - name: bank
+              mountPath: /etc/motcua/bank
+              readOnly: true
+            {{- end }}
             {{- if and (eq .service "workflow") $root.Values.keys.unitKeysSecret }}
             - name: unit-keys
               mountPath: /etc/motcua/unit-keys
@@ -103,6 +108,13 @@ spec:
         - name: paygov
           secret:
             secretName: {{ $root.Values.paygov.secretName }}
+            defaultMode: 0440
+        {{- end }}
+        {{- /* ... and the bank's, for its credit notifications (VietQR transfers). */}}
+        {{- if and (eq .service "payment") $root.Values.vietqr.bankSecretName }}
+        - name: bank
+          secret:
+            secretName: {{ $root.Values.vietqr.bankSecretName }}
             defaultMode: 0440
         {{- end }}
         {{- /* Only workflow signs results: no other pod sees the units' keys. */}}
@@ -204,6 +216,16 @@ spec:
   value: /etc/motcua/paygov/secret
 - name: MOTCUA_PAYMENT_RETURN_URL
   value: {{ $v.paygov.returnUrl | quote }}
+{{- end }}
+{{- if and (eq .service "payment") $v.vietqr.account }}
+- name: MOTCUA_VIETQR_BANK_BIN
+  value: {{ $v.vietqr.bankBin | quote }}
+- name: MOTCUA_VIETQR_ACCOUNT
+  value: {{ $v.vietqr.account | quote }}
+{{- if $v.vietqr.bankSecretName }}
+- name: MOTCUA_BANK_SECRET_FILE
+  value: /etc/motcua/bank/secret
+{{- end }}
 {{- end }}
 {{- with $v.oidc }}
 {{- if .issuer }}

@@ -22,6 +22,12 @@ message that names the bad value.
 {{- if and $v.paygov.url (not $v.paygov.secretName) -}}
 {{- fail "paygov.secretName is required with paygov.url: the gateway's callbacks are verified with its shared secret" -}}
 {{- end -}}
+{{- if and $v.vietqr.account (not $v.vietqr.bankBin) -}}
+{{- fail "vietqr.bankBin is required with vietqr.account: a VietQR code names the bank by its BIN" -}}
+{{- end -}}
+{{- if and $v.vietqr.bankSecretName (not $v.vietqr.account) -}}
+{{- fail "vietqr.account is required with vietqr.bankSecretName: credit notifications are checked against the collecting account" -}}
+{{- end -}}
 {{- if and $v.ingress.enabled (not $v.ingress.host) -}}
 {{- fail "ingress.host is required when ingress.enabled is true" -}}
 {{- end -}}

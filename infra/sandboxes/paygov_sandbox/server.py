@@ -55,6 +55,7 @@ class Gateway:
         self.held: list[dict] = []
         self.statement_extra: list[dict] = []
         self.statement_omit: set[str] = set()
+        self.statement_amount: dict[str, str] = {}  # transactionNo -> the amount its statement line shows
 
     # -- payments ---------------------------------------------------------------------------------
     def pay(self, order_id: str, amount: str, request_code: str, order_info: str, succeeded: bool) -> dict:
@@ -72,7 +73,9 @@ class Gateway:
         sent = dict(fields)
         if faults.get("tamper"):
             sent["amount"] = str(int(amount) + 1000)  # changed after signing, as an attacker would
-        if faults.get("reorder"):
+        if faults.get("drop_callback"):
+            pass  # the callback is lost on the way: only a transaction query (POST /query) tells the merchant
+        elif faults.get("reorder"):
             with self.lock:
                 self.held.append(sent)
         else:
@@ -138,10 +141,27 @@ class Gateway:
             lines = [t for t in self.transactions + self.statement_extra
                      if t["errorCode"] == "00" and t["payDate"].startswith(day)
                      and t["transactionNo"] not in self.statement_omit]
+            amounts = dict(self.statement_amount)
         rows = ["transactionNo,orderId,amount,payDate,paygate"]
-        rows += [f"{t['transactionNo']},{t['orderId']},{t['amount']},{t['payDate']},{t.get('paygate', '')}"
-                 for t in lines]
+        rows += [f"{t['transactionNo']},{t['orderId']},{amounts.get(t['transactionNo'], t['amount'])},"
+                 f"{t['payDate']},{t.get('paygate', '')}" for t in lines]
         return "\n".join(rows) + "\n"
+
+
+    # -- the transaction query ----------------------------------------------------------------------
+    def query(self, order_id: str) -> dict | None:
+        """What the gateway knows of `order_id`: its successful transaction if there is one, else its
+        latest attempt, signed as a callback is; None when the payer never confirmed a payment."""
+        with self.lock:
+            known = [t for t in self.transactions if t["orderId"] == order_id]
+        if not known:
+            return None
+        succeeded = [t for t in known if t["errorCode"] == "00"]
+        return dict((succeeded or known)[-1])
+
+
+def query_checksum(secret: str, access_key: str, partner_code: str, order_id: str) -> str:
+    return hashlib.sha256((secret + access_key + partner_code + order_id).encode("utf-8")).hexdigest()
 
 
 PAGE = """<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Cổng thanh toán (thử nghiệm)</title></head>
@@ -222,13 +242,36 @@ def handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     return self._send(400, json.dumps({"error": "a JSON object is expected"}))
                 with gateway.lock:
                     gateway.faults = {k: faults[k] for k in ("duplicate", "delay_seconds", "fail_first", "reorder",
-                                                             "concurrent", "tamper") if k in faults}
+                                                             "concurrent", "tamper", "drop_callback") if k in faults}
                     gateway.statement_omit |= set(faults.get("statement_omit", []))
                     gateway.statement_extra += list(faults.get("statement_extra", []))
+                    gateway.statement_amount.update({str(k): str(v) for k, v in
+                                                     dict(faults.get("statement_amount", {})).items()})
                 return self._send(200, json.dumps({"faults": gateway.faults}))
+            if url.path == "/query":
+                return self._query()
             if url.path == "/sandbox/release":
                 return self._send(200, json.dumps({"released": gateway.release()}))
             self._send(404, json.dumps({"error": "not found"}))
+
+        def _query(self) -> None:
+            """POST /query {partnerCode, accessKey, orderId, checksum}: the order's transaction, signed."""
+            try:
+                asked = json.loads(self._body() or b"{}")
+            except ValueError:
+                asked = None
+            if not isinstance(asked, dict) or not all(isinstance(asked.get(n), str) and asked.get(n) for n in
+                                                      ("partnerCode", "accessKey", "orderId", "checksum")):
+                return self._send(400, json.dumps({"error": "partnerCode, accessKey, orderId and checksum are required"}))
+            if (asked["partnerCode"], asked["accessKey"]) != (gateway.partner_code, gateway.access_key):
+                return self._send(403, json.dumps({"error": "unknown partner"}))
+            expected = query_checksum(gateway.secret, asked["accessKey"], asked["partnerCode"], asked["orderId"])
+            if not hmac.compare_digest(expected, asked["checksum"]):
+                return self._send(403, json.dumps({"error": "bad checksum"}))
+            found = gateway.query(asked["orderId"])
+            if found is None:
+                return self._send(404, json.dumps({"error": "no transaction for this order", "orderId": asked["orderId"]}))
+            return self._send(200, json.dumps(found))
 
     return Handler
 

@@ -63,3 +63,19 @@ def test_a_configured_gateway_starts_no_sandbox(tmp_path):
 
     env = {"MOTCUA_PAYGOV_URL": "https://paygov.example.vn/pay", "MOTCUA_PAYMENT_CALLBACK_ADDRESS": "0.0.0.0:8053"}
     assert paygov_sandbox(dict(env), tmp_path, tmp_path) == {} and not list(tmp_path.iterdir())
+
+
+def test_the_bank_sandbox_is_opt_in_and_gives_payment_its_generated_secret_and_account(tmp_path):
+    from motcua_common.runtime.platform_runner import BANK_SANDBOX, bank_sandbox, http_addresses
+
+    env = {"MOTCUA_PAYMENT_CALLBACK_ADDRESS": "127.0.0.1:8053"}
+    assert bank_sandbox(dict(env), tmp_path) == {} and not list(tmp_path.iterdir())
+    env["MOTCUA_BANK_SANDBOX_PORT"] = "18081"
+    commands = bank_sandbox(env, tmp_path / "state")
+    secret = tmp_path / "state" / "bank-sandbox.secret"
+    assert env["MOTCUA_BANK_SECRET_FILE"] == str(secret) and oct(secret.stat().st_mode & 0o777) == "0o600"
+    assert env["MOTCUA_VIETQR_ACCOUNT"] and "http://127.0.0.1:8053/bank/credit" in commands[BANK_SANDBOX]
+    assert http_addresses({**env, "MOTCUA_PAYMENT_CALLBACK_ADDRESS": "127.0.0.1:8053"}).get(BANK_SANDBOX) == \
+        "127.0.0.1:18081"
+    real = {**env, "MOTCUA_BANK_SECRET_FILE": "/run/secrets/bank"}
+    assert bank_sandbox(real, tmp_path) == {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import date
-from typing import Any, Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any, Callable
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -14,16 +15,23 @@ from eventsourcing.persistence import IntegrityError
 from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.audit.log import CHAIN
 from motcua_common.config.clock import Clock
-from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
+from motcua_common.errors import Conflict, InvalidArgument, MotcuaError, NotFound, RuleViolated
 from motcua_common.events.context import Actor, CommandContext, command_context, concerning
 from motcua_common.events.idempotency import IdempotentRequest
+from motcua_common.events.ids import platform_id
 from motcua_common.events.store import MotcuaApplication, ReadModel
+from motcua_common.observability.logs import get_logger
+from motcua_common.province.working_calendar import VIETNAM_TZ
 
 from motcua_payment.domain.fees import Charge, FeeBook, receipt_template_on, vietnam_day
 from motcua_payment.domain.invoice import CASH, GATEWAY, ONLINE_FLAG_NONE, GatewayResult, Invoice, OrderReference
 from motcua_payment.domain.receipts import ReceiptSeries
 from motcua_payment.domain.vietqr import Beneficiary, dynamic_payload
-from motcua_payment.adapters.paygov import PayGovConfig, redirect_url
+from motcua_payment.adapters.bank import CreditNotice as BankCreditNotice
+from motcua_payment.adapters.paygov import CallbackRefused, GatewayUnavailable, PayGovConfig, redirect_url
+from motcua_payment.domain.invoice import BANK_TRANSFER, ONLINE_FLAG_LOCAL
+from motcua_payment.domain.reconciliation import (CREDIT_ALREADY_PAID, CREDIT_AMOUNT_MISMATCH, CREDIT_INVOICE_CANCELLED,
+                                                  CREDIT_UNKNOWN_BILL, BankCredit, Reconciliation)
 
 ATTEMPTS = 5  # a command that lost a race (another callback, or a payment taking a receipt number) is decided again
 
@@ -61,18 +69,6 @@ class Ledger(ReadModel):
     def revenue(self, unit_code: str, first_day: date, last_day: date) -> dict: ...
 
 
-class ReadModels(ReadModel):
-    """Several read models written in one transaction (each in its own tables)."""
-
-    def __init__(self, models: list[ReadModel]) -> None:
-        self.models = models
-        self.tables = tuple(t for m in models for t in m.tables)
-
-    def statements(self, domain_event: Any) -> Iterable[tuple[str, Sequence[Any]]]:
-        for model in self.models:
-            yield from model.statements(domain_event)
-
-
 class PaymentApplication(MotcuaApplication):
     chain = CHAIN
     reads = DossierRead
@@ -81,12 +77,17 @@ class PaymentApplication(MotcuaApplication):
 
     def __init__(self, env: dict[str, str], *, province: str, clock: Clock, index: InvoiceIndex | None = None,
                  gateway: PayGovConfig | None = None, beneficiary: Beneficiary | None = None,
-                 return_url: str = "", fees: FeeBook | None = None, ledger: "Ledger | None" = None) -> None:
-        models = [m for m in (index, ledger) if m is not None]
+                 return_url: str = "", fees: FeeBook | None = None, ledger: "Ledger | None" = None,
+                 gateway_ledger: "GatewayLedger | None" = None, gateway_client: Any = None,
+                 bank: Any = None) -> None:
         # kept in the events' transaction
-        self.read_model = models[0] if len(models) == 1 else (ReadModels(models) if models else None)  # type: ignore[assignment]
+        models = [m for m in (index, ledger, gateway_ledger) if m is not None]
+        self.read_model = models[0] if len(models) == 1 else (ReadModels(*models) if models else None)  # type: ignore[assignment]
         self.index = index
-        self.ledger = ledger
+        self.ledger = ledger  # receipts, their items and refunds (the cash close and the revenue read it)
+        self.gateway_ledger = gateway_ledger  # gateway payments by state and day (the sweep and the reconciliation)
+        self.gateway_client = gateway_client  # adapters.paygov.PayGovClient: the query and the statement
+        self.bank = bank  # adapters.bank.BankConfig: the bank's credit notifications are verified with it
         self.fees = fees  # the receipt templates (fees.yaml) and each procedure's refund rules
         # Payments in one process take receipt numbers one at a time (the series is one aggregate: racing
         # for it only costs retries); other processes' races are caught by the series' version.
@@ -100,6 +101,11 @@ class PaymentApplication(MotcuaApplication):
 
     def _context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
+
+    def _accounts_context(self, actor: Actor) -> CommandContext:
+        """Facts about the province's accounts, not one dossier, correlate on the platform's id."""
+        return CommandContext(actor=actor, province=self.province, clock=self.clock,
+                              correlation_id=platform_id(self.province))
 
     # -- reading --------------------------------------------------------------------------------
     def get_invoice(self, invoice_id: UUID) -> dict:
@@ -172,8 +178,9 @@ class PaymentApplication(MotcuaApplication):
             return None  # the invoice, the key or the receipt series moved meanwhile: decided again
         return invoice_view(invoice)
 
-    def start_gateway_payment(self, dossier_id: UUID) -> dict:
-        """Where to pay the invoice online: the gateway's redirect URL and a VietQR payload."""
+    def start_gateway_payment(self, dossier_id: UUID, actor: Actor | None = None) -> dict:
+        """Where to pay the invoice online: the gateway's redirect URL and a VietQR payload. The first
+        start is recorded (Invoice.GatewayPaymentStarted): the sweep asks the gateway about it later."""
         invoice = self.get_or_none(Invoice.id_for(self.province, dossier_id))
         if not isinstance(invoice, Invoice):
             raise NotFound("dossier_id", f"dossier {dossier_id} has no invoice")
@@ -184,6 +191,9 @@ class PaymentApplication(MotcuaApplication):
         url = redirect_url(self.gateway, invoice.order_id, invoice.total_vnd, invoice.order_id,
                            f"Thanh toan phi, le phi ho so {invoice.dossier_code}", self.return_url)
         payload = self.vietqr_payload(invoice.id, self.beneficiary) if self.beneficiary is not None else ""
+        now = self.clock.now()
+        if actor is not None and (invoice.gateway_started_at is None or now - invoice.gateway_started_at >= SWEEP_FOR):
+            self._change(invoice.id, actor, lambda current: current.start_gateway_payment(now, SWEEP_FOR))
         return {"redirect_url": url, "vietqr_payload": payload, "order_id": invoice.order_id,
                 "amount_vnd": invoice.total_vnd}
 
@@ -315,6 +325,231 @@ class PaymentApplication(MotcuaApplication):
         return self.ledger.revenue(unit_code, first_day, last_day)
 
 
+    # -- reconciliation: the 15-minute sweep, the daily statement, the bank's credits ----------------
+    def sweep_pending_gateway_payments(self) -> int:
+        """Ask the gateway about each payment started at least SWEEP_AFTER (and at most SWEEP_FOR) ago and
+        still awaited, and
+        record its answer exactly as its callback would be (one payment however it arrives). Returns
+        how many answers changed an invoice; a gateway that fails is asked again at the next sweep."""
+        if self.gateway_client is None or self.gateway_ledger is None:
+            return 0
+        now = self.clock.now()
+        changed = 0
+        for invoice_id, order_id in self.gateway_ledger.pending_started_between(now - SWEEP_FOR, now - SWEEP_AFTER):
+            try:
+                result = self.gateway_client.query(order_id, now)
+            except (GatewayUnavailable, CallbackRefused) as failed:
+                _log.warning("gateway_query_failed", order_id=order_id, reason=str(failed)[:200])
+                continue
+            if result is None:
+                continue
+            before = self.get_invoice(invoice_id)["version"]
+            try:
+                after = self.record_gateway_result(result, SWEEP_ACTOR)
+            except MotcuaError as refused:
+                _log.warning("gateway_query_refused", order_id=order_id, reason=type(refused).__name__,
+                             detail=getattr(refused, "reason", ""))
+                continue
+            if after["version"] != before:
+                changed += 1
+                _log.info("gateway_query_recorded", order_id=order_id, succeeded=result.succeeded)
+        return changed
+
+    def _reconciliation(self, day: date) -> Reconciliation:
+        existing = self.get_or_none(Reconciliation.id_for(self.province, day))
+        return existing if isinstance(existing, Reconciliation) else Reconciliation.open(self.province, day)
+
+    def run_reconciliation(self, idempotency_key: str, day: date, actor: Actor) -> dict:
+        """An official (or an operator) reconciles `day` now; once per key (a repeat answers the day's state)."""
+        idempotent = IdempotentRequest(self, self.province, "RunReconciliation", actor, idempotency_key,
+                                       {"day": day.isoformat()})
+        if idempotent.answered:
+            with command_context(self._accounts_context(actor)):
+                reconciliation = self._reconciliation(day)
+            return reconciliation_view(reconciliation) | {"recorded_now": 0, "statement_lines": 0}
+        return self.reconcile_day(day, actor, idempotent)
+
+    def reconcile_day(self, day: date, actor: Actor, idempotent: IdempotentRequest | None = None) -> dict:
+        """Match the gateway's statement of `day` (Vietnam time) with the gateway payments recorded
+        for that day; each finding is recorded once (running a day again records nothing new)."""
+        if self.gateway_client is None or self.gateway_ledger is None:
+            raise RuleViolated("GATEWAY_NOT_CONFIGURED", "online payment is not configured in this province")
+        if day >= self.clock.now().astimezone(VIETNAM_TZ).date():
+            raise InvalidArgument.single("day", "must be a day that has ended (Vietnam time)")
+        try:
+            statement = self.gateway_client.statement(day)
+        except GatewayUnavailable as failed:
+            raise RuleViolated("GATEWAY_UNAVAILABLE", f"the gateway's statement could not be read: {failed}") from None
+        except CallbackRefused as refused:
+            raise RuleViolated("STATEMENT_MALFORMED", str(refused)) from None
+        recorded = self.gateway_ledger.gateway_payments_on(day)
+        for _ in range(ATTEMPTS):
+            with command_context(self._accounts_context(actor)):
+                reconciliation = self._reconciliation(day)
+                added = reconciliation.reconcile(statement, recorded, self.clock.now())
+                aggregates: list = [reconciliation] if reconciliation.pending_events else []
+                if idempotent is not None:
+                    aggregates.append(idempotent.record(reconciliation.id, reconciliation.version))
+            if aggregates:
+                try:
+                    self.record(*aggregates)
+                except IntegrityError:
+                    continue
+            return reconciliation_view(reconciliation) | {"recorded_now": added, "statement_lines": len(statement)}
+        raise Conflict("the reconciliation kept changing meanwhile: run it again")
+
+    def record_bank_credit(self, notice: BankCreditNotice, actor: Actor) -> dict:
+        """A verified credit to the collecting account: the invoice named by its bill number is paid
+        when the amount is exactly the invoice's; anything else is held for an official as a
+        discrepancy of the day it arrived. A notification told again changes nothing."""
+        credit_id = BankCredit.id_for(self.province, notice.reference)
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
+            with self._numbering:  # a paid credit takes a receipt number, as every payment does
+                answer = self._record_bank_credit_attempt(credit_id, notice, actor)
+            if answer is not None:
+                return answer
+        raise Conflict("the credit's invoice kept changing meanwhile: the bank will tell it again")
+
+    def _record_bank_credit_attempt(self, credit_id: UUID, notice: BankCreditNotice, actor: Actor) -> dict | None:
+        """One decision on a credit; None when its save lost a race (decided again on what won it)."""
+        known = self.get_or_none(credit_id)
+        if isinstance(known, BankCredit):
+            return bank_credit_view(known)
+        day = notice.credited_at.astimezone(VIETNAM_TZ).date()
+        invoice: Invoice | None = None
+        if notice.bill_number:
+            reference = self.get_or_none(OrderReference.id_for(self.province, notice.bill_number))
+            if reference is not None:
+                invoice = self.get_existing(reference.invoice_id, "invoice_id", "invoice")
+        held_as = CREDIT_UNKNOWN_BILL if invoice is None else ""
+        # the credit, and the payment or the hold, correlate on the invoice's dossier when there is one
+        about = self._accounts_context(actor) if invoice is None else replace(
+            self._context(actor), correlation_id=invoice.dossier_id, dossier_code=invoice.dossier_code)
+        with command_context(about):
+            if invoice is not None:
+                try:
+                    invoice.pay(BANK_TRANSFER, notice.amount_vnd, notice.reference, notice.credited_at,
+                                ONLINE_FLAG_LOCAL)
+                except RuleViolated as refused:
+                    held_as = CREDIT_HELD_AS.get(refused.reason, CREDIT_AMOUNT_MISMATCH)
+            aggregates: list = [invoice] if invoice is not None and invoice.pending_events else []
+            if invoice is not None and not held_as:
+                aggregates += self._receipt_for(invoice, actor)
+            found = ""
+            if held_as:
+                reconciliation = self._reconciliation(day)
+                found = reconciliation.hold_credit(
+                    held_as, notice.reference, notice.bill_number, notice.amount_vnd,
+                    invoice.total_vnd if invoice is not None else 0, str(invoice.id) if invoice else "",
+                    self.clock.now())
+                aggregates.append(reconciliation)
+            credit = BankCredit(id=credit_id, bank_reference=notice.reference, bill_number=notice.bill_number,
+                                amount_vnd=notice.amount_vnd, credited_at=notice.credited_at,
+                                outcome=BankCredit.HELD if held_as else BankCredit.PAID,
+                                invoice_id=str(invoice.id) if invoice is not None else "", discrepancy_id=found,
+                                day=day)
+        try:
+            self.record(*aggregates, credit)
+        except IntegrityError:
+            return None  # told twice at once, or the invoice changed meanwhile: decide again
+        return bank_credit_view(credit)
+
+    def list_discrepancies(self, first_day: date, last_day: date, include_resolved: bool = False) -> list[dict]:
+        """The discrepancies found on each day from `first_day` to `last_day` (at most MAX_DAYS)."""
+        if last_day < first_day:
+            raise InvalidArgument.single("to_day", "must not be before from_day")
+        if (last_day - first_day).days >= MAX_DAYS:
+            raise InvalidArgument.single("to_day", f"at most {MAX_DAYS} days at once")
+        found = []
+        day = first_day
+        while day <= last_day:
+            reconciliation = self.get_or_none(Reconciliation.id_for(self.province, day))
+            if isinstance(reconciliation, Reconciliation):
+                found += [dict(d, day=day, version=reconciliation.version)
+                          for d in reconciliation.discrepancies.values() if include_resolved or not d["decision"]]
+            day += timedelta(days=1)
+        return found
+
+    def resolve_discrepancy(self, idempotency_key: str, day: date, discrepancy_id: str, decision: str, note: str,
+                            actor: Actor) -> dict:
+        """An official's recorded decision on a discrepancy; once per key (a repeat answers the first)."""
+        idempotent = IdempotentRequest(self, self.province, "ResolveDiscrepancy", actor, idempotency_key,
+                                       {"day": day.isoformat(), "discrepancy_id": discrepancy_id,
+                                        "decision": decision, "note": note})
+        reconciliation_id = Reconciliation.id_for(self.province, day)
+        if idempotent.answered:
+            return self._discrepancy(reconciliation_id, day, discrepancy_id)
+        reconciliation = self.get_or_none(reconciliation_id)
+        if not isinstance(reconciliation, Reconciliation):
+            raise NotFound("day", f"no reconciliation on {day.isoformat()}")
+        with command_context(self._accounts_context(actor)):
+            reconciliation.resolve(discrepancy_id, decision, note, actor.subject or actor.kind, self.clock.now())
+            record = idempotent.record(reconciliation.id, reconciliation.version)
+        try:
+            self.record(reconciliation, record)
+        except IntegrityError:
+            raise Conflict("the reconciliation changed meanwhile: re-read it and retry") from None
+        return self._discrepancy(reconciliation_id, day, discrepancy_id)
+
+    def _discrepancy(self, reconciliation_id: UUID, day: date, discrepancy_id: str) -> dict:
+        reconciliation = self.get_existing(reconciliation_id, "day", "reconciliation")
+        return dict(reconciliation.discrepancies[discrepancy_id], day=day, version=reconciliation.version)
+
+
+
 def _back_off(attempt: int) -> None:
     """A short, jittered pause before deciding again (another process won the race for the same aggregate)."""
     time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
+
+
+# -- reconciliation, module level (kept after the class so the merge stays simple) ---------------------
+_log = get_logger()
+SWEEP_AFTER = timedelta(minutes=15)  # a payment still awaited this long after its start is asked about
+SWEEP_FOR = timedelta(days=2)  # ... until this long after it (an abandoned payment is not asked about forever)
+SWEEP_ACTOR = Actor.system("payment.gateway-sweep")
+RECONCILIATION_ACTOR = Actor.system("payment.daily-reconciliation")
+MAX_DAYS = 62
+#: why an invoice refused a bank credit -> the discrepancy it is held as
+CREDIT_HELD_AS = {"WRONG_AMOUNT": CREDIT_AMOUNT_MISMATCH, "ALREADY_PAID": CREDIT_ALREADY_PAID,
+                  "INVOICE_CANCELLED": CREDIT_INVOICE_CANCELLED, "PAYMENT_AMOUNT_CHANGED": CREDIT_AMOUNT_MISMATCH}
+
+
+class GatewayLedger(ReadModel):
+    """Gateway payments by state and day, kept in the events' transaction
+    (adapters.read_model.PostgresGatewayLedger)."""
+
+    def pending_started_between(self, earliest: Any, latest: Any) -> list[tuple[UUID, str]]: ...
+
+    def gateway_payments_on(self, day: date) -> list: ...
+
+
+class ReadModels(ReadModel):
+    """Several read models kept in the same transaction."""
+
+    def __init__(self, *models: ReadModel | None) -> None:
+        self.models = [m for m in models if m is not None]
+        self.tables = tuple(t for m in self.models for t in m.tables)
+
+    def statements(self, domain_event: Any):  # type: ignore[no-untyped-def]
+        for model in self.models:
+            yield from model.statements(domain_event)
+
+    def hook_for(self, domain_events: Any):  # type: ignore[no-untyped-def]
+        hooks = [hook for model in self.models if (hook := model.hook_for(domain_events)) is not None]
+        if not hooks:
+            return None
+        return lambda curs: [hook(curs) for hook in hooks]
+
+
+def reconciliation_view(reconciliation: Reconciliation) -> dict:
+    return {"day": reconciliation.day, "matched": len(reconciliation.matched),
+            "discrepancies": [dict(d) for d in reconciliation.discrepancies.values()],
+            "open": len(reconciliation.open_discrepancies), "version": reconciliation.version}
+
+
+def bank_credit_view(credit: BankCredit) -> dict:
+    return {"reference": credit.bank_reference, "bill_number": credit.bill_number, "amount_vnd": credit.amount_vnd,
+            "outcome": credit.outcome, "invoice_id": credit.invoice_id, "discrepancy_id": credit.discrepancy_id,
+            "day": credit.day}

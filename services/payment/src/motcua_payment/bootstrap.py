@@ -12,8 +12,10 @@ from motcua_common.runtime.service_setup import make_clock, make_pool, setup_ser
 from motcua_payment.adapters import published
 from motcua_payment.adapters import ledger
 from motcua_payment.adapters.fees_file import load_fee_book
-from motcua_payment.adapters.paygov import PayGovConfig
-from motcua_payment.adapters.read_model import InvoiceSummaries, PostgresInvoiceSummaries
+from motcua_payment.adapters.bank import BankConfig
+from motcua_payment.adapters.paygov import PayGovClient, PayGovConfig
+from motcua_payment.adapters.read_model import (GatewayLedgerTable, InvoiceSummaries, PostgresGatewayLedger,
+                                                PostgresInvoiceSummaries)
 from motcua_payment.application import PaymentApplication
 from motcua_payment.domain.vietqr import Beneficiary
 from motcua_payment.policies import IntakePolicies
@@ -42,12 +44,16 @@ def beneficiary(settings: Settings) -> Beneficiary | None:
 def bootstrap(settings: Settings | None = None) -> PaymentApplication:
     settings = settings or Settings.from_env()
     pool = make_pool(settings)
+    gateway = gateway_config(settings)
     app = PaymentApplication(env=settings.eventsourcing_env(SERVICE), province=settings.province,
                              clock=make_clock(settings), index=PostgresInvoiceSummaries(pool, SERVICE),
-                             gateway=gateway_config(settings), beneficiary=beneficiary(settings),
+                             gateway=gateway, beneficiary=beneficiary(settings),
                              return_url=settings.payment_return_url,
                              fees=load_fee_book(Path(settings.data_dir) / "fees.yaml"),
-                             ledger=ledger.PostgresLedger(pool, SERVICE))
+                             ledger=ledger.PostgresLedger(pool, SERVICE),
+                             gateway_ledger=PostgresGatewayLedger(pool, SERVICE),
+                             gateway_client=PayGovClient(gateway) if gateway is not None else None,
+                             bank=bank_config(settings))
     app.publication = published.publication()
     return app
 
@@ -61,6 +67,7 @@ def intake_follower(app: PaymentApplication, settings: Settings) -> UpstreamFoll
 def _own_tables(conn, schema: str) -> None:  # type: ignore[no-untyped-def]
     InvoiceSummaries.create_table(conn, schema)
     ledger.create_tables(conn, schema)
+    GatewayLedgerTable.create_table(conn, schema)
 
 
 def setup_schema(settings: Settings | None = None) -> None:
@@ -75,7 +82,18 @@ def replay_targets(settings: Settings) -> list:
             own_read_model(SERVICE, "receipt_lines", ("symbol", "number", "line_no"),
                            lambda table: ledger.LedgerTable(SERVICE, "receipt_lines", table)),
             own_read_model(SERVICE, "refunds", ("invoice_id", "refund_key"),
-                           lambda table: ledger.LedgerTable(SERVICE, "refunds", table))]
+                           lambda table: ledger.LedgerTable(SERVICE, "refunds", table)),
+            own_read_model(SERVICE, "gateway_ledger", ("invoice_id",), lambda table: GatewayLedgerTable(SERVICE, table))]
+
+
+def bank_config(settings: Settings) -> BankConfig | None:
+    """The bank's credit notifications (MOTCUA_BANK_SECRET_FILE, for the VietQR account
+    MOTCUA_VIETQR_ACCOUNT); None: the edge refuses them (BANK_NOT_CONFIGURED)."""
+    if not settings.bank_secret_file:
+        return None
+    if not settings.vietqr_account:
+        raise ConfigurationError("MOTCUA_VIETQR_ACCOUNT is required with MOTCUA_BANK_SECRET_FILE")
+    return BankConfig(settings.vietqr_account, Path(settings.bank_secret_file).read_text(encoding="utf-8").strip())
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-schema"]:

@@ -177,6 +177,8 @@ class Settings:
     vietqr_bank_bin: str = ""
     vietqr_account: str = ""
     payment_callback_address: str = ""
+    #: the secret the bank signs its credit notifications with (VietQR transfers); empty: not taken
+    bank_secret_file: str = ""
     #: calls a gRPC edge serves at once (health checks aside); more are refused with RESOURCE_EXHAUSTED
     grpc_max_in_flight: int = DEFAULT_GRPC_MAX_IN_FLIGHT
     rate_limit_client_per_minute: int = DEFAULT_RATE_LIMIT_CLIENT_PER_MINUTE
@@ -254,6 +256,7 @@ class Settings:
             vietqr_bank_bin=env.get("MOTCUA_VIETQR_BANK_BIN", ""),
             vietqr_account=env.get("MOTCUA_VIETQR_ACCOUNT", ""),
             payment_callback_address=env.get("MOTCUA_PAYMENT_CALLBACK_ADDRESS", ""),
+            bank_secret_file=env.get("MOTCUA_BANK_SECRET_FILE", ""),
             grpc_max_in_flight=_positive_int(env, "MOTCUA_GRPC_MAX_IN_FLIGHT", str(DEFAULT_GRPC_MAX_IN_FLIGHT)),
             rate_limit_client_per_minute=_positive_int(env, "MOTCUA_RATE_LIMIT_CLIENT_PER_MINUTE",
                                                        str(DEFAULT_RATE_LIMIT_CLIENT_PER_MINUTE)),

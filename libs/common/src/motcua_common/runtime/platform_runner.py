@@ -68,6 +68,31 @@ def paygov_sandbox(env: dict[str, str], repo: Path, state_dir: Path) -> dict[str
                              "--retry-seconds", env.get("MOTCUA_PAYGOV_SANDBOX_RETRY_SECONDS", "5")]}
 
 
+BANK_SANDBOX = "bank-sandbox"
+SANDBOX_ACCOUNT = ("970436", "0011001234567")  # made up: the sandbox bank's collecting account (BIN, number)
+
+
+def bank_sandbox(env: dict[str, str], state_dir: Path) -> dict[str, list[str]]:
+    """Opt-in (MOTCUA_BANK_SANDBOX_PORT set, no MOTCUA_BANK_SECRET_FILE): the sandbox bank that posts
+    signed credit notifications of VietQR transfers to payment's `POST /bank/credit`; payment's
+    MOTCUA_BANK_SECRET_FILE (generated once into `state_dir`) and, unless set, its VietQR account."""
+    if not env.get("MOTCUA_BANK_SANDBOX_PORT") or env.get("MOTCUA_BANK_SECRET_FILE"):
+        return {}
+    secret_file = state_dir / "bank-sandbox.secret"
+    if not secret_file.exists():
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    env.setdefault("MOTCUA_VIETQR_BANK_BIN", SANDBOX_ACCOUNT[0])
+    env.setdefault("MOTCUA_VIETQR_ACCOUNT", SANDBOX_ACCOUNT[1])
+    env["MOTCUA_BANK_SECRET_FILE"] = str(secret_file)
+    callback = env[service("payment").callback_variable]
+    return {BANK_SANDBOX: [sys.executable, "-m", "bank_sandbox", "--port", env["MOTCUA_BANK_SANDBOX_PORT"],
+                           "--secret-file", str(secret_file), "--notify-url", f"http://{callback}/bank/credit",
+                           "--account", env["MOTCUA_VIETQR_ACCOUNT"]]}
+
+
 def sandbox_env(env: dict[str, str]) -> dict[str, str]:
     """A sandbox stands for an outside system: it gets no platform credentials."""
     return {"PATH": env.get("PATH", os.defpath), "PYTHONUNBUFFERED": "1"}
@@ -78,6 +103,8 @@ def http_addresses(env: dict[str, str]) -> dict[str, str]:
     addresses = {f"{s.name}-callback": env[s.callback_variable] for s in SERVICES if s.callback_port}
     if env.get("MOTCUA_PAYGOV_SANDBOX_PORT") and "127.0.0.1" in env.get("MOTCUA_PAYGOV_URL", ""):
         addresses[PAYGOV_SANDBOX] = f"127.0.0.1:{env['MOTCUA_PAYGOV_SANDBOX_PORT']}"
+    if env.get("MOTCUA_BANK_SANDBOX_PORT") and env.get("MOTCUA_BANK_SECRET_FILE", "").endswith("bank-sandbox.secret"):
+        addresses[BANK_SANDBOX] = f"127.0.0.1:{env['MOTCUA_BANK_SANDBOX_PORT']}"
     return addresses
 
 
@@ -236,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     if sandboxes:
         _check_port_free("127.0.0.1", int(env["MOTCUA_PAYGOV_SANDBOX_PORT"]), "the PayGov sandbox",
                          "MOTCUA_PAYGOV_SANDBOX_PORT")
+    sandboxes.update(bank_sandbox(env, args.log_dir or repo / ".local"))
     print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
     setup_schemas(env)
     supervisor = Supervisor(env, args.log_dir, sandboxes=sandboxes, sandboxes_dir=repo / "infra" / "sandboxes")

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Mapping
 from urllib.parse import urlencode
 
@@ -137,3 +137,101 @@ def format_pay_date(at: datetime) -> str:
 def answer(recorded: bool, message: str = "") -> dict[str, str]:
     """What the gateway is told: SUCCESSFUL stops its retries (recorded now or before), FAILED does not."""
     return {"error_code": "SUCCESSFUL" if recorded else "FAILED", "error_message": message}
+
+
+# -- the transaction query and the daily statement (reconciliation) -------------------------------
+# Assumed, like the callback checksum (OpenCPS shows neither): `POST <gateway>/query` with a JSON
+# object {partnerCode, accessKey, orderId, checksum = hex SHA-256(secretKey + accessKey + partnerCode +
+# orderId)} answers the order's transaction as the callback's fields, signed as a callback is (200),
+# or 404 when the payer never confirmed a payment; `GET <gateway>/statement?date=yyyyMMdd` is the CSV
+# `transactionNo,orderId,amount,payDate,paygate` of the day's successful payments (Vietnam time).
+# Both live beside the payment page: their URLs are the gateway URL's with the path replaced.
+QUERY_TIMEOUT_SECONDS = 10.0
+STATEMENT_HEADER = ("transactionNo", "orderId", "amount", "payDate", "paygate")
+
+
+class GatewayUnavailable(Exception):
+    """The gateway did not answer as its protocol says (network, status, body): try again later."""
+
+
+def query_checksum(config: PayGovConfig, order_id: str) -> str:
+    text = config.secret_key + config.access_key + config.partner_code + order_id
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def gateway_endpoint(config: PayGovConfig, path: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(config.gateway_url)
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def parse_statement(text: str) -> list:
+    """The statement's lines (domain.reconciliation.StatementLine); MALFORMED refusals name the line."""
+    import csv
+    import io
+
+    from motcua_payment.domain.reconciliation import StatementLine
+
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or tuple(cell.strip() for cell in rows[0]) != STATEMENT_HEADER:
+        raise CallbackRefused(MALFORMED_FIELD, "statement", f"must start with {','.join(STATEMENT_HEADER)}")
+    lines = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != len(STATEMENT_HEADER):
+            raise CallbackRefused(MALFORMED_FIELD, f"statement line {number}", "has the wrong number of fields")
+        transaction_no, order_id, amount, pay_date = (cell.strip() for cell in row[:4])
+        if not transaction_no or not order_id or len(transaction_no) > MAX_TEXT or len(order_id) > MAX_TEXT:
+            raise CallbackRefused(MALFORMED_FIELD, f"statement line {number}", "needs transactionNo and orderId")
+        if not _AMOUNT.match(amount):
+            raise CallbackRefused(MALFORMED_FIELD, f"statement line {number}", "amount must be whole đồng above 0")
+        lines.append(StatementLine(transaction_no, order_id, int(amount), parse_pay_date(pay_date)))
+    return lines
+
+
+class PayGovClient:
+    """What payment asks the gateway (its transaction query and its daily statement) over HTTP."""
+
+    def __init__(self, config: PayGovConfig, timeout: float = QUERY_TIMEOUT_SECONDS) -> None:
+        self.config = config
+        self.timeout = timeout
+
+    def query(self, order_id: str, now: datetime) -> GatewayResult | None:
+        """The gateway's verified word on `order_id`; None when it knows no payment for it."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        body = json.dumps({"partnerCode": self.config.partner_code, "accessKey": self.config.access_key,
+                           "orderId": order_id, "checksum": query_checksum(self.config, order_id)}).encode()
+        request = urllib.request.Request(gateway_endpoint(self.config, "/query"), data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                fields = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise GatewayUnavailable(f"query answered HTTP {error.code}") from None
+        except (OSError, ValueError) as error:
+            raise GatewayUnavailable(f"query failed: {type(error).__name__}") from None
+        if not isinstance(fields, dict):
+            raise GatewayUnavailable("query answered no JSON object")
+        result = verify_callback(self.config, fields, now)  # CallbackRefused: a forged or broken answer
+        if result.order_id != order_id:
+            raise CallbackRefused(MALFORMED_FIELD, "orderId", "the answer is about another order")
+        return result
+
+    def statement(self, day: date) -> list:
+        import urllib.error
+        import urllib.request
+
+        url = gateway_endpoint(self.config, "/statement") + f"?date={day:%Y%m%d}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                text = response.read().decode("utf-8")
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise GatewayUnavailable(f"statement failed: {type(error).__name__}") from None
+        return parse_statement(text)

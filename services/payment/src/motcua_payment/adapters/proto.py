@@ -39,20 +39,22 @@ def invoice_to_proto(view: dict) -> pb.Invoice:
                       payment=paid, refunded_vnd=view["refunded_vnd"], version=view["version"])
 
 
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def parse_day(value: str, field: str) -> date:
     """A day written YYYY-MM-DD (INVALID_ARGUMENT naming `field` otherwise)."""
     try:
         if len(value) != 10:
-            raise ValueError
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidArgument.single(field, "is required: a day written YYYY-MM-DD") from None
+
+
+def _timestamp(at: datetime | None) -> Timestamp | None:
+    if at is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return stamp
 
 
 def receipt_to_proto(receipt: dict) -> pb.Receipt:
@@ -79,3 +81,18 @@ def revenue_to_proto(report: dict) -> pb.GetRevenueResponse:
         lines=[pb.RevenueLine(**line) for line in report["items"]], collected_vnd=report["collected_vnd"],
         phi_vnd=report["phi_vnd"], le_phi_vnd=report["le_phi_vnd"], refunded_vnd=report["refunded_vnd"],
         refunds=report["refunds"])
+
+
+def discrepancy_to_proto(d: dict) -> pb.Discrepancy:
+    return pb.Discrepancy(discrepancy_id=d["discrepancy_id"], day=d["day"].isoformat(), kind=d["kind"],
+                          reference=d["reference"], order_id=d["order_id"],
+                          statement_amount_vnd=d["statement_amount_vnd"], recorded_amount_vnd=d["recorded_amount_vnd"],
+                          invoice_id=d["invoice_id"], found_at=_timestamp(d["found_at"]), decision=d["decision"],
+                          note=d["note"], resolved_by=d["resolved_by"], resolved_at=_timestamp(d["resolved_at"]))
+
+
+def reconciliation_to_proto(view: dict) -> pb.RunReconciliationResponse:
+    return pb.RunReconciliationResponse(
+        day=view["day"].isoformat(), statement_lines=view["statement_lines"], matched=view["matched"],
+        recorded_now=view["recorded_now"],
+        discrepancies=[discrepancy_to_proto(dict(d, day=view["day"])) for d in view["discrepancies"]])

@@ -10,6 +10,7 @@ from motcua_common.events.published import Publication, map_access_denied, map_d
 
 from motcua_payment.domain.invoice import Invoice
 from motcua_payment.domain.receipts import printed_number
+from motcua_payment.domain.reconciliation import Reconciliation
 
 
 def _issued(e: Any) -> pb.InvoiceIssued:
@@ -33,6 +34,18 @@ def publication() -> Publication:
                                                                  number=printed_number(e.number),
                                                                  issued_at=timestamp(e.issued_at), method=e.method,
                                                                  amount_vnd=int(e.amount_vnd)),
+        Reconciliation.DiscrepancyFound: _discrepancy_found,
+        Reconciliation.DiscrepancyResolved: lambda e: pb.DiscrepancyResolved(
+            day=e.day.isoformat(), discrepancy_id=e.discrepancy_id, decision=e.decision, note=e.note,
+            resolved_at=timestamp(e.resolved_at)),
         DossierRead.Recorded: map_dossier_read,
         AccessDenied.Recorded: map_access_denied,
     })
+
+
+def _discrepancy_found(e: Any) -> pb.DiscrepancyFound:
+    return pb.DiscrepancyFound(day=e.day.isoformat(), discrepancy_id=e.discrepancy_id, kind=e.kind,
+                               reference=e.reference, order_id=e.order_id,
+                               statement_amount_vnd=int(e.statement_amount_vnd),
+                               recorded_amount_vnd=int(e.recorded_amount_vnd), invoice_id=e.invoice_id,
+                               found_at=timestamp(e.found_at))

@@ -9,7 +9,7 @@ with the first refund, and no refund takes more than what remains refundable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -23,8 +23,8 @@ from motcua_common.province.dossier_rules import NationalStatus
 from motcua_payment.domain.fees import Charge
 from motcua_payment.domain.receipts import printed_number
 
-CASH, GATEWAY = "cash", "gateway"
-METHODS = (CASH, GATEWAY)
+CASH, GATEWAY, BANK_TRANSFER = "cash", "gateway", "bank_transfer"
+METHODS = (CASH, GATEWAY, BANK_TRANSFER)
 # How the national portal counts an online payment (DuocThanhToanTrucTuyen): through the national
 # payment platform (1) or a local gateway (2); a desk payment is not online (0).
 ONLINE_FLAG_NONE, ONLINE_FLAG_NATIONAL, ONLINE_FLAG_LOCAL = 0, 1, 2
@@ -295,6 +295,24 @@ class Invoice(MotcuaAggregate):
     def _receipt_issued(self, form: str, symbol: str, number: int, issued_at: datetime, official: str, method: str,
                         amount_vnd: int, unit_code: str, lines: list[dict]) -> None:
         self._receipt = Receipt(form, symbol, number, issued_at, official)
+
+    # -- online payment started (the 15-minute sweep asks the gateway about it) -----------------------
+    gateway_started_at: datetime | None = None  # invoices issued before this event existed: never started
+
+    def start_gateway_payment(self, started_at: datetime, renew_after: timedelta = timedelta(days=2)) -> bool:
+        """Note that the payer was sent to the gateway; False (nothing recorded) when a start was noted
+        less than `renew_after` ago: the sweep counts from that start, and a payer who opens the page
+        twice pays once. A payer back after longer starts anew (the sweep stops asking after that)."""
+        if not self.awaiting_payment:
+            raise RuleViolated("NOT_AWAITING_PAYMENT", f"invoice {self.order_id} is {self.status}")
+        if self.gateway_started_at is not None and started_at - self.gateway_started_at < renew_after:
+            return False
+        self._gateway_payment_started(started_at=started_at)
+        return True
+
+    @event("GatewayPaymentStarted")
+    def _gateway_payment_started(self, started_at: datetime) -> None:
+        self.gateway_started_at = started_at
 
 
 class OrderReference(MotcuaAggregate):

@@ -15,6 +15,8 @@ from motcua_common.errors import MotcuaError, NotFound, RuleViolated
 from motcua_common.events.context import Actor
 from motcua_common.observability.logs import configure, get_logger
 
+from motcua_payment.adapters.bank import BAD_SIGNATURE, CreditRefused, verify_credit
+from motcua_payment.adapters.bank import answer as bank_answer
 from motcua_payment.adapters.paygov import CallbackRefused, answer, verify_callback
 from motcua_payment.application import PaymentApplication
 
@@ -65,7 +67,10 @@ def create_server(app: PaymentApplication, address: str):  # type: ignore[no-unt
     def callback(body: bytes, query: Mapping[str, str]) -> Reply:
         return paygov_callback(app, body)
 
-    return make_server(address, posts={CALLBACK_PATH: callback},
+    def credit(body: bytes, query: Mapping[str, str]) -> Reply:
+        return bank_credit(app, body)
+
+    return make_server(address, posts={CALLBACK_PATH: callback, BANK_CREDIT_PATH: credit},
                        gets={RETURN_PATH: lambda body, query: Reply.html(RETURN_PAGE)})
 
 
@@ -84,6 +89,33 @@ def main() -> None:
     log.info("http_callbacks_serving", address=callback_address(settings), port=server.server_address[1],
              gateway_configured=app.gateway is not None)
     serve_until_signalled(server)
+
+
+BANK_CREDIT_PATH = "/bank/credit"
+BANK_ACTOR = Actor.system("payment.bank-credit")
+
+
+def bank_credit(app: PaymentApplication, body: bytes) -> Reply:
+    """The bank's credit notification (VietQR transfers to the collecting account): its signature is
+    checked before any field is read (adapters/bank.py); a verified credit pays its invoice or is
+    held for an official, and is answered 200 either way (told again: the same answer, nothing new).
+    Refusals answer 401 (signature) or 400 (anything else), logged by reason and field only."""
+    if app.bank is None:
+        log.warning("bank_credit_refused", reason="BANK_NOT_CONFIGURED")
+        return Reply.json(bank_answer(False, "BANK_NOT_CONFIGURED"), 503)
+    try:
+        notice = verify_credit(app.bank, body, app.clock.now())
+    except CreditRefused as refused:
+        log.warning("bank_credit_refused", reason=refused.reason, field=refused.field)
+        return Reply.json(bank_answer(False, refused.reason), 401 if refused.reason == BAD_SIGNATURE else 400)
+    try:
+        outcome = app.record_bank_credit(notice, BANK_ACTOR)
+    except MotcuaError as failed:  # a race lost three times, or a reference the invoice cannot hold
+        log.warning("bank_credit_not_recorded", reason=type(failed).__name__, reference=notice.reference)
+        return Reply.json(bank_answer(False, type(failed).__name__), 409)
+    log.info("bank_credit_recorded", reference=notice.reference, outcome=outcome["outcome"],
+             discrepancy=outcome["discrepancy_id"])
+    return Reply.json(bank_answer(True, outcome["outcome"]))
 
 
 if __name__ == "__main__":

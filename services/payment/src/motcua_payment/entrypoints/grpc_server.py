@@ -14,8 +14,9 @@ from motcua_common.events.event_stream import EVENT_STREAM_SERVICE, add_event_st
 from motcua_common.identity.authorisation import Target
 from motcua_common.observability.logs import bound, get_logger
 
-from motcua_payment.adapters.proto import (cash_close_to_proto, invoice_to_proto, parse_day, parse_uuid,
-                                           receipt_to_proto, refund_to_proto, revenue_to_proto)
+from motcua_payment.adapters.proto import (cash_close_to_proto, discrepancy_to_proto, invoice_to_proto, parse_day,
+                                           parse_uuid, receipt_to_proto, reconciliation_to_proto, refund_to_proto,
+                                           revenue_to_proto)
 from motcua_payment.adapters.receipt_pdf import receipt_pdf
 from motcua_payment.adapters.spreadsheet import revenue_xlsx
 from motcua_payment.application import PaymentApplication
@@ -45,7 +46,7 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
 
     def StartGatewayPayment(self, request: pb.StartGatewayPaymentRequest,
                             context: grpc.ServicerContext) -> pb.StartGatewayPaymentResponse:
-        started = self.app.start_gateway_payment(parse_uuid(request.dossier_id, "dossier_id"))
+        started = self.app.start_gateway_payment(parse_uuid(request.dossier_id, "dossier_id"), caller())
         return pb.StartGatewayPaymentResponse(**started)
 
     def GetReceipt(self, request: pb.GetReceiptRequest, context: grpc.ServicerContext) -> pb.GetReceiptResponse:
@@ -75,6 +76,25 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         if request.spreadsheet:
             answer.xlsx = revenue_xlsx(report)
         return answer
+
+    def RunReconciliation(self, request: pb.RunReconciliationRequest,
+                          context: grpc.ServicerContext) -> pb.RunReconciliationResponse:
+        view = self.app.run_reconciliation(request.idempotency_key, parse_day(request.day, "day"), caller())
+        log.info("reconciliation_run", day=request.day, recorded_now=view["recorded_now"], open=view["open"])
+        return reconciliation_to_proto(view)
+
+    def ListDiscrepancies(self, request: pb.ListDiscrepanciesRequest,
+                          context: grpc.ServicerContext) -> pb.ListDiscrepanciesResponse:
+        found = self.app.list_discrepancies(parse_day(request.from_day, "from_day"),
+                                            parse_day(request.to_day, "to_day"), request.include_resolved)
+        return pb.ListDiscrepanciesResponse(discrepancies=[discrepancy_to_proto(d) for d in found])
+
+    def ResolveDiscrepancy(self, request: pb.ResolveDiscrepancyRequest,
+                           context: grpc.ServicerContext) -> pb.ResolveDiscrepancyResponse:
+        resolved = self.app.resolve_discrepancy(request.idempotency_key, parse_day(request.day, "day"),
+                                                request.discrepancy_id, request.decision, request.note, caller())
+        log.info("discrepancy_resolved", day=request.day, kind=resolved["kind"], decision=resolved["decision"])
+        return pb.ResolveDiscrepancyResponse(discrepancy=discrepancy_to_proto(resolved))
 
 
 def _dossier_ref(request: pb.GetInvoiceRequest) -> tuple:
@@ -118,6 +138,10 @@ def guards(app: PaymentApplication | None) -> dict[str, Guard]:
         "RefundPayment": Guard("payment.refund", locate=locate),
         "GetCashClose": Guard("payment.cash_close", locate=locate_unit),
         "GetRevenue": Guard("payment.revenue", locate=locate_unit),
+        # about the province's accounts, not one dossier (access-policy.yaml: about platform)
+        "RunReconciliation": Guard("payment.reconcile"),
+        "ListDiscrepancies": Guard("payment.discrepancies_read"),
+        "ResolveDiscrepancy": Guard("payment.resolve_discrepancy"),
     }
 
 
@@ -125,7 +149,8 @@ def dossier_calls(app: PaymentApplication) -> DossierCalls:
     """The reads of a dossier the edge records and how it authorises each RPC (DossierCalls)."""
     return DossierCalls(SERVICE_NAME, reads={"GetInvoice": "payment.GetInvoice", "GetReceipt": "payment.GetReceipt"},
                         others=frozenset({"RecordCashPayment", "StartGatewayPayment", "RefundPayment", "GetCashClose",
-                                          "GetRevenue"}),
+                                          "GetRevenue", "RunReconciliation", "ListDiscrepancies",
+                                          "ResolveDiscrepancy"}),
                         record_read=app.record_read, guards=guards(app))
 
 

@@ -11,8 +11,12 @@ from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS,
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     from motcua_payment.bootstrap import bootstrap, intake_follower
 
+    from motcua_payment.scheduler import ReconciliationSchedule
+
     app = bootstrap(settings)
-    return AppAndFollowers(app, {"intake": intake_follower(app, settings)})
+    parts = AppAndFollowers(app, {"intake": intake_follower(app, settings)})
+    parts.schedule = ReconciliationSchedule()  # type: ignore[attr-defined]
+    return parts
 
 
 class PaymentService(AuditEndpoints, ConsumerHealth):
@@ -40,3 +44,10 @@ class PaymentService(AuditEndpoints, ConsumerHealth):
     @rpc
     def tracked_position(self, upstream: str) -> int:
         return self.parts.followers["intake"].position() if upstream == "intake" else 0
+
+    @timer(interval=5.0, eager=True)
+    def sweep_and_reconcile(self) -> None:
+        """Time-driven work on the platform clock (tests move it instead of sleeping): every 15 minutes
+        ask the gateway about payments still awaited 15 minutes after they started; once a day
+        reconcile the day before against the gateway's statement file."""
+        self.parts.schedule.run(self.parts.app)

@@ -1,0 +1,1 @@
+"""A bank sandbox that notifies the merchant of credits to its collecting account (see README.md)."""
