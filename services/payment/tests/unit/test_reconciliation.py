@@ -405,8 +405,8 @@ def test_a_paid_bank_credit_takes_the_next_receipt_number_and_a_held_one_takes_n
     bank_credit(app, credit(first, "FT010"))
     bank_credit(app, credit(second, "FT011", amount=9_000))  # held: pays nothing, so no receipt
     bank_credit(app, credit(second, "FT012"))
-    receipts = {str(e.originator_id): e.number for e in own_log(app) if e.name == "Invoice.ReceiptIssued"}
-    assert receipts == {str(first["id"]): 1, str(second["id"]): 2}
+    assert names(app).count("Invoice.ReceiptIssued") == 2
+    assert [app.get_invoice(i["id"])["receipt"]["number"] for i in (first, second)] == [1, 2]
 
 
 def test_a_credit_told_again_changes_nothing(world):
