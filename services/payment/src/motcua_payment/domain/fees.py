@@ -53,6 +53,10 @@ class FeeSchedule:
     items: tuple[FeeItem, ...]
     exemptions: tuple[Exemption, ...] = ()
     source: str = ""
+    # Whether the case's clock stands still while a fee due before processing is unpaid (workflow
+    # stops it on InvoiceIssued and restarts it on InvoicePaid or InvoiceCancelled). Only a fee due
+    # before processing can hold the clock; the data file's default is true for those.
+    clock_stops_while_unpaid: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class Charge:
     due: str
     collector: str
     lines: tuple[ChargeLine, ...] = field(default=())
+    clock_stops_while_unpaid: bool = False  # the schedule's: the case's clock stands still until paid
 
     @property
     def total_vnd(self) -> int:
@@ -189,4 +194,5 @@ class FeeBook:
                     best, best_rule = discounted(base, rule.percent), rule.code
             lines.append(ChargeLine(item.code, item.kind, item.name, item.legal_basis, quantity, base, best,
                                     base - best, discount_rule=best_rule))
-        return Charge(procedure_code, day, channel, schedule.due, schedule.collector, tuple(lines))
+        return Charge(procedure_code, day, channel, schedule.due, schedule.collector, tuple(lines),
+                      clock_stops_while_unpaid=schedule.clock_stops_while_unpaid)
