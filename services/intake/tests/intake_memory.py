@@ -11,6 +11,7 @@ from uuid import UUID, uuid4, uuid5
 from motcua_common.privacy.sealing import SubjectErased
 from motcua_common.province.search_text import fold
 
+from motcua_intake.domain.payment_status import shown_status
 from motcua_intake.adapters.dossier_index import COLUMNS, applicant_subject, submitting_client, within_reach
 
 
@@ -92,8 +93,9 @@ class InMemoryCatalogueStore:
 class InMemoryDossierIndex:
     """SearchDossiers' index (adapters.dossier_index.DossierIndex.statements, as dict updates)."""
 
-    def __init__(self) -> None:
+    def __init__(self, payment_standing: "InMemoryPaymentStanding | None" = None) -> None:
         self.rows: dict[UUID, dict] = {}
+        self.payment_standing = payment_standing  # joined as the PostgreSQL search joins its table
 
     def hook_for(self, domain_events: Sequence[Any]) -> Callable[[Any], None] | None:
         events = [e for e in domain_events if type(e).__qualname__.startswith(("Dossier.", "PendingDossier."))]
@@ -140,8 +142,12 @@ class InMemoryDossierIndex:
                     and (after is None or (r["received_at"], r["dossier_id"]) < after)
                     and within_reach(query.reach, r))
 
-        found = sorted((r for r in self.rows.values() if wanted(r)), key=lambda r: (r["received_at"], r["dossier_id"]),
-                       reverse=True)
+        def shown(r: dict) -> dict:
+            awaiting = self.payment_standing.awaiting(r["dossier_id"]) if self.payment_standing else False
+            return {**r, "national_status": shown_status(r["national_status"], awaiting)}
+
+        found = sorted((r for r in map(shown, self.rows.values()) if wanted(r)),
+                       key=lambda r: (r["received_at"], r["dossier_id"]), reverse=True)
         return [dict(r) for r in found[:limit]]
 
     def access_target(self, dossier_id: UUID | None = None, code: str = "") -> dict | None:
@@ -154,12 +160,16 @@ class InMemoryPaymentStanding:
     """adapters.payment_standing.PaymentStanding in memory: the rows its upsert writes, a later position winning."""
 
     def __init__(self) -> None:
-        self.rows: dict[UUID, tuple[bool, int]] = {}
+        self.rows: dict[UUID, tuple[bool, int | None, int]] = {}
 
     def apply(self, statements: list[tuple[str, tuple]]) -> None:
-        for _sql, (dossier_id, awaiting, position) in statements:
-            if dossier_id not in self.rows or self.rows[dossier_id][1] < position:
-                self.rows[dossier_id] = (awaiting, position)
+        for _sql, (dossier_id, awaiting, online_flag, position) in statements:
+            if dossier_id not in self.rows or self.rows[dossier_id][2] < position:
+                self.rows[dossier_id] = (awaiting, online_flag, position)
 
     def awaiting(self, dossier_id: UUID) -> bool:
-        return self.rows.get(dossier_id, (False, 0))[0]
+        return self.of(dossier_id)[0]
+
+    def of(self, dossier_id: UUID) -> tuple[bool, int | None]:
+        awaiting, online_flag, _ = self.rows.get(dossier_id, (False, None, 0))
+        return awaiting, online_flag

@@ -1,4 +1,4 @@
-"""Helpers for reporting's tests: the three applications wired in-process, with source
+"""Helpers for reporting's tests: the four applications wired in-process, with source
 verification answered by the source application itself (what its worker's RPC does)."""
 from __future__ import annotations
 
@@ -22,17 +22,25 @@ class InProcessPlatform:
         from motcua_workflow.bootstrap import bootstrap as workflow_bootstrap
         from motcua_workflow.bootstrap import intake_follower
         from motcua_workflow.bootstrap import setup_schema as workflow_schema
+        from motcua_payment.bootstrap import bootstrap as payment_bootstrap
+        from motcua_payment.bootstrap import intake_follower as invoicing
+        from motcua_payment.bootstrap import setup_schema as payment_schema
+        from motcua_workflow.bootstrap import payment_follower
 
-        for setup in (intake_schema, workflow_schema, reporting_schema):
+        for setup in (intake_schema, workflow_schema, reporting_schema, payment_schema):
             setup(settings)
         self.settings = settings
         self.intake = intake_bootstrap(settings)
         self.workflow = workflow_bootstrap(settings)
         self.reporting = reporting_bootstrap(settings)
         self.reporting.verify_source = self._verify_source
+        self.payment = payment_bootstrap(settings)
         self.case_follower = intake_follower(self.workflow, settings)
+        self.invoicing = invoicing(self.payment, settings)
+        self.fee_follower = payment_follower(self.workflow, settings)
         self.history_followers = followers(self.reporting, settings)
-        self.sources = {"intake": self.intake, "workflow": self.workflow, "reporting": self.reporting}
+        self.sources = {"intake": self.intake, "workflow": self.workflow, "reporting": self.reporting,
+                        "payment": self.payment}
 
     def _verify_source(self, service: str, originator_ids: list[str], positions: list[int]) -> dict:
         return self.sources[service].verify_history(audit_trust(self.settings), [UUID(i) for i in originator_ids],
@@ -41,6 +49,8 @@ class InProcessPlatform:
     def settle(self) -> None:
         """Let every consumer apply everything stored so far (what push and poll do in the workers)."""
         self.case_follower.catch_up(self.intake.read_notifications)
+        self.invoicing.catch_up(self.intake.read_notifications)
+        self.fee_follower.catch_up(self.payment.read_notifications)
         for upstream, follower in self.history_followers.items():
             read = self.sources[upstream].read_notifications
             follower.catch_up(lambda start, limit, read=read: read(start, limit, True))
@@ -50,11 +60,11 @@ class InProcessPlatform:
         for app in self.sources.values():
             app.sign_checkpoint(signer)
 
-    def submit(self) -> dict:
+    def submit(self, procedure_code: str = "1.004873") -> dict:
         from motcua_intake.application import ApplicantInput, SubmitDossier
 
         command = SubmitDossier(
-            idempotency_key=uuid.uuid4().hex, procedure_code="1.004873", channel="desk",
+            idempotency_key=uuid.uuid4().hex, procedure_code=procedure_code, channel="desk",
             applicant=ApplicantInput("Trần Thị Bích", "045190001234", "", "", "", ""),
             components=[{"name": "Tờ khai", "sha256": "b" * 64, "size_bytes": 10, "media_type": "application/pdf",
                          "code": "TO_KHAI", "digitised": True}])

@@ -16,7 +16,6 @@ from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolat
 from motcua_common.events.store import MotcuaApplication
 from motcua_common.observability.telemetry import traced
 from motcua_common.events.idempotency import IdempotentRequest
-from motcua_common.province.dossier_rules import NationalStatus
 from motcua_common.province.organisation import Organisation, Unit
 from motcua_common.privacy.sealing import SubjectErased, SubjectVault
 from motcua_common.province.working_calendar import VIETNAM_TZ, WorkingCalendar
@@ -24,6 +23,7 @@ from motcua_common.province.working_calendar import VIETNAM_TZ, WorkingCalendar
 from motcua_common.province.search_text import fold
 from motcua_common.audit.access import AccessDenied, DossierRead
 from motcua_common.audit.log import CHAIN
+from motcua_intake.domain.payment_status import HELD, shown_status
 from motcua_intake.adapters.form_data import FormData
 from motcua_intake.domain.catalogue import Catalogue, Procedure
 from motcua_intake.domain.catalogue_entry import CatalogueEntry
@@ -529,11 +529,11 @@ class IntakeApplication(MotcuaApplication):
 
     def _awaiting_payment_status(self, dossier_id: UUID, status: int) -> int:
         """6 (financial obligation requested) while payment published that the applicant must pay before
-        processing, in place of received (2) or processing (4); the status itself once paid or cancelled."""
-        if status in (NationalStatus.RECEIVED, NationalStatus.PROCESSING) and self.payment_standing is not None \
-                and self.payment_standing.awaiting(dossier_id):
-            return int(NationalStatus.FINANCIAL_OBLIGATION_REQUESTED)
-        return status
+        processing, in place of received (2) or processing (4); the status itself once paid or cancelled
+        (domain.payment_status, the rule the dossier index applies too)."""
+        if status not in HELD or self.payment_standing is None:
+            return status
+        return shown_status(status, self.payment_standing.awaiting(dossier_id))
 
     def _view(self, dossier: Dossier) -> dict:
         try:
@@ -552,6 +552,7 @@ class IntakeApplication(MotcuaApplication):
             "national_status": status, "receiving_agency_code": dossier.receiving_agency_code,
             "applicant": applicant, "components": dossier.components, "version": dossier.version,
             "forwarded_at": dossier.forwarded_at, "missing_components": [],
+            "payment_online_flag": self.payment_standing.of(dossier.id)[1] if self.payment_standing else None,
         }
 
 

@@ -15,7 +15,7 @@ from motcua_common.events.published import PublishedEvent, to_datetime
 STANDING = {m.DESCRIPTOR.full_name: m for m in (
     workflow_events.CaseOpened, workflow_events.CaseSupplementRequested, workflow_events.CaseResumed,
     workflow_events.DeadlineExtended, workflow_events.CaseStopped, workflow_events.CaseProcessed,
-    workflow_events.ResultReturned)}
+    workflow_events.ResultReturned, workflow_events.CaseClockResumedAfterPayment)}
 DEADLINE_EXTENDED = workflow_events.DeadlineExtended.DESCRIPTOR.full_name
 
 
@@ -53,12 +53,13 @@ INVOICE_ISSUED = payment_events.InvoiceIssued.DESCRIPTOR.full_name
 #: payment's events after which nothing is owed before processing any more
 SETTLED = frozenset(m.DESCRIPTOR.full_name for m in (payment_events.InvoicePaid, payment_events.InvoiceCancelled))
 DUE_BEFORE_PROCESSING = "before_processing"
+INVOICE_PAID = payment_events.InvoicePaid.DESCRIPTOR.full_name
 
 
 class PaymentPolicies:
     """Payment owns the invoice: intake keeps whether the dossier waits on its applicant's payment
     before processing (the procedure's schedule says so on the invoice), to show national status 6
-    until the invoice is paid or cancelled."""
+    until the invoice is paid or cancelled, and how it was paid (InvoicePaid's online flag)."""
 
     handles = frozenset({INVOICE_ISSUED, *SETTLED})
 
@@ -66,8 +67,11 @@ class PaymentPolicies:
         self.standing_sql = standing_sql
 
     def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        online_flag = None  # nothing paid (issued, or cancelled)
         if event.type == INVOICE_ISSUED:
             awaiting = event.message(payment_events.InvoiceIssued).due == DUE_BEFORE_PROCESSING
         else:
             awaiting = False
-        work.execute(self.standing_sql, (event.dossier_id, awaiting, event.position))
+            if event.type == INVOICE_PAID:
+                online_flag = event.message(payment_events.InvoicePaid).online_flag
+        work.execute(self.standing_sql, (event.dossier_id, awaiting, online_flag, event.position))

@@ -44,3 +44,26 @@ def test_the_index_follows_each_dossier_and_a_rebuild_gives_the_live_rows(intake
     rebuilt = Replayer(settings.postgres_conninfo(), target).run()
     assert (rebuilt.missing_from_live, rebuilt.extra_in_live, rebuilt.swapped) == (1, 1, True)
     assert rows(intake_app) == live
+
+
+def test_search_shows_and_finds_6_from_payments_standing_as_get_dossier_does(intake_app):
+    dossier = intake_app.submit_dossier(command(), OFFICIAL)
+
+    def write(awaiting: bool, online_flag: int | None, position: int) -> None:
+        with intake_app.pool.connection() as conn:
+            conn.execute(intake_app.payment_standing.upsert_sql, (dossier["id"], awaiting, online_flag, position))
+
+    def searched(national_status: int = 0) -> list[int]:
+        found, _ = intake_app.search_dossiers(DossierQuery(dossier_code=dossier["code"],
+                                                           national_status=national_status))
+        return [r["national_status"] for r in found]
+
+    assert searched() == [2]
+    write(True, None, 1)
+    assert searched() == [6] == [intake_app.get_dossier(dossier["id"])["national_status"]]
+    assert (searched(6), searched(2)) == ([6], [])
+    write(False, 1, 2)
+    assert searched() == [2] and (searched(6), searched(2)) == ([], [2])
+    assert intake_app.get_dossier(dossier["id"])["payment_online_flag"] == 1
+    write(True, None, 1)  # an older position told again changes nothing
+    assert searched() == [2]

@@ -21,7 +21,8 @@ from motcua_testkit.plugin import DEMO_DATA
 from motcua_intake.adapters.catalogue_file import load_catalogue
 from motcua_intake.application import IntakeApplication
 from motcua_intake.policies import PaymentPolicies
-from intake_memory import InMemoryNumbering, InMemoryPaymentStanding, InMemoryVault
+from motcua_intake.application import DossierQuery
+from intake_memory import InMemoryDossierIndex, InMemoryNumbering, InMemoryPaymentStanding, InMemoryVault
 from intake_testkit import OFFICIAL, command
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
@@ -34,7 +35,7 @@ def world():
     app = IntakeApplication(env=in_memory_env(), province="test", clock=FixedClock(NOW), catalogue=catalogue,
                             calendar_for=lambda group: WorkingCalendar.from_data({}), numbering=InMemoryNumbering(),
                             vault=InMemoryVault(), code_format=code_format, render_receipt=lambda *a: b"",
-                            payment_standing=standing)
+                            payment_standing=standing, index=InMemoryDossierIndex(standing))
     yield app, standing
     app.close()
 
@@ -102,3 +103,50 @@ def test_a_withdrawal_or_a_stop_is_shown_over_an_unpaid_fee(world):
     follow(app, standing, published(dossier["id"], 1, issued("before_processing")))
     assert app._awaiting_payment_status(dossier["id"], 8) == 8
     assert app._awaiting_payment_status(dossier["id"], 7) == 7
+
+
+def searched_status(app: IntakeApplication, dossier: dict, national_status: int = 0) -> list[int]:
+    rows, _ = app.search_dossiers(DossierQuery(dossier_code=dossier["code"], national_status=national_status))
+    return [r["national_status"] for r in rows]
+
+
+def test_search_shows_and_finds_6_while_the_fee_before_processing_is_unpaid(world):
+    app, standing = world
+    dossier = app.submit_dossier(command(), OFFICIAL)
+    follow(app, standing, published(dossier["id"], 1, issued("before_processing")))
+    assert searched_status(app, dossier) == [6]
+    assert searched_status(app, dossier, national_status=6) == [6]
+    assert searched_status(app, dossier, national_status=2) == []
+    follow(app, standing, published(dossier["id"], 2, payment_events.InvoicePaid(method="cash", amount_vnd=10_000)))
+    assert searched_status(app, dossier) == [2]
+    assert searched_status(app, dossier, national_status=6) == []
+
+
+def test_search_and_get_dossier_apply_one_rule():
+    from motcua_intake.domain.payment_status import shown_status
+
+    assert [shown_status(s, True) for s in range(1, 11)] == [1, 6, 3, 6, 5, 6, 7, 8, 9, 10]
+    assert [shown_status(s, False) for s in range(1, 11)] == list(range(1, 11))
+
+
+@pytest.mark.parametrize("method, flag", [("gateway", 1), ("gateway", 2), ("cash", 0)])
+def test_get_dossier_says_how_the_fee_was_paid_as_the_national_portal_counts_it(world, method, flag):
+    from motcua_intake.adapters.proto import dossier_to_proto
+
+    app, standing = world
+    dossier = app.submit_dossier(command(), OFFICIAL)
+    follow(app, standing, published(dossier["id"], 1, issued("before_result")))
+    assert app.get_dossier(dossier["id"])["payment_online_flag"] is None
+    assert not dossier_to_proto(app.get_dossier(dossier["id"])).HasField("payment_online_flag")
+    follow(app, standing, published(dossier["id"], 2, payment_events.InvoicePaid(method=method, amount_vnd=10_000,
+                                                                                 online_flag=flag)))
+    shown = dossier_to_proto(app.get_dossier(dossier["id"]))
+    assert shown.HasField("payment_online_flag") and shown.payment_online_flag == flag
+
+
+def test_a_cancelled_invoice_leaves_no_payment_flag(world):
+    app, standing = world
+    dossier = app.submit_dossier(command(), OFFICIAL)
+    follow(app, standing, published(dossier["id"], 1, issued("before_processing")),
+           published(dossier["id"], 2, payment_events.InvoiceCancelled(reason="rút hồ sơ")))
+    assert app.get_dossier(dossier["id"])["payment_online_flag"] is None

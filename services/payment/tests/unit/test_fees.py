@@ -172,3 +172,28 @@ def test_bad_fee_data_is_refused_with_its_position(tmp_path: Path, text, positio
     path.write_text(text, encoding="utf-8")
     with pytest.raises(FeeDataError, match=position.replace("[", r"\[").replace("]", r"\]")):
         load_fee_book(path)
+
+
+# -- whether an unpaid fee stops the case's clock ----------------------------------------------
+def _one_schedule(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "fees.yaml"
+    path.write_text("schedules:\n- {procedure: '2.000884', group: G, collector: C, source: S, " + extra + ",\n"
+                    "   items: [{code: A, kind: le_phi, name: N, legal_basis: L, amount_vnd: 1000}]}", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("extra, stops", [
+    ("due: before_processing", True),  # the default: a fee due before processing holds the clock
+    ("due: before_result", False),
+    ("due: before_processing, clock_stops_while_unpaid: false", False),
+])
+def test_a_fee_due_before_processing_stops_the_clock_unless_its_schedule_says_not(tmp_path: Path, extra, stops):
+    book = load_fee_book(_one_schedule(tmp_path, extra))
+    assert book.charge("2.000884", "desk", datetime(2026, 3, 2, 2, tzinfo=UTC)).clock_stops_while_unpaid is stops
+
+
+@pytest.mark.parametrize("extra", ["due: before_result, clock_stops_while_unpaid: true",
+                                   "due: before_processing, clock_stops_while_unpaid: 'yes'"])
+def test_only_a_fee_due_before_processing_may_stop_the_clock(tmp_path: Path, extra):
+    with pytest.raises(FeeDataError, match=r"schedules\[0\]\.clock_stops_while_unpaid"):
+        load_fee_book(_one_schedule(tmp_path, extra))

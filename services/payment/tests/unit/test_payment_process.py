@@ -125,3 +125,33 @@ def test_payment_publishes_its_invoice_events(app):
     paid = events[1].message(payment_events.InvoicePaid)
     assert (issued.dossier_id, issued.total_vnd) == (str(dossier_id), 10_000)
     assert (paid.method, paid.amount_vnd, paid.reference, paid.online_flag) == ("cash", 10_000, "BL-1", 0)
+
+
+def test_the_invoice_says_whether_its_procedure_stops_the_clock_until_paid(app):
+    import dataclasses
+
+    stopping = FeeBook([dataclasses.replace(s, clock_stops_while_unpaid=True)
+                        for versions in BOOK._schedules.values() for s in versions], [])
+    event = received()
+    work = UnitOfWork(app)
+    with command_context(CommandContext(actor=Actor.system("payment.consumer"), province="test", clock=app.clock)), \
+            concerning(UUID(event.subject), causation_id=event.ref, dossier_code=event.dossier_code):
+        IntakePolicies("test", stopping)(event, work)
+    app.record(*work.aggregates)
+    issued = publication().page(app, 1, 100)[0].message(payment_events.InvoiceIssued)
+    assert issued.clock_stops_while_unpaid and issued.due == "before_processing"
+
+
+def test_an_invoice_stored_before_the_flag_stops_the_clock_when_due_before_processing():
+    import json
+    from pathlib import Path
+
+    from eventsourcing.persistence import StoredEvent
+    from motcua_common.events.store import ChainingMapper, make_transcoder
+    from motcua_payment.domain.invoice import Invoice
+
+    data = json.loads((Path(__file__).parents[1] / "stored_events" / "Invoice.Issued.v2.json").read_text("utf-8"))
+    event = ChainingMapper(transcoder=make_transcoder()).to_domain_event(StoredEvent(
+        UUID(int=1), 2, data["topic"], json.dumps(data["stored_state"]).encode()))
+    assert isinstance(event, Invoice.Issued) and event.due == "before_processing"
+    assert event.clock_stops_while_unpaid is True

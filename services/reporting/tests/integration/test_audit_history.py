@@ -123,7 +123,7 @@ def test_bad_references_get_clear_errors(services):
 
 
 def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equality(processed, province, processes):
-    """Reporting rebuilds from intake's and workflow's logs through their workers, never their tables."""
+    """Reporting rebuilds from intake's, workflow's and payment's logs through their workers, never their tables."""
     import subprocess
     import sys
     from pathlib import Path
@@ -132,17 +132,18 @@ def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equalit
     from nameko.standalone.rpc import ClusterRpcProxy
 
     services, dossier = processed
-    for service in ("intake", "workflow"):
+    for service in ("intake", "workflow", "payment"):
         processes.start(f"{service}-worker", service_command(service, "worker"))
 
     def answering() -> bool:
         try:
             with ClusterRpcProxy({"AMQP_URI": province.env["MOTCUA_AMQP_URI"]}, timeout=2) as cluster:
-                return cluster.intake.head_position() > 0 and cluster.workflow.head_position() > 0
+                return cluster.intake.head_position() > 0 and cluster.workflow.head_position() > 0 \
+                    and cluster.payment.head_position() >= 0
         except Exception:  # noqa: BLE001 - not up yet
             return False
 
-    wait_until(answering, 60, "intake's and workflow's workers to answer", interval=0.5)
+    wait_until(answering, 60, "intake's, workflow's and payment's workers to answer", interval=0.5)
     command = [str(Path(sys.executable).parent / "motcua-replay"), "rebuild", "reporting"]
     live = province.query("SELECT * FROM reporting.dossier_history ORDER BY service, originator_id, originator_version")
     province.query("DELETE FROM reporting.dossier_history WHERE event_type = 'Case.Processed' RETURNING 1")
@@ -187,3 +188,19 @@ def test_a_long_history_streams_in_pages_in_order(services):
     # (the reads recorded by these two calls reach the history only when reporting follows its own log)
     assert len(events) == len(services.reporting.history(AUDITOR, "", dossier["code"], include_reads=True))
     assert [e.recorded_at.ToDatetime() for e in events] == sorted(e.recorded_at.ToDatetime() for e in events)
+
+
+def test_payments_events_are_in_the_history_with_their_actors_and_verify_against_payment(services):
+    dossier = services.submit("2.000884")  # a fee due before processing (fees.yaml)
+    invoice = services.payment.invoice_of(dossier["id"])
+    services.payment.record_cash_payment("pay-1", dossier["id"], invoice["version"], invoice["total_vnd"], "BL-0001",
+                                         OFFICIAL)
+    services.settle()
+    rows = services.reporting.history(AUDITOR, "", dossier["code"], include_reads=False)
+    payment = [(r.event_type, r.actor.get("subject") or r.actor.get("kind")) for r in rows if r.service == "payment"]
+    assert ("Invoice.Issued", "payment.consumer") in payment and ("Invoice.Paid", OFFICIAL.subject) in payment
+    workflow = [r.event_type for r in rows if r.service == "workflow"]
+    assert workflow[-2:] == ["Case.ClockStoppedForPayment", "Case.ClockResumedAfterPayment"]
+    services.sign_checkpoints()
+    result = services.reporting.verify(AUDITOR, "", dossier["code"])
+    assert result["intact"] and "payment" in {s["service"] for s in result["services"]}

@@ -113,3 +113,15 @@ def test_security_events_rebuild_from_the_sources_logs_equal_to_the_live_table(s
     rebuilt = Replayer(province.conninfo, target).run()
     assert rebuilt is not None and rebuilt.swapped
     assert province.query("SELECT * FROM reporting.security_events ORDER BY service, position") == live
+
+
+def test_a_denial_recorded_by_payment_is_listed_with_its_actor(services):
+    dossier = services.submit("2.000884")
+    services.payment.record_denial(STRANGER, "motcua.payment.v1.PaymentService/RecordCashPayment",
+                                   "payment.record_cash", "the dossier's unit is outside your reach",
+                                   dossier["id"], dossier["code"])
+    services.settle()
+    rows = everything(services, SecurityEventQuery(service="payment"))
+    assert [(r.service, r.action, r.dossier_code, r.count) for r in rows] == [
+        ("payment", "payment.record_cash", dossier["code"], 1)]
+    assert rows[0].actor == STRANGER.as_dict()

@@ -22,11 +22,12 @@ RUNNER_GRACE_SECONDS = 10  # motcua_common.runtime.platform_runner.Supervisor.st
 @pytest.fixture
 def schemas(province):  # type: ignore[no-untyped-def]
     from motcua_intake.bootstrap import setup_schema as intake_schema
+    from motcua_payment.bootstrap import setup_schema as payment_schema
     from motcua_reporting.bootstrap import setup_schema as reporting_schema
     from motcua_workflow.bootstrap import setup_schema as workflow_schema
 
     settings = province.settings()
-    for setup in (intake_schema, workflow_schema, reporting_schema):
+    for setup in (intake_schema, workflow_schema, reporting_schema, payment_schema):
         setup(settings)
 
 
@@ -40,16 +41,17 @@ def records(processes, name):  # type: ignore[no-untyped-def]
 def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_cleanly(schemas, processes):
     processes.start("reporting-worker", service_command("reporting", "worker"))
     wait_until(lambda: sum(e.get("event") == "upstream_unavailable" for e in processes.log_events("reporting-worker"))
-               == 2, 60, "reporting to notice intake and workflow are not running")
+               == 3, 60, "reporting to notice intake, workflow and payment are not running")
     processes.start("workflow-worker", service_command("workflow", "worker"))
     processes.start("intake-worker", service_command("intake", "worker"))
+    processes.start("payment-worker", service_command("payment", "worker"))
 
     def available(name, upstream):  # type: ignore[no-untyped-def]
         return any(e.get("event") == "upstream_available" and e.get("upstream") == upstream
                    for e in processes.log_events(name))
 
-    wait_until(lambda: available("reporting-worker", "intake") and available("reporting-worker", "workflow"), 60,
-               "reporting to pull from intake and workflow once they run")
+    wait_until(lambda: all(available("reporting-worker", u) for u in ("intake", "workflow", "payment")), 60,
+               "reporting to pull from intake, workflow and payment once they run")
 
     health = subprocess.run([sys.executable, "-m", "motcua_common.edge.healthcheck", "--worker", "reporting"],
                             env=processes.env, capture_output=True, text=True, timeout=60)
@@ -57,14 +59,15 @@ def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_clean
     detail = json.loads(health.stdout)
     assert detail["status"] == "SERVING"
     assert {name: c["status"] for name, c in detail["consumers"].items()} == {
-        "intake": "applying", "workflow": "applying", "reporting": "applying"}
+        "intake": "applying", "workflow": "applying", "reporting": "applying", "payment": "applying"}
 
-    for name in ("reporting-worker", "workflow-worker", "intake-worker"):
+    # Each stops before the upstreams it follows (payment follows intake), so no new outage is warned of.
+    for name in ("reporting-worker", "workflow-worker", "payment-worker", "intake-worker"):
         child = processes.children[name]
         os.killpg(child.pid, signal.SIGTERM)
         assert child.wait(RUNNER_GRACE_SECONDS) == 0, f"{name} must stop by itself on SIGTERM"
 
-    for name in ("reporting-worker", "workflow-worker", "intake-worker"):
+    for name in ("reporting-worker", "workflow-worker", "intake-worker", "payment-worker"):
         assert "Traceback" not in processes.log_text(name), name
         lines = records(processes, name)
         assert lines and all(r["service"] == name.split("-")[0] and r["process"] == "worker" for r in lines)

@@ -123,3 +123,19 @@ def test_a_dossier_refused_at_intake_ends_refused_and_is_denied_in_operations():
     refused = state_as_of("d-2", history, T0 + timedelta(hours=3))
     assert (refused.status, refused.national_status, refused.end_reason) == ("refused", 3, "refused")
     assert (refused.progress_766, refused.operational_outcome) == ("on_time", "denied")
+
+
+def test_the_due_time_moves_when_the_clock_resumes_after_payment_and_payments_events_count_as_history():
+    from motcua.payment.events.v1 import events_pb2 as payment
+
+    moved = T0 + timedelta(days=4)
+    history = HISTORY[:2] + [
+        entry("payment", T0 + timedelta(minutes=2), payment.InvoiceIssued(due="before_processing", total_vnd=10_000)),
+        entry("workflow", T0 + timedelta(minutes=3), workflow.CaseClockStoppedForPayment(stopped_at=timestamp(T0))),
+        entry("payment", T0 + timedelta(hours=1), payment.InvoicePaid(method="cash", amount_vnd=10_000)),
+        entry("workflow", T0 + timedelta(hours=1), workflow.CaseClockResumedAfterPayment(due_at=timestamp(moved))),
+    ]
+    before = state_as_of("d-1", history, T0 + timedelta(minutes=30))
+    after = state_as_of("d-1", history, T0 + timedelta(hours=1))
+    assert before.due_at == T0 + timedelta(days=3) and before.status == "in_progress"
+    assert after.due_at == moved and after.status == "in_progress" and after.events_applied == 6

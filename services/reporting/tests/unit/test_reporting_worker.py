@@ -39,7 +39,7 @@ def app():
 
 @pytest.fixture
 def followers():
-    return {upstream: RecordingFollower(position=n) for n, upstream in enumerate(("intake", "workflow", "reporting"), 1)}
+    return {upstream: RecordingFollower(position=n) for n, upstream in enumerate(("intake", "workflow", "reporting", "payment"), 1)}
 
 
 @pytest.fixture
@@ -47,6 +47,7 @@ def service(app, followers):
     service = worker_factory(ReportingService, parts=AppAndFollowers(app, followers))
     service.intake.read_notifications.return_value = [{"id": "intake"}]
     service.workflow.read_notifications.return_value = [{"id": "workflow"}]
+    service.payment.read_notifications.return_value = [{"id": "payment"}]
     return service
 
 
@@ -56,6 +57,12 @@ def test_each_upstreams_event_goes_to_its_follower_which_pulls_from_that_upstrea
     # a push only wakes the follower up to its position (the pull brings the audit records)
     assert (followers["intake"].woken, followers["workflow"].woken) == ([1], [2])
     assert (followers["intake"].pulled, followers["workflow"].pulled) == ([[{"id": "intake"}]], [[{"id": "workflow"}]])
+
+
+def test_payments_events_reach_its_follower_which_pulls_them_with_their_audit_records(service, followers):
+    service.on_payment_event({"ce_motcuaposition": 4})
+    assert followers["payment"].woken == [4] and followers["payment"].pulled == [[{"id": "payment"}]]
+    assert service.payment.read_notifications.call_args.args[2] is True  # with_audit: the stored events too
 
 
 def test_reportings_own_reads_are_pulled_from_its_own_log_not_through_rpc(service, app, followers):
@@ -73,7 +80,7 @@ def test_the_poll_catches_up_every_upstream(service, followers):
 def test_read_notifications_and_positions(service, app):
     assert service.read_notifications(1, 10) == app.read_notifications(1, 10)
     assert service.head_position() == 1
-    assert [service.tracked_position(u) for u in ("intake", "workflow", "reporting", "payment")] == [1, 2, 3, 0]
+    assert [service.tracked_position(u) for u in ("intake", "workflow", "reporting", "payment", "other")] == [1, 2, 3, 4, 0]
 
 
 # The container runs in a child process (entrypoint_hook needs eventlet's monkey patching, which
@@ -103,15 +110,15 @@ app = ReportingApplication(env=in_memory_env(), province="test",
                            verify_source=lambda *args: {})
 app.publication = Publication("reporting", {DossierRead.Recorded: map_dossier_read})
 app.record_read(Actor(kind="official", subject="tt01"), uuid4(), "C-1", "audit.StreamHistory")
-followers = {u: RecordingFollower(position=n) for n, u in enumerate(("intake", "workflow", "reporting"), 1)}
+followers = {u: RecordingFollower(position=n) for n, u in enumerate(("intake", "workflow", "reporting", "payment"), 1)}
 container = ServiceContainer(ReportingService, {"AMQP_URI": "memory://"})
 replace_dependencies(container, parts=AppAndFollowers(app, followers), audit_keys=MagicMock(),
-                     intake=MagicMock(), workflow=MagicMock())
+                     intake=MagicMock(), workflow=MagicMock(), payment=MagicMock())
 out = {}
 with entrypoint_hook(container, "read_notifications", timeout=10) as read_notifications:
     out["page"] = [wire_position(n) for n in read_notifications(1, 10)]
 with entrypoint_hook(container, "tracked_position", timeout=10) as tracked_position:
-    out["tracked"] = [tracked_position(u) for u in ("intake", "workflow", "reporting", "payment")]
+    out["tracked"] = [tracked_position(u) for u in ("intake", "workflow", "reporting", "payment", "other")]
 with entrypoint_waiter(container, "on_own_event", timeout=10):
     container.spawn_worker(next(e for e in container.entrypoints if e.method_name == "on_own_event"),
                            ({"ce_motcuaposition": 1},), {})
@@ -122,4 +129,4 @@ print(json.dumps(out))
 
 def test_the_entrypoints_serve_through_a_nameko_container():
     out = run_in_patched_child(CONTAINER_SCRIPT, str(Path(__file__).parents[1]))
-    assert out == {"page": [1], "tracked": [1, 2, 3, 0], "own_pulled": [[1]]}
+    assert out == {"page": [1], "tracked": [1, 2, 3, 4, 0], "own_pulled": [[1]]}

@@ -23,6 +23,7 @@ from motcua_common.audit.log import CHAIN
 
 from motcua_workflow.adapters.unit_signing import ResultCheck, UnitKeys
 from motcua_workflow.domain.case import Case
+from motcua_workflow.domain.fee_standing import FeeStanding
 
 RESULT_MEDIA_TYPES = ("application/pdf", "application/xml", "image/jpeg", "image/png")
 MAX_RESULT_BYTES = 3 * 1024 * 1024
@@ -229,7 +230,8 @@ class WorkflowApplication(MotcuaApplication):
     def return_result(self, idempotency_key: str, case_id: UUID, expected_version: int, method: str,
                       actor: Actor) -> Case:
         return self._case_command("ReturnResult", idempotency_key, case_id, expected_version, actor,
-                                  {"method": method}, lambda case, now: case.return_result(method, now))
+                                  {"method": method},
+                                  lambda case, now: case.return_result(method, now, self.fee_unpaid(case.dossier_id)))
 
     def result_of(self, case_id: UUID | None, dossier_code: str = "") -> tuple[Case, bytes]:
         case = self.get_case(case_id, dossier_code=dossier_code)
@@ -315,3 +317,8 @@ class WorkflowApplication(MotcuaApplication):
     # -- read-model maintenance ----------------------------------------------
     def read_model_rows(self) -> list[tuple]:
         return self.queue.rows()
+
+    def fee_unpaid(self, dossier_id: UUID) -> bool:
+        """Whether payment published an invoice for the dossier that is not yet paid or cancelled."""
+        standing = self.get_or_none(FeeStanding.id_for(self.province, dossier_id))
+        return isinstance(standing, FeeStanding) and standing.unpaid

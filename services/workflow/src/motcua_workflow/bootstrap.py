@@ -18,7 +18,7 @@ from motcua_workflow.adapters.result_files import ResultFiles
 from motcua_workflow.adapters.unit_signing import UnitKeys, issue_unit_keys
 from motcua_workflow.adapters.templates_file import load_templates
 from motcua_workflow.application import WorkflowApplication
-from motcua_workflow.policies import IntakePolicies
+from motcua_workflow.policies import IntakePolicies, PaymentPolicies
 
 SERVICE = "workflow"
 
@@ -52,6 +52,12 @@ def procedure_names(path: Path) -> dict[str, str]:
 def intake_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:
     templates = load_templates(Path(settings.data_dir) / "process_templates.yaml")
     return UpstreamFollower(app, "intake", IntakePolicies(settings.province, templates, app.calendar_of),
+                            clock=app.clock, province=settings.province)
+
+
+def payment_follower(app: WorkflowApplication, settings: Settings) -> UpstreamFollower:
+    """Payment's published events: a fee due before processing stops the case's clock until paid."""
+    return UpstreamFollower(app, "payment", PaymentPolicies(settings.province, app.calendar_of),
                             clock=app.clock, province=settings.province)
 
 

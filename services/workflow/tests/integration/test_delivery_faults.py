@@ -175,8 +175,9 @@ def test_a_consumer_whose_upstream_worker_dies_mid_pull_keeps_answering_and_reco
     wait_until(lambda: every_dossier_has_one_case(intake, workflow) and len(case_counts(workflow)) == 3, 60,
                "cases before the fault")
 
-    def count(event: str) -> int:
-        return sum(e.get("event") == event for e in processes.log_events("workflow-worker"))
+    def count(event: str) -> int:  # about intake (workflow also follows payment, not running here)
+        return sum(e.get("event") == event and e.get("upstream") == "intake"
+                   for e in processes.log_events("workflow-worker"))
 
     # workflow warns once if its first pull came before intake's worker ran, then says it is available
     wait_until(lambda: processes.saw("intake-worker", "worker_started")

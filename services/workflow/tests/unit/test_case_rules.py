@@ -190,7 +190,9 @@ def test_every_event_shape_workflow_ever_stored_still_loads():
     from motcua_common.events.idempotency import IdempotencyRecord
     from motcua_common.events.stored_contract import check_contract
 
-    assert check_contract([Case, IdempotencyRecord, DossierRead, AccessDenied], SAMPLES) == []
+    from motcua_workflow.domain.fee_standing import FeeStanding
+
+    assert check_contract([Case, FeeStanding, IdempotencyRecord, DossierRead, AccessDenied], SAMPLES) == []
 
 
 def load_sample(name: str):  # type: ignore[no-untyped-def]

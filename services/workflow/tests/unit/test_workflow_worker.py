@@ -74,6 +74,17 @@ def test_tracked_position_is_the_followers_for_intake_and_zero_for_others(servic
     assert (service.tracked_position("intake"), service.tracked_position("workflow")) == (5, 0)
 
 
+def test_a_payment_event_goes_to_payments_follower_which_pulls_through_payments_rpc(app):
+    intake, payment = RecordingFollower(position=5), RecordingFollower(position=7)
+    service = worker_factory(WorkflowService, parts=workflow_parts(app, {"intake": intake, "payment": payment}))
+    service.payment.read_notifications.return_value = [{"id": 2}]
+    service.on_payment_event({"id": 8})
+    service.poll_payment()
+    assert payment.pushed == [{"id": 8}] and payment.pulled == [[{"id": 2}], [{"id": 2}]]
+    assert intake.pushed == [] and not service.intake.read_notifications.called
+    assert (service.tracked_position("payment"), service.tracked_position("intake")) == (7, 5)
+
+
 def test_the_overdue_timer_marks_cases_past_their_due_time(service, app, clock):
     case = open_test_case(app, PLAN, CALENDAR, 1, UNIT)
     service.mark_overdue_cases()

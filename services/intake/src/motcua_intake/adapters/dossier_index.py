@@ -1,5 +1,6 @@
 """The dossier index behind SearchDossiers: one row per dossier (code, procedure, receiving unit,
-national status as intake knows it, dates), written in the same transaction as the dossier's
+national status as intake knows it, dates; searched and shown with status 6 while payment's standing
+says the fee due before processing is unpaid, the rule GetDossier applies), written in the same transaction as the dossier's
 events and rebuildable from intake's log. No personal data: an applicant is only their
 pseudonymous subject id, which the edge matches against a signed-in citizen's (own dossiers), and
 the integrator client that submitted it (own_client)."""
@@ -11,6 +12,8 @@ from uuid import UUID
 
 from motcua_common.events.store import ReadModel
 from motcua_common.province.search_text import fold
+
+from motcua_intake.domain.payment_status import shown_status_sql
 
 COLUMNS = ("dossier_id", "pending_id", "dossier_code", "procedure_code", "receiving_agency_code", "channel",
            "national_status", "received_at", "appointment_at", "version", "applicant_subject", "client")
@@ -112,6 +115,9 @@ class PostgresDossierIndex(DossierIndex):
     def __init__(self, pool: Any, schema: str) -> None:
         super().__init__(schema)
         self.pool = pool
+        # National status 6 as GetDossier shows it (domain.payment_status), from payment's standing.
+        self.payment_standing = f'"{schema}".payment_standing'
+        self.shown_status = shown_status_sql("national_status", "awaiting_payment")
 
     def search(self, query: Any, procedure_codes: list[str] | None, after: tuple[datetime, UUID] | None,
                limit: int) -> list[dict]:
@@ -126,7 +132,7 @@ class PostgresDossierIndex(DossierIndex):
             where.append("receiving_agency_code = %s")
             params.append(query.unit_code)
         if query.national_status:
-            where.append("national_status = %s")
+            where.append(f"{self.shown_status} = %s")
             params.append(query.national_status)
         if query.received_from is not None:
             where.append("received_at >= %s")
@@ -141,7 +147,10 @@ class PostgresDossierIndex(DossierIndex):
         where += limits
         params += values
         with self.pool.connection() as conn:
-            rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {self.table} "
+            shown = ", ".join(f"{self.shown_status} AS national_status" if c == "national_status" else c
+                              for c in COLUMNS)
+            rows = conn.execute(f"SELECT {shown} FROM {self.table} LEFT JOIN {self.payment_standing} "
+                                "USING (dossier_id) "
                                 f"WHERE {' AND '.join(where)} ORDER BY received_at DESC, dossier_id DESC LIMIT %s",
                                 (*params, limit)).fetchall()
         return [dict(zip(COLUMNS, r)) for r in rows]

@@ -139,6 +139,7 @@ def dossier_to_proto(d: dict) -> pb.Dossier:
         supplement_reason=d.get("supplement_reason", ""),
         supplement_requested_at=timestamp(d.get("supplement_requested_at")),
         refusal_reason=d.get("refusal_reason", ""), refused_at=timestamp(d.get("refused_at")),
+        payment_online_flag=d.get("payment_online_flag"),
     )
 
 

@@ -52,6 +52,13 @@ def load_fee_book(path: Path) -> FeeBook:
             raise FeeDataError(f"{where}.procedure: {code!r} is not a national procedure code like 2.000815")
         if raw.get("due") not in PAYMENT_DUE:
             raise FeeDataError(f"{where}.due: must be one of {PAYMENT_DUE}")
+        # Default: a fee due before processing stops the case's clock until it is paid.
+        clock_stops = raw.get("clock_stops_while_unpaid", raw["due"] == "before_processing")
+        if not isinstance(clock_stops, bool):
+            raise FeeDataError(f"{where}.clock_stops_while_unpaid: must be true or false")
+        if clock_stops and raw["due"] != "before_processing":
+            raise FeeDataError(f"{where}.clock_stops_while_unpaid: only a fee due before_processing can stop "
+                               "the case's clock")
         for key in ("group", "collector", "source"):
             if not raw.get(key):
                 raise FeeDataError(f"{where}.{key}: is required")
@@ -81,7 +88,8 @@ def load_fee_book(path: Path) -> FeeBook:
         schedules.append(FeeSchedule(code, str(raw["group"]), _day(raw.get("effective_from"),
                                      f"{where}.effective_from", default_from), raw["due"], raw["collector"],
                                      tuple(items), tuple(exemptions), raw["source"],
-                                     _refund_on(raw.get("refund_on"), f"{where}.refund_on")))
+                                     _refund_on(raw.get("refund_on"), f"{where}.refund_on"),
+                                     clock_stops_while_unpaid=clock_stops))
     versions = [(s.procedure_code, s.effective_from) for s in schedules]
     twice = sorted({v for v in versions if versions.count(v) > 1})
     if twice:

@@ -16,7 +16,8 @@ from motcua_payment.domain.reconciliation import Reconciliation
 def _issued(e: Any) -> pb.InvoiceIssued:
     return pb.InvoiceIssued(invoice_id=str(e.originator_id), dossier_id=str(e.dossier_id),
                             dossier_code=e.dossier_code, procedure_code=e.procedure_code, order_id=e.order_id,
-                            total_vnd=int(e.total_vnd), due=e.due, collector=e.collector)
+                            total_vnd=int(e.total_vnd), due=e.due, collector=e.collector,
+                            clock_stops_while_unpaid=bool(e.clock_stops_while_unpaid))
 
 
 def publication() -> Publication:

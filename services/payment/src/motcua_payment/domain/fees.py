@@ -61,6 +61,10 @@ class FeeSchedule:
     # how much of a paid invoice is refunded when the dossier is withdrawn / refused (DOSSIER_ENDINGS);
     # an ending not listed refunds everything (REFUND_FULL)
     refund_on: Mapping[str, str] = field(default_factory=dict)
+    # Whether the case's clock stands still while a fee due before processing is unpaid (workflow
+    # stops it on InvoiceIssued and restarts it on InvoicePaid or InvoiceCancelled). Only a fee due
+    # before processing can hold the clock; the data file's default is true for those.
+    clock_stops_while_unpaid: bool = False
 
     def refund_rule(self, ending: str) -> str:
         return self.refund_on.get(ending, REFUND_FULL)
@@ -115,6 +119,7 @@ class Charge:
     due: str
     collector: str
     lines: tuple[ChargeLine, ...] = field(default=())
+    clock_stops_while_unpaid: bool = False  # the schedule's: the case's clock stands still until paid
 
     @property
     def total_vnd(self) -> int:
@@ -202,7 +207,8 @@ class FeeBook:
                     best, best_rule = discounted(base, rule.percent), rule.code
             lines.append(ChargeLine(item.code, item.kind, item.name, item.legal_basis, quantity, base, best,
                                     base - best, discount_rule=best_rule))
-        return Charge(procedure_code, day, channel, schedule.due, schedule.collector, tuple(lines))
+        return Charge(procedure_code, day, channel, schedule.due, schedule.collector, tuple(lines),
+                      clock_stops_while_unpaid=schedule.clock_stops_while_unpaid)
 
 
 @dataclass(frozen=True)

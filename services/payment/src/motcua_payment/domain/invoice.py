@@ -103,9 +103,11 @@ class Invoice(MotcuaAggregate):
 
     class Issued(MotcuaAggregate.Created):
         """Version 2 added the dossier's receiving unit and its applicant's pseudonymous subject id
-        (who may read and pay it); version-1 invoices have neither ("")."""
+        (who may read and pay it); version-1 invoices have neither (""). Version 3 added
+        `clock_stops_while_unpaid` (the schedule's: the case's clock stands still until paid); before
+        it, a fee due before processing stopped the clock (the data's default)."""
 
-        class_version = 2
+        class_version = 3
         dossier_id: UUID
         dossier_code: str
         procedure_code: str
@@ -118,11 +120,16 @@ class Invoice(MotcuaAggregate):
         order_id: str
         unit_code: str
         applicant: str
+        clock_stops_while_unpaid: bool
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
             state["unit_code"] = ""
             state["applicant"] = ""
+
+        @staticmethod
+        def upcast_v2_v3(state: dict) -> None:
+            state["clock_stops_while_unpaid"] = state["due"] == "before_processing"
 
     @classmethod
     def issue(cls, province: str, dossier_id: UUID, dossier_code: str, charge: Charge, unit_code: str = "",
@@ -134,13 +141,14 @@ class Invoice(MotcuaAggregate):
                    procedure_code=charge.procedure_code, channel=charge.channel, received_on=charge.received_on,
                    due=charge.due, collector=charge.collector, lines=[line.as_dict() for line in charge.lines],
                    total_vnd=charge.total_vnd, order_id=cls.order_id_for(invoice_id), unit_code=unit_code,
-                   applicant=applicant)
+                   applicant=applicant, clock_stops_while_unpaid=charge.clock_stops_while_unpaid)
 
     @event(Issued)
     def __init__(self, id: UUID, dossier_id: UUID, dossier_code: str, procedure_code: str, channel: str,
                  received_on: date, due: str, collector: str, lines: list[dict], total_vnd: int,
-                 order_id: str, unit_code: str = "", applicant: str = "") -> None:
+                 order_id: str, unit_code: str = "", applicant: str = "", clock_stops_while_unpaid: bool = False) -> None:
         self.dossier_id = dossier_id
+        self.clock_stops_while_unpaid = clock_stops_while_unpaid
         self.unit_code = unit_code  # the unit that received the dossier (its desk takes the cash)
         self.applicant = applicant
         self.dossier_code = dossier_code

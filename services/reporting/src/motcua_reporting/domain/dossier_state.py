@@ -168,6 +168,11 @@ def _result_returned(s: DossierState, m: workflow_events.ResultReturned) -> None
     _case_moved(s, "ResultReturned")  # the end stays "processed": the first of the two
 
 
+def _moved_after_payment(s: DossierState, m: workflow_events.CaseClockResumedAfterPayment) -> None:
+    """The clock stood still while the fee was unpaid: the due time moved (the status is unchanged)."""
+    s.due_at = _time(m.due_at) or s.due_at
+
+
 _FOLDS: list[tuple[type[Message], Callable[[DossierState, Any], None]]] = [
     (intake_events.DossierRegistered, _registered),
     (intake_events.IntakeSupplementRequested, _intake_supplement_requested),
@@ -188,6 +193,7 @@ _FOLDS: list[tuple[type[Message], Callable[[DossierState, Any], None]]] = [
     (workflow_events.CaseTransferReturned, _transfer_returned),
     (workflow_events.ResultSigned, _result_signed),
     (workflow_events.ResultReturned, _result_returned),
+    (workflow_events.CaseClockResumedAfterPayment, _moved_after_payment),
 ]
 #: published type -> (message class, fold)
 APPLY = {cls.DESCRIPTOR.full_name: (cls, fold) for cls, fold in _FOLDS}

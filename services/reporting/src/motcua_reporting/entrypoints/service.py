@@ -22,6 +22,7 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
     parts = Built(_app_and_followers)
     intake = RpcProxy("intake")
     workflow = RpcProxy("workflow")
+    payment = RpcProxy("payment")
 
     @property
     def audited_app(self):  # type: ignore[no-untyped-def]
@@ -65,3 +66,7 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
     def tracked_position(self, upstream: str) -> int:
         follower = self.parts.followers.get(upstream)
         return follower.position() if follower else 0
+
+    @published_event_handler("payment", ALL_EVENTS)
+    def on_payment_event(self, notification: dict) -> None:
+        self._on_push("payment", notification)

@@ -71,6 +71,10 @@ def publication() -> Publication:
                                                      signed_at=timestamp(e.signed_at)),
         Case.ResultReturned: lambda e: pb.ResultReturned(method=e.method, returned_at=timestamp(e.returned_at),
                                                          national_status=NATIONAL_STATUS[RETURNED]),
+        Case.ClockStoppedForPayment: lambda e: pb.CaseClockStoppedForPayment(stopped_at=timestamp(e.stopped_at)),
+        Case.ClockResumedAfterPayment: lambda e: pb.CaseClockResumedAfterPayment(
+            resumed_at=timestamp(e.resumed_at), paused_working_seconds=float(e.paused_working_seconds),
+            due_at=timestamp(e.due_at), settled_by=e.settled_by),
         DossierRead.Recorded: map_dossier_read,
         AccessDenied.Recorded: map_access_denied,
     })

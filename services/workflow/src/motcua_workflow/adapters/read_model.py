@@ -83,6 +83,8 @@ def summary_changes(e: Any) -> dict:
         changes = {"unit_code": e.home_unit}
     elif name == "Case.Resumed":
         changes = {"status": state, "due_at": e.due_at}
+    elif name == "Case.ClockResumedAfterPayment":
+        changes = {"due_at": e.due_at}
     elif name == "Case.DeadlineExtended":
         changes = {"due_at": e.new_due_at}
     elif name == "Case.MarkedOverdue":

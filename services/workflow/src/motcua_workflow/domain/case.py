@@ -121,6 +121,7 @@ class Case(MotcuaAggregate):
         self.returned_at: datetime | None = None
         self.return_method = ""
         self.due_soon_for: datetime | None = None  # the due time a due-soon event was recorded for
+        self.unpaid_since: datetime | None = None  # the clock stands still for the applicant's fee since then
 
     @property
     def current_unit(self) -> str:
@@ -160,7 +161,8 @@ class Case(MotcuaAggregate):
         """The supplement arrived: the due time moves by exactly the working time the clock stood still."""
         if self.status != PAUSED or self.paused_since is None:
             raise RuleViolated("NOT_PAUSED", f"dossier {self.dossier_code} is not waiting for a supplement")
-        paused = calendar.working_time_between(self.paused_since, now)
+        paused = calendar.working_time_between(self.paused_since,
+                                               _until_other_wait(self.paused_since, now, self.unpaid_since))
         self._resume(resumed_at=now, paused_working_seconds=paused.total_seconds(),
                      due_at=calendar.add_working_time(self.due_at, paused),
                      committed_due_at=calendar.add_working_time(self.committed_due_at, paused))
@@ -219,7 +221,8 @@ class Case(MotcuaAggregate):
         Not while paused (the clock stands still) nor after processing; a second marking is
         a no-op, so a scheduler that restarts or runs twice never fires twice.
         """
-        if self.overdue or self.status != IN_PROGRESS or now <= self.committed_due_at:
+        if self.overdue or self.status != IN_PROGRESS or now <= self.committed_due_at \
+                or self.unpaid_since is not None:
             return False
         self._mark_overdue(marked_at=now, due_at=self.due_at)
         return True
@@ -231,7 +234,8 @@ class Case(MotcuaAggregate):
     def mark_due_soon(self, now: datetime, calendar: WorkingTime, window: timedelta) -> bool:
         """Record, once per due time, that less than `window` of working time is left. A due time
         moved later (resumption, apology) can be due soon again; a paused case is not."""
-        if self.status != IN_PROGRESS or self.overdue or self.due_soon_for == self.due_at:
+        if self.status != IN_PROGRESS or self.overdue or self.due_soon_for == self.due_at \
+                or self.unpaid_since is not None:
             return False
         if now >= self.due_at:
             return False
@@ -253,7 +257,7 @@ class Case(MotcuaAggregate):
             raise ValueError(f"a stop ends as one of {STOP_END_REASONS}, not {end_reason!r}")
         if not reason.strip() or len(reason) > 2000:
             raise InvalidArgument.single("reason", "give the reason, in at most 2000 characters")
-        ended = self.paused_since if self.status == PAUSED and self.paused_since else now
+        ended = self.clock_stood_since or now
         self._stop(reason=reason.strip(), stopped_at=now,
                    classification=classify(ended, self.committed_due_at, calendar, self.late_by_rule),
                    end_reason=end_reason)
@@ -380,8 +384,9 @@ class Case(MotcuaAggregate):
                        "signature": signature, "certificate_pem": certificate_pem, "signed_by": signed_by,
                        "signed_at": signed_at}
 
-    def return_result(self, method: str, now: datetime) -> None:
-        """Hand the result to the applicant: at the desk, by public post or online (national status 10)."""
+    def return_result(self, method: str, now: datetime, fee_unpaid: bool = False) -> None:
+        """Hand the result to the applicant: at the desk, by public post or online (national status 10).
+        Not while a fee is unpaid (`fee_unpaid`: payment published an invoice not yet paid or cancelled)."""
         if method not in RETURN_METHODS:
             raise InvalidArgument.single("method", f"must be one of {', '.join(RETURN_METHODS)}")
         if self.status == RETURNED:
@@ -390,6 +395,9 @@ class Case(MotcuaAggregate):
             raise RuleViolated("NOT_PROCESSED", f"dossier {self.dossier_code} is {self.status}: finish processing first")
         if self.result is None:
             raise RuleViolated("RESULT_NOT_SIGNED", f"dossier {self.dossier_code} has no signed result yet")
+        if fee_unpaid:
+            raise RuleViolated("FEE_UNPAID", f"the fee of dossier {self.dossier_code} is unpaid: the result is "
+                                             "returned once it is paid (or its invoice cancelled)")
         self._return_result(method=method, returned_at=now)
 
     @event("ResultReturned")
@@ -420,7 +428,8 @@ class Case(MotcuaAggregate):
             self._start_step(index=index + 1, started_at=now)
         else:
             self._finish(processed_at=now,
-                         classification=classify(now, self.committed_due_at, calendar, self.late_by_rule))
+                         classification=classify(self.clock_stood_since or now, self.committed_due_at, calendar,
+                                                 self.late_by_rule))
 
     @event("StepCompleted")
     def _complete_step(self, index: int, completed_by: str, note: str, completed_at: datetime) -> None:
@@ -449,3 +458,54 @@ class Case(MotcuaAggregate):
         self.processed_at = processed_at
         self.classification = classification
         self.end_reason = "processed"
+
+    # -- the applicant's fee (payment's published events) ----------------------------------------
+    @property
+    def clock_stood_since(self) -> datetime | None:
+        """Since when the clock stands still (a supplement or a fee awaited, whichever began first)."""
+        waits = [t for t in (self.paused_since if self.status == PAUSED else None, self.unpaid_since) if t]
+        return min(waits) if waits else None
+
+    def stop_clock_for_payment(self, since: datetime) -> bool:
+        """The dossier waits on its applicant's fee due before processing, and its procedure says the
+        clock stands still meanwhile: it stops as for a supplement (never before the dossier was
+        received). False (nothing recorded) if it stands still for payment already or processing ended."""
+        if self.status in CLOSED_CASE_STATES or self.unpaid_since is not None:
+            return False
+        self._stop_clock_for_payment(stopped_at=max(since, self.received_at))
+        return True
+
+    @event("ClockStoppedForPayment")
+    def _stop_clock_for_payment(self, stopped_at: datetime) -> None:
+        self.unpaid_since = stopped_at
+
+    def resume_clock_after_payment(self, now: datetime, settled_by: str, calendar: WorkingTime) -> bool:
+        """The fee was paid or its invoice cancelled: the due time moves by exactly the working time the
+        clock stood still for it (time a supplement wait also covered is counted once, by whichever
+        wait began first). False (nothing recorded) if the clock did not stand still for payment."""
+        if self.unpaid_since is None or self.status in CLOSED_CASE_STATES:
+            return False
+        now = max(now, self.unpaid_since)
+        other = self.paused_since if self.status == PAUSED else None
+        stood = calendar.working_time_between(self.unpaid_since, _until_other_wait(self.unpaid_since, now, other))
+        self._resume_clock_after_payment(resumed_at=now, paused_working_seconds=stood.total_seconds(),
+                                         due_at=calendar.add_working_time(self.due_at, stood),
+                                         committed_due_at=calendar.add_working_time(self.committed_due_at, stood),
+                                         settled_by=settled_by)
+        return True
+
+    @event("ClockResumedAfterPayment")
+    def _resume_clock_after_payment(self, resumed_at: datetime, paused_working_seconds: float, due_at: datetime,
+                                    committed_due_at: datetime, settled_by: str) -> None:
+        self.unpaid_since = None
+        self.due_at = due_at
+        self.committed_due_at = committed_due_at
+
+
+def _until_other_wait(start: datetime, now: datetime, other_since: datetime | None) -> datetime:
+    """Where a wait begun at `start` stops counting when it ends `now`: at the start of another wait
+    still running that began after it (that one counts from there), or not at all if the other began
+    first (it counts the whole overlap). So overlapping waits move the due time once."""
+    if other_since is None:
+        return now
+    return max(start, min(now, other_since))

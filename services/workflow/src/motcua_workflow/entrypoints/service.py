@@ -1,4 +1,5 @@
-"""workflow's nameko worker: applies intake's events (push wakes, pull completes) and serves workflow's log."""
+"""workflow's nameko worker: applies intake's and payment's events (push wakes, pull completes) and
+serves workflow's log."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,10 +25,11 @@ def workflow_parts(app, followers: dict, overdue_scan_seconds: float = 0.0,  # t
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
-    from motcua_workflow.bootstrap import bootstrap, intake_follower
+    from motcua_workflow.bootstrap import bootstrap, intake_follower, payment_follower
 
     app = bootstrap(settings)
-    return workflow_parts(app, {"intake": intake_follower(app, settings)}, settings.overdue_scan_seconds,
+    return workflow_parts(app, {"intake": intake_follower(app, settings), "payment": payment_follower(app, settings)},
+                          settings.overdue_scan_seconds,
                           settings.due_soon_working_hours)
 
 
@@ -35,6 +37,7 @@ class WorkflowService(AuditEndpoints, ConsumerHealth):
     name = "workflow"
     parts = Built(_app_and_follower)
     intake = RpcProxy("intake")
+    payment = RpcProxy("payment")
 
     @property
     def audited_app(self):  # type: ignore[no-untyped-def]
@@ -74,4 +77,14 @@ class WorkflowService(AuditEndpoints, ConsumerHealth):
 
     @rpc
     def tracked_position(self, upstream: str) -> int:
-        return self.parts.followers["intake"].position() if upstream == "intake" else 0
+        follower = self.parts.followers.get(upstream)
+        return follower.position() if follower is not None else 0
+
+    @published_event_handler("payment", ALL_EVENTS)
+    def on_payment_event(self, notification: dict) -> None:
+        self.parts.followers["payment"].on_push(notification,
+                                                read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
+
+    @timer(interval=2.0, eager=True)
+    def poll_payment(self) -> None:
+        self.parts.followers["payment"].catch_up(read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
