@@ -50,7 +50,8 @@ def platform(request, module_province, identity_provider, tmp_path_factory) -> I
         pytest.fail(f"the platform did not start ({error}):\n{log_path.read_text()[-3000:]}")
     yield {"intake": env["MOTCUA_INTAKE_GRPC_ADDRESS"], "workflow": env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
            "reporting": env["MOTCUA_REPORTING_GRPC_ADDRESS"], "payment": env["MOTCUA_PAYMENT_GRPC_ADDRESS"],
-           "notification": env["MOTCUA_NOTIFICATION_GRPC_ADDRESS"], "log_dir": str(tmp_path), "env": env}
+           "notification": env["MOTCUA_NOTIFICATION_GRPC_ADDRESS"], "log_dir": str(tmp_path), "env": env,
+           "runner_pid": runner.pid}
     os.killpg(runner.pid, signal.SIGINT)
     try:
         runner.wait(30)
