@@ -17,6 +17,7 @@ from motcua_common.events.context import Actor, CommandContext, command_context,
 from motcua_common.events.ids import platform_id
 from motcua_common.events.store import MotcuaApplication, ReadModel
 from motcua_common.observability.logs import get_logger
+from motcua_common.observability.telemetry import meter
 
 from motcua_notification.domain.message import FAILED, Message, Preferences, RetryPolicy
 from motcua_notification.domain.templates import CHANNELS, DEFAULT_LANGUAGE, TemplateBook
@@ -44,6 +45,33 @@ def message_view(m: Message) -> dict:
 
 
 log = get_logger()
+_messages = meter().create_counter("motcua.notification.messages",
+                                   description="messages recorded in each state, by channel and status")
+_retries = meter().create_counter("motcua.notification.retries",
+                                  description="failed attempts a retry was scheduled for, by channel")
+_give_ups = meter().create_counter("motcua.notification.give_ups",
+                                   description="messages that failed for good, by channel and why")
+_delivery_seconds = meter().create_histogram("motcua.notification.delivery_latency", unit="s",
+                                             description="from queued to the provider's delivered receipt")
+#: the status each stored Message event puts the message in
+STATUS_OF = {"Queued": "queued", "Sent": "sent", "Delivered": "delivered", "FailedTemporarily": "retrying",
+             "FailedPermanently": "failed"}
+
+
+def _count(message: Message, events: list) -> None:
+    """The notification metrics of one message's events, once they are stored."""
+    labels = {"channel": message.channel}
+    for e in events:
+        status = STATUS_OF.get(type(e).__name__)
+        if status is None:
+            continue
+        _messages.add(1, {**labels, "status": status})
+        if status == "retrying":
+            _retries.add(1, labels)
+        elif status == "failed":
+            _give_ups.add(1, {**labels, "reason": "attempts" if e.reason.startswith("gave up") else "permanent"})
+        elif status == "delivered":
+            _delivery_seconds.record(max(0.0, (e.delivered_at - message.created_on).total_seconds()), labels)
 
 
 class MessageIndex(ReadModel):
@@ -75,6 +103,15 @@ class NotificationApplication(MotcuaApplication):
 
     def _context(self, actor: Actor) -> CommandContext:
         return CommandContext(actor=actor, province=self.province, clock=self.clock)
+
+    def record(self, *aggregates: Any, **kwargs: Any) -> list:
+        """Save (MotcuaApplication.record), then count what was saved in the notification metrics."""
+        counted = [a for a in aggregates if isinstance(a, Message) and a.pending_events]
+        snapshot = [(a, list(a.pending_events)) for a in counted]
+        recordings = super().record(*aggregates, **kwargs)
+        for aggregate, events in snapshot:
+            _count(aggregate, events)
+        return recordings
 
     # -- reading ----------------------------------------------------------------------------------
     def get_message(self, message_id: UUID) -> dict:

@@ -235,3 +235,60 @@ def test_the_receipts_edge_checks_the_signature_before_anything_and_records_a_go
     assert receipt_callback(app, SECRET, body, sign(body)).status == 200
     assert app.get_message(sms_id)["status"] == "delivered"
     assert [e.name for e in own_log(app)][before:] == ["Message.Delivered"]
+
+
+METRICS_SCRIPT = """
+from datetime import datetime, timezone
+from pathlib import Path
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from prometheus_client import generate_latest, REGISTRY
+metrics.set_meter_provider(MeterProvider(metric_readers=[PrometheusMetricReader()]))
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
+from motcua_common.events.in_memory import in_memory_env
+from motcua_notification.application import NotificationApplication
+from motcua_notification.domain.message import RetryPolicy
+from motcua_notification.domain.templates import TemplateBook
+from motcua_notification.ports import Accepted, SendFailed
+from uuid import uuid4
+
+class Down:
+    def send(self, outgoing):
+        raise SendFailed("HTTP 503", permanent=False)
+
+class Contacts:
+    def address(self, recipient, channel, dossier_id=None):
+        return "0912345678"
+
+app = NotificationApplication(env=in_memory_env(), province="test", clock=FixedClock(datetime(2026, 12, 1, tzinfo=timezone.utc)),
+                              templates=TemplateBook.from_file(Path(%r)), retry=RetryPolicy(max_attempts=2, rng=lambda: 0.0))
+system = Actor.system("test")
+message = app.queue("intake:x:1", uuid4(), "X", "s-1", "sms", "result_returned",
+                    {"dossier_code": "X", "procedure_name": "Y"}, system)
+app.send(message["id"], {"sms": Down()}, Contacts(), system)
+from datetime import timedelta
+app.clock.advance(timedelta(days=1))
+app.send(message["id"], {"sms": Down()}, Contacts(), system)
+print(generate_latest(REGISTRY).decode())
+"""
+
+
+def test_queued_retried_and_given_up_messages_are_counted_by_channel(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "metrics.py"
+    script.write_text(METRICS_SCRIPT % str(DATA / "notification-templates.yaml"))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("motcua_notification_")]
+
+    def value(prefix: str, *labels: str) -> float:
+        [line] = [line for line in lines if line.startswith(prefix) and all(label in line for label in labels)]
+        return float(line.rsplit(" ", 1)[1])
+
+    assert value("motcua_notification_messages_total", 'channel="sms"', 'status="queued"') == 1
+    assert value("motcua_notification_retries_total", 'channel="sms"') == 1
+    assert value("motcua_notification_give_ups_total", 'channel="sms"', 'reason="attempts"') == 1
