@@ -229,6 +229,7 @@ def request_for(rpc: str, s: Situation | None) -> Any:
         "notification/SetPreferences": lambda: npb.SetPreferencesRequest(idempotency_key=key, dossier_code=code,
                                                                           opt_out=["fax"]),
         "notification/ListMessages": lambda: npb.ListMessagesRequest(dossier_code=code),
+        "notification/StreamMessages": lambda: npb.StreamMessagesRequest(dossier_code=code),
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
     }
@@ -275,7 +276,7 @@ def call(platform: dict, identity_provider: Any, channels: dict, who: str, rpc: 
             else STUBS[service](channel))
     try:
         answer = getattr(stub, method)(request, timeout=15)
-        if method in ("StreamHistory", "Subscribe"):
+        if method in ("StreamHistory", "Subscribe", "StreamMessages"):
             for _ in answer:
                 break
         return grpc.StatusCode.OK

@@ -120,6 +120,12 @@ def test_a_received_dossier_sends_its_notice_by_email_and_sms_and_the_history_sh
     assert wait_until(lambda: sms_history() == ["Message.Queued", "Message.Sent", "Message.Delivered"]
                       and sms_history(), 30, "queued -> sent -> delivered in the dossier's history")
 
+    # the in-app channel: the notice once (however many channels carried it), resumable after it
+    [shown] = list(desk.StreamMessages(npb.StreamMessagesRequest(dossier_code=dossier.code)))
+    assert shown.subject == f"Đã tiếp nhận hồ sơ {dossier.code}" and shown.message.template_id == "dossier_received"
+    assert list(desk.StreamMessages(npb.StreamMessagesRequest(dossier_code=dossier.code,
+                                                              after_message_id=shown.message.message_id))) == []
+
 
 def test_a_gateway_failing_twice_then_accepting_yields_one_delivered_message(
         intake, desk, sms, clock):  # type: ignore[no-untyped-def]

@@ -300,3 +300,9 @@ class NotificationApplication(MotcuaApplication):
         template = self.templates.get(template_id, version) if version else self.templates.latest(template_id)
         rendered = self.templates.render(template_id, template.version, channel, variables, language)
         return {"template_id": template_id, "version": template.version, "rendered": rendered}
+
+    def rendered(self, message_id: UUID) -> Any:
+        """A message's text as the in-app channel shows it (the email text of its template version)."""
+        message = self.get_existing(message_id, "message_id", "message")
+        return self.templates.render(message.template_id, message.template_version, "email", message.variables,
+                                     message.language)

@@ -90,6 +90,8 @@ class IntakePolicies:
             dossier = {"dossier_id": e.dossier_id, "dossier_code": e.code, "procedure_code": e.procedure_code,
                        "unit_code": e.receiving_agency_code, "applicant": e.applicant.subject_id}
             work.execute(self.upsert, tuple(dossier.values()))
+            if len(self.known) >= 1000:  # only the page being applied needs them (later ones read the table)
+                self.known.clear()
             self.known[e.dossier_id] = dossier
             if event.type == self.RECEIVED and e.applicant.subject_id:
                 self.notices.to_applicant(event, work, dossier, "dossier_received", {

@@ -1,8 +1,9 @@
 """notification's gRPC edge (its own process; never inside nameko/eventlet)."""
 from __future__ import annotations
 
+import time
 from datetime import date
-from typing import Any
+from typing import Any, Iterator
 from uuid import UUID
 
 import grpc
@@ -22,6 +23,7 @@ from motcua_notification.domain.templates import CHANNELS, DEFAULT_LANGUAGE
 log = get_logger()
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationService"].full_name
 MAX_VARIABLES = 20
+FOLLOW_POLL_SECONDS = 0.5
 
 
 def _timestamp(value: Any) -> Timestamp | None:
@@ -105,12 +107,56 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
                      context: grpc.ServicerContext) -> pb.ListMessagesResponse:
         dossier = _dossier(self.app, request)
         rows = self.app.messages_of(UUID(str(dossier["dossier_id"])))
-        return pb.ListMessagesResponse(messages=[pb.Message(
-            message_id=str(r["message_id"]), dossier_id=str(r["dossier_id"]), dossier_code=r["dossier_code"],
-            channel=r["channel"], template_id=r["template_id"], template_version=r["template_version"],
-            status=r["status"], attempts=r["attempts"], failure_reason=r["failure_reason"],
-            queued_at=_timestamp(r["queued_at"]), sent_at=_timestamp(r["sent_at"]),
-            delivered_at=_timestamp(r["delivered_at"])) for r in rows])
+        return pb.ListMessagesResponse(messages=[_message(r) for r in rows])
+
+
+    def StreamMessages(self, request: pb.StreamMessagesRequest,
+                       context: grpc.ServicerContext) -> Iterator[pb.StreamMessagesResponse]:
+        dossier = _dossier(self.app, request)
+        dossier_id = UUID(str(dossier["dossier_id"]))
+        rows = _in_app(self.app.messages_of(dossier_id))
+        seen: set[str] = set()
+        if request.after_message_id:
+            _uuid(request.after_message_id, "after_message_id")
+            ids = [str(r["message_id"]) for r in rows]
+            if request.after_message_id not in ids:
+                raise NotFound("after_message_id", "no message of this dossier has that id")
+            seen.update(ids[:ids.index(request.after_message_id) + 1])
+        while True:
+            for row in rows:
+                if str(row["message_id"]) in seen:
+                    continue
+                seen.add(str(row["message_id"]))
+                rendered = self.app.rendered(row["message_id"])
+                yield pb.StreamMessagesResponse(message=_message(row), subject=rendered.subject, body=rendered.body)
+            if not request.follow or not context.is_active():
+                return
+            time.sleep(FOLLOW_POLL_SECONDS)
+            rows = _in_app(self.app.messages_of(dossier_id))
+
+
+def _message(r: dict) -> pb.Message:
+    return pb.Message(message_id=str(r["message_id"]), dossier_id=str(r["dossier_id"]), dossier_code=r["dossier_code"],
+                      channel=r["channel"], template_id=r["template_id"], template_version=r["template_version"],
+                      status=r["status"], attempts=r["attempts"], failure_reason=r["failure_reason"],
+                      queued_at=_timestamp(r["queued_at"]), sent_at=_timestamp(r["sent_at"]),
+                      delivered_at=_timestamp(r["delivered_at"]))
+
+
+def _in_app(rows: list[dict]) -> list[dict]:
+    """One entry per notice (the first channel's message of each trigger and template), oldest first:
+    the app shows a notice once, however many channels carried it."""
+    first: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        first.setdefault((row["trigger_event_id"], row["template_id"]), row)
+    return list(first.values())
+
+
+def _uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument.single(field, "is not a UUID") from None
 
 
 def _dossier_ref(request: Any) -> tuple[UUID | None, str]:
@@ -156,12 +202,13 @@ def guards(app: NotificationApplication | None) -> dict[str, Guard]:
         "GetPreferences": Guard("notification.preferences_read", locate=locate),
         "SetPreferences": Guard("notification.preferences_set", locate=locate),
         "ListMessages": Guard("notification.messages_read", locate=locate),
+        "StreamMessages": Guard("notification.messages_read", locate=locate),
     }
 
 
 def dossier_calls(app: NotificationApplication) -> DossierCalls:
     return DossierCalls(SERVICE_NAME, others=frozenset({"PreviewTemplate", "GetPreferences", "SetPreferences",
-                                                        "ListMessages"}),
+                                                        "ListMessages", "StreamMessages"}),
                         record_read=app.record_read, guards=guards(app))
 
 
