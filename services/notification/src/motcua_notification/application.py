@@ -58,6 +58,14 @@ STATUS_OF = {"Queued": "queued", "Sent": "sent", "Delivered": "delivered", "Fail
              "FailedPermanently": "failed"}
 
 
+def _give_up_reason(reason: str) -> str:
+    """attempts (every retry failed), no_contact (the recipient gave no address for the channel: the
+    next channel is tried; not a fault) or permanent (the provider refused it)."""
+    if reason.startswith("gave up"):
+        return "attempts"
+    return "no_contact" if reason.endswith("contact on file") else "permanent"
+
+
 def _count(message: Message, events: list) -> None:
     """The notification metrics of one message's events, once they are stored."""
     labels = {"channel": message.channel}
@@ -69,7 +77,7 @@ def _count(message: Message, events: list) -> None:
         if status == "retrying":
             _retries.add(1, labels)
         elif status == "failed":
-            _give_ups.add(1, {**labels, "reason": "attempts" if e.reason.startswith("gave up") else "permanent"})
+            _give_ups.add(1, {**labels, "reason": _give_up_reason(e.reason)})
         elif status == "delivered":
             _delivery_seconds.record(max(0.0, (e.delivered_at - message.created_on).total_seconds()), labels)
 
