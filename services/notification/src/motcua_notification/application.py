@@ -14,6 +14,7 @@ from motcua_common.audit.log import CHAIN
 from motcua_common.config.clock import Clock
 from motcua_common.errors import Conflict, InvalidArgument, NotFound, RuleViolated
 from motcua_common.events.context import Actor, CommandContext, command_context, concerning
+from motcua_common.events.idempotency import IdempotentRequest
 from motcua_common.events.ids import platform_id
 from motcua_common.events.store import MotcuaApplication, ReadModel
 from motcua_common.observability.logs import get_logger
@@ -314,3 +315,29 @@ class NotificationApplication(MotcuaApplication):
         message = self.get_existing(message_id, "message_id", "message")
         return self.templates.render(message.template_id, message.template_version, "email", message.variables,
                                      message.language)
+
+    def set_preferences(self, idempotency_key: str, recipient: str, opt_out: list[str], opt_in: list[str],
+                        actor: Actor) -> set[str]:
+        """Opt `recipient` out of and back into channels, once per key (a retry answers the preferences
+        as they are; a key reused for other channels is refused)."""
+        idempotent = IdempotentRequest(self, self.province, "SetPreferences", actor, idempotency_key,
+                                       {"recipient": recipient, "opt_out": sorted(opt_out), "opt_in": sorted(opt_in)})
+        if idempotent.answered:
+            return self.opted_out(recipient)
+        for _ in range(ATTEMPTS):
+            prefs_id = Preferences.id_for(self.province, recipient)
+            with command_context(self._context(actor)), concerning(platform_id(self.province)):
+                prefs = self.get_or_none(prefs_id) or Preferences(id=prefs_id, recipient=recipient)
+                for channel in opt_out:
+                    prefs.opt_out(channel)
+                for channel in opt_in:
+                    prefs.opt_in(channel)
+                record = idempotent.record(prefs.id, prefs.version)
+            try:
+                self.record(prefs, record)
+            except IntegrityError:
+                if self.get_or_none(idempotent.record_id) is not None:  # the same request, saved meanwhile
+                    return self.opted_out(recipient)
+                continue
+            return set(prefs.opted_out)
+        raise Conflict("the preferences kept changing meanwhile: re-read them and retry")

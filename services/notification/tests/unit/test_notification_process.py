@@ -292,3 +292,17 @@ def test_queued_retried_and_given_up_messages_are_counted_by_channel(tmp_path):
     assert value("motcua_notification_messages_total", 'channel="sms"', 'status="queued"') == 1
     assert value("motcua_notification_retries_total", 'channel="sms"') == 1
     assert value("motcua_notification_give_ups_total", 'channel="sms"', 'reason="attempts"') == 1
+
+
+def test_preferences_are_set_once_per_idempotency_key_and_a_reused_key_is_refused(app):
+    from motcua_common.errors import RuleViolated
+
+    citizen = Actor(kind="citizen", subject="congdan01")
+    assert app.set_preferences("k-1", SUBJECT, ["sms", "zns"], [], citizen) == {"sms", "zns"}
+    before = len(own_log(app))
+    app.opt_in(SUBJECT, "sms", citizen)
+    assert app.set_preferences("k-1", SUBJECT, ["sms", "zns"], [], citizen) == {"zns"}, "a retry acts no more"
+    assert len(own_log(app)) == before + 1
+    with pytest.raises(RuleViolated) as reused:
+        app.set_preferences("k-1", SUBJECT, ["email"], [], citizen)
+    assert reused.value.reason == "IDEMPOTENCY_KEY_REUSED" and app.opted_out(SUBJECT) == {"zns"}

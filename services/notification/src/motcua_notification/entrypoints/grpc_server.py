@@ -89,17 +89,11 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
 
     def SetPreferences(self, request: pb.SetPreferencesRequest,
                        context: grpc.ServicerContext) -> pb.SetPreferencesResponse:
-        if not request.idempotency_key:
-            raise InvalidArgument.single("idempotency_key", "is required")
         opt_out, opt_in = _channels(request.opt_out, "opt_out"), _channels(request.opt_in, "opt_in")
         if set(opt_out) & set(opt_in):
             raise InvalidArgument.single("opt_in", "a channel cannot be opted out of and into at once")
         dossier = _dossier(self.app, request)
-        opted_out = self.app.opted_out(dossier["applicant"])
-        for channel in opt_out:
-            opted_out = self.app.opt_out(dossier["applicant"], channel, caller())
-        for channel in opt_in:
-            opted_out = self.app.opt_in(dossier["applicant"], channel, caller())
+        opted_out = self.app.set_preferences(request.idempotency_key, dossier["applicant"], opt_out, opt_in, caller())
         log.info("preferences_set", opted_out=sorted(opted_out), dossier_code=dossier["dossier_code"])
         return pb.SetPreferencesResponse(opted_out=sorted(opted_out))
 
