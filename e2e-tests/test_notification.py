@@ -10,6 +10,7 @@ import mailbox
 import os
 import signal
 import urllib.request
+import uuid
 from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
@@ -125,6 +126,11 @@ def test_a_received_dossier_sends_its_notice_by_email_and_sms_and_the_history_sh
     assert shown.subject == f"Đã tiếp nhận hồ sơ {dossier.code}" and shown.message.template_id == "dossier_received"
     assert list(desk.StreamMessages(npb.StreamMessagesRequest(dossier_code=dossier.code,
                                                               after_message_id=shown.message.message_id))) == []
+
+    # an opt-out given at the counter holds for the applicant (legally required notices go all the same)
+    opt_out = npb.SetPreferencesRequest(idempotency_key=uuid.uuid4().hex, dossier_code=dossier.code, opt_out=["zns"])
+    assert list(desk.SetPreferences(opt_out).opted_out) == ["zns"] == list(desk.SetPreferences(opt_out).opted_out)
+    assert list(desk.GetPreferences(npb.GetPreferencesRequest(dossier_id=dossier.id)).opted_out) == ["zns"]
 
 
 def test_a_gateway_failing_twice_then_accepting_yields_one_delivered_message(
