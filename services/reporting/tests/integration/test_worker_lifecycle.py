@@ -40,7 +40,7 @@ def records(processes, name):  # type: ignore[no-untyped-def]
 def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_cleanly(schemas, processes):
     processes.start("reporting-worker", service_command("reporting", "worker"))
     wait_until(lambda: sum(e.get("event") == "upstream_unavailable" for e in processes.log_events("reporting-worker"))
-               == 2, 60, "reporting to notice intake and workflow are not running")
+               == 3, 60, "reporting to notice intake, workflow and notification are not running")
     processes.start("workflow-worker", service_command("workflow", "worker"))
     processes.start("intake-worker", service_command("intake", "worker"))
 
@@ -57,7 +57,7 @@ def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_clean
     detail = json.loads(health.stdout)
     assert detail["status"] == "SERVING"
     assert {name: c["status"] for name, c in detail["consumers"].items()} == {
-        "intake": "applying", "workflow": "applying", "reporting": "applying"}
+        "intake": "applying", "workflow": "applying", "reporting": "applying", "notification": "applying"}
 
     for name in ("reporting-worker", "workflow-worker", "intake-worker"):
         child = processes.children[name]
