@@ -27,6 +27,8 @@ from motcua.events.v1 import events_pb2 as epb
 from motcua.events.v1 import events_pb2_grpc
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.intake.v1 import intake_pb2_grpc
+from motcua.notification.v1 import notification_pb2 as npb
+from motcua.notification.v1 import notification_pb2_grpc
 from motcua.payment.v1 import payment_pb2 as ppb
 from motcua.payment.v1 import payment_pb2_grpc
 from motcua.workflow.v1 import workflow_pb2 as wpb
@@ -35,6 +37,7 @@ from motcua_common.identity.authorisation import Policy, Principal, Target, deci
 from motcua_common.identity.identities import Identities
 from motcua_common.province.organisation import Organisation
 from motcua_intake.entrypoints.grpc_server import guards as intake_guards
+from motcua_notification.entrypoints.grpc_server import guards as notification_guards
 from motcua_payment.entrypoints.grpc_server import guards as payment_guards
 from motcua_reporting.entrypoints.grpc_server import guards as audit_guards
 from motcua_testkit.identities import channel_as
@@ -51,6 +54,7 @@ ACTIONS = {**{f"intake/{k}": g.action for k, g in intake_guards(None).items()}, 
            **{f"workflow/{k}": g.action for k, g in workflow_guards(None).items()},  # type: ignore[arg-type]
            **{f"reporting/{k}": g.action for k, g in audit_guards(None).items()},  # type: ignore[arg-type]
            **{f"payment/{k}": g.action for k, g in payment_guards(None).items()},
+           **{f"notification/{k}": g.action for k, g in notification_guards(None).items()},
            "intake/Subscribe": "events.subscribe", "workflow/Subscribe": "events.subscribe"}
 LISTS = {"intake/SearchDossiers", "workflow/ListCases"}
 UNIT_READS = {"payment/GetCashClose", "payment/GetRevenue"}
@@ -95,6 +99,7 @@ class Situation:
 def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  # type: ignore[no-untyped-def]
     inspector = as_user("thanhtra01", "workflow")
     payments = as_user("thanhtra01", "payment")
+    notifications = as_user("thanhtra01", "notification")
 
     def submitted(who: str, procedure: str, applicant_id: str, *metadata: tuple[str, str]) -> ipb.Dossier:
         stub = as_user(who, "intake")
@@ -121,6 +126,15 @@ def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  #
                 return False
         return bool(wait_until(invoice, 15, f"the invoice of {dossier.code}"))
 
+    def notified(dossier: ipb.Dossier) -> None:
+        def known() -> bool:
+            try:
+                notifications.ListMessages(npb.ListMessagesRequest(dossier_id=dossier.id))
+                return True
+            except grpc.RpcError:
+                return False
+        wait_until(known, 15, f"notification to learn of {dossier.code}")
+
     made = {
         # at 000.31.01.H45, submitted by the citizen it is about
         "own_citizens_here": ("congdan01", "1.004873", CITIZEN_1, ""),
@@ -137,6 +151,7 @@ def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  #
         dossier = submitted(who, procedure, applicant_id, *metadata)
         found[name] = Situation(name, dossier, opened(dossier), applicant_id, client,
                                 invoiced=procedure == "2.000884" and invoiced(dossier))
+        notified(dossier)
     return found
 
 
@@ -221,6 +236,14 @@ def request_for(rpc: str, s: Situation | None) -> Any:
         "payment/ResolveDiscrepancy": lambda: ppb.ResolveDiscrepancyRequest(
             idempotency_key=key, day="2026-01-01", discrepancy_id="surplus:KHONG-CO", decision="accepted",
             note="Không có"),
+        "notification/PreviewTemplate": lambda: npb.PreviewTemplateRequest(
+            template_id="result_returned", channel="sms", variables={"dossier_code": "X", "procedure_name": "Y"}),
+        "notification/GetPreferences": lambda: npb.GetPreferencesRequest(dossier_code=code),
+        # an unknown channel: refused after the gate, so an allowed call changes nothing
+        "notification/SetPreferences": lambda: npb.SetPreferencesRequest(idempotency_key=key, dossier_code=code,
+                                                                          opt_out=["fax"]),
+        "notification/ListMessages": lambda: npb.ListMessagesRequest(dossier_code=code),
+        "notification/StreamMessages": lambda: npb.StreamMessagesRequest(dossier_code=code),
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
     }
@@ -247,14 +270,15 @@ def expected(who: str, rpc: str, s: Situation | None) -> str:
         # no invoice to locate: NOT_FOUND to those who may see a unit's invoices, refused to the others
         grants = reach(POLICY, ORGANISATION, principal, action)
         return "allowed" if grants.everything or grants.units else "denied"
-    target = s.intake_target if rpc.startswith(("intake/", "payment/")) else s.case_target  # type: ignore[union-attr]
+    target = s.intake_target if rpc.startswith(("intake/", "payment/", "notification/")) else s.case_target  # type: ignore[union-attr]
     if rpc == "intake/SubmitDossier":  # about the dossier it would create, not the existing one
         target = Target(unit=target.unit, applicant=target.applicant)
     return "allowed" if decide(POLICY, ORGANISATION, principal, action, target) else "denied"
 
 
 STUBS = {"intake": intake_pb2_grpc.IntakeServiceStub, "workflow": workflow_pb2_grpc.WorkflowServiceStub,
-         "reporting": audit_pb2_grpc.AuditServiceStub, "payment": payment_pb2_grpc.PaymentServiceStub}
+         "reporting": audit_pb2_grpc.AuditServiceStub, "payment": payment_pb2_grpc.PaymentServiceStub,
+         "notification": notification_pb2_grpc.NotificationServiceStub}
 
 
 def call(platform: dict, identity_provider: Any, channels: dict, who: str, rpc: str, request: Any) -> grpc.StatusCode:
@@ -269,7 +293,7 @@ def call(platform: dict, identity_provider: Any, channels: dict, who: str, rpc: 
             else STUBS[service](channel))
     try:
         answer = getattr(stub, method)(request, timeout=15)
-        if method in ("StreamHistory", "Subscribe"):
+        if method in ("StreamHistory", "Subscribe", "StreamMessages"):
             for _ in answer:
                 break
         return grpc.StatusCode.OK
@@ -285,6 +309,8 @@ def test_every_rpc_for_every_identity_and_situation_answers_what_the_policy_says
     assert set(ACTIONS) >= {f"reporting/{m}" for m in apb.DESCRIPTOR.services_by_name["AuditService"].methods_by_name}
     assert set(ACTIONS) >= {f"payment/{m}"
                             for m in ppb.DESCRIPTOR.services_by_name["PaymentService"].methods_by_name}
+    assert set(ACTIONS) >= {f"notification/{m}"
+                            for m in npb.DESCRIPTOR.services_by_name["NotificationService"].methods_by_name}
     channels: dict = {}
     wrong, counted = [], {"allowed": 0, "denied": 0, "unauthenticated": 0}
     try:

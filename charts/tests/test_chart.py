@@ -101,8 +101,9 @@ def test_kubeconform_strict_refuses_an_unknown_field(helm, schemas, tmp_path):
 def test_every_workload_has_the_secure_defaults(helm, province):
     docs = manifests(helm, province)
     pods = [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in docs if d["kind"] in ("Deployment", "Job")]
-    # grpc, worker, relay for intake, workflow, reporting, payment; payment's HTTP callback edge
-    assert len([d for d in docs if d["kind"] == "Deployment"]) == 13
+    # grpc, worker, relay for intake, workflow, reporting, payment, notification; payment's and
+    # notification's HTTP callback edges
+    assert len([d for d in docs if d["kind"] == "Deployment"]) == 17
     for name, pod in pods:
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -131,7 +132,8 @@ def test_the_grpc_ingress_routes_each_api_to_its_service(helm):
     assert routes == {"/motcua.intake.v1.": "motcua-quang-tri-intake-grpc",
                       "/motcua.workflow.v1.": "motcua-quang-tri-workflow-grpc",
                       "/motcua.audit.v1.": "motcua-quang-tri-reporting-grpc",
-                      "/motcua.payment.v1.": "motcua-quang-tri-payment-grpc"}
+                      "/motcua.payment.v1.": "motcua-quang-tri-payment-grpc",
+                      "/motcua.notification.v1.": "motcua-quang-tri-notification-grpc"}
 
 
 def test_two_provinces_share_no_namespace_database_vhost_or_keys(helm):
@@ -273,8 +275,8 @@ def test_the_payment_gateway_calls_back_through_the_callbacks_ingress_to_payment
     service = named[("Service", "motcua-quang-tri-payment-callback")]
     assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
     ingress = named[("Ingress", "motcua-quang-tri-callbacks")]
-    [path] = ingress["spec"]["rules"][0]["http"]["paths"]
-    assert (path["path"], path["backend"]["service"]["name"]) == ("/paygov/", "motcua-quang-tri-payment-callback")
+    [path] = [p for p in ingress["spec"]["rules"][0]["http"]["paths"] if p["path"] == "/paygov/"]
+    assert path["backend"]["service"]["name"] == "motcua-quang-tri-payment-callback"
     assert ("NetworkPolicy", "motcua-quang-tri-callback-from-ingress") in named
     holders = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"
                for v in d["spec"]["template"]["spec"]["volumes"] if v["name"] == "paygov"}
@@ -426,11 +428,35 @@ def test_the_banks_credit_notifications_reach_payment_with_its_secret_and_the_vi
                for v in d["spec"]["template"]["spec"]["volumes"] if v["name"] == "bank"}
     assert holders == {f"motcua-quang-tri-payment-{p}" for p in ("grpc", "worker", "relay", "callback")}
     paths = named[("Ingress", "motcua-quang-tri-callbacks")]["spec"]["rules"][0]["http"]["paths"]
-    assert [p["path"] for p in paths] == ["/paygov/", "/bank/"]
+    assert [p["path"] for p in paths] == ["/paygov/", "/bank/", "/notification/"]
     without = {(d["kind"], d["metadata"]["name"]): d for d in manifests(helm, "quang-tri")}
     plain = without[("Ingress", "motcua-quang-tri-callbacks")]["spec"]["rules"][0]["http"]["paths"]
-    assert [p["path"] for p in plain] == ["/paygov/"]
+    assert [p["path"] for p in plain] == ["/paygov/", "/notification/"]
     refused = render(helm, "quang-tri", "--set-string", "vietqr.account=0011001234567")
     assert refused.returncode != 0 and "vietqr.bankBin is required" in refused.stderr
     refused = render(helm, "quang-tri", "--set", "vietqr.bankSecretName=motcua-quang-tri-bank")
     assert refused.returncode != 0 and "vietqr.account is required" in refused.stderr
+
+
+def test_delivery_receipts_reach_notifications_http_edge_and_only_its_pods_hold_the_providers_keys(helm):
+    """notification's callback edge behind /notification/ of the callbacks Ingress; the providers'
+    settings reach notification's pods, its credentials Secret is mounted in them alone; a gateway
+    without the Secret is refused at render time."""
+    extra = ["--set", "notification.smsGatewayUrl=https://sms.example.vn", "--set", "notification.smsBrandname=UBND-QTRI",
+             "--set", "notification.credentialsSecretName=motcua-quang-tri-messaging"]
+    docs = manifests(helm, "quang-tri", *extra)
+    named = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    worker = named[("Deployment", "motcua-quang-tri-notification-worker")]["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] if "value" in e else e["valueFrom"]["secretKeyRef"]["key"]
+           for e in worker["containers"][0]["env"]}
+    assert env["MOTCUA_SMS_GATEWAY_URL"] == "https://sms.example.vn" and env["MOTCUA_SMS_API_KEY"] == "sms-api-key"
+    assert env["MOTCUA_NOTIFICATION_CHANNELS"] == "email,sms"
+    assert env["MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE"] == "/etc/motcua/notification/receipts-secret"
+    ingress = named[("Ingress", "motcua-quang-tri-callbacks")]
+    [path] = [p for p in ingress["spec"]["rules"][0]["http"]["paths"] if p["path"] == "/notification/"]
+    assert path["backend"]["service"]["name"] == "motcua-quang-tri-notification-callback"
+    holders = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"
+               for v in d["spec"]["template"]["spec"]["volumes"] if v["name"] == "notification-credentials"}
+    assert holders == {f"motcua-quang-tri-notification-{p}" for p in ("grpc", "worker", "relay", "callback")}
+    refused = render(helm, "quang-tri", "--set", "notification.znsUrl=https://zns.example.vn")
+    assert refused.returncode != 0 and "notification.credentialsSecretName is required" in refused.stderr

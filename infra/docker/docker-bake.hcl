@@ -4,7 +4,7 @@
 variable "REGISTRY" { default = "ghcr.io/motcua" }
 variable "TAG" { default = "0.1.0" }
 
-group "default" { targets = ["intake", "workflow", "reporting", "payment"] }
+group "default" { targets = ["intake", "workflow", "reporting", "payment", "notification"] }
 
 target "service" {
   context    = "."
@@ -33,4 +33,10 @@ target "payment" {
   inherits = ["service"]
   args     = { SERVICE = "payment" }
   tags     = ["${REGISTRY}/payment:${TAG}"]
+}
+
+target "notification" {
+  inherits = ["service"]
+  args     = { SERVICE = "notification" }
+  tags     = ["${REGISTRY}/notification:${TAG}"]
 }

@@ -19,7 +19,9 @@ OBSERVABILITY = REPO / "infra" / "observability"
 # What the processes export (asserted end to end in e2e-tests/test_observability.py).
 EXPORTED = {"rpc_server_duration_milliseconds_count", "rpc_server_duration_milliseconds_bucket",
             "motcua_relay_backlog", "motcua_relay_published_total", "motcua_consumer_lag",
-            "motcua_consumer_stuck_position", "motcua_consumer_stuck_since", "motcua_events_appended_total", "motcua_cases_overdue"}
+            "motcua_consumer_stuck_position", "motcua_consumer_stuck_since", "motcua_events_appended_total", "motcua_cases_overdue",
+            "motcua_notification_messages_total", "motcua_notification_retries_total",
+            "motcua_notification_give_ups_total"}
 METRIC = re.compile(r"\b(rpc_server_[a-z_]+|motcua_[a-z_]+)\b")
 
 

@@ -77,6 +77,11 @@ spec:
               mountPath: /etc/motcua/bank
               readOnly: true
             {{- end }}
+            {{- if and (eq .service "notification") $root.Values.notification.credentialsSecretName }}
+            - name: notification-credentials
+              mountPath: /etc/motcua/notification
+              readOnly: true
+            {{- end }}
             {{- if and (eq .service "workflow") $root.Values.keys.unitKeysSecret }}
             - name: unit-keys
               mountPath: /etc/motcua/unit-keys
@@ -115,6 +120,13 @@ spec:
         - name: bank
           secret:
             secretName: {{ $root.Values.vietqr.bankSecretName }}
+            defaultMode: 0440
+        {{- end }}
+        {{- /* Only notification's pods hold the messaging providers' keys and the receipts secret. */}}
+        {{- if and (eq .service "notification") $root.Values.notification.credentialsSecretName }}
+        - name: notification-credentials
+          secret:
+            secretName: {{ $root.Values.notification.credentialsSecretName }}
             defaultMode: 0440
         {{- end }}
         {{- /* Only workflow signs results: no other pod sees the units' keys. */}}
@@ -225,6 +237,36 @@ spec:
 {{- if $v.vietqr.bankSecretName }}
 - name: MOTCUA_BANK_SECRET_FILE
   value: /etc/motcua/bank/secret
+{{- end }}
+{{- end }}
+{{- if eq .service "notification" }}
+{{- with $v.notification }}
+- name: MOTCUA_NOTIFICATION_CHANNELS
+  value: {{ join "," .channels | quote }}
+- name: MOTCUA_NOTIFICATION_FALLBACK_CHANNELS
+  value: {{ join "," .fallbackChannels | quote }}
+- name: MOTCUA_SMTP_ADDRESS
+  value: {{ .smtpAddress | quote }}
+- name: MOTCUA_SMTP_SENDER
+  value: {{ .smtpSender | quote }}
+- name: MOTCUA_MAIL_DOMAIN
+  value: {{ .mailDomain | quote }}
+- name: MOTCUA_SMS_GATEWAY_URL
+  value: {{ .smsGatewayUrl | quote }}
+- name: MOTCUA_SMS_BRANDNAME
+  value: {{ .smsBrandname | quote }}
+- name: MOTCUA_ZNS_URL
+  value: {{ .znsUrl | quote }}
+- name: MOTCUA_NOTIFICATION_RATING_URL
+  value: {{ .ratingUrl | quote }}
+{{- if .credentialsSecretName }}
+- name: MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE
+  value: /etc/motcua/notification/receipts-secret
+- name: MOTCUA_SMS_API_KEY
+  valueFrom: {secretKeyRef: {name: {{ .credentialsSecretName }}, key: sms-api-key, optional: true}}
+- name: MOTCUA_ZNS_ACCESS_TOKEN
+  valueFrom: {secretKeyRef: {name: {{ .credentialsSecretName }}, key: zns-access-token, optional: true}}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with $v.oidc }}

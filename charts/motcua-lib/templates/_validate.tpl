@@ -19,6 +19,9 @@ message that names the bad value.
 {{- if not $v.oidc.issuer -}}
 {{- fail "oidc.issuer is required: the gRPC edges serve only callers with access tokens from the province's issuer" -}}
 {{- end -}}
+{{- if and (or $v.notification.smsGatewayUrl $v.notification.znsUrl) (not $v.notification.credentialsSecretName) -}}
+{{- fail "notification.credentialsSecretName is required with notification.smsGatewayUrl or znsUrl: delivery receipts are verified with its receipts-secret" -}}
+{{- end -}}
 {{- if and $v.paygov.url (not $v.paygov.secretName) -}}
 {{- fail "paygov.secretName is required with paygov.url: the gateway's callbacks are verified with its shared secret" -}}
 {{- end -}}

@@ -226,7 +226,12 @@ def make_server(port: int, gateway: Gateway, host: str = "127.0.0.1") -> Threadi
         def do_POST(self) -> None:  # noqa: N802
             try:
                 if self.path == send[1]:
-                    self._answer(200, send[0](gateway, self))
+                    answer = send[0](gateway, self)
+                    with gateway.lock:
+                        delay = float(gateway.faults.get("answer_delay_seconds") or 0)
+                    if delay:
+                        time.sleep(delay)  # a slow gateway: accepted (and kept) before it answers
+                    self._answer(200, answer)
                 elif self.path == "/sandbox/faults":
                     faults = _read_json(self)
                     bad = [s for s in faults.get("receipts") or [] if s not in RECEIPT_STATUSES]

@@ -1,4 +1,4 @@
-"""Helpers for reporting's tests: the four applications wired in-process, with source
+"""Helpers for reporting's tests: the applications it follows wired in-process, with source
 verification answered by the source application itself (what its worker's RPC does)."""
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class InProcessPlatform:
     def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
         from motcua_intake.bootstrap import bootstrap as intake_bootstrap
         from motcua_intake.bootstrap import setup_schema as intake_schema
+        from motcua_notification.bootstrap import bootstrap as notification_bootstrap
+        from motcua_notification.bootstrap import setup_schema as notification_schema
         from motcua_reporting.bootstrap import bootstrap as reporting_bootstrap
         from motcua_reporting.bootstrap import followers
         from motcua_reporting.bootstrap import setup_schema as reporting_schema
@@ -27,12 +29,13 @@ class InProcessPlatform:
         from motcua_payment.bootstrap import setup_schema as payment_schema
         from motcua_workflow.bootstrap import payment_follower
 
-        for setup in (intake_schema, workflow_schema, reporting_schema, payment_schema):
+        for setup in (intake_schema, workflow_schema, reporting_schema, payment_schema, notification_schema):
             setup(settings)
         self.settings = settings
         self.intake = intake_bootstrap(settings)
         self.workflow = workflow_bootstrap(settings)
         self.reporting = reporting_bootstrap(settings)
+        self.notification = notification_bootstrap(settings)  # followed by reporting (no worker here: no messages)
         self.reporting.verify_source = self._verify_source
         self.payment = payment_bootstrap(settings)
         self.case_follower = intake_follower(self.workflow, settings)
@@ -40,7 +43,7 @@ class InProcessPlatform:
         self.fee_follower = payment_follower(self.workflow, settings)
         self.history_followers = followers(self.reporting, settings)
         self.sources = {"intake": self.intake, "workflow": self.workflow, "reporting": self.reporting,
-                        "payment": self.payment}
+                        "payment": self.payment, "notification": self.notification}
 
     def _verify_source(self, service: str, originator_ids: list[str], positions: list[int]) -> dict:
         return self.sources[service].verify_history(audit_trust(self.settings), [UUID(i) for i in originator_ids],

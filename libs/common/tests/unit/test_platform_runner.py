@@ -79,3 +79,34 @@ def test_the_bank_sandbox_is_opt_in_and_gives_payment_its_generated_secret_and_a
         "127.0.0.1:18081"
     real = {**env, "MOTCUA_BANK_SECRET_FILE": "/run/secrets/bank"}
     assert bank_sandbox(real, tmp_path) == {}
+
+
+def test_notifications_providers_are_stood_in_for_by_an_smtp_server_and_the_messaging_sandboxes(tmp_path):
+    """Without provider settings the runner starts aiosmtpd (into a maildir) and the SMS and ZNS
+    sandboxes, receipts signed with one generated secret and sent to notification's receipts edge."""
+    from motcua_common.config.settings import Settings
+    from motcua_common.runtime.platform_runner import SMTP_SANDBOX, messaging_sandboxes
+
+    env = {"MOTCUA_NOTIFICATION_CALLBACK_ADDRESS": "127.0.0.1:8054", "MOTCUA_SMS_SANDBOX_PORT": "18190"}
+    commands = messaging_sandboxes(env, tmp_path / "state")
+    assert sorted(commands) == ["sms-sandbox", SMTP_SANDBOX, "zns-sandbox"]
+    assert env["MOTCUA_SMTP_ADDRESS"] == "127.0.0.1:1025" and env["MOTCUA_SMTP_MAILDIR"] == str(tmp_path / "state/maildir")
+    assert commands[SMTP_SANDBOX][-3:] == ["-c", "aiosmtpd.handlers.Mailbox", str(tmp_path / "state/maildir")]
+    assert (env["MOTCUA_SMS_GATEWAY_URL"], env["MOTCUA_ZNS_URL"]) == ("http://127.0.0.1:18190", "http://127.0.0.1:18091")
+    secret = env["MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE"]
+    for name in ("sms-sandbox", "zns-sandbox"):
+        command = commands[name]
+        assert command[command.index("--secret-file") + 1] == secret
+        assert command[command.index("--callback-url") + 1] == "http://127.0.0.1:8054/notification/receipts"
+    settings = Settings.from_env({**env, "MOTCUA_PROVINCE": "p", "MOTCUA_PG_USER": "u", "MOTCUA_PG_PASSWORD": "x",
+                                  "MOTCUA_PG_DBNAME": "d", "MOTCUA_AMQP_URI": "amqp://", "MOTCUA_DATA_DIR": "/",
+                                  "MOTCUA_SUBJECT_KEK": "A" * 43 + "=", "MOTCUA_AUDIT_SIGNING_KEY": "A" * 43 + "="})
+    assert settings.sms_api_key == "SANDBOX-KEY" and settings.smtp_address == "127.0.0.1:1025"
+
+
+def test_configured_providers_start_no_messaging_sandbox(tmp_path):
+    from motcua_common.runtime.platform_runner import messaging_sandboxes
+
+    env = {"MOTCUA_NOTIFICATION_CALLBACK_ADDRESS": "0.0.0.0:8054", "MOTCUA_SMTP_ADDRESS": "mail.example.vn:25",
+           "MOTCUA_SMS_GATEWAY_URL": "https://sms.example.vn", "MOTCUA_ZNS_URL": "https://zns.example.vn"}
+    assert messaging_sandboxes(dict(env), tmp_path) == {} and not list(tmp_path.iterdir())

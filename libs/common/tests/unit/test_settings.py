@@ -122,3 +122,23 @@ def test_an_incomplete_or_unknown_tls_setting_is_refused_by_name(tmp_path, env, 
         (tmp_path / name).write_text("x")
     with pytest.raises(ConfigurationError, match=message):
         Settings.from_env({**BASE, **{k: v.format(d=tmp_path) for k, v in env.items()}})
+
+
+def test_notification_channels_default_to_email_and_sms_with_zns_as_the_fallback():
+    settings = Settings.from_env(BASE)
+    assert (settings.notification_channels, settings.notification_fallback_channels) == (("email", "sms"), ("zns",))
+    chosen = Settings.from_env({**BASE, "MOTCUA_NOTIFICATION_CHANNELS": "sms", "MOTCUA_NOTIFICATION_FALLBACK_CHANNELS": "zns,email"})
+    assert (chosen.notification_channels, chosen.notification_fallback_channels) == (("sms",), ("zns", "email"))
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"MOTCUA_NOTIFICATION_CHANNELS": "email,fax"}, "MOTCUA_NOTIFICATION_CHANNELS"),
+    ({"MOTCUA_NOTIFICATION_CHANNELS": "sms,sms"}, "MOTCUA_NOTIFICATION_CHANNELS"),
+    ({"MOTCUA_NOTIFICATION_FALLBACK_CHANNELS": "sms"}, "MOTCUA_NOTIFICATION_FALLBACK_CHANNELS"),
+    ({"MOTCUA_SMTP_ADDRESS": "mail.example.vn"}, "MOTCUA_SMTP_ADDRESS"),
+    ({"MOTCUA_SMS_GATEWAY_URL": "sms.example.vn"}, "MOTCUA_SMS_GATEWAY_URL"),
+    ({"MOTCUA_ZNS_URL": "https://zns.example.vn"}, "MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE"),
+])
+def test_bad_notification_settings_are_refused_by_name(env, named):
+    with pytest.raises(ConfigurationError, match=named):
+        Settings.from_env({**BASE, **env})

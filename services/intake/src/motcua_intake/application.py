@@ -555,4 +555,17 @@ class IntakeApplication(MotcuaApplication):
             "payment_online_flag": self.payment_standing.of(dossier.id)[1] if self.payment_standing else None,
         }
 
-
+    def applicant_contact(self, dossier_id: UUID, subject_id: str, channel: str) -> str | None:
+        """The address the applicant of `dossier_id` gave for `channel` (email: the email address; sms
+        and zns: the phone number), for notification to send to now; None when there is none, the
+        subject is not that dossier's applicant, or the person was erased."""
+        dossier = self.get_or_none(dossier_id)
+        if not isinstance(dossier, Dossier):
+            dossier = self.get_or_none(PendingDossier.id_for(self.province, dossier_id))
+        if dossier is None or dossier.applicant.get("subject_id") != subject_id:
+            return None
+        try:
+            data = self.vault.unseal(UUID(subject_id), dossier.applicant["sealed"])
+        except SubjectErased:
+            return None
+        return (data.get("email") if channel == "email" else data.get("phone")) or None

@@ -310,3 +310,17 @@ def test_the_apology_letter_needs_an_extension_intake_has_seen(app):
     assert name == f"phieu-xin-loi-{dossier['code']}.pdf"
     printed, _, official, _ = app.forms["apology"].calls[0]
     assert (printed["apology"]["reason"], official) == ("Cần xác minh", "Nguyễn Thị Lan")
+
+
+def test_notification_gets_the_applicants_address_for_a_channel_only_for_that_dossiers_applicant(app):
+    dossier = app.submit_dossier(command(), OFFICIAL)
+    subject = str(app.vault.subject_id("citizen", "045088001122"))
+    assert app.applicant_contact(dossier["id"], subject, "email") == "thai@example.vn"
+    assert app.applicant_contact(dossier["id"], subject, "sms") == "0987654321"
+    assert app.applicant_contact(dossier["id"], subject, "zns") == "0987654321"
+    assert app.applicant_contact(dossier["id"], "someone-else", "email") is None
+    assert app.applicant_contact(uuid4(), subject, "email") is None
+    pending = incomplete(app)
+    assert app.applicant_contact(pending["id"], subject, "sms") == "0987654321"
+    app.vault.erase(UUID(subject))
+    assert app.applicant_contact(dossier["id"], subject, "email") is None  # erased: no more messages

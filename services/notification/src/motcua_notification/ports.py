@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+from uuid import UUID
 
 from motcua_notification.domain.templates import Rendered
 
@@ -44,5 +45,6 @@ class Channel(Protocol):
 
 
 class Contacts(Protocol):
-    def address(self, recipient: str, channel: str) -> str | None:
-        """The recipient's address on `channel` now (None: none on file); intake holds them."""
+    def address(self, recipient: str, channel: str, dossier_id: UUID | None = None) -> str | None:
+        """The recipient's address on `channel` now (None: none on file); intake holds them (the
+        dossier names where the applicant gave them)."""

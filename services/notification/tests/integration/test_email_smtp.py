@@ -34,7 +34,7 @@ RECEIVED = {"dossier_code": "000.31.01.H45-261201-0001", "procedure_name": "Chá»
 
 
 class Contacts:
-    def address(self, recipient: str, channel: str) -> str | None:
+    def address(self, recipient: str, channel: str, dossier_id: object = None) -> str | None:
         return "cong.dan@example.vn"
 
 

@@ -47,7 +47,7 @@ class Book:
     def __init__(self, **addresses: str) -> None:
         self.addresses = addresses
 
-    def address(self, recipient: str, channel: str) -> str | None:
+    def address(self, recipient: str, channel: str, dossier_id: object = None) -> str | None:
         return self.addresses.get(channel)
 
 

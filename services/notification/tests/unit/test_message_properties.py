@@ -47,7 +47,7 @@ class Scripted:
 
 
 class Contacts:
-    def address(self, recipient: str, channel: str) -> str:
+    def address(self, recipient: str, channel: str, dossier_id: object = None) -> str:
         return "0912345678"
 
 

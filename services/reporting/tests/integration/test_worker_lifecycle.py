@@ -41,7 +41,7 @@ def records(processes, name):  # type: ignore[no-untyped-def]
 def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_cleanly(schemas, processes):
     processes.start("reporting-worker", service_command("reporting", "worker"))
     wait_until(lambda: sum(e.get("event") == "upstream_unavailable" for e in processes.log_events("reporting-worker"))
-               == 3, 60, "reporting to notice intake, workflow and payment are not running")
+               == 4, 60, "reporting to notice intake, workflow, payment and notification are not running")
     processes.start("workflow-worker", service_command("workflow", "worker"))
     processes.start("intake-worker", service_command("intake", "worker"))
     processes.start("payment-worker", service_command("payment", "worker"))
@@ -59,7 +59,8 @@ def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_clean
     detail = json.loads(health.stdout)
     assert detail["status"] == "SERVING"
     assert {name: c["status"] for name, c in detail["consumers"].items()} == {
-        "intake": "applying", "workflow": "applying", "reporting": "applying", "payment": "applying"}
+        "intake": "applying", "workflow": "applying", "reporting": "applying", "payment": "applying",
+        "notification": "applying"}
 
     # Each stops before the upstreams it follows (payment follows intake), so no new outage is warned of.
     for name in ("reporting-worker", "workflow-worker", "payment-worker", "intake-worker"):

@@ -151,6 +151,55 @@ def _grpc_tls(env: Mapping[str, str]) -> dict:
             "grpc_tls_client_auth": mode}
 
 
+NOTIFICATION_CHANNELS = ("email", "sms", "zns")
+
+
+def _channels(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    channels = tuple(c.strip() for c in env.get(name, default).split(",") if c.strip())
+    unknown = [c for c in channels if c not in NOTIFICATION_CHANNELS]
+    if unknown or len(set(channels)) != len(channels):
+        raise ConfigurationError(f"{name} must list distinct channels of {', '.join(NOTIFICATION_CHANNELS)}, "
+                                 f"not {env.get(name)!r}")
+    return channels
+
+
+def _notification(env: Mapping[str, str]) -> dict:
+    channels = _channels(env, "MOTCUA_NOTIFICATION_CHANNELS", "email,sms")
+    fallback = _channels(env, "MOTCUA_NOTIFICATION_FALLBACK_CHANNELS", "zns")
+    if set(channels) & set(fallback):
+        raise ConfigurationError("MOTCUA_NOTIFICATION_FALLBACK_CHANNELS must not repeat MOTCUA_NOTIFICATION_CHANNELS")
+    smtp = env.get("MOTCUA_SMTP_ADDRESS", "").strip()
+    if smtp and not re.fullmatch(r"[^:\s]+:[0-9]{1,5}", smtp):
+        raise ConfigurationError(f"MOTCUA_SMTP_ADDRESS must be host:port, not {smtp!r}")
+    for name in ("MOTCUA_SMS_GATEWAY_URL", "MOTCUA_ZNS_URL"):
+        url = env.get(name, "").strip()
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"{name} must be an http(s) URL, not {url!r}")
+    secret = env.get("MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE", "").strip()
+    if (env.get("MOTCUA_SMS_GATEWAY_URL") or env.get("MOTCUA_ZNS_URL")) and not secret:
+        raise ConfigurationError("MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE is required with MOTCUA_SMS_GATEWAY_URL "
+                                 "or MOTCUA_ZNS_URL (delivery receipts are verified with it)")
+    return {
+        "notification_channels": channels, "notification_fallback_channels": fallback,
+        "notification_callback_address": env.get("MOTCUA_NOTIFICATION_CALLBACK_ADDRESS", ""),
+        "notification_max_attempts": _positive_int(env, "MOTCUA_NOTIFICATION_MAX_ATTEMPTS", "5"),
+        "notification_retry_base_seconds": _non_negative(env, "MOTCUA_NOTIFICATION_RETRY_BASE_SECONDS", "30", 3600),
+        "notification_send_interval_seconds": _non_negative(env, "MOTCUA_NOTIFICATION_SEND_INTERVAL_SECONDS", "1"),
+        "notification_rating_url": env.get("MOTCUA_NOTIFICATION_RATING_URL", ""),
+        "notification_how_to_pay": env.get("MOTCUA_NOTIFICATION_HOW_TO_PAY", "")
+        or "Nộp tại Bộ phận Một cửa hoặc trực tuyến trên Cổng Dịch vụ công, mã thanh toán {order_id}.",
+        "smtp_address": smtp,
+        "smtp_sender": env.get("MOTCUA_SMTP_SENDER", "") or "Một cửa điện tử <khong-tra-loi@localhost>",
+        "mail_domain": env.get("MOTCUA_MAIL_DOMAIN", "") or "localhost",
+        "sms_gateway_url": env.get("MOTCUA_SMS_GATEWAY_URL", "").strip(),
+        "sms_api_key": env.get("MOTCUA_SMS_API_KEY", ""),
+        "sms_brandname": env.get("MOTCUA_SMS_BRANDNAME", ""),
+        "zns_url": env.get("MOTCUA_ZNS_URL", "").strip(),
+        "zns_access_token": env.get("MOTCUA_ZNS_ACCESS_TOKEN", ""),
+        "messaging_receipts_secret_file": secret,
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -204,6 +253,25 @@ class Settings:
     #: CA bundle client certificates must chain to (mutual TLS for integrators)
     grpc_tls_client_ca_file: str = ""
     grpc_tls_client_auth: str = "off"
+    #: notification (services/notification/README.md): channels every notice goes out on, the order
+    #: channels are tried in after a permanent failure, providers (empty: that channel is not sent)
+    notification_channels: tuple[str, ...] = ("email", "sms")
+    notification_fallback_channels: tuple[str, ...] = ("zns",)
+    notification_callback_address: str = ""
+    notification_max_attempts: int = 5
+    notification_retry_base_seconds: float = 30.0
+    notification_send_interval_seconds: float = 1.0
+    notification_rating_url: str = ""
+    notification_how_to_pay: str = ""
+    smtp_address: str = ""
+    smtp_sender: str = ""
+    mail_domain: str = ""
+    sms_gateway_url: str = ""
+    sms_api_key: str = ""
+    sms_brandname: str = ""
+    zns_url: str = ""
+    zns_access_token: str = ""
+    messaging_receipts_secret_file: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -275,6 +343,7 @@ class Settings:
                                         if (m := _GRPC_ADDRESS.fullmatch(k)) and v.strip())),
             **_oidc(env, environment),
             **_grpc_tls(env),
+            **_notification(env),
         )
 
     def grpc_address(self, service: str, default_port: int) -> str:

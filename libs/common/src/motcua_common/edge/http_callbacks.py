@@ -3,7 +3,8 @@ notifications and delivery receipts): one small threaded server from the standar
 own process. Each route verifies its caller (a signature) before anything is recorded and then calls
 the application as a gRPC command would; this module only frames requests and answers.
 
-A route is `handler(body: bytes, query: dict[str, str]) -> Reply`. `GET /health` answers when the
+A route is `handler(body: bytes, query: dict[str, str]) -> Reply`; a route that checks a signature sent
+in a header reads it with `request_header(name)` (the request being served on this thread). `GET /health` answers when the
 process listens (the chart's probes). Bodies above MAX_BODY are refused before they are read.
 """
 from __future__ import annotations
@@ -78,11 +79,14 @@ def make_server(address: str, posts: Mapping[str, Handler], gets: Mapping[str, H
                     return self._reply(Reply.json({"error": "body too large or unsized"}, 413))
                 body = self.rfile.read(length)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            _current.headers = self.headers
             try:
                 reply = route(body, query)
             except Exception:  # a route's bug must not kill the server; the caller retries
                 log.exception("http_callback_failed", path=url.path)
                 reply = Reply.json({"error": "internal error"}, 500)
+            finally:
+                _current.headers = None
             self._reply(reply)
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -108,3 +112,12 @@ def serve_until_signalled(server: ThreadingHTTPServer) -> None:
         server.serve_forever()
     finally:
         server.server_close()
+
+
+_current = threading.local()
+
+
+def request_header(name: str) -> str:
+    """A header of the request the calling route is serving ("" when absent or outside a request)."""
+    headers = getattr(_current, "headers", None)
+    return (headers.get(name) or "") if headers is not None else ""

@@ -1,6 +1,8 @@
 """Run the whole platform locally: set up schemas, start every service's processes
 (gRPC edge, nameko worker, relay, HTTP callback edge) and the sandboxes standing in for outside
-systems (the PayGov gateway, unless MOTCUA_PAYGOV_URL names a real one), wait until each gRPC
+systems (the PayGov gateway, unless MOTCUA_PAYGOV_URL names a real one; an SMTP server, unless
+MOTCUA_SMTP_ADDRESS names one; the SMS and ZNS gateways, unless MOTCUA_SMS_GATEWAY_URL /
+MOTCUA_ZNS_URL name real ones), wait until each gRPC
 server reports SERVING and each HTTP edge answers, print the endpoints, and stop everything on
 Ctrl-C. A process that dies is restarted.
 
@@ -105,6 +107,9 @@ def http_addresses(env: dict[str, str]) -> dict[str, str]:
         addresses[PAYGOV_SANDBOX] = f"127.0.0.1:{env['MOTCUA_PAYGOV_SANDBOX_PORT']}"
     if env.get("MOTCUA_BANK_SANDBOX_PORT") and env.get("MOTCUA_BANK_SECRET_FILE", "").endswith("bank-sandbox.secret"):
         addresses[BANK_SANDBOX] = f"127.0.0.1:{env['MOTCUA_BANK_SANDBOX_PORT']}"
+    for name, (variable, port_variable, _) in MESSAGING_SANDBOXES.items():
+        if env.get(port_variable) and env.get(variable, "") == f"http://127.0.0.1:{env[port_variable]}":
+            addresses[name] = f"127.0.0.1:{env[port_variable]}"
     return addresses
 
 
@@ -264,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         _check_port_free("127.0.0.1", int(env["MOTCUA_PAYGOV_SANDBOX_PORT"]), "the PayGov sandbox",
                          "MOTCUA_PAYGOV_SANDBOX_PORT")
     sandboxes.update(bank_sandbox(env, args.log_dir or repo / ".local"))
+    messaging = messaging_sandboxes(env, args.log_dir or repo / ".local")
+    for name in messaging:
+        variable = MESSAGING_PORT_VARIABLES[name]
+        _check_port_free("127.0.0.1", int(env[variable]), f"the {name}", variable)
+    sandboxes.update(messaging)
     print(f"==> province {env.get('MOTCUA_PROVINCE')}: creating schemas", flush=True)
     setup_schemas(env)
     supervisor = Supervisor(env, args.log_dir, sandboxes=sandboxes, sandboxes_dir=repo / "infra" / "sandboxes")
@@ -296,6 +306,61 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.say("==> stopping")
         supervisor.stop_all()
     return 0
+
+
+SMTP_SANDBOX = "smtp-sandbox"
+DEFAULT_SMTP_SANDBOX_PORT = 1025
+#: the messaging gateways' sandboxes: name -> (URL variable, port variable, (protocol, default port))
+MESSAGING_SANDBOXES = {
+    "sms-sandbox": ("MOTCUA_SMS_GATEWAY_URL", "MOTCUA_SMS_SANDBOX_PORT", ("sms", 18090)),
+    "zns-sandbox": ("MOTCUA_ZNS_URL", "MOTCUA_ZNS_SANDBOX_PORT", ("zns", 18091)),
+}
+MESSAGING_PORT_VARIABLES = {SMTP_SANDBOX: "MOTCUA_SMTP_SANDBOX_PORT",
+                            **{name: port for name, (_, port, _) in MESSAGING_SANDBOXES.items()}}
+SANDBOX_API_KEY = "SANDBOX-KEY"
+
+
+def _generated_secret(path: Path) -> Path:
+    """A secret generated once into `path` (0600), kept across runs."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    return path
+
+
+def messaging_sandboxes(env: dict[str, str], state_dir: Path) -> dict[str, list[str]]:
+    """Stand-ins for notification's providers where none is configured: an SMTP server (aiosmtpd, its
+    own process, delivering into the maildir MOTCUA_SMTP_MAILDIR, `state_dir`/maildir by default, on
+    MOTCUA_SMTP_SANDBOX_PORT, 1025 by default) unless MOTCUA_SMTP_ADDRESS is set, and the SMS and ZNS
+    sandbox gateways (MOTCUA_SMS_SANDBOX_PORT 18090, MOTCUA_ZNS_SANDBOX_PORT 18091) unless
+    MOTCUA_SMS_GATEWAY_URL / MOTCUA_ZNS_URL are set; their receipts are signed with a secret generated
+    once into `state_dir` and called back to notification's receipts edge. `env` gets the settings."""
+    commands: dict[str, list[str]] = {}
+    if not env.get("MOTCUA_SMTP_ADDRESS"):
+        port = int(env.get("MOTCUA_SMTP_SANDBOX_PORT") or DEFAULT_SMTP_SANDBOX_PORT)
+        maildir = Path(env.get("MOTCUA_SMTP_MAILDIR") or state_dir / "maildir")
+        env.update({"MOTCUA_SMTP_SANDBOX_PORT": str(port), "MOTCUA_SMTP_MAILDIR": str(maildir),
+                    "MOTCUA_SMTP_ADDRESS": f"127.0.0.1:{port}"})
+        commands[SMTP_SANDBOX] = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                                  "-c", "aiosmtpd.handlers.Mailbox", str(maildir)]
+    callback = env[service("notification").callback_variable]
+    for name, (variable, port_variable, (protocol, default_port)) in MESSAGING_SANDBOXES.items():
+        if env.get(variable):
+            continue
+        port = int(env.get(port_variable) or default_port)
+        secret = Path(env.get("MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE") or state_dir / "messaging-receipts.secret")
+        env.update({port_variable: str(port), variable: f"http://127.0.0.1:{port}",
+                    "MOTCUA_MESSAGING_RECEIPTS_SECRET_FILE": str(_generated_secret(secret))})
+        env.setdefault("MOTCUA_SMS_API_KEY" if protocol == "sms" else "MOTCUA_ZNS_ACCESS_TOKEN", SANDBOX_API_KEY)
+        if protocol == "sms":
+            env.setdefault("MOTCUA_SMS_BRANDNAME", "UBND-QTRI")
+        commands[name] = [sys.executable, "-m", "messaging_sandbox", "--protocol", protocol, "--port", str(port),
+                          "--secret-file", str(secret), "--callback-url", f"http://{callback}/notification/receipts",
+                          "--api-key", SANDBOX_API_KEY,
+                          "--retry-seconds", env.get("MOTCUA_MESSAGING_SANDBOX_RETRY_SECONDS", "5")]
+    return commands
 
 
 if __name__ == "__main__":

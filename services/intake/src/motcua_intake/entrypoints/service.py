@@ -55,3 +55,13 @@ class IntakeService(AuditEndpoints, ConsumerHealth):
     def tracked_position(self, upstream: str) -> int:
         follower = self.parts.followers.get(upstream)
         return follower.position() if follower is not None else 0
+
+    @rpc
+    def applicant_contact(self, dossier_id: str, subject_id: str, channel: str) -> str | None:
+        """notification asks for the applicant's address when it sends (never kept in its events)."""
+        from uuid import UUID
+
+        try:
+            return self.parts.app.applicant_contact(UUID(dossier_id), subject_id, channel)
+        except ValueError:
+            return None

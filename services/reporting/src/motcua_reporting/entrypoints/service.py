@@ -23,6 +23,7 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
     intake = RpcProxy("intake")
     workflow = RpcProxy("workflow")
     payment = RpcProxy("payment")
+    notification = RpcProxy("notification")
 
     @property
     def audited_app(self):  # type: ignore[no-untyped-def]
@@ -52,6 +53,10 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
     @published_event_handler("reporting", ALL_EVENTS)
     def on_own_event(self, notification: dict) -> None:
         self._on_push("reporting", notification)
+
+    @published_event_handler("notification", ALL_EVENTS)
+    def on_notification_event(self, notification: dict) -> None:
+        self._on_push("notification", notification)
 
     @timer(interval=2.0, eager=True)
     def poll_upstreams(self) -> None:
