@@ -75,7 +75,8 @@ def test_the_bank_sandbox_is_opt_in_and_gives_payment_its_generated_secret_and_a
     secret = tmp_path / "state" / "bank-sandbox.secret"
     assert env["MOTCUA_BANK_SECRET_FILE"] == str(secret) and oct(secret.stat().st_mode & 0o777) == "0o600"
     assert env["MOTCUA_VIETQR_ACCOUNT"] and "http://127.0.0.1:8053/bank/credit" in commands[BANK_SANDBOX]
-    assert http_addresses({**env, "MOTCUA_PAYMENT_CALLBACK_ADDRESS": "127.0.0.1:8053"}).get(BANK_SANDBOX) == \
+    assert http_addresses({**env, "MOTCUA_PAYMENT_CALLBACK_ADDRESS": "127.0.0.1:8053",
+                           "MOTCUA_NOTIFICATION_CALLBACK_ADDRESS": "127.0.0.1:8054"}).get(BANK_SANDBOX) == \
         "127.0.0.1:18081"
     real = {**env, "MOTCUA_BANK_SECRET_FILE": "/run/secrets/bank"}
     assert bank_sandbox(real, tmp_path) == {}

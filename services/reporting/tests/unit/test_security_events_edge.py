@@ -96,7 +96,7 @@ def test_pages_of_security_events_carry_who_what_why_and_how_many(stub):
     ({"page_token": base64.urlsafe_b64encode(b"2026-12-03T08:00:00|intake|3").decode()}, "page_token"),  # no zone
     ({"page_token": base64.urlsafe_b64encode(b"\xff\xfe|x|1").decode()}, "page_token"),
     ({"since": Timestamp(seconds=int(AT.timestamp())), "until": Timestamp(seconds=int(AT.timestamp()))}, "until"),
-    ({"service": "notification"}, "service"),  # not followed (yet)
+    ({"service": "evaluation"}, "service"),  # not followed (yet)
     ({"actor_kind": "robot"}, "actor_kind"),
     ({"page_size": 500}, "page_size"),
     ({"since": Timestamp(seconds=int(datetime(1980, 1, 1, tzinfo=timezone.utc).timestamp()))}, "since"),
