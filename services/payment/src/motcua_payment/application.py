@@ -30,7 +30,7 @@ from motcua_payment.domain.vietqr import Beneficiary, dynamic_payload
 from motcua_payment.adapters.bank import CreditNotice as BankCreditNotice
 from motcua_payment.adapters.paygov import CallbackRefused, GatewayUnavailable, PayGovConfig, redirect_url
 from motcua_payment.domain.invoice import BANK_TRANSFER, ONLINE_FLAG_LOCAL
-from motcua_payment.domain.reconciliation import (CREDIT_ALREADY_PAID, CREDIT_AMOUNT_MISMATCH, CREDIT_INVOICE_CANCELLED,
+from motcua_payment.domain.reconciliation import (ACCEPTED, CREDIT_ALREADY_PAID, CREDIT_AMOUNT_MISMATCH, CREDIT_INVOICE_CANCELLED,
                                                   CREDIT_UNKNOWN_BILL, BankCredit, Reconciliation)
 
 ATTEMPTS = 5  # a command that lost a race (another callback, or a payment taking a receipt number) is decided again
@@ -481,17 +481,42 @@ class PaymentApplication(MotcuaApplication):
         reconciliation_id = Reconciliation.id_for(self.province, day)
         if idempotent.answered:
             return self._discrepancy(reconciliation_id, day, discrepancy_id)
-        reconciliation = self.get_or_none(reconciliation_id)
-        if not isinstance(reconciliation, Reconciliation):
-            raise NotFound("day", f"no reconciliation on {day.isoformat()}")
-        with command_context(self._accounts_context(actor)):
-            reconciliation.resolve(discrepancy_id, decision, note, actor.subject or actor.kind, self.clock.now())
-            record = idempotent.record(reconciliation.id, reconciliation.version)
-        try:
-            self.record(reconciliation, record)
-        except IntegrityError:
-            raise Conflict("the reconciliation changed meanwhile: re-read it and retry") from None
+        with self._numbering:  # accepting a held credit pays its invoice, which takes a receipt number
+            reconciliation = self.get_or_none(reconciliation_id)
+            if not isinstance(reconciliation, Reconciliation):
+                raise NotFound("day", f"no reconciliation on {day.isoformat()}")
+            with command_context(self._accounts_context(actor)):
+                decided = reconciliation.resolve(discrepancy_id, decision, note, actor.subject or actor.kind,
+                                                 self.clock.now())
+                record = idempotent.record(reconciliation.id, reconciliation.version)
+            paid = self._pay_accepted_credit(reconciliation.discrepancies[discrepancy_id], actor) \
+                if decided and decision == ACCEPTED else []
+            try:
+                self.record(reconciliation, *paid, record)
+            except IntegrityError:
+                raise Conflict("the reconciliation or the invoice changed meanwhile: re-read it and retry") from None
         return self._discrepancy(reconciliation_id, day, discrepancy_id)
+
+    def _pay_accepted_credit(self, discrepancy: dict, actor: Actor) -> list:
+        """An official accepted a held bank credit: while its invoice still awaits payment, the credit pays
+        it (when its amount is the invoice's) and takes a receipt like every payment. The invoice and the
+        receipt series to save with the decision (nothing for another kind, or an invoice no longer awaiting)."""
+        if not discrepancy["kind"].startswith("credit_") or not discrepancy["invoice_id"]:
+            return []
+        invoice = self.get_existing(UUID(discrepancy["invoice_id"]), "discrepancy_id", "invoice")
+        if not invoice.awaiting_payment:
+            return []
+        credited = int(discrepancy["statement_amount_vnd"])
+        if credited != invoice.total_vnd:
+            raise RuleViolated("CREDIT_AMOUNT_DIFFERS",
+                               f"the credit {discrepancy['reference']} is {credited} đồng, invoice {invoice.order_id} "
+                               f"is for {invoice.total_vnd}: it cannot pay it (decide refund_to_payer)")
+        credit = self.get_or_none(BankCredit.id_for(self.province, discrepancy["reference"]))
+        paid_at = credit.credited_at if isinstance(credit, BankCredit) else self.clock.now()
+        with command_context(self._context(actor)), concerning(invoice.dossier_id, dossier_code=invoice.dossier_code):
+            invoice.pay(BANK_TRANSFER, credited, discrepancy["reference"], paid_at, ONLINE_FLAG_LOCAL)
+            series = self._receipt_for(invoice, actor)
+        return [invoice, *series]
 
     def _discrepancy(self, reconciliation_id: UUID, day: date, discrepancy_id: str) -> dict:
         reconciliation = self.get_existing(reconciliation_id, "day", "reconciliation")

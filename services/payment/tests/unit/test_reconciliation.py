@@ -503,3 +503,73 @@ def test_the_edge_maps_discrepancies_and_refuses_a_malformed_day(world):
         with pytest.raises(InvalidArgument) as refused:
             servicer.ListDiscrepancies(pb.ListDiscrepanciesRequest(from_day=bad, to_day="2026-11-30"), None)
         assert [v.field for v in refused.value.violations] == ["from_day"]
+
+
+# -- a decision acts (issue #12): accepted pays a held credit's invoice, refund_to_payer owes the money --
+def held_credit(app: PaymentApplication, invoice: dict | None, reference: str, amount: int = 0) -> tuple[date, str]:
+    bank_credit(app, credit(invoice, reference, amount=amount))
+    day = NOW.astimezone(VIETNAM_TZ).date()
+    [held] = [d for d in app.list_discrepancies(day, day) if d["reference"] == reference]
+    return day, held["discrepancy_id"]
+
+
+def test_accepting_a_held_credit_of_the_invoice_amount_pays_it_with_a_receipt_once(world, monkeypatch):
+    app, clock, gateway = world
+    invoice = issue(app)
+    # held although of the right amount (e.g. the invoice refused it while a concurrent change was saved)
+    monkeypatch.setattr(Invoice, "pay", lambda *a, **k: (_ for _ in ()).throw(RuleViolated("WRONG_AMOUNT", "x")))
+    day, found = held_credit(app, invoice, "FT100")
+    monkeypatch.undo()
+    assert app.get_invoice(invoice["id"])["status"] == "issued"
+    resolved = app.resolve_discrepancy("k1", day, found, "accepted", "Đã xác minh với ngân hàng", LEADER)
+    again = app.resolve_discrepancy("k1", day, found, "accepted", "Đã xác minh với ngân hàng", LEADER)
+    paid = app.get_invoice(invoice["id"])
+    assert resolved["decision"] == "accepted" and again == resolved
+    assert (paid["status"], paid["payment"]["method"], paid["payment"]["reference"], paid["payment"]["amount_vnd"],
+            paid["payment"]["online_flag"], paid["receipt"]["number"]) == ("paid", "bank_transfer", "FT100", 10_000, 2, 1)
+    assert names(app).count("Invoice.Paid") == 1 and names(app).count("Invoice.ReceiptIssued") == 1
+
+
+def test_accepting_a_held_credit_of_another_amount_is_refused_and_records_nothing(world):
+    app, clock, gateway = world
+    invoice = issue(app)
+    day, found = held_credit(app, invoice, "FT101", amount=9_000)
+    before = len(own_log(app))
+    with pytest.raises(RuleViolated) as refused:
+        app.resolve_discrepancy("k1", day, found, "accepted", "Chấp nhận", LEADER)
+    assert refused.value.reason == "CREDIT_AMOUNT_DIFFERS" and len(own_log(app)) == before
+    assert app.get_invoice(invoice["id"])["status"] == "issued" and app.list_discrepancies(day, day)[0]["decision"] == ""
+
+
+def test_accepting_a_double_payment_credit_records_the_decision_and_pays_nothing_again(world):
+    app, clock, gateway = world
+    invoice = issue(app)
+    bank_credit(app, credit(invoice, "FT102"))
+    day, found = held_credit(app, invoice, "FT103")
+    app.resolve_discrepancy("k1", day, found, "accepted", "Đã giải trình", LEADER)
+    assert app.get_invoice(invoice["id"])["payment"]["reference"] == "FT102"
+    assert names(app).count("Invoice.Paid") == 1
+
+
+def test_refund_to_payer_on_a_held_credit_or_a_surplus_owes_the_money_once_and_publishes_it(world):
+    app, clock, gateway = world
+    invoice = issue(app)
+    day, found = held_credit(app, invoice, "FT104", amount=9_000)
+    app.resolve_discrepancy("k1", day, found, "refund_to_payer", "Hoàn trả cho người nộp", LEADER)
+    app.resolve_discrepancy("k2", day, found, "refund_to_payer", "Hoàn trả cho người nộp", LEADER)  # the same decision
+    surplus, line = surplus_day(app, gateway)
+    app.resolve_discrepancy("k3", surplus, line, "refund_to_payer", "Hoàn trả", LEADER)
+    assert names(app).count("Reconciliation.RefundOwed") == 2
+    assert app.get_invoice(invoice["id"])["status"] == "issued" and app.get_invoice(invoice["id"])["refunds"] == []
+    app.publication = publication()
+    owed = [payment_events.DiscrepancyRefundOwed.FromString(e.data) for e in app.publication.page(app, 1, 100)
+            if e.type == "motcua.payment.events.v1.DiscrepancyRefundOwed"]
+    assert [(o.discrepancy_id, o.reference, o.amount_vnd, o.invoice_id) for o in owed] == [
+        (found, "FT104", 9_000, str(invoice["id"])), (line, "T9", 5_000, "")]
+
+
+def test_other_decisions_owe_nothing(world):
+    app, clock, gateway = world
+    day, found = surplus_day(app, gateway)
+    app.resolve_discrepancy("k1", day, found, "written_off", "Đã xử lý", LEADER)
+    assert "Reconciliation.RefundOwed" not in names(app)

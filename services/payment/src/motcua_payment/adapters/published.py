@@ -39,6 +39,10 @@ def publication() -> Publication:
         Reconciliation.DiscrepancyResolved: lambda e: pb.DiscrepancyResolved(
             day=e.day.isoformat(), discrepancy_id=e.discrepancy_id, decision=e.decision, note=e.note,
             resolved_at=timestamp(e.resolved_at)),
+        Reconciliation.RefundOwed: lambda e: pb.DiscrepancyRefundOwed(
+            day=e.day.isoformat(), discrepancy_id=e.discrepancy_id, kind=e.kind, reference=e.reference,
+            order_id=e.order_id, invoice_id=e.invoice_id, amount_vnd=int(e.amount_vnd), reason=e.reason,
+            owed_at=timestamp(e.owed_at)),
         DossierRead.Recorded: map_dossier_read,
         AccessDenied.Recorded: map_access_denied,
     })

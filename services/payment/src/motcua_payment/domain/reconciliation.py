@@ -169,6 +169,13 @@ class Reconciliation(MotcuaAggregate):
                                                    f"by {discrepancy['resolved_by']}")
         self._discrepancy_resolved(day=self.day, discrepancy_id=found, decision=decision, note=note, resolved_by=resolved_by,
                                    resolved_at=at)
+        amount = owed_to_payer(discrepancy)
+        if decision == REFUND_TO_PAYER and amount > 0:
+            # money that reached the province's accounts and paid nothing goes back: an obligation
+            # recorded (and published) with the decision, never a silent change of an invoice
+            self._refund_owed(day=self.day, discrepancy_id=found, kind=discrepancy["kind"],
+                              reference=discrepancy["reference"], order_id=discrepancy["order_id"],
+                              invoice_id=discrepancy["invoice_id"], amount_vnd=amount, reason=note, owed_at=at)
         return True
 
     @event("DiscrepancyResolved")
@@ -176,6 +183,28 @@ class Reconciliation(MotcuaAggregate):
                               resolved_at: datetime) -> None:
         self.discrepancies[discrepancy_id].update(decision=decision, note=note, resolved_by=resolved_by,
                                                   resolved_at=resolved_at)
+
+
+    @event("RefundOwed")
+    def _refund_owed(self, day: date, discrepancy_id: str, kind: str, reference: str, order_id: str, invoice_id: str,
+                     amount_vnd: int, reason: str, owed_at: datetime) -> None:
+        self.refunds_owed[discrepancy_id] = amount_vnd
+
+    @property
+    def refunds_owed(self) -> dict[str, int]:
+        """Discrepancy id -> the đồng owed back to the payer by an official's `refund_to_payer`."""
+        if "_refunds_owed" not in self.__dict__:
+            self._refunds_owed: dict[str, int] = {}
+        return self._refunds_owed
+
+
+#: what paid nothing here although the money reached the province: a held bank credit, a statement surplus
+HELD_MONEY = (SURPLUS, CREDIT_UNKNOWN_BILL, CREDIT_AMOUNT_MISMATCH, CREDIT_ALREADY_PAID, CREDIT_INVOICE_CANCELLED)
+
+
+def owed_to_payer(discrepancy: dict) -> int:
+    """What goes back to the payer when an official decides `refund_to_payer` (0: no money is held)."""
+    return int(discrepancy["statement_amount_vnd"]) if discrepancy["kind"] in HELD_MONEY else 0
 
 
 class BankCredit(MotcuaAggregate):
