@@ -18,7 +18,7 @@ from motcua_payment.adapters.read_model import (GatewayLedgerTable, InvoiceSumma
                                                 PostgresInvoiceSummaries)
 from motcua_payment.application import PaymentApplication
 from motcua_payment.domain.vietqr import Beneficiary
-from motcua_payment.policies import IntakePolicies
+from motcua_payment.policies import IntakePolicies, WorkflowPolicies
 
 SERVICE = "payment"
 
@@ -61,6 +61,13 @@ def bootstrap(settings: Settings | None = None) -> PaymentApplication:
 def intake_follower(app: PaymentApplication, settings: Settings) -> UpstreamFollower:
     fees = load_fee_book(Path(settings.data_dir) / "fees.yaml")
     return UpstreamFollower(app, "intake", IntakePolicies(settings.province, fees), clock=app.clock,
+                            province=settings.province)
+
+
+def workflow_follower(app: PaymentApplication, settings: Settings) -> UpstreamFollower:
+    """workflow's CaseStopped (a dossier refused during processing) ends its invoice."""
+    fees = load_fee_book(Path(settings.data_dir) / "fees.yaml")
+    return UpstreamFollower(app, "workflow", WorkflowPolicies(settings.province, fees), clock=app.clock,
                             province=settings.province)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from motcua.intake.events.v1 import events_pb2 as intake_events
+from motcua.workflow.events.v1 import events_pb2 as workflow_events
 from motcua_common.events.consumer import UnitOfWork
 from motcua_common.events.published import PublishedEvent, to_datetime
 from motcua_common.observability.logs import bound, get_logger
@@ -57,21 +58,51 @@ class IntakePolicies:
         else:
             ended = event.message(intake_events.DossierRefused)
             ending, at, reason = "refused", to_datetime(ended.refused_at), "Hồ sơ bị từ chối tiếp nhận"
-        invoice = work.get(Invoice.id_for(self.province, UUID(ended.dossier_id)))
-        if invoice is None or invoice.status == CANCELLED:
+        end_invoice(self.province, self.fees, work, UUID(ended.dossier_id), ending, at, reason, event)
+
+
+def end_invoice(province: str, fees: FeeBook, work: UnitOfWork, dossier_id: UUID, ending: str, at, reason: str,  # type: ignore[no-untyped-def]
+                event: PublishedEvent) -> None:
+    """A dossier ended without a result: its invoice is cancelled while unpaid; once paid, refunded by its
+    procedure's `refund_on` rule for `ending` (fees.yaml) of the schedule it was charged by, keyed by the
+    upstream event so a replayed page cannot refund twice."""
+    invoice = work.get(Invoice.id_for(province, dossier_id))
+    if invoice is None or invoice.status == CANCELLED:
+        return
+    with bound(dossier_code=invoice.dossier_code):
+        if invoice.payment is None:
+            invoice.cancel(reason)
+            work.add(invoice)
+            log.info("invoice_cancelled", ending=ending, upstream_position=event.position)
             return
-        with bound(dossier_code=invoice.dossier_code):
-            if invoice.payment is None:
-                invoice.cancel(reason)
-                work.add(invoice)
-                log.info("invoice_cancelled", ending=ending, upstream_position=event.position)
-                return
-            schedule = self.fees.schedule_on(invoice.procedure_code, invoice.received_on)
-            rule = schedule.refund_rule(ending) if schedule is not None else REFUND_FULL
-            amount = min(refund_due(rule, invoice.lines), invoice.refundable_vnd)
-            if amount > 0:
-                # the key is the upstream event: a replayed page cannot refund twice
-                invoice.refund(f"{ending}:{event.id}"[:128], amount, f"{reason} (hoàn theo quy định: {rule})", at)
-                work.add(invoice)
-            log.info("invoice_refunded_on_ending", ending=ending, rule=rule, amount_vnd=amount,
-                     upstream_position=event.position)
+        schedule = fees.schedule_on(invoice.procedure_code, invoice.received_on)
+        rule = schedule.refund_rule(ending) if schedule is not None else REFUND_FULL
+        amount = min(refund_due(rule, invoice.lines), invoice.refundable_vnd)
+        if amount > 0:
+            invoice.refund(f"{ending}:{event.id}"[:128], amount, f"{reason} (hoàn theo quy định: {rule})", at)
+            work.add(invoice)
+        log.info("invoice_refunded_on_ending", ending=ending, rule=rule, amount_vnd=amount,
+                 upstream_position=event.position)
+
+
+STOPPED = workflow_events.CaseStopped.DESCRIPTOR.full_name
+
+
+class WorkflowPolicies:
+    """A dossier refused during processing (workflow's CaseStopped with end_reason "stopped") ends its
+    invoice as intake's DossierRefused does: cancelled while unpaid, refunded by the procedure's
+    `refund_on` rule for "refused" once paid. A withdrawn case ("withdrawn") is left to intake's
+    DossierWithdrawn, which payment follows already (one ending, one refund)."""
+
+    handles = frozenset({STOPPED})
+
+    def __init__(self, province: str, fees: FeeBook) -> None:
+        self.province = province
+        self.fees = fees
+
+    def __call__(self, event: PublishedEvent, work: UnitOfWork) -> None:
+        stopped = event.message(workflow_events.CaseStopped)
+        if stopped.end_reason != "stopped" or not event.dossier_id:
+            return
+        end_invoice(self.province, self.fees, work, UUID(str(event.dossier_id)), "refused",
+                    to_datetime(stopped.stopped_at), "Hồ sơ bị từ chối trong quá trình giải quyết", event)

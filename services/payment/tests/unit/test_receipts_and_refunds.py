@@ -15,6 +15,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from motcua.intake.events.v1 import events_pb2 as intake_events
+from motcua.workflow.events.v1 import events_pb2 as workflow_events
 from motcua.payment.events.v1 import events_pb2 as payment_events
 from motcua_common.config.clock import FixedClock
 from motcua_common.errors import InvalidArgument, NotFound, RuleViolated
@@ -31,7 +32,7 @@ from motcua_payment.domain.fees import (FeeBook, FeeItem, FeeSchedule, ReceiptTe
                                         refund_due)
 from motcua_payment.domain.invoice import GATEWAY, ONLINE_FLAG_NATIONAL, GatewayResult, Invoice
 from motcua_payment.domain.receipts import ReceiptSeries
-from motcua_payment.policies import IntakePolicies
+from motcua_payment.policies import IntakePolicies, WorkflowPolicies
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 DESK = Actor(kind="official", subject="canbo01", role="one_stop_officer", unit="000.31.01.H45")
@@ -407,3 +408,48 @@ def test_the_revenue_spreadsheet_has_a_row_per_unit_and_item_and_the_totals_as_n
     assert rows[4][1:] == ("Phí", "PHI_TRA_CUU", "Phí tra cứu", 2, 16_000)
     assert [(r[3], r[5]) for r in rows[5:]] == [("Tổng phí", 16_000), ("Tổng lệ phí", 15_000), ("Tổng thu", 31_000),
                                                 ("Đã hoàn trả", 5_000)]
+
+
+# -- a dossier refused during processing (workflow's CaseStopped) ------------------------------------
+def case_stopped(dossier_id: UUID, end_reason: str = "stopped", position: int = 7) -> PublishedEvent:
+    message = workflow_events.CaseStopped(reason="Không đủ điều kiện", stopped_at=timestamp(NOW),
+                                          classification="ON_TIME", national_status=8, end_reason=end_reason)
+    return PublishedEvent("workflow", f"workflow:{dossier_id}:{position}", "motcua/test/workflow",
+                          message.DESCRIPTOR.full_name, NOW, str(dossier_id), position, position - 1, {}, "", "",
+                          "", "", NOW, message.SerializeToString())
+
+
+def apply_workflow(app: PaymentApplication, event: PublishedEvent) -> None:
+    work = UnitOfWork(app)
+    with command_context(CommandContext(actor=Actor.system("payment.consumer"), province="test", clock=app.clock)), \
+            concerning(UUID(event.subject), causation_id=event.ref, dossier_code=event.dossier_code):
+        WorkflowPolicies("test", BOOK)(event, work)
+    app.record(*work.aggregates)
+
+
+def test_a_case_stopped_during_processing_cancels_its_unpaid_invoice(app):
+    dossier_id = issued(app)
+    apply_workflow(app, case_stopped(dossier_id))
+    assert app.invoice_for_dossier(dossier_id)["status"] == "cancelled"
+
+
+def test_a_case_stopped_during_processing_refunds_a_paid_invoice_by_its_refused_rule_once(app):
+    none, default = issued(app, "2.000884"), issued(app, "2.000635")
+    pay_cash(app, none)
+    pay_cash(app, default)
+    stored = len(own_log(app))
+    apply_workflow(app, case_stopped(none))
+    assert len(own_log(app)) == stored  # the signature procedure refunds nothing when refused
+    event = case_stopped(default)
+    apply_workflow(app, event)
+    apply_workflow(app, event)  # a redelivery: the refund's key is the upstream event
+    invoice = app.invoice_for_dossier(default)
+    assert invoice["refunded_vnd"] == 13_000 and len(invoice["refunds"]) == 1  # no refused rule: in full
+
+
+def test_a_withdrawn_case_is_left_to_intakes_dossier_withdrawn(app):
+    dossier_id = issued(app)
+    pay_cash(app, dossier_id)
+    stored = len(own_log(app))
+    apply_workflow(app, case_stopped(dossier_id, end_reason="withdrawn"))
+    assert len(own_log(app)) == stored

@@ -9,12 +9,13 @@ from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS,
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
-    from motcua_payment.bootstrap import bootstrap, intake_follower
+    from motcua_payment.bootstrap import bootstrap, intake_follower, workflow_follower
 
     from motcua_payment.scheduler import ReconciliationSchedule
 
     app = bootstrap(settings)
-    parts = AppAndFollowers(app, {"intake": intake_follower(app, settings)})
+    parts = AppAndFollowers(app, {"intake": intake_follower(app, settings),
+                                 "workflow": workflow_follower(app, settings)})
     parts.schedule = ReconciliationSchedule()  # type: ignore[attr-defined]
     return parts
 
@@ -23,6 +24,7 @@ class PaymentService(AuditEndpoints, ConsumerHealth):
     name = "payment"
     parts = Built(_app_and_follower)
     intake = RpcProxy("intake")
+    workflow = RpcProxy("workflow")
 
     @property
     def audited_app(self):  # type: ignore[no-untyped-def]
@@ -43,7 +45,8 @@ class PaymentService(AuditEndpoints, ConsumerHealth):
 
     @rpc
     def tracked_position(self, upstream: str) -> int:
-        return self.parts.followers["intake"].position() if upstream == "intake" else 0
+        follower = self.parts.followers.get(upstream)
+        return follower.position() if follower is not None else 0
 
     @timer(interval=5.0, eager=True)
     def sweep_and_reconcile(self) -> None:
@@ -51,3 +54,13 @@ class PaymentService(AuditEndpoints, ConsumerHealth):
         ask the gateway about payments still awaited 15 minutes after they started; once a day
         reconcile the day before against the gateway's statement file."""
         self.parts.schedule.run(self.parts.app)
+
+    @published_event_handler("workflow", ALL_EVENTS)
+    def on_workflow_event(self, notification: dict) -> None:
+        self.parts.followers["workflow"].on_push(notification,
+                                                 read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
+
+    @timer(interval=2.0, eager=True)
+    def poll_workflow(self) -> None:
+        self.parts.followers["workflow"].catch_up(read_page=bounded(self.workflow.read_notifications,
+                                                                    PULL_TIMEOUT_SECONDS))
