@@ -235,8 +235,13 @@ class PaymentApplication(MotcuaApplication):
         """A verified gateway callback: one payment however often, late or out of order it comes."""
         invoice_id = self.invoice_id_for_order(result.order_id)
         if result.succeeded:
-            return self._change(invoice_id, actor, lambda invoice: invoice.pay(
-                GATEWAY, result.amount_vnd, result.transaction_no, result.paid_at, result.online_flag))
+            try:
+                return self._change(invoice_id, actor, lambda invoice: invoice.pay(
+                    GATEWAY, result.amount_vnd, result.transaction_no, result.paid_at, result.online_flag))
+            except RuleViolated as refused:
+                if refused.reason != "ALREADY_PAID":
+                    raise
+                return self._hold_double_payment(invoice_id, result, actor)
         return self._change(invoice_id, actor, lambda invoice: invoice.fail(
             result.transaction_no, result.error_code, result.paid_at))
 
@@ -517,6 +522,30 @@ class PaymentApplication(MotcuaApplication):
             invoice.pay(BANK_TRANSFER, credited, discrepancy["reference"], paid_at, ONLINE_FLAG_LOCAL)
             series = self._receipt_for(invoice, actor)
         return [invoice, *series]
+
+    def _hold_double_payment(self, invoice_id: UUID, result: GatewayResult, actor: Actor) -> dict:
+        """A second, different successful gateway payment of a paid invoice: held for an official as a
+        `double_payment` discrepancy of the day it was paid (never a second payment, never lost); the
+        invoice's view with `held` naming the discrepancy. Told again, nothing new is held."""
+        day = result.paid_at.astimezone(VIETNAM_TZ).date()
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
+            invoice = self.get_existing(invoice_id, "invoice_id", "invoice")
+            with command_context(replace(self._context(actor), correlation_id=invoice.dossier_id,
+                                         dossier_code=invoice.dossier_code)):
+                reconciliation = self._reconciliation(day)
+                found = reconciliation.hold_double_payment(result.transaction_no, invoice.order_id, result.amount_vnd,
+                                                           invoice.total_vnd, str(invoice.id), self.clock.now())
+            if reconciliation.pending_events:
+                try:
+                    self.record(reconciliation)
+                except IntegrityError:
+                    continue
+                _log.warning("double_payment_held", order_id=invoice.order_id, discrepancy=found,
+                             amount_vnd=result.amount_vnd)
+            return invoice_view(invoice) | {"held": found}
+        raise Conflict("the day's reconciliation kept changing meanwhile: the gateway will tell it again")
 
     def _discrepancy(self, reconciliation_id: UUID, day: date, discrepancy_id: str) -> dict:
         reconciliation = self.get_existing(reconciliation_id, "day", "reconciliation")

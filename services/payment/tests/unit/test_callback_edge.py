@@ -11,6 +11,7 @@ import pytest
 from motcua_common.config.clock import FixedClock
 from motcua_common.events.context import Actor
 from motcua_common.events.in_memory import in_memory_env, own_log
+from motcua_common.province.working_calendar import VIETNAM_TZ
 
 from motcua_payment.adapters.paygov import PayGovConfig, answer, callback_checksum, format_pay_date
 from motcua_payment.application import PaymentApplication
@@ -95,3 +96,17 @@ def test_a_payment_told_for_a_withdrawn_dossiers_cancelled_invoice_is_answered_f
     reply = paygov_callback(app, callback(invoice))
     assert json.loads(reply.body) == answer(False, "INVOICE_CANCELLED")
     assert events(app) == before
+
+
+def test_a_second_different_successful_callback_is_held_as_a_double_payment_and_acknowledged(app):
+    invoice = issue(app)
+    paygov_callback(app, callback(invoice))
+    second = callback(invoice, transactionNo="SBX0002")
+    second = json.dumps(json.loads(second) | {"checksum": callback_checksum(
+        SECRET, {k: v for k, v in json.loads(second).items() if k != "checksum"})}).encode()
+    replies = [paygov_callback(app, second) for _ in range(2)]
+    assert [(r.status, json.loads(r.body)) for r in replies] == [(200, answer(True))] * 2  # the gateway stops retrying
+    assert events(app).count("Invoice.Paid") == 1 and events(app).count("Reconciliation.DiscrepancyFound") == 1
+    day = NOW.astimezone(VIETNAM_TZ).date()
+    [held] = app.list_discrepancies(day, day)
+    assert (held["kind"], held["reference"]) == ("double_payment", "SBX0002")

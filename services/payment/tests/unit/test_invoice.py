@@ -9,6 +9,8 @@ from uuid import uuid4
 
 import pytest
 
+from motcua_common.province.working_calendar import VIETNAM_TZ
+
 from motcua_common.config.clock import FixedClock
 from motcua_common.errors import InvalidArgument, NotFound, RuleViolated
 from motcua_common.events.context import Actor
@@ -153,12 +155,18 @@ def test_a_wrong_amount_is_refused_and_stores_nothing(app, amount):
     assert refused.value.reason == "WRONG_AMOUNT" and stored(app) == before
 
 
-def test_a_second_different_payment_is_refused_not_recorded(app):
+def test_a_second_different_payment_is_held_as_a_double_payment_not_recorded_as_paid(app):
     invoice = issue(app)
     app.pay_cash(invoice["id"], 10_000, "BL-1", OFFICIAL)
-    with pytest.raises(RuleViolated) as refused:
-        app.record_gateway_result(callback(invoice), GATEWAY)
-    assert refused.value.reason == "ALREADY_PAID" and stored(app).count("Invoice.Paid") == 1
+    held = app.record_gateway_result(callback(invoice), GATEWAY)
+    again = app.record_gateway_result(callback(invoice), GATEWAY)
+    assert held["held"] == again["held"] == f"double_payment:{callback(invoice).transaction_no}"
+    assert stored(app).count("Invoice.Paid") == 1 and app.get_invoice(invoice["id"])["payment"]["reference"] == "BL-1"
+    assert stored(app).count("Reconciliation.DiscrepancyFound") == 1
+    day = NOW.astimezone(VIETNAM_TZ).date()
+    [found] = app.list_discrepancies(day, day)
+    assert (found["kind"], found["statement_amount_vnd"], found["invoice_id"]) == ("double_payment", 10_000,
+                                                                                   str(invoice["id"]))
 
 
 def test_an_unknown_order_is_not_found_naming_the_field(app):

@@ -573,3 +573,17 @@ def test_other_decisions_owe_nothing(world):
     day, found = surplus_day(app, gateway)
     app.resolve_discrepancy("k1", day, found, "written_off", "Đã xử lý", LEADER)
     assert "Reconciliation.RefundOwed" not in names(app)
+
+
+def test_a_double_payment_held_from_the_gateway_is_not_also_a_surplus_of_the_statement(world):
+    app, clock, gateway = world
+    invoice = paid_through_gateway(app, gateway, "T1")
+    second = verify_callback(GATEWAY_CONFIG, gateway.pays(invoice, "T2"), NOW)
+    held = app.record_gateway_result(second, Actor.system("test"))
+    day = NOW.astimezone(VIETNAM_TZ).date()
+    gateway.statements[day] = [line(invoice, "T1"), line(invoice, "T2")]
+    clock._now = NOW + timedelta(days=1)  # type: ignore[attr-defined]
+    app.reconcile_day(day, LEADER)
+    assert [d["discrepancy_id"] for d in app.list_discrepancies(day, day)] == [held["held"]]
+    app.resolve_discrepancy("k1", day, held["held"], "refund_to_payer", "Hoàn khoản nộp trùng", LEADER)
+    assert names(app).count("Reconciliation.RefundOwed") == 1

@@ -31,8 +31,9 @@ CREDIT_UNKNOWN_BILL = "credit_unknown_bill"  # a bank credit whose bill number n
 CREDIT_AMOUNT_MISMATCH = "credit_amount_mismatch"  # a bank credit of another amount than the invoice's
 CREDIT_ALREADY_PAID = "credit_already_paid"  # a bank credit for an invoice paid otherwise (a double payment)
 CREDIT_INVOICE_CANCELLED = "credit_invoice_cancelled"  # a bank credit for a cancelled invoice
+DOUBLE_PAYMENT = "double_payment"  # a second, different successful gateway payment of a paid invoice
 KINDS = (MISSING, SURPLUS, AMOUNT_MISMATCH, ORDER_MISMATCH, CREDIT_UNKNOWN_BILL, CREDIT_AMOUNT_MISMATCH,
-         CREDIT_ALREADY_PAID, CREDIT_INVOICE_CANCELLED)
+         CREDIT_ALREADY_PAID, CREDIT_INVOICE_CANCELLED, DOUBLE_PAYMENT)
 # What an official decided
 ACCEPTED = "accepted"  # explained; the record stands as it is
 REFUND_TO_PAYER = "refund_to_payer"  # the money goes back to the payer (outside this record)
@@ -111,6 +112,8 @@ class Reconciliation(MotcuaAggregate):
                         self._line_matched(transaction_no=number, order_id=line.order_id, amount_vnd=line.amount_vnd)
                     continue
                 kind = AMOUNT_MISMATCH if line.amount_vnd != payment.amount_vnd else ORDER_MISMATCH
+            elif payment is None and discrepancy_id(DOUBLE_PAYMENT, number) in self.discrepancies:
+                continue  # held already as a double payment (the gateway told it): not a surplus besides
             else:
                 kind = MISSING if payment is not None else SURPLUS
             self._find(kind, number, order_id=(payment or line).order_id,  # type: ignore[union-attr]
@@ -132,6 +135,14 @@ class Reconciliation(MotcuaAggregate):
         self._find(kind, bank_reference, order_id=bill_number, statement_amount_vnd=credited_vnd,
                    recorded_amount_vnd=invoice_total_vnd, invoice_id=invoice_id, found_at=at)
         return discrepancy_id(kind, bank_reference)
+
+    def hold_double_payment(self, transaction_no: str, order_id: str, amount_vnd: int, invoice_total_vnd: int,
+                            invoice_id: str, at: datetime) -> str:
+        """Hold a second, different successful gateway payment of a paid invoice for an official (the
+        money reached the province and paid nothing); the discrepancy's id (held once however often told)."""
+        self._find(DOUBLE_PAYMENT, transaction_no, order_id=order_id, statement_amount_vnd=amount_vnd,
+                   recorded_amount_vnd=invoice_total_vnd, invoice_id=invoice_id, found_at=at)
+        return discrepancy_id(DOUBLE_PAYMENT, transaction_no)
 
     def _find(self, kind: str, reference: str, *, order_id: str, statement_amount_vnd: int, recorded_amount_vnd: int,
               invoice_id: str, found_at: datetime) -> None:
@@ -199,7 +210,8 @@ class Reconciliation(MotcuaAggregate):
 
 
 #: what paid nothing here although the money reached the province: a held bank credit, a statement surplus
-HELD_MONEY = (SURPLUS, CREDIT_UNKNOWN_BILL, CREDIT_AMOUNT_MISMATCH, CREDIT_ALREADY_PAID, CREDIT_INVOICE_CANCELLED)
+HELD_MONEY = (SURPLUS, CREDIT_UNKNOWN_BILL, CREDIT_AMOUNT_MISMATCH, CREDIT_ALREADY_PAID, CREDIT_INVOICE_CANCELLED,
+              DOUBLE_PAYMENT)
 
 
 def owed_to_payer(discrepancy: dict) -> int:
