@@ -21,7 +21,7 @@ EXPORTED = {"rpc_server_duration_milliseconds_count", "rpc_server_duration_milli
             "motcua_relay_backlog", "motcua_relay_published_total", "motcua_consumer_lag",
             "motcua_consumer_stuck_position", "motcua_consumer_stuck_since", "motcua_events_appended_total", "motcua_cases_overdue",
             "motcua_notification_messages_total", "motcua_notification_retries_total",
-            "motcua_notification_give_ups_total"}
+            "motcua_notification_give_ups_total", "motcua_payment_callbacks_total", "motcua_payment_bank_credits_total"}
 METRIC = re.compile(r"\b(rpc_server_[a-z_]+|motcua_[a-z_]+)\b")
 
 

@@ -110,3 +110,66 @@ def test_a_second_different_successful_callback_is_held_as_a_double_payment_and_
     day = NOW.astimezone(VIETNAM_TZ).date()
     [held] = app.list_discrepancies(day, day)
     assert (held["kind"], held["reference"]) == ("double_payment", "SBX0002")
+
+
+METRICS_SCRIPT = """
+import json, sys, urllib.request
+from datetime import datetime, timezone, date
+from uuid import uuid4
+from motcua_common.config.clock import FixedClock
+from motcua_common.events.context import Actor
+from motcua_common.events.in_memory import in_memory_env
+from motcua_common.observability.logs import configure
+from motcua_payment.adapters import bank
+from motcua_payment.adapters.paygov import PayGovConfig, callback_checksum, format_pay_date
+from motcua_payment.application import PaymentApplication
+from motcua_payment.domain.fees import FeeBook, FeeItem, FeeSchedule
+from motcua_payment.entrypoints.callback import bank_credit, paygov_callback
+
+configure(service="payment", process="callback")  # as the edge's main(): metrics on MOTCUA_METRICS_PORT
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+book = FeeBook([FeeSchedule("2.000884", "C", date(2017, 1, 1), "before_processing", "X",
+                            (FeeItem("LE_PHI", "le_phi", "L", 10_000, "TT"),))], [])
+app = PaymentApplication(env=in_memory_env(), province="test", clock=FixedClock(NOW),
+                         gateway=PayGovConfig("http://gateway.invalid/pay", "P", "A", "s"),
+                         bank=bank.BankConfig("001", "b"))
+invoice = app.issue_invoice(uuid4(), "X-1", book.charge("2.000884", "online", NOW), Actor.system("t"))
+def signed(number, secret="s"):
+    fields = {"orderId": invoice["order_id"], "amount": "10000", "errorCode": "00", "transactionNo": number,
+              "payDate": format_pay_date(NOW), "requestCode": invoice["order_id"], "orderInfo": "L", "paygate": "S",
+              "type": "1", "transactionCode": "TC"}
+    fields["checksum"] = callback_checksum(secret, fields)
+    return json.dumps(fields).encode()
+paygov_callback(app, signed("T1"))
+paygov_callback(app, signed("T2"))
+for _ in range(3):
+    paygov_callback(app, signed("T3", secret="forged"))
+bank_credit(app, b"not json")
+print(urllib.request.urlopen("http://127.0.0.1:%d/metrics" % int(sys.argv[1]), timeout=10).read().decode())
+"""
+
+
+def test_the_edge_counts_callbacks_and_bank_credits_by_outcome_on_its_metrics_port(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = tmp_path / "metrics.py"
+    script.write_text(METRICS_SCRIPT)
+    result = subprocess.run([sys.executable, str(script), str(port)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "MOTCUA_METRICS_PORT": str(port)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("motcua_payment_")]
+
+    def value(prefix: str, *labels: str) -> float:
+        [line] = [line for line in lines if line.startswith(prefix) and all(label in line for label in labels)]
+        return float(line.rsplit(" ", 1)[1])
+
+    assert value("motcua_payment_callbacks_total", 'outcome="recorded"', 'reason="PAID"') == 1
+    assert value("motcua_payment_callbacks_total", 'outcome="held"', 'reason="DOUBLE_PAYMENT"') == 1
+    assert value("motcua_payment_callbacks_total", 'outcome="refused"', 'reason="BAD_CHECKSUM"') == 3
+    assert value("motcua_payment_bank_credits_total", 'outcome="refused"') == 1

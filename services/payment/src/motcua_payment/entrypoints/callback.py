@@ -14,6 +14,7 @@ from motcua_common.edge.http_callbacks import Reply, make_server, serve_until_si
 from motcua_common.errors import MotcuaError, NotFound, RuleViolated
 from motcua_common.events.context import Actor
 from motcua_common.observability.logs import configure, get_logger
+from motcua_common.observability.telemetry import meter
 
 from motcua_payment.adapters.bank import BAD_SIGNATURE, CreditRefused, verify_credit
 from motcua_payment.adapters.bank import answer as bank_answer
@@ -38,28 +39,37 @@ def paygov_callback(app: PaymentApplication, body: bytes) -> Reply:
         fields = None
     if not isinstance(fields, dict):
         log.warning("paygov_callback_refused", reason="MALFORMED_BODY")
+        _callbacks.add(1, {"outcome": "refused", "reason": "MALFORMED_BODY"})
         return Reply.json(answer(False, "MALFORMED_BODY"), 400)
     if app.gateway is None:
         log.warning("paygov_callback_refused", reason="GATEWAY_NOT_CONFIGURED")
+        _callbacks.add(1, {"outcome": "refused", "reason": "GATEWAY_NOT_CONFIGURED"})
         return Reply.json(answer(False, "GATEWAY_NOT_CONFIGURED"))
     try:
         result = verify_callback(app.gateway, fields, app.clock.now())
     except CallbackRefused as refused:
         log.warning("paygov_callback_refused", reason=refused.reason, field=refused.field)
+        _callbacks.add(1, {"outcome": "refused", "reason": refused.reason})
         return Reply.json(answer(False, refused.reason))
     try:
         view = app.record_gateway_result(result, GATEWAY_ACTOR)
     except NotFound:
         log.warning("paygov_callback_refused", reason="UNKNOWN_ORDER", order_id=result.order_id)
+        _callbacks.add(1, {"outcome": "refused", "reason": "UNKNOWN_ORDER"})
         return Reply.json(answer(False, "UNKNOWN_ORDER"))
     except RuleViolated as refused:
         log.warning("paygov_callback_refused", reason=refused.reason, order_id=result.order_id)
+        _callbacks.add(1, {"outcome": "refused", "reason": refused.reason})
         return Reply.json(answer(False, refused.reason))
     except MotcuaError as refused:
         log.warning("paygov_callback_refused", reason=type(refused).__name__, order_id=result.order_id)
+        _callbacks.add(1, {"outcome": "refused", "reason": type(refused).__name__})
         return Reply.json(answer(False, type(refused).__name__))
     log.info("paygov_callback_recorded", order_id=result.order_id, succeeded=result.succeeded,
-             dossier_code=view["dossier_code"], status=view["status"])
+             dossier_code=view["dossier_code"], status=view["status"], held=view.get("held", ""))
+    # held: a double payment kept for an official (answered SUCCESSFUL so the gateway stops retrying)
+    _callbacks.add(1, {"outcome": "held" if view.get("held") else "recorded",
+                       "reason": "DOUBLE_PAYMENT" if view.get("held") else ("PAID" if result.succeeded else "FAILED")})
     return Reply.json(answer(True))
 
 
@@ -102,20 +112,33 @@ def bank_credit(app: PaymentApplication, body: bytes) -> Reply:
     Refusals answer 401 (signature) or 400 (anything else), logged by reason and field only."""
     if app.bank is None:
         log.warning("bank_credit_refused", reason="BANK_NOT_CONFIGURED")
+        _bank_credits.add(1, {"outcome": "refused", "reason": "BANK_NOT_CONFIGURED"})
         return Reply.json(bank_answer(False, "BANK_NOT_CONFIGURED"), 503)
     try:
         notice = verify_credit(app.bank, body, app.clock.now())
     except CreditRefused as refused:
         log.warning("bank_credit_refused", reason=refused.reason, field=refused.field)
+        _bank_credits.add(1, {"outcome": "refused", "reason": refused.reason})
         return Reply.json(bank_answer(False, refused.reason), 401 if refused.reason == BAD_SIGNATURE else 400)
     try:
         outcome = app.record_bank_credit(notice, BANK_ACTOR)
     except MotcuaError as failed:  # a race lost three times, or a reference the invoice cannot hold
         log.warning("bank_credit_not_recorded", reason=type(failed).__name__, reference=notice.reference)
+        _bank_credits.add(1, {"outcome": "not_recorded", "reason": type(failed).__name__})
         return Reply.json(bank_answer(False, type(failed).__name__), 409)
     log.info("bank_credit_recorded", reference=notice.reference, outcome=outcome["outcome"],
              discrepancy=outcome["discrepancy_id"])
+    _bank_credits.add(1, {"outcome": outcome["outcome"],
+                          "reason": outcome["discrepancy_id"].split(":", 1)[0] if outcome["discrepancy_id"] else ""})
     return Reply.json(bank_answer(True, outcome["outcome"]))
+
+
+# The edge's Prometheus metrics (served on MOTCUA_METRICS_PORT, as every process's: configure() sets it up).
+# reason is a closed set (the verifier's and the invoice's refusal codes, the discrepancy kinds), never a field.
+_callbacks = meter().create_counter(
+    "motcua.payment.callbacks", description="gateway callbacks answered, by outcome (recorded, held, refused) and reason")
+_bank_credits = meter().create_counter(
+    "motcua.payment.bank_credits", description="bank credit notifications, by outcome (paid, held, refused) and reason")
 
 
 if __name__ == "__main__":
