@@ -198,3 +198,31 @@ def test_a_withdrawn_dossiers_invoice_is_cancelled_unpaid_and_refunded_paid(inta
             idempotency_key=uuid.uuid4().hex, dossier_id=unpaid.id, expected_version=cancelled.version,
             amount_vnd=10_000, receipt_number="QUAY-04"))
     assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_a_dossier_refused_during_processing_has_its_invoice_cancelled_unpaid_and_refunded_paid(intake, workflow,
+                                                                                                 as_user):
+    """workflow's CaseStopped (end_reason "stopped") is followed by payment's worker (fees.yaml: refused: full)."""
+    from motcua.workflow.v1 import workflow_pb2 as wpb
+
+    from e2e_testkit import wait_for_case
+
+    payment = as_user("canbo01", "payment")
+    unpaid = intake.SubmitDossier(submit_request(procedure_code=SIGNATURE)).dossier
+    paid = intake.SubmitDossier(submit_request(procedure_code=SIGNATURE)).dossier
+    wait_until(lambda: invoice_of(payment, unpaid.id), 20, "the first invoice")
+    invoice = wait_until(lambda: invoice_of(payment, paid.id), 20, "the second invoice")
+    payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
+        idempotency_key=uuid.uuid4().hex, dossier_id=paid.id, expected_version=invoice.version,
+        amount_vnd=10_000, receipt_number="QUAY-05"))
+    for dossier in (unpaid, paid):
+        case = wait_for_case(workflow, dossier.id)
+        workflow.StopProcessing(wpb.StopProcessingRequest(idempotency_key=uuid.uuid4().hex, case_id=case.id,
+                                                          expected_version=case.version,
+                                                          reason="Hồ sơ không đủ điều kiện giải quyết"))
+    cancelled = wait_until(lambda: (i := invoice_of(payment, unpaid.id)) and i.status == "cancelled" and i, 20,
+                           "the unpaid invoice to be cancelled")
+    assert cancelled.refunded_vnd == 0
+    refunded = wait_until(lambda: (i := invoice_of(payment, paid.id)) and i.refunded_vnd == 10_000 and i, 20,
+                          "the paid invoice to be refunded in full (fees.yaml: refused: full)")
+    assert refunded.status == "paid"
