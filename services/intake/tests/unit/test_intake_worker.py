@@ -71,7 +71,7 @@ def test_a_workflow_event_goes_to_workflows_follower_which_pulls_through_workflo
 
 
 def test_the_poll_catches_up_through_workflows_rpc(service, follower):
-    service.poll_workflow()
+    service.poll_upstreams()
     assert follower.pulled == [[{"id": 1}]]
 
 
@@ -157,7 +157,8 @@ def test_a_payment_event_goes_to_payments_follower_which_pulls_through_payments_
     service = worker_factory(IntakeService, parts=AppAndFollowers(app, followers))
     service.payment.read_notifications.return_value = [{"id": 8}]
     service.on_payment_event({"id": 8})
-    service.poll_payment()
     assert followers["payment"].pushed == [{"id": 8}] and followers["workflow"].pushed == []
-    assert followers["payment"].pulled == [[{"id": 8}], [{"id": 8}]]
+    service.poll_upstreams()  # each follower pulls through its own upstream's RPC
+    assert followers["payment"].pulled == [[{"id": 8}], [{"id": 8}]] and service.payment.read_notifications.call_count == 2
+    assert len(followers["workflow"].pulled) == 1 and service.workflow.read_notifications.call_count == 1
     assert service.tracked_position("payment") == 7

@@ -64,7 +64,7 @@ def test_read_notifications_serves_a_page_of_workflows_log(service, app):
 
 def test_an_intake_event_goes_to_intakes_follower_which_pulls_through_intakes_rpc(service, follower):
     service.on_intake_event({"id": 4})
-    service.poll_intake()
+    service.poll_upstreams()
     assert follower.pushed == [{"id": 4}]
     assert follower.pulled == [[{"id": 1}], [{"id": 1}]]
     assert service.intake.read_notifications.call_count == 2
@@ -79,9 +79,10 @@ def test_a_payment_event_goes_to_payments_follower_which_pulls_through_payments_
     service = worker_factory(WorkflowService, parts=workflow_parts(app, {"intake": intake, "payment": payment}))
     service.payment.read_notifications.return_value = [{"id": 2}]
     service.on_payment_event({"id": 8})
-    service.poll_payment()
-    assert payment.pushed == [{"id": 8}] and payment.pulled == [[{"id": 2}], [{"id": 2}]]
-    assert intake.pushed == [] and not service.intake.read_notifications.called
+    assert payment.pushed == [{"id": 8}] and intake.pushed == [] and not service.intake.read_notifications.called
+    service.poll_upstreams()  # each follower pulls through its own upstream's RPC
+    assert payment.pulled == [[{"id": 2}], [{"id": 2}]] and service.payment.read_notifications.call_count == 2
+    assert len(intake.pulled) == 1 and service.intake.read_notifications.call_count == 1
     assert (service.tracked_position("payment"), service.tracked_position("intake")) == (7, 5)
 
 

@@ -11,7 +11,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from motcua_common.config.settings import Settings
-from motcua_common.events.published import wire_from_amqp
+from motcua_common.events.published import wire_from_amqp, wire_position
 from motcua_common.audit.log import audit_signer, audit_trust
 
 
@@ -102,6 +102,46 @@ class ConsumerHealth:
         consumers = {name: follower.health() for name, follower in self.parts.followers.items()}  # type: ignore[attr-defined]
         stuck = any(c["status"] == "stuck" for c in consumers.values())
         return {"status": "NOT_SERVING" if stuck else "SERVING", "consumers": consumers}
+
+
+class FollowsUpstreams:
+    """Mixed into a worker that follows other services' logs (its `parts` is an AppAndFollowers keyed
+    by upstream, and it has an RpcProxy attribute named as each upstream): a push wakes the pull, a
+    timer completes it, and the worker serves its own log to its consumers. Each worker still declares
+    its `published_event_handler`s (which upstreams it hears from is part of its contract) and
+    forwards them to `_on_push`."""
+
+    #: True: a push only says up to where to pull (the consumer needs what a push lacks, e.g. the
+    #: audit record); False: the pushed event is applied when it is next
+    pull_on_push = False
+
+    def _read_page(self, upstream: str) -> Any:
+        if upstream == self.name:  # type: ignore[attr-defined]
+            return self.parts.app.read_notifications  # type: ignore[attr-defined]
+        return bounded(getattr(self, upstream).read_notifications, PULL_TIMEOUT_SECONDS)
+
+    def _on_push(self, upstream: str, notification: dict) -> None:
+        follower = self.parts.followers[upstream]  # type: ignore[attr-defined]
+        if self.pull_on_push:
+            follower.wake(wire_position(notification), read_page=self._read_page(upstream))
+        else:
+            follower.on_push(notification, read_page=self._read_page(upstream))
+
+    @timer(interval=2.0, eager=True)
+    def poll_upstreams(self) -> None:
+        for upstream, follower in self.parts.followers.items():  # type: ignore[attr-defined]
+            follower.catch_up(read_page=self._read_page(upstream))
+
+    @rpc
+    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
+        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored
+        events (reporting)."""
+        return self.parts.app.read_notifications(start, limit, with_audit)  # type: ignore[attr-defined]
+
+    @rpc
+    def tracked_position(self, upstream: str) -> int:
+        follower = self.parts.followers.get(upstream)  # type: ignore[attr-defined]
+        return follower.position() if follower is not None else 0
 
 
 class _AuditKeys:

@@ -4,10 +4,9 @@ payment's (a dossier awaiting payment before processing shows national status 6)
 from __future__ import annotations
 
 from nameko.rpc import RpcProxy, rpc
-from nameko.timer import timer
 
-from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                      ConsumerHealth, bounded, published_event_handler)
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, AppAndFollowers, AuditEndpoints, Built, ConsumerHealth,
+                                               FollowsUpstreams, published_event_handler)
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
@@ -18,7 +17,7 @@ def _app_and_follower(settings):  # type: ignore[no-untyped-def]
                                  "payment": payment_follower(app, settings)})
 
 
-class IntakeService(AuditEndpoints, ConsumerHealth):
+class IntakeService(FollowsUpstreams, AuditEndpoints, ConsumerHealth):
     name = "intake"
     parts = Built(_app_and_follower)
     workflow = RpcProxy("workflow")
@@ -30,31 +29,11 @@ class IntakeService(AuditEndpoints, ConsumerHealth):
 
     @published_event_handler("workflow", ALL_EVENTS)
     def on_workflow_event(self, notification: dict) -> None:
-        self.parts.followers["workflow"].on_push(notification,
-                                    read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
-
-    @timer(interval=2.0, eager=True)
-    def poll_workflow(self) -> None:
-        self.parts.followers["workflow"].catch_up(read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
+        self._on_push("workflow", notification)
 
     @published_event_handler("payment", ALL_EVENTS)
     def on_payment_event(self, notification: dict) -> None:
-        self.parts.followers["payment"].on_push(notification,
-                                   read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
-
-    @timer(interval=2.0, eager=True)
-    def poll_payment(self) -> None:
-        self.parts.followers["payment"].catch_up(read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
-
-    @rpc
-    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
-        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
-        return self.parts.app.read_notifications(start, limit, with_audit)
-
-    @rpc
-    def tracked_position(self, upstream: str) -> int:
-        follower = self.parts.followers.get(upstream)
-        return follower.position() if follower is not None else 0
+        self._on_push("payment", notification)
 
     @rpc
     def applicant_contact(self, dossier_id: str, subject_id: str, channel: str) -> str | None:

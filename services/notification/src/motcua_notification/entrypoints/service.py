@@ -4,11 +4,12 @@ messages that are due (the scheduler: the platform clock decides what is due, so
 and serves notification's log."""
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                               ConsumerHealth, Every, bounded, published_event_handler)
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints,
+                                               Built, ConsumerHealth, Every, FollowsUpstreams, bounded,
+                                               published_event_handler)
 
 UPSTREAMS = ("intake", "workflow", "payment")
 
@@ -27,7 +28,7 @@ def _parts(settings):  # type: ignore[no-untyped-def]
     return _Parts(app, followers(app, settings), channels(settings), Every(settings.notification_send_interval_seconds))
 
 
-class NotificationService(AuditEndpoints, ConsumerHealth):
+class NotificationService(FollowsUpstreams, AuditEndpoints, ConsumerHealth):
     name = "notification"
     parts = Built(_parts)
     intake = RpcProxy("intake")
@@ -38,31 +39,21 @@ class NotificationService(AuditEndpoints, ConsumerHealth):
     def audited_app(self):  # type: ignore[no-untyped-def]
         return self.parts.app
 
-    def _read_page(self, upstream: str):  # type: ignore[no-untyped-def]
-        if upstream == self.name:
-            return self.parts.app.read_notifications
-        return bounded(getattr(self, upstream).read_notifications, PULL_TIMEOUT_SECONDS)
-
     @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
-        self.parts.followers["intake"].on_push(notification, read_page=self._read_page("intake"))
+        self._on_push("intake", notification)
 
     @published_event_handler("workflow", ALL_EVENTS)
     def on_workflow_event(self, notification: dict) -> None:
-        self.parts.followers["workflow"].on_push(notification, read_page=self._read_page("workflow"))
+        self._on_push("workflow", notification)
 
     @published_event_handler("payment", ALL_EVENTS)
     def on_payment_event(self, notification: dict) -> None:
-        self.parts.followers["payment"].on_push(notification, read_page=self._read_page("payment"))
+        self._on_push("payment", notification)
 
     @published_event_handler("notification", ALL_EVENTS)
     def on_own_event(self, notification: dict) -> None:
-        self.parts.followers["notification"].on_push(notification, read_page=self._read_page("notification"))
-
-    @timer(interval=2.0, eager=True)
-    def poll_upstreams(self) -> None:
-        for upstream, follower in self.parts.followers.items():
-            follower.catch_up(read_page=self._read_page(upstream))
+        self._on_push("notification", notification)
 
     @timer(interval=0.5, eager=True)
     def send_due(self) -> None:
@@ -75,13 +66,3 @@ class NotificationService(AuditEndpoints, ConsumerHealth):
             return
         contacts = IntakeContacts(bounded(self.intake.applicant_contact, PULL_TIMEOUT_SECONDS))
         self.parts.app.send_due(self.parts.channels, contacts, Actor.system("notification.scheduler"))
-
-    @rpc
-    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
-        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
-        return self.parts.app.read_notifications(start, limit, with_audit)
-
-    @rpc
-    def tracked_position(self, upstream: str) -> int:
-        follower = self.parts.followers.get(upstream)
-        return follower.position() if follower is not None else 0

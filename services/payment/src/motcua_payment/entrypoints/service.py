@@ -1,11 +1,11 @@
 """payment's nameko worker: applies intake's events (push wakes, pull completes) and serves payment's log."""
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                               ConsumerHealth, bounded, published_event_handler)
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, AppAndFollowers, AuditEndpoints, Built, ConsumerHealth,
+                                               FollowsUpstreams, published_event_handler)
 
 
 def _app_and_follower(settings):  # type: ignore[no-untyped-def]
@@ -20,7 +20,7 @@ def _app_and_follower(settings):  # type: ignore[no-untyped-def]
     return parts
 
 
-class PaymentService(AuditEndpoints, ConsumerHealth):
+class PaymentService(FollowsUpstreams, AuditEndpoints, ConsumerHealth):
     name = "payment"
     parts = Built(_app_and_follower)
     intake = RpcProxy("intake")
@@ -32,21 +32,11 @@ class PaymentService(AuditEndpoints, ConsumerHealth):
 
     @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
-        self.parts.followers["intake"].on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+        self._on_push("intake", notification)
 
-    @timer(interval=2.0, eager=True)
-    def poll_intake(self) -> None:
-        self.parts.followers["intake"].catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
-
-    @rpc
-    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
-        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
-        return self.parts.app.read_notifications(start, limit, with_audit)
-
-    @rpc
-    def tracked_position(self, upstream: str) -> int:
-        follower = self.parts.followers.get(upstream)
-        return follower.position() if follower is not None else 0
+    @published_event_handler("workflow", ALL_EVENTS)
+    def on_workflow_event(self, notification: dict) -> None:
+        self._on_push("workflow", notification)
 
     @timer(interval=5.0, eager=True)
     def sweep_and_reconcile(self) -> None:
@@ -54,13 +44,3 @@ class PaymentService(AuditEndpoints, ConsumerHealth):
         ask the gateway about payments still awaited 15 minutes after they started; once a day
         reconcile the day before against the gateway's statement file."""
         self.parts.schedule.run(self.parts.app)
-
-    @published_event_handler("workflow", ALL_EVENTS)
-    def on_workflow_event(self, notification: dict) -> None:
-        self.parts.followers["workflow"].on_push(notification,
-                                                 read_page=bounded(self.workflow.read_notifications, PULL_TIMEOUT_SECONDS))
-
-    @timer(interval=2.0, eager=True)
-    def poll_workflow(self) -> None:
-        self.parts.followers["workflow"].catch_up(read_page=bounded(self.workflow.read_notifications,
-                                                                    PULL_TIMEOUT_SECONDS))

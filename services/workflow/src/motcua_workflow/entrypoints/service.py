@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from motcua_common.observability.logs import get_logger
-from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                       ConsumerHealth, Every, bounded, published_event_handler)
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, AppAndFollowers, AuditEndpoints, Built, ConsumerHealth,
+                                               Every, FollowsUpstreams, published_event_handler)
 
 log = get_logger()
 
@@ -33,7 +33,7 @@ def _app_and_follower(settings):  # type: ignore[no-untyped-def]
                           settings.due_soon_working_hours)
 
 
-class WorkflowService(AuditEndpoints, ConsumerHealth):
+class WorkflowService(FollowsUpstreams, AuditEndpoints, ConsumerHealth):
     name = "workflow"
     parts = Built(_app_and_follower)
     intake = RpcProxy("intake")
@@ -45,11 +45,11 @@ class WorkflowService(AuditEndpoints, ConsumerHealth):
 
     @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
-        self.parts.followers["intake"].on_push(notification, read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+        self._on_push("intake", notification)
 
-    @timer(interval=2.0, eager=True)
-    def poll_intake(self) -> None:
-        self.parts.followers["intake"].catch_up(read_page=bounded(self.intake.read_notifications, PULL_TIMEOUT_SECONDS))
+    @published_event_handler("payment", ALL_EVENTS)
+    def on_payment_event(self, notification: dict) -> None:
+        self._on_push("payment", notification)
 
     @timer(interval=1.0, eager=True)
     def mark_overdue_cases(self) -> None:
@@ -69,22 +69,3 @@ class WorkflowService(AuditEndpoints, ConsumerHealth):
         marked = self.parts.app.mark_due_soon_cases(self.parts.due_soon_window)
         if marked:
             log.info("cases_marked_due_soon", count=marked)
-
-    @rpc
-    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
-        """Published events from `start` (motcua_common.events.published); `with_audit` adds the stored events (reporting)."""
-        return self.parts.app.read_notifications(start, limit, with_audit)
-
-    @rpc
-    def tracked_position(self, upstream: str) -> int:
-        follower = self.parts.followers.get(upstream)
-        return follower.position() if follower is not None else 0
-
-    @published_event_handler("payment", ALL_EVENTS)
-    def on_payment_event(self, notification: dict) -> None:
-        self.parts.followers["payment"].on_push(notification,
-                                                read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
-
-    @timer(interval=2.0, eager=True)
-    def poll_payment(self) -> None:
-        self.parts.followers["payment"].catch_up(read_page=bounded(self.payment.read_notifications, PULL_TIMEOUT_SECONDS))
