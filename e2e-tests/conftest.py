@@ -29,6 +29,7 @@ def platform(request, module_province, identity_provider, tmp_path_factory) -> I
     env["MOTCUA_PAYGOV_SANDBOX_PORT"] = str(free_port())  # the runner starts the sandbox gateway there
     env["MOTCUA_NOTIFICATION_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["MOTCUA_NOTIFICATION_CALLBACK_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["MOTCUA_EVALUATION_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     for sandbox in ("SMTP", "SMS", "ZNS"):  # the runner starts an SMTP server and the messaging sandboxes there
         env[f"MOTCUA_{sandbox}_SANDBOX_PORT"] = str(free_port())
     env["MOTCUA_SMTP_MAILDIR"] = str(tmp_path / "maildir")
@@ -50,7 +51,8 @@ def platform(request, module_province, identity_provider, tmp_path_factory) -> I
         pytest.fail(f"the platform did not start ({error}):\n{log_path.read_text()[-3000:]}")
     yield {"intake": env["MOTCUA_INTAKE_GRPC_ADDRESS"], "workflow": env["MOTCUA_WORKFLOW_GRPC_ADDRESS"],
            "reporting": env["MOTCUA_REPORTING_GRPC_ADDRESS"], "payment": env["MOTCUA_PAYMENT_GRPC_ADDRESS"],
-           "notification": env["MOTCUA_NOTIFICATION_GRPC_ADDRESS"], "log_dir": str(tmp_path), "env": env,
+           "notification": env["MOTCUA_NOTIFICATION_GRPC_ADDRESS"], "evaluation": env["MOTCUA_EVALUATION_GRPC_ADDRESS"],
+           "log_dir": str(tmp_path), "env": env,
            "runner_pid": runner.pid}
     os.killpg(runner.pid, signal.SIGINT)
     try:
@@ -89,13 +91,15 @@ def audit(platform, identity_provider):  # type: ignore[no-untyped-def]
 def as_user(platform, identity_provider):  # type: ignore[no-untyped-def]
     """as_user("canbo02", "intake") -> that service's stub whose calls carry canbo02's token."""
     from motcua.audit.v1 import audit_pb2_grpc
+    from motcua.evaluation.v1 import evaluation_pb2_grpc
     from motcua.intake.v1 import intake_pb2_grpc
     from motcua.notification.v1 import notification_pb2_grpc
     from motcua.payment.v1 import payment_pb2_grpc
     from motcua.workflow.v1 import workflow_pb2_grpc
 
     stubs = {"notification": notification_pb2_grpc.NotificationServiceStub, "intake": intake_pb2_grpc.IntakeServiceStub, "workflow": workflow_pb2_grpc.WorkflowServiceStub,
-             "reporting": audit_pb2_grpc.AuditServiceStub, "payment": payment_pb2_grpc.PaymentServiceStub}
+             "reporting": audit_pb2_grpc.AuditServiceStub, "payment": payment_pb2_grpc.PaymentServiceStub,
+             "evaluation": evaluation_pb2_grpc.EvaluationServiceStub}
     channels: list[grpc.Channel] = []
 
     def stub(who: str, service: str):  # type: ignore[no-untyped-def]

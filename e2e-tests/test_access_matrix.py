@@ -23,6 +23,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from motcua.audit.v1 import audit_pb2 as apb
 from motcua.audit.v1 import audit_pb2_grpc
+from motcua.evaluation.v1 import evaluation_pb2 as vpb
+from motcua.evaluation.v1 import evaluation_pb2_grpc
 from motcua.events.v1 import events_pb2 as epb
 from motcua.events.v1 import events_pb2_grpc
 from motcua.intake.v1 import intake_pb2 as ipb
@@ -36,6 +38,7 @@ from motcua.workflow.v1 import workflow_pb2_grpc
 from motcua_common.identity.authorisation import Policy, Principal, Target, decide, reach
 from motcua_common.identity.identities import Identities
 from motcua_common.province.organisation import Organisation
+from motcua_evaluation.entrypoints.grpc_server import guards as evaluation_guards
 from motcua_intake.entrypoints.grpc_server import guards as intake_guards
 from motcua_notification.entrypoints.grpc_server import guards as notification_guards
 from motcua_payment.entrypoints.grpc_server import guards as payment_guards
@@ -55,10 +58,14 @@ ACTIONS = {**{f"intake/{k}": g.action for k, g in intake_guards(None).items()}, 
            **{f"reporting/{k}": g.action for k, g in audit_guards(None).items()},  # type: ignore[arg-type]
            **{f"payment/{k}": g.action for k, g in payment_guards(None).items()},
            **{f"notification/{k}": g.action for k, g in notification_guards(None).items()},
+           **{f"evaluation/{k}": g.action for k, g in evaluation_guards(None).items()},
            "intake/Subscribe": "events.subscribe", "workflow/Subscribe": "events.subscribe"}
 LISTS = {"intake/SearchDossiers", "workflow/ListCases"}
 UNIT_READS = {"payment/GetCashClose", "payment/GetRevenue"}
 PORTAL = "cong-dvc-quoc-gia"
+#: every criterion of the survey in force, answered (decision-766.yaml's rating_survey)
+SURVEY = ("total_time", "agencies_contacted", "contacts_to_complete", "publicity", "staff_attitude",
+          "result_conformity", "feedback_handling", "online_handling", "fees_publicity")
 
 
 def principals() -> dict[str, Principal | None]:
@@ -93,6 +100,8 @@ class Situation:
         self.intake_target = Target(unit=dossier.receiving_agency_code, applicant=f"cid:{applicant_id}",
                                     client=client)
         self.case_target = Target(unit=case.unit_code)
+        # evaluation decides on the dossier's handling unit and applicant (its facts)
+        self.rating_target = Target(unit=case.unit_code, applicant=f"cid:{applicant_id}")
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +161,21 @@ def situations(platform, identity_provider, as_user) -> dict[str, Situation]:  #
         found[name] = Situation(name, dossier, opened(dossier), applicant_id, client,
                                 invoiced=procedure == "2.000884" and invoiced(dossier))
         notified(dossier)
+    rated_by_owner = as_user("congdan01", "evaluation")
+
+    def evaluation_knows(dossier: ipb.Dossier) -> bool:
+        """The owner's rating is refused as too early (not PERMISSION_DENIED) once evaluation has
+        learnt the dossier; nothing is recorded."""
+        try:
+            rated_by_owner.RateDossier(request_for("evaluation/RateDossier", Situation(
+                "probe", dossier, found["own_citizens_here"].case, CITIZEN_1, "")))
+        except grpc.RpcError as error:
+            return error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        raise AssertionError(f"{dossier.code} was rated before its result was returned")
+
+    # evaluation follows intake's log in order: the last dossier learnt means every earlier one too
+    wait_until(lambda: evaluation_knows(found["own_citizens_invoiced"].dossier), 20,
+               "evaluation to learn of the dossiers")
     return found
 
 
@@ -246,6 +270,14 @@ def request_for(rpc: str, s: Situation | None) -> Any:
         "notification/StreamMessages": lambda: npb.StreamMessagesRequest(dossier_code=code),
         "intake/Subscribe": lambda: epb.SubscribeRequest(),
         "workflow/Subscribe": lambda: epb.SubscribeRequest(),
+        # no result returned yet: an allowed rating is refused after the gate (RESULT_NOT_RETURNED)
+        "evaluation/RateDossier": lambda: vpb.RateDossierRequest(
+            idempotency_key=key, dossier_id=s.dossier.id, via="online",  # type: ignore[union-attr]
+            answers=[vpb.RatingAnswer(criterion=c, level=2) for c in SURVEY]),
+        "evaluation/GetRating": lambda: vpb.GetRatingRequest(dossier_id=s.dossier.id),  # type: ignore[union-attr]
+        "evaluation/GetScorecard": lambda: vpb.GetScorecardRequest(
+            period_start=ts(datetime(2026, 10, 31, 17, tzinfo=timezone.utc)),
+            period_end=ts(datetime(2026, 11, 30, 17, tzinfo=timezone.utc))),
     }
     return builders[rpc]()
 
@@ -271,6 +303,8 @@ def expected(who: str, rpc: str, s: Situation | None) -> str:
         grants = reach(POLICY, ORGANISATION, principal, action)
         return "allowed" if grants.everything or grants.units else "denied"
     target = s.intake_target if rpc.startswith(("intake/", "payment/", "notification/")) else s.case_target  # type: ignore[union-attr]
+    if rpc.startswith("evaluation/"):
+        target = s.rating_target  # type: ignore[union-attr]
     if rpc == "intake/SubmitDossier":  # about the dossier it would create, not the existing one
         target = Target(unit=target.unit, applicant=target.applicant)
     return "allowed" if decide(POLICY, ORGANISATION, principal, action, target) else "denied"
@@ -278,7 +312,8 @@ def expected(who: str, rpc: str, s: Situation | None) -> str:
 
 STUBS = {"intake": intake_pb2_grpc.IntakeServiceStub, "workflow": workflow_pb2_grpc.WorkflowServiceStub,
          "reporting": audit_pb2_grpc.AuditServiceStub, "payment": payment_pb2_grpc.PaymentServiceStub,
-         "notification": notification_pb2_grpc.NotificationServiceStub}
+         "notification": notification_pb2_grpc.NotificationServiceStub,
+         "evaluation": evaluation_pb2_grpc.EvaluationServiceStub}
 
 
 def call(platform: dict, identity_provider: Any, channels: dict, who: str, rpc: str, request: Any) -> grpc.StatusCode:
@@ -311,6 +346,8 @@ def test_every_rpc_for_every_identity_and_situation_answers_what_the_policy_says
                             for m in ppb.DESCRIPTOR.services_by_name["PaymentService"].methods_by_name}
     assert set(ACTIONS) >= {f"notification/{m}"
                             for m in npb.DESCRIPTOR.services_by_name["NotificationService"].methods_by_name}
+    assert set(ACTIONS) >= {f"evaluation/{m}"
+                            for m in vpb.DESCRIPTOR.services_by_name["EvaluationService"].methods_by_name}
     channels: dict = {}
     wrong, counted = [], {"allowed": 0, "denied": 0, "unauthenticated": 0}
     try:

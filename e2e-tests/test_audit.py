@@ -3,19 +3,23 @@ streamed, its state asked as of a past instant, verified, exported and checked o
 and an edited row in PostgreSQL found by verification at that event."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from motcua.audit.v1 import audit_pb2 as apb
+from motcua.evaluation.v1 import evaluation_pb2 as vpb
 from motcua.intake.v1 import intake_pb2 as ipb
 from motcua.workflow.v1 import workflow_pb2 as wpb
 from motcua_testkit.plugin import REPO, wait_until
@@ -26,6 +30,16 @@ pytestmark = pytest.mark.e2e
 PLATFORM_ENV = {"MOTCUA_CHECKPOINT_SECONDS": "1"}
 GRPCURL = shutil.which("grpcurl") or shutil.which("grpcurl", path=str(REPO / "build" / "tools" / "bin"))
 AUDIT_CLI = str(Path(sys.executable).parent / "motcua-audit")
+VIETNAM = timedelta(hours=7)  # a month of the scorecard starts at midnight in Vietnam
+#: every criterion of the survey in force (decision-766.yaml's rating_survey)
+SURVEY = ("total_time", "agencies_contacted", "contacts_to_complete", "publicity", "staff_attitude",
+          "result_conformity", "feedback_handling", "online_handling", "fees_publicity")
+
+
+def stamp(moment: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(moment)
+    return out
 
 
 def history(audit, code: str, include_reads: bool = False) -> list[apb.HistoryEvent]:  # type: ignore[no-untyped-def]
@@ -156,6 +170,90 @@ def test_the_signed_export_verifies_offline_with_the_published_key(audit, finish
     changed = subprocess.run([AUDIT_CLI, "verify-export", str(path), "--public-key", public_key], env=offline,
                              capture_output=True, text=True)
     assert changed.returncode == 1 and "NOT VERIFIED" in changed.stdout
+
+
+def failure_reasons(error: grpc.RpcError) -> list[str]:
+    """The reasons of a FAILED_PRECONDITION (its PreconditionFailure detail)."""
+    status = rpc_status.from_call(error)
+    reasons = []
+    for detail in status.details if status else []:
+        failure = error_details_pb2.PreconditionFailure()
+        if detail.Unpack(failure):
+            reasons += [v.type for v in failure.violations]
+    return reasons
+
+
+def test_the_citizen_rates_a_returned_dossier_once_and_the_scorecard_and_history_show_it(intake, workflow, audit,
+                                                                                          as_user):
+    """Evaluation in the running platform (issue #14): a dossier received, processed, its result signed
+    and returned; its applicant rates it with their own token (one criterion "Không hài lòng"), a second
+    rating is refused (ALREADY_RATED); the unit's scorecard for the month counts the dossier in the
+    rating indicator's denominator and, disliked, among the dossiers that cost points; the dossier's
+    history shows the rating with the citizen as its actor, never the comment."""
+    request = submit_request()
+    request.applicant.CopyFrom(ipb.Applicant(full_name="Võ Thị Mai", citizen_id="044190000101", phone="0912345678"))
+    dossier = intake.SubmitDossier(request).dossier  # at the desk, for congdan01
+    case = wait_for_case(workflow, dossier.id)
+
+    def command(rpc, request_type, **fields):  # type: ignore[no-untyped-def]
+        return rpc(request_type(idempotency_key=uuid.uuid4().hex, case_id=case.id, expected_version=case.version,
+                                **fields)).case
+
+    for index in range(len(case.steps)):
+        case = command(workflow.CompleteStep, wpb.CompleteStepRequest, step_index=index, note="xong")
+    content = "GIẤY XÁC NHẬN - kết quả điện tử".encode()
+    case = command(workflow.SignResult, wpb.SignResultRequest, document=wpb.ResultDocument(
+        filename="ket-qua.pdf", media_type="application/pdf", content=content, sha256=hashlib.sha256(content).hexdigest()))
+    case = command(workflow.ReturnResult, wpb.ReturnResultRequest, method=wpb.RETURN_METHOD_DESK)
+
+    citizen, leader = as_user("congdan01", "evaluation"), as_user("lanhdao01", "evaluation")
+    month_start = (datetime.now(timezone.utc) + VIETNAM).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    scorecard = vpb.GetScorecardRequest(period_start=stamp(month_start - VIETNAM), period_end=stamp(month_end - VIETNAM),
+                                        unit_codes=[case.unit_code])
+
+    def satisfaction() -> vpb.Indicator:
+        groups = leader.GetScorecard(scorecard).groups
+        return next(i for g in groups for i in g.indicators if i.code == "dossier_satisfaction")
+
+    def rate(key: str, **levels: int) -> vpb.RateDossierRequest:
+        return vpb.RateDossierRequest(idempotency_key=key, dossier_id=dossier.id, via="notification_link",
+                                      comment="Phải chờ lâu ở quầy", answers=[
+                                          vpb.RatingAnswer(criterion=c, level=levels.get(c, 2)) for c in SURVEY])
+
+    def rated() -> vpb.Rating | None:
+        try:
+            return citizen.RateDossier(rate("rate-1", staff_attitude=0)).rating
+        except grpc.RpcError as error:  # evaluation has not learnt the return yet
+            if failure_reasons(error) != ["RESULT_NOT_RETURNED"]:
+                raise
+            return None
+
+    wait_until(lambda: dossier.id in satisfaction().numerator_dossier_ids, 20,
+               "evaluation to count the returned dossier, on time and not yet rated")
+    rating = wait_until(rated, 20, "evaluation to learn the result was returned")
+    assert (rating.dossier_code, rating.dissatisfied, rating.via, rating.has_comment) == (
+        dossier.code, True, "notification_link", True)
+    assert citizen.RateDossier(rate("rate-1", staff_attitude=0)).rating.rating_id == rating.rating_id  # same key
+    with pytest.raises(grpc.RpcError) as second:
+        citizen.RateDossier(rate("rate-2"))
+    assert second.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert failure_reasons(second.value) == ["ALREADY_RATED"]
+    assert leader.GetRating(vpb.GetRatingRequest(dossier_id=dossier.id)).rating.comment == "Phải chờ lâu ở quầy"
+
+    indicator = satisfaction()
+    assert indicator.status == vpb.INDICATOR_STATUS_SCORED
+    assert dossier.id in indicator.shortfall_dossier_ids and dossier.id not in indicator.numerator_dossier_ids
+    assert indicator.numerator == len(indicator.numerator_dossier_ids)
+    assert indicator.denominator >= indicator.numerator + 1  # this dossier is counted, among those that cost points
+
+    def rating_in_history() -> apb.HistoryEvent | None:
+        return next((e for e in history(audit, dossier.code)
+                     if (e.service, e.event_type) == ("evaluation", "Rating.Submitted")), None)
+
+    event = wait_until(rating_in_history, 20, "reporting to follow evaluation's rating")
+    assert event.actor.kind == "citizen"
+    assert "Phải chờ lâu" not in event.data_json  # the comment is personal data: sealed
 
 
 def test_an_edited_stored_event_fails_verification_at_that_event(audit, finished, module_province):

@@ -50,7 +50,8 @@ def evening(day, calendar):  # type: ignore[no-untyped-def]
 def test_every_server_has_health_and_reflection(platform):
     for name, service in (("intake", "motcua.intake.v1.IntakeService"), ("workflow", "motcua.workflow.v1.WorkflowService"),
                           ("reporting", "motcua.audit.v1.AuditService"),
-                          ("payment", "motcua.payment.v1.PaymentService")):
+                          ("payment", "motcua.payment.v1.PaymentService"),
+                          ("evaluation", "motcua.evaluation.v1.EvaluationService")):
         with grpc.insecure_channel(platform[name]) as channel:
             health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service))
             assert health.status == health_pb2.HealthCheckResponse.SERVING

@@ -101,9 +101,9 @@ def test_kubeconform_strict_refuses_an_unknown_field(helm, schemas, tmp_path):
 def test_every_workload_has_the_secure_defaults(helm, province):
     docs = manifests(helm, province)
     pods = [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in docs if d["kind"] in ("Deployment", "Job")]
-    # grpc, worker, relay for intake, workflow, reporting, payment, notification; payment's and
-    # notification's HTTP callback edges
-    assert len([d for d in docs if d["kind"] == "Deployment"]) == 17
+    # grpc, worker, relay for intake, workflow, reporting, payment, notification, evaluation;
+    # payment's and notification's HTTP callback edges
+    assert len([d for d in docs if d["kind"] == "Deployment"]) == 20
     for name, pod in pods:
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -133,7 +133,8 @@ def test_the_grpc_ingress_routes_each_api_to_its_service(helm):
                       "/motcua.workflow.v1.": "motcua-quang-tri-workflow-grpc",
                       "/motcua.audit.v1.": "motcua-quang-tri-reporting-grpc",
                       "/motcua.payment.v1.": "motcua-quang-tri-payment-grpc",
-                      "/motcua.notification.v1.": "motcua-quang-tri-notification-grpc"}
+                      "/motcua.notification.v1.": "motcua-quang-tri-notification-grpc",
+                      "/motcua.evaluation.v1.": "motcua-quang-tri-evaluation-grpc"}
 
 
 def test_two_provinces_share_no_namespace_database_vhost_or_keys(helm):

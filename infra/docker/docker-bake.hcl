@@ -4,7 +4,7 @@
 variable "REGISTRY" { default = "ghcr.io/motcua" }
 variable "TAG" { default = "0.1.0" }
 
-group "default" { targets = ["intake", "workflow", "reporting", "payment", "notification"] }
+group "default" { targets = ["intake", "workflow", "reporting", "payment", "notification", "evaluation"] }
 
 target "service" {
   context    = "."
@@ -39,4 +39,10 @@ target "notification" {
   inherits = ["service"]
   args     = { SERVICE = "notification" }
   tags     = ["${REGISTRY}/notification:${TAG}"]
+}
+
+target "evaluation" {
+  inherits = ["service"]
+  args     = { SERVICE = "evaluation" }
+  tags     = ["${REGISTRY}/evaluation:${TAG}"]
 }

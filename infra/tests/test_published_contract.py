@@ -88,7 +88,9 @@ CONSUMERS = [REPO / "services/workflow/src/motcua_workflow/policies.py",
              REPO / "services/intake/src/motcua_intake/policies.py",
              REPO / "services/payment/src/motcua_payment/policies.py",
              REPO / "services/reporting/src/motcua_reporting/policies.py",
-             REPO / "services/reporting/src/motcua_reporting/domain/dossier_state.py"]
+             REPO / "services/reporting/src/motcua_reporting/domain/dossier_state.py",
+             REPO / "services/evaluation/src/motcua_evaluation/policies.py",
+             REPO / "services/evaluation/src/motcua_evaluation/domain/projection.py"]
 #: signs of reading stored JSON or stored class names: `.data[...]`, `.envelope`, `.topic`,
 #: "Dossier.Received"-like names, LoggedEvent
 STORED_SHAPE = re.compile(r"\.data\[|\.data\.get|\.envelope\b|\.topic\b|LoggedEvent|"

@@ -14,6 +14,8 @@ AUDITOR = Actor(kind="official", subject="thanhtra01", role="inspector", unit="0
 
 class InProcessPlatform:
     def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        from motcua_evaluation.bootstrap import bootstrap as evaluation_bootstrap
+        from motcua_evaluation.bootstrap import setup_schema as evaluation_schema
         from motcua_intake.bootstrap import bootstrap as intake_bootstrap
         from motcua_intake.bootstrap import setup_schema as intake_schema
         from motcua_notification.bootstrap import bootstrap as notification_bootstrap
@@ -29,13 +31,15 @@ class InProcessPlatform:
         from motcua_payment.bootstrap import setup_schema as payment_schema
         from motcua_workflow.bootstrap import payment_follower
 
-        for setup in (intake_schema, workflow_schema, reporting_schema, payment_schema, notification_schema):
+        for setup in (intake_schema, workflow_schema, reporting_schema, payment_schema, notification_schema,
+                      evaluation_schema):
             setup(settings)
         self.settings = settings
         self.intake = intake_bootstrap(settings)
         self.workflow = workflow_bootstrap(settings)
         self.reporting = reporting_bootstrap(settings)
         self.notification = notification_bootstrap(settings)  # followed by reporting (no worker here: no messages)
+        self.evaluation = evaluation_bootstrap(settings)  # followed by reporting (no ratings here)
         self.reporting.verify_source = self._verify_source
         self.payment = payment_bootstrap(settings)
         self.case_follower = intake_follower(self.workflow, settings)
@@ -43,7 +47,7 @@ class InProcessPlatform:
         self.fee_follower = payment_follower(self.workflow, settings)
         self.history_followers = followers(self.reporting, settings)
         self.sources = {"intake": self.intake, "workflow": self.workflow, "reporting": self.reporting,
-                        "payment": self.payment, "notification": self.notification}
+                        "payment": self.payment, "notification": self.notification, "evaluation": self.evaluation}
 
     def _verify_source(self, service: str, originator_ids: list[str], positions: list[int]) -> dict:
         return self.sources[service].verify_history(audit_trust(self.settings), [UUID(i) for i in originator_ids],

@@ -111,3 +111,16 @@ def test_configured_providers_start_no_messaging_sandbox(tmp_path):
     env = {"MOTCUA_NOTIFICATION_CALLBACK_ADDRESS": "0.0.0.0:8054", "MOTCUA_SMTP_ADDRESS": "mail.example.vn:25",
            "MOTCUA_SMS_GATEWAY_URL": "https://sms.example.vn", "MOTCUA_ZNS_URL": "https://zns.example.vn"}
     assert messaging_sandboxes(dict(env), tmp_path) == {} and not list(tmp_path.iterdir())
+
+
+def test_make_run_sends_rating_requests_linking_to_the_evaluation_edge_unless_a_page_is_configured(tmp_path):
+    from motcua_common.runtime.platform_runner import platform_env
+
+    env = platform_env({"MOTCUA_EVALUATION_GRPC_ADDRESS": "127.0.0.1:50155"}, tmp_path)
+    assert env["MOTCUA_NOTIFICATION_RATING_URL"] == (
+        "grpc://127.0.0.1:50155/motcua.evaluation.v1.EvaluationService/RateDossier?dossier_id={dossier_id}")
+    assert platform_env({}, tmp_path)["MOTCUA_NOTIFICATION_RATING_URL"].startswith("grpc://127.0.0.1:50055/")
+    configured = {"MOTCUA_NOTIFICATION_RATING_URL": "https://dichvucong.example.vn/danh-gia/{dossier_code}"}
+    assert platform_env(configured, tmp_path)["MOTCUA_NOTIFICATION_RATING_URL"] == configured[
+        "MOTCUA_NOTIFICATION_RATING_URL"]
+

@@ -141,7 +141,7 @@ class WorkflowPolicies:
                                       {"dossier_code": code, "procedure_name": procedure})
             if self.rating_url:
                 self.notices.to_applicant(event, work, dossier, "rating_request", {
-                    "dossier_code": code, "rating_url": self.rating_url.replace("{dossier_code}", code)},
+                    "dossier_code": code, "rating_url": rating_link(self.rating_url, dossier)},
                     trigger=f"{event.id}|rating_request")
 
 
@@ -191,3 +191,10 @@ class FallbackPolicy:
 
 
 Policy = Callable[[PublishedEvent, UnitOfWork], None]
+
+
+def rating_link(template: str, dossier: dict) -> str:
+    """The rating link of a returned dossier: MOTCUA_NOTIFICATION_RATING_URL with `{dossier_code}` and
+    `{dossier_id}` (the id evaluation's RateDossier takes) filled in."""
+    return (template.replace("{dossier_code}", dossier["dossier_code"])
+            .replace("{dossier_id}", str(dossier["dossier_id"])))

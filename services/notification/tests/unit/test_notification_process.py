@@ -306,3 +306,18 @@ def test_preferences_are_set_once_per_idempotency_key_and_a_reused_key_is_refuse
     with pytest.raises(RuleViolated) as reused:
         app.set_preferences("k-1", SUBJECT, ["email"], [], citizen)
     assert reused.value.reason == "IDEMPOTENCY_KEY_REUSED" and app.opted_out(SUBJECT) == {"zns"}
+
+
+def test_the_rating_request_links_to_the_returned_dossier_by_code_and_by_id(app, index):
+    """The rating link fills in the dossier's code and id (evaluation's RateDossier takes the id)."""
+    dossier_id = str(uuid4())
+    index.rows[dossier_id] = {"dossier_id": dossier_id, "dossier_code": "000.31.01.H45-261201-0001",
+                              "procedure_code": "1.004873", "unit_code": "000.31.01.H45", "applicant": SUBJECT}
+    policy = WorkflowPolicies(Notices(app, ("email",)), ProvinceNames.from_file(DATA / "catalogue.yaml"),
+                              "https://dvc.example/danh-gia?ma={dossier_code}&id={dossier_id}")
+    returned = published("workflow", workflow_events.ResultReturned(method="desk", returned_at=timestamp(NOW)),
+                         dossier_id)
+    apply(app, policy, returned)
+    [rating] = [e for e in own_log(app) if e.name == "Message.Queued" and e.data["template_id"] == "rating_request"]
+    rendered = app.templates.render("rating_request", 1, "email", app.get_or_none(rating.originator_id).variables)
+    assert f"https://dvc.example/danh-gia?ma=000.31.01.H45-261201-0001&id={dossier_id}" in rendered.body

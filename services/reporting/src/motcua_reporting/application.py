@@ -41,7 +41,7 @@ class SecurityEvents(Protocol):
 
 
 #: every service whose events reporting follows (itself too: the reads and refusals it records)
-FOLLOWED = ("intake", "workflow", "reporting", "payment", "notification")
+FOLLOWED = ("intake", "workflow", "reporting", "payment", "notification", "evaluation")
 MAX_SECURITY_PAGE = 200
 
 

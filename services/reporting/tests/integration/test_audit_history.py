@@ -123,8 +123,8 @@ def test_bad_references_get_clear_errors(services):
 
 
 def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equality(processed, province, processes):
-    """Reporting rebuilds from intake's, workflow's, payment's and notification's logs through their workers,
-    never their tables."""
+    """Reporting rebuilds from intake's, workflow's, payment's, notification's and evaluation's logs through
+    their workers, never their tables."""
     import subprocess
     import sys
     from pathlib import Path
@@ -133,18 +133,20 @@ def test_the_replay_command_rebuilds_histories_shows_progress_and_checks_equalit
     from nameko.standalone.rpc import ClusterRpcProxy
 
     services, dossier = processed
-    for service in ("intake", "workflow", "payment", "notification"):
+    for service in ("intake", "workflow", "payment", "notification", "evaluation"):
         processes.start(f"{service}-worker", service_command(service, "worker"))
 
     def answering() -> bool:
         try:
             with ClusterRpcProxy({"AMQP_URI": province.env["MOTCUA_AMQP_URI"]}, timeout=2) as cluster:
                 return cluster.intake.head_position() > 0 and cluster.workflow.head_position() > 0 \
-                    and cluster.payment.head_position() >= 0 and cluster.notification.head_position() > 0
+                    and cluster.payment.head_position() >= 0 and cluster.notification.head_position() > 0 \
+                    and cluster.evaluation.head_position() >= 0
         except Exception:  # noqa: BLE001 - not up yet
             return False
 
-    wait_until(answering, 60, "intake's, workflow's, payment's and notification's workers to answer", interval=0.5)
+    wait_until(answering, 60, "intake's, workflow's, payment's, notification's and evaluation's workers to answer",
+               interval=0.5)
     # notification's worker queues the dossier's notices (no provider here: they stay queued); once its
     # log stops growing, reporting's live history takes them in like the rest
     heads: list[int] = []

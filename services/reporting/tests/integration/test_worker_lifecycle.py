@@ -41,7 +41,7 @@ def records(processes, name):  # type: ignore[no-untyped-def]
 def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_cleanly(schemas, processes):
     processes.start("reporting-worker", service_command("reporting", "worker"))
     wait_until(lambda: sum(e.get("event") == "upstream_unavailable" for e in processes.log_events("reporting-worker"))
-               == 4, 60, "reporting to notice intake, workflow, payment and notification are not running")
+               == 5, 60, "reporting to notice intake, workflow, payment, notification and evaluation are not running")
     processes.start("workflow-worker", service_command("workflow", "worker"))
     processes.start("intake-worker", service_command("intake", "worker"))
     processes.start("payment-worker", service_command("payment", "worker"))
@@ -60,7 +60,7 @@ def test_workers_started_in_the_wrong_order_warn_once_then_follow_and_stop_clean
     assert detail["status"] == "SERVING"
     assert {name: c["status"] for name, c in detail["consumers"].items()} == {
         "intake": "applying", "workflow": "applying", "reporting": "applying", "payment": "applying",
-        "notification": "applying"}
+        "notification": "applying", "evaluation": "applying"}
 
     # Each stops before the upstreams it follows (payment follows intake), so no new outage is warned of.
     for name in ("reporting-worker", "workflow-worker", "payment-worker", "intake-worker"):

@@ -39,7 +39,8 @@ def app():
 
 @pytest.fixture
 def followers():
-    return {upstream: RecordingFollower(position=n) for n, upstream in enumerate(("intake", "workflow", "reporting", "payment"), 1)}
+    return {upstream: RecordingFollower(position=n)
+            for n, upstream in enumerate(("intake", "workflow", "reporting", "payment", "evaluation"), 1)}
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def service(app, followers):
     service.intake.read_notifications.return_value = [{"id": "intake"}]
     service.workflow.read_notifications.return_value = [{"id": "workflow"}]
     service.payment.read_notifications.return_value = [{"id": "payment"}]
+    service.evaluation.read_notifications.return_value = [{"id": "evaluation"}]
     return service
 
 
@@ -63,6 +65,13 @@ def test_payments_events_reach_its_follower_which_pulls_them_with_their_audit_re
     service.on_payment_event({"ce_motcuaposition": 4})
     assert followers["payment"].woken == [4] and followers["payment"].pulled == [[{"id": "payment"}]]
     assert service.payment.read_notifications.call_args.args[2] is True  # with_audit: the stored events too
+
+
+def test_evaluations_events_reach_its_follower_which_pulls_them_with_their_audit_records(service, followers):
+    """A rating (and evaluation's recorded reads) reach the dossier's history through evaluation's worker."""
+    service.on_evaluation_event({"ce_motcuaposition": 5})
+    assert followers["evaluation"].woken == [5] and followers["evaluation"].pulled == [[{"id": "evaluation"}]]
+    assert service.evaluation.read_notifications.call_args.args[2] is True
 
 
 def test_reportings_own_reads_are_pulled_from_its_own_log_not_through_rpc(service, app, followers):

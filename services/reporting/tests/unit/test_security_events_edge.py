@@ -84,6 +84,13 @@ def test_pages_of_security_events_carry_who_what_why_and_how_many(stub):
     assert recorded.asked[0][0].service == "intake"
 
 
+def test_evaluations_denials_are_listed_by_its_name(stub):
+    """evaluation is followed: its refusals may be asked for by service."""
+    service, recorded = stub
+    service.ListSecurityEvents(audit_pb2.ListSecurityEventsRequest(page_size=2, service="evaluation"), timeout=10)
+    assert recorded.asked[0][0].service == "evaluation"
+
+
 @pytest.mark.parametrize(("request_fields", "field"), [
     ({"rpc": "x" * 201}, "rpc"),
     ({"service": "s" * 33}, "service"),
@@ -96,7 +103,7 @@ def test_pages_of_security_events_carry_who_what_why_and_how_many(stub):
     ({"page_token": base64.urlsafe_b64encode(b"2026-12-03T08:00:00|intake|3").decode()}, "page_token"),  # no zone
     ({"page_token": base64.urlsafe_b64encode(b"\xff\xfe|x|1").decode()}, "page_token"),
     ({"since": Timestamp(seconds=int(AT.timestamp())), "until": Timestamp(seconds=int(AT.timestamp()))}, "until"),
-    ({"service": "evaluation"}, "service"),  # not followed (yet)
+    ({"service": "payroll"}, "service"),  # not a followed service
     ({"actor_kind": "robot"}, "actor_kind"),
     ({"page_size": 500}, "page_size"),
     ({"since": Timestamp(seconds=int(datetime(1980, 1, 1, tzinfo=timezone.utc).timestamp()))}, "since"),

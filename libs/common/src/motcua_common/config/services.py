@@ -54,14 +54,15 @@ class ServiceProcesses:
         return {f"{self.name}-{process}": self.command(process) for process in self.processes}
 
 
-# The services built so far (evaluation 50055 joins when its issue
-# land). Metrics ports follow the place in this list: a new service goes last, so no port moves.
+# The services of the platform. Metrics ports follow the place in this list: a new service goes
+# last, so no port moves.
 SERVICES = [
     ServiceProcesses("intake", "motcua_intake", 50051),
     ServiceProcesses("workflow", "motcua_workflow", 50052),
     ServiceProcesses("reporting", "motcua_reporting", 50056),
     ServiceProcesses("payment", "motcua_payment", 50053, callback_port=8053),
     ServiceProcesses("notification", "motcua_notification", 50054, callback_port=8054),
+    ServiceProcesses("evaluation", "motcua_evaluation", 50055),
 ]
 
 

@@ -39,6 +39,7 @@ def platform_env(base: dict[str, str], repo: Path) -> dict[str, str]:
         env.setdefault(service.address_variable, f"127.0.0.1:{service.port}")
         if service.callback_port:
             env.setdefault(service.callback_variable, f"127.0.0.1:{service.callback_port}")
+    env.setdefault("MOTCUA_NOTIFICATION_RATING_URL", local_rating_url(env))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -361,6 +362,16 @@ def messaging_sandboxes(env: dict[str, str], state_dir: Path) -> dict[str, list[
                           "--api-key", SANDBOX_API_KEY,
                           "--retry-seconds", env.get("MOTCUA_MESSAGING_SANDBOX_RETRY_SECONDS", "5")]
     return commands
+
+
+
+def local_rating_url(env: dict[str, str]) -> str:
+    """The rating link notification sends after a result is returned, when none is configured: the
+    local evaluation edge's RateDossier for the dossier (`{dossier_id}` filled in by notification);
+    there is no rating web page locally, so the link names the RPC a client calls (see
+    services/evaluation/README.md). A province sets its portal's page instead."""
+    return (f"grpc://{env[service('evaluation').address_variable]}/motcua.evaluation.v1.EvaluationService/"
+            "RateDossier?dossier_id={dossier_id}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
     workflow = RpcProxy("workflow")
     payment = RpcProxy("payment")
     notification = RpcProxy("notification")
+    evaluation = RpcProxy("evaluation")
 
     @property
     def audited_app(self):  # type: ignore[no-untyped-def]
@@ -57,6 +58,10 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
     @published_event_handler("notification", ALL_EVENTS)
     def on_notification_event(self, notification: dict) -> None:
         self._on_push("notification", notification)
+
+    @published_event_handler("evaluation", ALL_EVENTS)
+    def on_evaluation_event(self, notification: dict) -> None:
+        self._on_push("evaluation", notification)
 
     @timer(interval=2.0, eager=True)
     def poll_upstreams(self) -> None:
