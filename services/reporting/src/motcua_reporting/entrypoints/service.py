@@ -2,12 +2,11 @@
 pull completes), serves reporting's own log, signs its checkpoints."""
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy, rpc
-from nameko.timer import timer
+from nameko.rpc import RpcProxy
 
-from motcua_common.events.published import wire_position
-from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints, Built,
-                                      ConsumerHealth, bounded, published_event_handler)
+from motcua_common.runtime.nameko_deps import (ALL_EVENTS, PULL_TIMEOUT_SECONDS, AppAndFollowers, AuditEndpoints,
+                                               Built, ConsumerHealth, FollowsUpstreams, bounded,
+                                               published_event_handler)
 
 
 def _app_and_followers(settings):  # type: ignore[no-untyped-def]
@@ -17,7 +16,7 @@ def _app_and_followers(settings):  # type: ignore[no-untyped-def]
     return AppAndFollowers(app, followers(app, settings))
 
 
-class ReportingService(AuditEndpoints, ConsumerHealth):
+class ReportingService(FollowsUpstreams, AuditEndpoints, ConsumerHealth):
     name = "reporting"
     parts = Built(_app_and_followers)
     intake = RpcProxy("intake")
@@ -38,10 +37,9 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
             read = bounded(getattr(self, upstream).read_notifications, PULL_TIMEOUT_SECONDS)
         return lambda start, limit: read(start, limit, True)
 
-    def _on_push(self, upstream: str, notification: dict) -> None:
-        # A push has no audit record: it only wakes the pull up to its position (never waiting
-        # for the in-order lock: whoever holds it pulls up to the position before letting go).
-        self.parts.followers[upstream].wake(wire_position(notification), read_page=self._read_page(upstream))
+    # A push has no audit record: it only wakes the pull up to its position (never waiting for the
+    # in-order lock: whoever holds it pulls up to the position before letting go).
+    pull_on_push = True
 
     @published_event_handler("intake", ALL_EVENTS)
     def on_intake_event(self, notification: dict) -> None:
@@ -62,20 +60,6 @@ class ReportingService(AuditEndpoints, ConsumerHealth):
     @published_event_handler("evaluation", ALL_EVENTS)
     def on_evaluation_event(self, notification: dict) -> None:
         self._on_push("evaluation", notification)
-
-    @timer(interval=2.0, eager=True)
-    def poll_upstreams(self) -> None:
-        for upstream, follower in self.parts.followers.items():
-            follower.catch_up(read_page=self._read_page(upstream))
-
-    @rpc
-    def read_notifications(self, start: int, limit: int, with_audit: bool = False) -> list[dict]:
-        return self.parts.app.read_notifications(start, limit, with_audit)
-
-    @rpc
-    def tracked_position(self, upstream: str) -> int:
-        follower = self.parts.followers.get(upstream)
-        return follower.position() if follower else 0
 
     @published_event_handler("payment", ALL_EVENTS)
     def on_payment_event(self, notification: dict) -> None:
