@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from motcua_testkit.identities import channel_as
-from motcua_testkit.plugin import free_port, wait_until
+from motcua_testkit.plugin import free_ports, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +21,14 @@ def platform(request, module_province, identity_provider, tmp_path_factory) -> I
     # Tests call far faster than people do: per-caller rate limits are tested on their own.
     generous = {"MOTCUA_RATE_LIMIT_CLIENT_PER_MINUTE": "1000000", "MOTCUA_RATE_LIMIT_CITIZEN_PER_MINUTE": "1000000"}
     env = {**module_province.env, **identity_provider.env, **generous, **getattr(request.module, "PLATFORM_ENV", {})}
-    env["MOTCUA_INTAKE_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    env["MOTCUA_WORKFLOW_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    env["MOTCUA_REPORTING_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    env["MOTCUA_PAYMENT_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    env["MOTCUA_PAYMENT_CALLBACK_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    env["MOTCUA_PAYGOV_SANDBOX_PORT"] = str(free_port())  # the runner starts the sandbox gateway there
-    env["MOTCUA_NOTIFICATION_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    env["MOTCUA_NOTIFICATION_CALLBACK_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    env["MOTCUA_EVALUATION_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
-    for sandbox in ("SMTP", "SMS", "ZNS"):  # the runner starts an SMTP server and the messaging sandboxes there
-        env[f"MOTCUA_{sandbox}_SANDBOX_PORT"] = str(free_port())
+    # every port at once, so no two of them coincide
+    ports = iter(free_ports(12))
+    for address in ("INTAKE_GRPC", "WORKFLOW_GRPC", "REPORTING_GRPC", "PAYMENT_GRPC", "PAYMENT_CALLBACK",
+                    "NOTIFICATION_GRPC", "NOTIFICATION_CALLBACK", "EVALUATION_GRPC"):
+        env[f"MOTCUA_{address}_ADDRESS"] = f"127.0.0.1:{next(ports)}"
+    # the runner starts the sandbox gateway, an SMTP server and the messaging sandboxes there
+    for sandbox in ("PAYGOV", "SMTP", "SMS", "ZNS"):
+        env[f"MOTCUA_{sandbox}_SANDBOX_PORT"] = str(next(ports))
     env["MOTCUA_SMTP_MAILDIR"] = str(tmp_path / "maildir")
     env.setdefault("MOTCUA_MESSAGING_SANDBOX_RETRY_SECONDS", "0.2")
     env.setdefault("MOTCUA_PAYGOV_SANDBOX_RETRY_SECONDS", "0.2")
