@@ -17,57 +17,10 @@ from typing import Iterable, Mapping
 from motcua_common.province.dossier_rules import CHANNELS
 from motcua_common.province.working_calendar import VIETNAM_TZ
 
-ITEM_KINDS = ("phi", "le_phi")  # phí (a charge, cost recovery) / lệ phí (a fee for a state act)
-PAYMENT_DUE = ("before_processing", "before_result")
-# What a paid invoice gives back when its dossier ends without a result (refund_on in fees.yaml):
-# everything, only its lệ phí items (the state act was not performed; the phí covered work done), or nothing.
-REFUND_FULL, REFUND_LE_PHI, REFUND_NONE = "full", "le_phi", "none"
-REFUND_RULES = (REFUND_FULL, REFUND_LE_PHI, REFUND_NONE)
-DOSSIER_ENDINGS = ("withdrawn", "refused")
-
-
-@dataclass(frozen=True)
-class FeeItem:
-    code: str
-    kind: str
-    name: str
-    amount_vnd: int  # per unit
-    legal_basis: str
-    unit: str = ""  # what one unit is ("trang", "bản"), empty for a flat amount
-    example: bool = False  # a made-up value for the demo, not taken from the legal basis
-
-
-@dataclass(frozen=True)
-class Exemption:
-    code: str
-    name: str
-    legal_basis: str
-    items: tuple[str, ...] = ()  # the items it exempts; empty: every item
-    example: bool = False
-
-
-@dataclass(frozen=True)
-class FeeSchedule:
-    """One procedure's fees from `effective_from` until the next schedule of the same procedure."""
-
-    procedure_code: str
-    group: str  # the procedure's group (lĩnh vực), which discount rules may name
-    effective_from: date
-    due: str
-    collector: str  # who collects (the agency or unit named by the legal basis)
-    items: tuple[FeeItem, ...]
-    exemptions: tuple[Exemption, ...] = ()
-    source: str = ""
-    # how much of a paid invoice is refunded when the dossier is withdrawn / refused (DOSSIER_ENDINGS);
-    # an ending not listed refunds everything (REFUND_FULL)
-    refund_on: Mapping[str, str] = field(default_factory=dict)
-    # Whether the case's clock stands still while a fee due before processing is unpaid (workflow
-    # stops it on InvoiceIssued and restarts it on InvoicePaid or InvoiceCancelled). Only a fee due
-    # before processing can hold the clock; the data file's default is true for those.
-    clock_stops_while_unpaid: bool = False
-
-    def refund_rule(self, ending: str) -> str:
-        return self.refund_on.get(ending, REFUND_FULL)
+# The schedule model is the catalogue's (libs/common): re-exported here for payment's modules.
+from motcua_common.province.fees import (DOSSIER_ENDINGS, ITEM_KINDS, PAYMENT_DUE, REFUND_FULL,  # noqa: E402,F401
+                                         REFUND_LE_PHI, REFUND_NONE, REFUND_RULES, Exemption, FeeItem,
+                                         FeeSchedule)
 
 
 @dataclass(frozen=True)
