@@ -17,6 +17,8 @@ from motcua_common.events.context import Actor, CommandContext, command_context,
 from motcua_common.events.in_memory import in_memory_env, own_log
 from motcua_common.events.published import PublishedEvent, timestamp
 
+from motcua_testkit.fees import received_fee_fields
+
 from motcua_payment.adapters.paygov import PayGovConfig
 from motcua_payment.adapters.published import publication
 from motcua_payment.application import PaymentApplication
@@ -26,8 +28,9 @@ from motcua_payment.policies import IntakePolicies
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 DESK = Actor(kind="official", subject="canbo01", role="one_stop_officer", unit="000.31.01.H45")
-BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                            (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))], [])
+SCHEDULES = {s.procedure_code: s for s in [FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                                           (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))]}
+BOOK = FeeBook([])
 GATEWAY = PayGovConfig("https://pay.example/pay", "PARTNER", "ACCESS", "s3cret")
 
 
@@ -39,12 +42,13 @@ def app():
     app.close()
 
 
-def received(procedure: str = "2.000884", position: int = 1) -> PublishedEvent:
+def received(procedure: str = "2.000884", position: int = 1, schedules: dict | None = None) -> PublishedEvent:
     dossier_id = uuid4()
     message = intake_events.DossierReceived(
         dossier_id=str(dossier_id), code=f"000.31.01.H45-261201-{position:04d}", procedure_code=procedure,
         receiving_agency_code="000.31.01.H45", handling_unit_code="000.31.01.H45", channel="desk",
-        applicant=intake_events.Applicant(subject_id="subject-1", kind="citizen"), received_at=timestamp(NOW))
+        applicant=intake_events.Applicant(subject_id="subject-1", kind="citizen"), received_at=timestamp(NOW),
+        **received_fee_fields((SCHEDULES if schedules is None else schedules).get(procedure)))
     return PublishedEvent("intake", f"intake:{dossier_id}:1", "motcua/test/intake",
                           message.DESCRIPTOR.full_name, NOW, str(dossier_id), position, position - 1, {}, "", "",
                           message.code, "", NOW, message.SerializeToString())
@@ -130,13 +134,12 @@ def test_payment_publishes_its_invoice_events(app):
 def test_the_invoice_says_whether_its_procedure_stops_the_clock_until_paid(app):
     import dataclasses
 
-    stopping = FeeBook([dataclasses.replace(s, clock_stops_while_unpaid=True)
-                        for versions in BOOK._schedules.values() for s in versions], [])
-    event = received()
+    stopping = {code: dataclasses.replace(s, clock_stops_while_unpaid=True) for code, s in SCHEDULES.items()}
+    event = received(schedules=stopping)
     work = UnitOfWork(app)
     with command_context(CommandContext(actor=Actor.system("payment.consumer"), province="test", clock=app.clock)), \
             concerning(UUID(event.subject), causation_id=event.ref, dossier_code=event.dossier_code):
-        IntakePolicies("test", stopping)(event, work)
+        IntakePolicies("test", BOOK)(event, work)
     app.record(*work.aggregates)
     issued = publication().page(app, 1, 100)[0].message(payment_events.InvoiceIssued)
     assert issued.clock_stops_while_unpaid and issued.due == "before_processing"

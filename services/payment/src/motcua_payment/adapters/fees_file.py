@@ -1,4 +1,4 @@
-"""Load a province's fee schedules and discount rules (fees.yaml), refusing bad records with their position."""
+"""Load a province's discount rules and receipt templates (fees.yaml), refusing bad records with their position."""
 from __future__ import annotations
 
 import re
@@ -10,12 +10,7 @@ import yaml
 
 from motcua_common.province.dossier_rules import CHANNELS
 
-from motcua_common.province.fees import FeeScheduleError, parse_fee_schedule
-
 from motcua_payment.domain.fees import ITEM_KINDS, DiscountRule, FeeBook, ReceiptTemplate
-
-CODE_PATTERN = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")  # a national procedure code, as in the catalogue
-
 
 class FeeDataError(ValueError):
     pass
@@ -29,12 +24,6 @@ def _day(raw: Any, where: str, default: Any = None) -> date:
         raise FeeDataError(f"{where}: must be a date like 2025-07-01") from None
 
 
-def _amount(raw: Any, where: str) -> int:
-    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
-        raise FeeDataError(f"{where}: must be a whole number of đồng, 0 or more")
-    return raw
-
-
 def _codes(raw: Any, where: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
     values = tuple(str(v) for v in (raw or ()))
     if allowed is not None and set(values) - set(allowed):
@@ -45,17 +34,10 @@ def _codes(raw: Any, where: str, allowed: tuple[str, ...] | None = None) -> tupl
 def load_fee_book(path: Path) -> FeeBook:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     default_from = _day(data.get("effective_from"), f"{path.name}: effective_from", "2025-07-01")
-    schedules = []
-    for i, raw in enumerate(data.get("schedules", [])):
-        where = f"{path.name}: schedules[{i}]"
-        try:
-            schedules.append(parse_fee_schedule(raw, where, str(raw.get("procedure", "")), default_from))
-        except FeeScheduleError as error:
-            raise FeeDataError(str(error)) from None
-    versions = [(s.procedure_code, s.effective_from) for s in schedules]
-    twice = sorted({v for v in versions if versions.count(v) > 1})
-    if twice:
-        raise FeeDataError(f"{path.name}: schedules listed twice for the same procedure and day: {twice}")
+    if "schedules" in data:
+        raise FeeDataError(f"{path.name}: schedules: fee schedules are the catalogue's (catalogue.yaml "
+                           "fee_schedules), published with each received dossier; fees.yaml holds discount "
+                           "rules and receipt templates only")
     rules = []
     for i, raw in enumerate(data.get("discount_rules", [])):
         where = f"{path.name}: discount_rules[{i}]"
@@ -78,7 +60,7 @@ def load_fee_book(path: Path) -> FeeBook:
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
         raise FeeDataError(f"{path.name}: a discount rule code is listed twice")
-    return FeeBook(schedules, rules, _receipt_templates(data.get("receipt_templates"), path.name, default_from))
+    return FeeBook(rules, _receipt_templates(data.get("receipt_templates"), path.name, default_from))
 
 
 SYMBOL_PATTERN = re.compile(r"^[0-9A-Z]{1,2}[A-Z][0-9]{2}[A-Z0-9]{1,4}$")  # e.g. 1C26TQT
