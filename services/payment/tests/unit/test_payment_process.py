@@ -158,3 +158,48 @@ def test_an_invoice_stored_before_the_flag_stops_the_clock_when_due_before_proce
         UUID(int=1), 2, data["topic"], json.dumps(data["stored_state"]).encode()))
     assert isinstance(event, Invoice.Issued) and event.due == "before_processing"
     assert event.clock_stops_while_unpaid is True
+
+
+# -- the schedule comes with the event (the catalogue's, of the day the dossier was received) ---------
+def test_a_dossier_received_before_a_new_schedule_is_charged_by_the_old_one_it_was_published_with(app):
+    import dataclasses
+
+    old = SCHEDULES["2.000884"]
+    new = dataclasses.replace(old, effective_from=date(2026, 12, 1),
+                              items=(dataclasses.replace(old.items[0], amount_vnd=25_000),))
+    # Received on 30 Nov with the old schedule (what intake published), applied on 2 Dec: the old amount.
+    event = received(schedules={"2.000884": old})
+    later = received(position=2, schedules={"2.000884": new})
+    apply(app, event)
+    apply(app, later)
+    totals = [app.invoice_of(UUID(e.message(intake_events.DossierReceived).dossier_id))["total_vnd"]
+              for e in (event, later)]
+    assert totals == [10_000, 25_000]
+
+
+def test_a_dossier_received_before_schedules_were_published_is_charged_nothing(app):
+    message = intake_events.DossierReceived(dossier_id=str(uuid4()), code="X-1", procedure_code="2.000884",
+                                            channel="desk", received_at=timestamp(NOW))
+    event = PublishedEvent("intake", "intake:x:1", "motcua/test/intake", message.DESCRIPTOR.full_name, NOW,
+                           message.dossier_id, 1, 0, {}, "", "", message.code, "", NOW, message.SerializeToString())
+    apply(app, event)
+    assert own_log(app) == []
+
+
+def test_the_invoice_keeps_the_published_refund_rule_for_a_later_ending(app):
+    import dataclasses
+
+    from motcua_payment.policies import end_invoice
+
+    schedule = dataclasses.replace(SCHEDULES["2.000884"], refund_on={"withdrawn": "none"})
+    event = received(schedules={"2.000884": schedule})
+    apply(app, event)
+    dossier_id = UUID(event.message(intake_events.DossierReceived).dossier_id)
+    invoice = app.invoice_of(dossier_id)
+    app.record_cash_payment(uuid4().hex, dossier_id, invoice["version"], 10_000, "BL-1", DESK)
+    work = UnitOfWork(app)
+    with command_context(CommandContext(actor=Actor.system("payment.consumer"), province="test", clock=app.clock)), \
+            concerning(dossier_id, causation_id="x", dossier_code=""):
+        end_invoice("test", BOOK, work, dossier_id, "withdrawn", NOW, "Hồ sơ đã được rút", event)
+    app.record(*work.aggregates)
+    assert app.invoice_of(dossier_id)["refunds"] in ([], {})
