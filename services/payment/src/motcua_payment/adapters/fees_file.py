@@ -34,7 +34,7 @@ def _codes(raw: Any, where: str, allowed: tuple[str, ...] | None = None) -> tupl
 def load_fee_book(path: Path) -> FeeBook:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     default_from = _day(data.get("effective_from"), f"{path.name}: effective_from", "2025-07-01")
-    if "schedules" in data:
+    if data.get("schedules"):
         raise FeeDataError(f"{path.name}: schedules: fee schedules are the catalogue's (catalogue.yaml "
                            "fee_schedules), published with each received dossier; fees.yaml holds discount "
                            "rules and receipt templates only")
