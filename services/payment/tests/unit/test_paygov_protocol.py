@@ -28,8 +28,9 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 SECRET = "bi-mat-dung-chung"
 CONFIG = PayGovConfig("https://paygov.example/pay", "QUANGTRI", "ACCESS-1", SECRET)
 GATEWAY = Actor.system("payment.paygov-callback")
-SCHEDULES = {s.procedure_code: s for s in [FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                                           (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))]}
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))]}
 BOOK = FeeBook([])
 
 

@@ -28,8 +28,9 @@ from motcua_payment.policies import IntakePolicies
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 DESK = Actor(kind="official", subject="canbo01", role="one_stop_officer", unit="000.31.01.H45")
-SCHEDULES = {s.procedure_code: s for s in [FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                                           (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))]}
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))]}
 BOOK = FeeBook([])
 GATEWAY = PayGovConfig("https://pay.example/pay", "PARTNER", "ACCESS", "s3cret")
 
