@@ -135,3 +135,20 @@ def test_a_dossier_received_before_schedules_were_recorded_publishes_none():
         Notification(UUID(int=1), 1, sample.topic, sample.state, 1))
     message = publication().mappers[type(event)](event)
     assert event.fee_schedule is None and not message.fee_schedule_recorded and not message.fee_items
+
+
+def test_a_catalogue_entry_stored_with_a_bare_fee_vnd_reads_back_without_a_schedule_and_a_new_one_round_trips():
+    import json
+    from datetime import date
+
+    from motcua_intake.domain.catalogue import Procedure
+
+    stored = json.loads((Path(__file__).parents[1] / "stored_events" / "CatalogueEntry.Published.v1.json")
+                        .read_text(encoding="utf-8"))["stored_state"]["record"]
+    assert "fee_vnd" in stored
+    old = Procedure.from_record(stored, date(2025, 7, 1))
+    assert old.fee_schedules == () and old.fee_vnd() == 0
+    catalogue, _ = load_catalogue(DEMO_DATA / "catalogue.yaml")
+    signature = catalogue.get(SIGNATURE)
+    again = Procedure.from_record(json.loads(json.dumps(signature.record())), signature.effective_from)
+    assert again.fee_schedules == signature.fee_schedules and again.fee_vnd() == 10_000
