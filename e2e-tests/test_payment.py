@@ -1,5 +1,5 @@
 """Payment in the running platform (issue #12): a dossier received at the desk for a procedure with a
-fee gets its invoice from intake's published DossierReceived, with the amount of fees.yaml; the desk
+fee gets its invoice from intake's published DossierReceived, with the amount of the catalogue's schedule it carries; the desk
 official of the receiving unit records the cash once; another commune's official may not."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from e2e_testkit import submit_request
 
 pytestmark = pytest.mark.e2e
 
-SIGNATURE = "2.000884"  # chứng thực chữ ký: 10.000 đồng at the desk (fees.yaml), received at 000.31.01.H45
+SIGNATURE = "2.000884"  # chứng thực chữ ký: 10.000 đồng at the desk (catalogue.yaml), received at 000.31.01.H45
 
 
 def invoice_of(payment, dossier_id: str) -> ppb.Invoice | None:  # type: ignore[no-untyped-def]
@@ -66,7 +66,7 @@ def test_a_desk_dossier_with_a_fee_is_invoiced_and_its_cash_recorded_once(intake
 def test_a_dossier_whose_procedure_charges_nothing_gets_no_invoice(intake, workflow, as_user):
     from motcua.workflow.v1 import workflow_pb2 as wpb
 
-    dossier = intake.SubmitDossier(submit_request()).dossier  # 1.004873: no schedule in fees.yaml
+    dossier = intake.SubmitDossier(submit_request()).dossier  # 1.004873: no fee schedule in the catalogue
     inspector = as_user("thanhtra01", "workflow")
     wait_until(lambda: _case_exists(inspector, wpb, dossier.id), 20, "workflow to open the case")
     # payment follows the same events; a later invoiced dossier shows it has passed this one
@@ -191,7 +191,7 @@ def test_a_withdrawn_dossiers_invoice_is_cancelled_unpaid_and_refunded_paid(inta
                            "the unpaid invoice to be cancelled")
     assert cancelled.refunded_vnd == 0
     refunded = wait_until(lambda: (i := invoice_of(payment, paid.id)) and i.refunded_vnd == 10_000 and i, 20,
-                          "the paid invoice to be refunded in full (fees.yaml: withdrawn: full)")
+                          "the paid invoice to be refunded in full (catalogue.yaml: withdrawn: full)")
     assert refunded.status == "paid"
     with pytest.raises(grpc.RpcError) as late:  # cash for the cancelled invoice
         payment.RecordCashPayment(ppb.RecordCashPaymentRequest(
@@ -202,7 +202,7 @@ def test_a_withdrawn_dossiers_invoice_is_cancelled_unpaid_and_refunded_paid(inta
 
 def test_a_dossier_refused_during_processing_has_its_invoice_cancelled_unpaid_and_refunded_paid(intake, workflow,
                                                                                                  as_user):
-    """workflow's CaseStopped (end_reason "stopped") is followed by payment's worker (fees.yaml: refused: full)."""
+    """workflow's CaseStopped (end_reason "stopped") is followed by payment's worker (catalogue.yaml: refused: full)."""
     from motcua.workflow.v1 import workflow_pb2 as wpb
 
     from e2e_testkit import wait_for_case
@@ -224,5 +224,17 @@ def test_a_dossier_refused_during_processing_has_its_invoice_cancelled_unpaid_an
                            "the unpaid invoice to be cancelled")
     assert cancelled.refunded_vnd == 0
     refunded = wait_until(lambda: (i := invoice_of(payment, paid.id)) and i.refunded_vnd == 10_000 and i, 20,
-                          "the paid invoice to be refunded in full (fees.yaml: refused: full)")
+                          "the paid invoice to be refunded in full (catalogue.yaml: refused: full)")
     assert refunded.status == "paid"
+
+
+def test_the_catalogue_api_shows_the_fee_schedule_in_force_with_its_items(intake):
+    from motcua.intake.v1 import intake_pb2 as ipb
+
+    procedures = {p.code: p for p in intake.ListProcedures(ipb.ListProceduresRequest()).procedures}
+    signature = procedures[SIGNATURE]
+    assert [(i.code, i.kind, i.unit, i.amount_vnd) for i in signature.fee_schedule.items] == [
+        ("LE_PHI_CHUNG_THUC_CHU_KY", "le_phi", "trường hợp", 10_000)]
+    assert signature.fee_schedule.items[0].legal_basis.startswith("Thông tư 226/2016/TT-BTC")
+    assert (signature.fee_schedule.due, signature.fee_vnd) == ("before_processing", 10_000)  # fee_vnd: deprecated
+    assert not procedures["1.004873"].HasField("fee_schedule") and procedures["1.004873"].fee_vnd == 0

@@ -1,5 +1,5 @@
 """A fee due before processing stops the case's clock in the running platform (issue #12): a dossier
-received at the desk after office hours for a procedure whose fee is due before processing (fees.yaml:
+received at the desk after office hours for a procedure whose fee is due before processing (catalogue.yaml:
 the clock stops while unpaid, by default) shows national status 6 while its case's clock stands still;
 the desk takes the cash one working day later, and the case's due time (and intake's appointment)
 moves by exactly that working day. The dossier then says it was paid at the desk (online flag 0), and
@@ -23,7 +23,7 @@ from e2e_testkit import submit_request, wait_for_case
 pytestmark = pytest.mark.e2e
 # The settable clock, read afresh by every process, so the test can move time and act at once.
 PLATFORM_ENV = {"MOTCUA_CLOCK": "settable", "MOTCUA_CLOCK_TTL_SECONDS": "0"}
-SIGNATURE = "2.000884"  # chứng thực chữ ký: 10.000 đồng due before processing (fees.yaml)
+SIGNATURE = "2.000884"  # chứng thực chữ ký: 10.000 đồng due before processing (catalogue.yaml)
 
 
 @pytest.fixture(scope="module")

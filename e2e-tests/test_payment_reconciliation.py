@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 # The settable clock, read afresh by every process, so the test can end the day and act at once.
 PLATFORM_ENV = {"MOTCUA_CLOCK": "settable", "MOTCUA_CLOCK_TTL_SECONDS": "0"}
 VIETNAM = timezone(timedelta(hours=7))
-SIGNATURE = "2.000884"  # chứng thực chữ ký: 10.000 đồng (fees.yaml)
+SIGNATURE = "2.000884"  # chứng thực chữ ký: 10.000 đồng (catalogue.yaml)
 OWNER = "congdan01"  # the citizen whose ID is 044190000101
 
 

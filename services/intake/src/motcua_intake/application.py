@@ -315,6 +315,7 @@ class IntakeApplication(MotcuaApplication):
                     deadline_working_days=procedure.deadline_working_days,
                     forwarded_at=forwarding_time(received_at, calendar),
                     calendar_group=procedure.calendar_group,
+                    fee_schedule=procedure.fee_schedule_record(received_at),
                 )
             index = DossierCode(id=DossierCode.id_for(self.province, code), code=code, dossier_id=dossier_id)
             record = idempotent.record(dossier_id, dossier.version)
@@ -371,7 +372,8 @@ class IntakeApplication(MotcuaApplication):
                     applicant=pending.applicant, components=pending.components, received_at=now,
                     appointment_at=calendar.add_working_days(now, procedure.deadline_working_days),
                     deadline_working_days=procedure.deadline_working_days,
-                    forwarded_at=forwarding_time(now, calendar), calendar_group=procedure.calendar_group))
+                    forwarded_at=forwarding_time(now, calendar), calendar_group=procedure.calendar_group,
+                    fee_schedule=procedure.fee_schedule_record(now)))
             return hooks
 
         view = self._pending_command("SupplementDossier", idempotency_key, dossier_id, expected_version, actor,

@@ -16,7 +16,7 @@ def test_the_demo_catalogue_has_at_least_twenty_procedures_each_naming_its_sourc
     procedures = catalogue.all()
     assert len(procedures) >= 20
     assert all(p.source.startswith("CSDL quốc gia về TTHC, mã " + p.code) for p in procedures)
-    assert all(set(p.example_fields) <= {"deadline_working_days", "fee_vnd", "online_level", "receiving_agency",
+    assert all(set(p.example_fields) <= {"deadline_working_days", "fee_schedules", "online_level", "receiving_agency",
                                          "calendar_group"}
                for p in procedures)
     assert code_format == "{agency}-{date:%y%m%d}-{number:04d}"

@@ -6,7 +6,7 @@ from datetime import date
 
 from motcua_intake.domain.catalogue import Catalogue, ComponentRequirement, Procedure
 
-V1 = Procedure(code="1.001193", name="Đăng ký khai sinh", deadline_working_days=1, fee_vnd=0, online_level="full",
+V1 = Procedure(code="1.001193", name="Đăng ký khai sinh", deadline_working_days=1, online_level="full",
                receiving_agency_code="A", receiving_agency_name="UBND", handling_unit_code="A", field="Hộ tịch",
                source="Luật Hộ tịch", effective_from=date(2025, 7, 1),
                components=(ComponentRequirement("TO_KHAI", "Tờ khai", True),),

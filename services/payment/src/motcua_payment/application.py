@@ -88,7 +88,7 @@ class PaymentApplication(MotcuaApplication):
         self.gateway_ledger = gateway_ledger  # gateway payments by state and day (the sweep and the reconciliation)
         self.gateway_client = gateway_client  # adapters.paygov.PayGovClient: the query and the statement
         self.bank = bank  # adapters.bank.BankConfig: the bank's credit notifications are verified with it
-        self.fees = fees  # the receipt templates (fees.yaml) and each procedure's refund rules
+        self.fees = fees  # the discount rules and receipt templates (fees.yaml)
         # Payments in one process take receipt numbers one at a time (the series is one aggregate: racing
         # for it only costs retries); other processes' races are caught by the series' version.
         self._numbering = threading.RLock()

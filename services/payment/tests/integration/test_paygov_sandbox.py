@@ -35,8 +35,10 @@ SANDBOXES = Path(__file__).resolve().parents[4] / "infra" / "sandboxes"
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 SECRET = "khoa-bi-mat-thu-nghiem"
 GATEWAY_ACTOR = Actor.system("payment.paygov-callback")
-BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                            (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))], [])
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))]}
+BOOK = FeeBook([])
 
 
 class Merchant:
@@ -146,7 +148,8 @@ def paid_events(app: PaymentApplication) -> int:
 
 
 def issue(app: PaymentApplication) -> dict:
-    return app.issue_invoice(uuid4(), "000.31.01.H45-261201-0001", BOOK.charge("2.000884", "online", NOW),
+    return app.issue_invoice(uuid4(), "000.31.01.H45-261201-0001",
+                             BOOK.charge(SCHEDULES.get("2.000884"), "online", NOW),
                              GATEWAY_ACTOR)
 
 

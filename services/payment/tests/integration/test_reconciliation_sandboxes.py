@@ -93,10 +93,12 @@ def issue(app) -> dict:  # type: ignore[no-untyped-def]
 
     from motcua_payment.domain.fees import FeeBook, FeeItem, FeeSchedule
 
-    book = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                                (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))], [])
+    schedules = {s.procedure_code: s for s in [
+        FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                    (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))]}
+    book = FeeBook([])
     return app.issue_invoice(uuid4(), f"000.31.01.H45-261201-{uuid4().int % 10_000:04d}",
-                             book.charge("2.000884", "online", app.clock.now()), Actor.system("test"))
+                             book.charge(schedules.get("2.000884"), "online", app.clock.now()), Actor.system("test"))
 
 
 def pay(app, invoice: dict, gateway: str, outcome: str = "success") -> dict:  # type: ignore[no-untyped-def]

@@ -20,8 +20,10 @@ from motcua_payment.entrypoints.callback import paygov_callback
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 SECRET = "khoa-bi-mat-thu-nghiem"
-BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                            (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))], [])
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))]}
+BOOK = FeeBook([])
 
 
 @pytest.fixture
@@ -33,7 +35,8 @@ def app():
 
 
 def issue(app: PaymentApplication) -> dict:
-    return app.issue_invoice(uuid4(), "000.31.01.H45-261201-0001", BOOK.charge("2.000884", "online", NOW),
+    return app.issue_invoice(uuid4(), "000.31.01.H45-261201-0001",
+                             BOOK.charge(SCHEDULES.get("2.000884"), "online", NOW),
                              Actor.system("test"))
 
 
@@ -128,12 +131,13 @@ from motcua_payment.entrypoints.callback import bank_credit, paygov_callback
 
 configure(service="payment", process="callback")  # as the edge's main(): metrics on MOTCUA_METRICS_PORT
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
-book = FeeBook([FeeSchedule("2.000884", "C", date(2017, 1, 1), "before_processing", "X",
-                            (FeeItem("LE_PHI", "le_phi", "L", 10_000, "TT"),))], [])
+schedule = FeeSchedule("2.000884", "C", date(2017, 1, 1), "before_processing", "X",
+                       (FeeItem("LE_PHI", "le_phi", "L", 10_000, "TT"),))
+book = FeeBook([])
 app = PaymentApplication(env=in_memory_env(), province="test", clock=FixedClock(NOW),
                          gateway=PayGovConfig("http://gateway.invalid/pay", "P", "A", "s"),
                          bank=bank.BankConfig("001", "b"))
-invoice = app.issue_invoice(uuid4(), "X-1", book.charge("2.000884", "online", NOW), Actor.system("t"))
+invoice = app.issue_invoice(uuid4(), "X-1", book.charge(schedule, "online", NOW), Actor.system("t"))
 def signed(number, secret="s"):
     fields = {"orderId": invoice["order_id"], "amount": "10000", "errorCode": "00", "transactionNo": number,
               "payDate": format_pay_date(NOW), "requestCode": invoice["order_id"], "orderInfo": "L", "paygate": "S",

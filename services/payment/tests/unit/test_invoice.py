@@ -23,8 +23,10 @@ from motcua_payment.domain.invoice import ONLINE_FLAG_NATIONAL, GatewayResult
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)  # 09:00 in Vietnam
 OFFICIAL = Actor(kind="official", subject="canbo01", role="one_stop_officer", unit="000.31.01.H45")
 GATEWAY = Actor.system("payment.paygov-callback")
-BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                            (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))], [])
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))]}
+BOOK = FeeBook([])
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ def app():
 def issue(app: PaymentApplication, procedure: str = "2.000884") -> dict:
     dossier_id = uuid4()
     return app.issue_invoice(dossier_id, f"000.31.01.H45-261201-{dossier_id.int % 10000:04d}",
-                             BOOK.charge(procedure, "online", NOW), OFFICIAL)
+                             BOOK.charge(SCHEDULES.get(procedure), "online", NOW), OFFICIAL)
 
 
 def stored(app: PaymentApplication) -> list[str]:
@@ -53,7 +55,7 @@ def callback(invoice: dict, transaction: str = "T1", amount: int = 10_000, ok: b
 # -- issuing --------------------------------------------------------------------------------------
 def test_an_invoice_is_issued_once_per_dossier_and_awaits_payment_as_national_status_6(app):
     dossier_id = uuid4()
-    charge = BOOK.charge("2.000884", "desk", NOW)
+    charge = BOOK.charge(SCHEDULES.get("2.000884"), "desk", NOW)
     first = app.issue_invoice(dossier_id, "X-261201-0001", charge, OFFICIAL)
     again = app.issue_invoice(dossier_id, "X-261201-0001", charge, OFFICIAL)
     assert first == again and first["total_vnd"] == 10_000 and first["national_status"] == 6
@@ -63,7 +65,7 @@ def test_an_invoice_is_issued_once_per_dossier_and_awaits_payment_as_national_st
 
 def test_a_dossier_that_owes_nothing_gets_no_invoice(app):
     with pytest.raises(RuleViolated) as refused:
-        app.issue_invoice(uuid4(), "X", BOOK.charge("1.001193", "online", NOW), OFFICIAL)
+        app.issue_invoice(uuid4(), "X", BOOK.charge(SCHEDULES.get("1.001193"), "online", NOW), OFFICIAL)
     assert refused.value.reason == "NO_FEE_DUE" and stored(app) == []
 
 

@@ -28,8 +28,10 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 SECRET = "bi-mat-dung-chung"
 CONFIG = PayGovConfig("https://paygov.example/pay", "QUANGTRI", "ACCESS-1", SECRET)
 GATEWAY = Actor.system("payment.paygov-callback")
-BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                            (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))], [])
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))]}
+BOOK = FeeBook([])
 
 
 def signed(**overrides: str) -> dict[str, str]:
@@ -151,7 +153,7 @@ def app():
 
 
 def test_a_replayed_callback_is_verified_again_and_makes_no_second_payment(app):
-    invoice = app.issue_invoice(uuid4(), "X-1", BOOK.charge("2.000884", "online", NOW), GATEWAY)
+    invoice = app.issue_invoice(uuid4(), "X-1", BOOK.charge(SCHEDULES.get("2.000884"), "online", NOW), GATEWAY)
     fields = signed(orderId=invoice["order_id"])
     for _ in range(3):
         app.record_gateway_result(verify_callback(CONFIG, fields, NOW), GATEWAY)
@@ -160,7 +162,7 @@ def test_a_replayed_callback_is_verified_again_and_makes_no_second_payment(app):
 
 
 def test_a_signed_callback_for_the_wrong_amount_is_refused_by_the_invoice(app):
-    invoice = app.issue_invoice(uuid4(), "X-2", BOOK.charge("2.000884", "online", NOW), GATEWAY)
+    invoice = app.issue_invoice(uuid4(), "X-2", BOOK.charge(SCHEDULES.get("2.000884"), "online", NOW), GATEWAY)
     result = verify_callback(CONFIG, signed(orderId=invoice["order_id"], amount="1000"), NOW)
     with pytest.raises(RuleViolated) as refused:
         app.record_gateway_result(result, GATEWAY)

@@ -17,6 +17,8 @@ from motcua_common.events.context import Actor, CommandContext, command_context,
 from motcua_common.events.in_memory import in_memory_env, own_log
 from motcua_common.events.published import PublishedEvent, timestamp
 
+from motcua_testkit.fees import received_fee_fields
+
 from motcua_payment.adapters.paygov import PayGovConfig
 from motcua_payment.adapters.published import publication
 from motcua_payment.application import PaymentApplication
@@ -26,8 +28,10 @@ from motcua_payment.policies import IntakePolicies
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 DESK = Actor(kind="official", subject="canbo01", role="one_stop_officer", unit="000.31.01.H45")
-BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                            (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))], [])
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí chứng thực chữ ký", 10_000, "TT 226/2016"),))]}
+BOOK = FeeBook([])
 GATEWAY = PayGovConfig("https://pay.example/pay", "PARTNER", "ACCESS", "s3cret")
 
 
@@ -39,12 +43,13 @@ def app():
     app.close()
 
 
-def received(procedure: str = "2.000884", position: int = 1) -> PublishedEvent:
+def received(procedure: str = "2.000884", position: int = 1, schedules: dict | None = None) -> PublishedEvent:
     dossier_id = uuid4()
     message = intake_events.DossierReceived(
         dossier_id=str(dossier_id), code=f"000.31.01.H45-261201-{position:04d}", procedure_code=procedure,
         receiving_agency_code="000.31.01.H45", handling_unit_code="000.31.01.H45", channel="desk",
-        applicant=intake_events.Applicant(subject_id="subject-1", kind="citizen"), received_at=timestamp(NOW))
+        applicant=intake_events.Applicant(subject_id="subject-1", kind="citizen"), received_at=timestamp(NOW),
+        **received_fee_fields((SCHEDULES if schedules is None else schedules).get(procedure)))
     return PublishedEvent("intake", f"intake:{dossier_id}:1", "motcua/test/intake",
                           message.DESCRIPTOR.full_name, NOW, str(dossier_id), position, position - 1, {}, "", "",
                           message.code, "", NOW, message.SerializeToString())
@@ -130,13 +135,12 @@ def test_payment_publishes_its_invoice_events(app):
 def test_the_invoice_says_whether_its_procedure_stops_the_clock_until_paid(app):
     import dataclasses
 
-    stopping = FeeBook([dataclasses.replace(s, clock_stops_while_unpaid=True)
-                        for versions in BOOK._schedules.values() for s in versions], [])
-    event = received()
+    stopping = {code: dataclasses.replace(s, clock_stops_while_unpaid=True) for code, s in SCHEDULES.items()}
+    event = received(schedules=stopping)
     work = UnitOfWork(app)
     with command_context(CommandContext(actor=Actor.system("payment.consumer"), province="test", clock=app.clock)), \
             concerning(UUID(event.subject), causation_id=event.ref, dossier_code=event.dossier_code):
-        IntakePolicies("test", stopping)(event, work)
+        IntakePolicies("test", BOOK)(event, work)
     app.record(*work.aggregates)
     issued = publication().page(app, 1, 100)[0].message(payment_events.InvoiceIssued)
     assert issued.clock_stops_while_unpaid and issued.due == "before_processing"
@@ -155,3 +159,48 @@ def test_an_invoice_stored_before_the_flag_stops_the_clock_when_due_before_proce
         UUID(int=1), 2, data["topic"], json.dumps(data["stored_state"]).encode()))
     assert isinstance(event, Invoice.Issued) and event.due == "before_processing"
     assert event.clock_stops_while_unpaid is True
+
+
+# -- the schedule comes with the event (the catalogue's, of the day the dossier was received) ---------
+def test_a_dossier_received_before_a_new_schedule_is_charged_by_the_old_one_it_was_published_with(app):
+    import dataclasses
+
+    old = SCHEDULES["2.000884"]
+    new = dataclasses.replace(old, effective_from=date(2026, 12, 1),
+                              items=(dataclasses.replace(old.items[0], amount_vnd=25_000),))
+    # Received on 30 Nov with the old schedule (what intake published), applied on 2 Dec: the old amount.
+    event = received(schedules={"2.000884": old})
+    later = received(position=2, schedules={"2.000884": new})
+    apply(app, event)
+    apply(app, later)
+    totals = [app.invoice_of(UUID(e.message(intake_events.DossierReceived).dossier_id))["total_vnd"]
+              for e in (event, later)]
+    assert totals == [10_000, 25_000]
+
+
+def test_a_dossier_received_before_schedules_were_published_is_charged_nothing(app):
+    message = intake_events.DossierReceived(dossier_id=str(uuid4()), code="X-1", procedure_code="2.000884",
+                                            channel="desk", received_at=timestamp(NOW))
+    event = PublishedEvent("intake", "intake:x:1", "motcua/test/intake", message.DESCRIPTOR.full_name, NOW,
+                           message.dossier_id, 1, 0, {}, "", "", message.code, "", NOW, message.SerializeToString())
+    apply(app, event)
+    assert own_log(app) == []
+
+
+def test_the_invoice_keeps_the_published_refund_rule_for_a_later_ending(app):
+    import dataclasses
+
+    from motcua_payment.policies import end_invoice
+
+    schedule = dataclasses.replace(SCHEDULES["2.000884"], refund_on={"withdrawn": "none"})
+    event = received(schedules={"2.000884": schedule})
+    apply(app, event)
+    dossier_id = UUID(event.message(intake_events.DossierReceived).dossier_id)
+    invoice = app.invoice_of(dossier_id)
+    app.record_cash_payment(uuid4().hex, dossier_id, invoice["version"], 10_000, "BL-1", DESK)
+    work = UnitOfWork(app)
+    with command_context(CommandContext(actor=Actor.system("payment.consumer"), province="test", clock=app.clock)), \
+            concerning(dossier_id, causation_id="x", dossier_code=""):
+        end_invoice("test", BOOK, work, dossier_id, "withdrawn", NOW, "Hồ sơ đã được rút", event)
+    app.record(*work.aggregates)
+    assert app.invoice_of(dossier_id)["refunds"] in ([], {})

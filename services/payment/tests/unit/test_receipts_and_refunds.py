@@ -24,6 +24,8 @@ from motcua_common.events.context import Actor, CommandContext, command_context,
 from motcua_common.events.in_memory import in_memory_env, own_log
 from motcua_common.events.published import PublishedEvent, timestamp
 
+from motcua_testkit.fees import received_fee_fields
+
 from motcua_payment.adapters.fees_file import FeeDataError, load_fee_book
 from motcua_payment.adapters.published import publication
 from motcua_payment.adapters.receipt_pdf import in_words, receipt_pdf
@@ -46,7 +48,8 @@ EXTRACT = FeeSchedule("2.000635", "Hộ tịch", date(2017, 1, 1), "before_resul
                       (FeeItem("PHI_TRA_CUU", "phi", "Phí tra cứu", 8_000, "TT 281/2016"),
                        FeeItem("LE_PHI_CAP", "le_phi", "Lệ phí cấp bản sao", 5_000, "TT 281/2016")),
                       refund_on={"withdrawn": "le_phi"})
-BOOK = FeeBook([SIGNATURE, EXTRACT], [], TEMPLATES)
+SCHEDULES = {s.procedure_code: s for s in [SIGNATURE, EXTRACT]}
+BOOK = FeeBook([], TEMPLATES)
 
 
 class Clock(FixedClock):
@@ -80,7 +83,8 @@ def issued(app: PaymentApplication, procedure: str = "2.000884") -> UUID:
     apply(app, published(app, intake_events.DossierReceived(
         dossier_id=str(dossier_id), code=f"000.31.01.H45-261201-{dossier_id.hex[:4]}", procedure_code=procedure,
         receiving_agency_code="000.31.01.H45", handling_unit_code="000.31.01.H45", channel="desk",
-        applicant=intake_events.Applicant(subject_id="subject-1", kind="citizen"), received_at=timestamp(NOW)), 1))
+        applicant=intake_events.Applicant(subject_id="subject-1", kind="citizen"), received_at=timestamp(NOW),
+        **received_fee_fields(SCHEDULES.get(procedure))), 1))
     return dossier_id
 
 
@@ -314,31 +318,16 @@ def test_refund_rules_take_everything_only_the_le_phi_or_nothing():
 # -- fees.yaml ----------------------------------------------------------------------------------------
 def _book(tmp_path: Path, extra: str) -> FeeBook:
     path = tmp_path / "fees.yaml"
-    path.write_text("""
-schedules:
-  - procedure: "2.000884"
-    group: "Chứng thực"
-    due: before_processing
-    collector: "UBND xã"
-    source: "TT 226/2016"
-    items:
-      - {code: LE_PHI, kind: le_phi, name: "Lệ phí", amount_vnd: 10000, legal_basis: "TT 226/2016"}
-""" + extra, encoding="utf-8")
+    path.write_text(extra, encoding="utf-8")
     return load_fee_book(path)
 
 
-def test_fees_yaml_gives_refund_rules_and_receipt_templates_and_refuses_bad_ones(tmp_path: Path):
-    book = _book(tmp_path, """    refund_on: {withdrawn: le_phi}
-receipt_templates:
+def test_fees_yaml_gives_receipt_templates_and_refuses_bad_ones(tmp_path: Path):
+    """(Refund rules are the catalogue's schedules': their validation is tested in libs/common.)"""
+    book = _book(tmp_path, """receipt_templates:
   - {form: "01BLP0-001", symbol: "1C26TQT", effective_from: 2026-01-01}
 """)
-    schedule = book.schedule_on("2.000884", date(2026, 1, 1))
-    assert (schedule.refund_rule("withdrawn"), schedule.refund_rule("refused")) == ("le_phi", "full")
     assert receipt_template_on(book, date(2026, 5, 1)).symbol == "1C26TQT"
-    with pytest.raises(FeeDataError, match="refund_on.withdrawn"):
-        _book(tmp_path, "    refund_on: {withdrawn: half}\n")
-    with pytest.raises(FeeDataError, match="refund_on"):
-        _book(tmp_path, "    refund_on: {cancelled: full}\n")
     with pytest.raises(FeeDataError, match="symbol"):
         _book(tmp_path, "receipt_templates:\n  - {form: F, symbol: 'bad symbol'}\n")
     with pytest.raises(FeeDataError, match="listed twice"):
@@ -350,7 +339,6 @@ def test_the_provinces_fees_yaml_loads_with_its_receipt_templates():
 
     book = load_fee_book(DEMO_DATA / "fees.yaml")
     assert receipt_template_on(book, date(2026, 12, 4)).symbol == "1C26TQT"
-    assert book.schedule_on("2.000635", date(2026, 12, 4)).refund_rule("withdrawn") == "le_phi"
 
 
 # -- the ledger's rows ------------------------------------------------------------------------------

@@ -37,8 +37,10 @@ BANK_SECRET = "khoa-ngan-hang"
 ACCOUNT = "0011001234567"
 GATEWAY_CONFIG = PayGovConfig("http://gateway.invalid/pay", "P", "A", SECRET)
 LEADER = Actor(kind="official", subject="lanhdao01", role="leader", unit="000.31.01.H45")
-BOOK = FeeBook([FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
-                            (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))], [],
+SCHEDULES = {s.procedure_code: s for s in [
+    FeeSchedule("2.000884", "Chứng thực", date(2017, 1, 1), "before_processing", "UBND xã",
+                (FeeItem("LE_PHI", "le_phi", "Lệ phí", 10_000, "TT 226/2016"),))]}
+BOOK = FeeBook([],
                (ReceiptTemplate("01BLP0-001", "1C26TQT", date(2026, 1, 1), "UBND tỉnh Quảng Trị", "Đông Hà"),))
 
 
@@ -109,7 +111,7 @@ def world():
 
 def issue(app: PaymentApplication) -> dict:
     return app.issue_invoice(uuid4(), f"000.31.01.H45-261201-{uuid4().int % 10_000:04d}",
-                             BOOK.charge("2.000884", "online", NOW), Actor.system("test"))
+                             BOOK.charge(SCHEDULES.get("2.000884"), "online", NOW), Actor.system("test"))
 
 
 def names(app: PaymentApplication) -> list[str]:

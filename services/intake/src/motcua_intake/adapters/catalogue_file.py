@@ -8,6 +8,8 @@ import yaml
 
 from datetime import date
 
+from motcua_common.province.fees import FeeScheduleError, parse_fee_schedules
+
 from motcua_intake.domain.catalogue import LANGUAGES, LEVELS, ONLINE_LEVELS, Catalogue, ComponentRequirement, Procedure
 
 CODE_PATTERN = re.compile(r"^[0-9]{1,2}\.[0-9]{6}$")
@@ -56,11 +58,17 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
         deadline = float(raw["deadline_working_days"])
         if deadline <= 0:
             raise CatalogueDataError(f"{where}.deadline_working_days: must be positive")
+        if "fee_vnd" in raw:
+            raise CatalogueDataError(f"{where}.fee_vnd: fees are given as fee_schedules (items, due, collector)")
+        try:
+            fee_schedules = parse_fee_schedules(raw.get("fee_schedules"), f"{where}.fee_schedules", code,
+                                                date.fromisoformat(str(data.get("effective_from", "2025-07-01"))))
+        except FeeScheduleError as error:
+            raise CatalogueDataError(str(error)) from None
         procedures.append(Procedure(
             code=code,
             name=raw["name"],
             deadline_working_days=deadline,
-            fee_vnd=int(raw.get("fee_vnd", 0)),
             online_level=raw["online_level"],
             receiving_agency_code=agency,
             receiving_agency_name=agencies[agency],
@@ -76,6 +84,7 @@ def load_catalogue(path: Path) -> tuple[Catalogue, str]:
             issues_result=bool(raw.get("issues_result", True)),
             description=raw.get("description", ""),
             descriptions=descriptions,
+            fee_schedules=fee_schedules,
         ))
     codes = [p.code for p in procedures]
     duplicates = {c for c in codes if codes.count(c) > 1}

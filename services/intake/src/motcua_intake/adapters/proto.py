@@ -143,15 +143,23 @@ def dossier_to_proto(d: dict) -> pb.Dossier:
     )
 
 
-def procedure_to_proto(p: Procedure, language: str = "vi") -> pb.Procedure:
+def procedure_to_proto(p: Procedure, language: str = "vi", on: date | None = None) -> pb.Procedure:
+    """`on`: the day whose fee schedule is shown (default: the latest schedule)."""
+    schedule = p.fee_schedule_on(on)
+    fee_schedule = None if schedule is None else pb.FeeSchedule(
+        effective_from=schedule.effective_from.isoformat(), due=schedule.due, collector=schedule.collector,
+        group=schedule.group, source=schedule.source,
+        items=[pb.FeeItem(code=i.code, kind=i.kind, name=i.name, unit=i.unit, amount_vnd=i.amount_vnd,
+                          legal_basis=i.legal_basis) for i in schedule.items])
     return pb.Procedure(
         code=p.code, name=p.name_in(language), name_vi=p.name, description=p.description_in(language),
         language=language if p.names.get(language) else "vi",
         effective_from=p.effective_from.isoformat(), levels=list(p.levels), handling_unit_code=p.handling_unit_code,
-        issues_result=p.issues_result, deadline_working_days=p.deadline_working_days, fee_vnd=p.fee_vnd,
+        issues_result=p.issues_result, deadline_working_days=p.deadline_working_days, fee_vnd=p.fee_vnd(on),
         online_level=ONLINE_LEVELS[p.online_level], receiving_agency_code=p.receiving_agency_code,
         receiving_agency_name=p.receiving_agency_name, source=p.source, example_fields=list(p.example_fields),
         components=[pb.ComponentRequirement(code=c.code, name=c.name, required=c.required) for c in p.components],
+        fee_schedule=fee_schedule,
     )
 
 

@@ -29,7 +29,25 @@ def _received(e: Any) -> pb.DossierReceived:
         applicant=_applicant(e.applicant), components=_components(e.components),
         received_at=timestamp(e.received_at), appointment_at=timestamp(e.appointment_at),
         deadline_working_days=float(e.deadline_working_days), forwarded_at=timestamp(e.forwarded_at),
-        calendar_group=e.calendar_group or "")
+        calendar_group=e.calendar_group or "", **_fee_schedule(e.fee_schedule))
+
+
+def _fee_schedule(schedule: dict | None) -> dict:
+    """The recorded fee schedule as DossierReceived's fee fields (None: received before it was recorded)."""
+    if schedule is None:
+        return {}
+    if not schedule:
+        return {"fee_schedule_recorded": True}
+    return {"fee_schedule_recorded": True, "fee_due": schedule["due"], "fee_collector": schedule["collector"],
+            "fee_group": schedule["group"], "fee_schedule_from": schedule["effective_from"],
+            "clock_stops_while_unpaid": bool(schedule.get("clock_stops_while_unpaid", False)),
+            "refund_on": dict(schedule.get("refund_on", {})),
+            "fee_items": [pb.FeeItem(code=i["code"], kind=i["kind"], name=i["name"], unit=i.get("unit", ""),
+                                     amount_vnd=int(i["amount_vnd"]), legal_basis=i["legal_basis"])
+                          for i in schedule.get("items", ())],
+            "fee_exemptions": [pb.FeeExemption(code=x["code"], name=x["name"], legal_basis=x["legal_basis"],
+                                               item_codes=list(x.get("items", ())))
+                               for x in schedule.get("exemptions", ())]}
 
 
 def _withdrawn(e: Any) -> pb.DossierWithdrawn:

@@ -1,6 +1,6 @@
 """The procedures a province receives dossiers for, as effective-dated data.
 
-A procedure's record (names and translations, components, deadline, fee, online level, units)
+A procedure's record (names and translations, components, deadline, fee schedules, online level, units)
 changes over time; each version has the date it takes effect from. `Catalogue.get(code, on)`
 answers with the version in force on that date, so a dossier received years ago is judged by
 the catalogue of its day. Versions come from the event store (CatalogueEntry events, written by
@@ -9,8 +9,11 @@ the catalogue of its day. Versions come from the event store (CatalogueEntry eve
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Iterable
+
+from motcua_common.province.fees import FeeSchedule, schedule_on
+from motcua_common.province.working_calendar import VIETNAM_TZ
 
 ONLINE_LEVELS = ("partial", "full")
 LANGUAGES = ("vi", "en", "zh", "ko", "ja")
@@ -31,7 +34,6 @@ class Procedure:
     code: str
     name: str
     deadline_working_days: float
-    fee_vnd: int
     online_level: str
     receiving_agency_code: str
     receiving_agency_name: str
@@ -47,6 +49,26 @@ class Procedure:
     issues_result: bool = True
     description: str = ""
     descriptions: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # translations
+    # The procedure's fee schedules (phí / lệ phí), effective-dated on their own: the one in force on the
+    # day a dossier is received is recorded with it (and published in DossierReceived). None: free.
+    fee_schedules: tuple[FeeSchedule, ...] = field(default=())
+
+    def fee_schedule_on(self, day: date | None = None) -> FeeSchedule | None:
+        """The schedule in force on `day` (default: the latest one)."""
+        if day is None:
+            return self.fee_schedules[-1] if self.fee_schedules else None
+        return schedule_on(self.fee_schedules, day)
+
+    def fee_schedule_record(self, received_at: datetime) -> dict:
+        """What a dossier received at `received_at` records: the schedule of that day (Vietnam time) as plain
+        data, or {} when none is in force (the procedure charges nothing that day)."""
+        schedule = self.fee_schedule_on(received_at.astimezone(VIETNAM_TZ).date())
+        return schedule.record() if schedule is not None else {}
+
+    def fee_vnd(self, day: date | None = None) -> int:
+        """The in-force schedule's total for one unit of every item (the deprecated headline fee)."""
+        schedule = self.fee_schedule_on(day)
+        return schedule.total_vnd if schedule is not None else 0
 
     def missing_components(self, submitted: list[dict]) -> list[ComponentRequirement]:
         """The required components not among `submitted` (matched by code)."""
@@ -67,6 +89,7 @@ class Procedure:
         data["components"] = [asdict(c) for c in self.components]
         data["example_fields"] = list(self.example_fields)
         data["levels"] = list(self.levels)
+        data["fee_schedules"] = [s.record() for s in self.fee_schedules]
         return data
 
     @classmethod
@@ -75,6 +98,10 @@ class Procedure:
         values["components"] = tuple(ComponentRequirement(**c) for c in values.get("components", []))
         values["example_fields"] = tuple(values.get("example_fields", ()))
         values["levels"] = tuple(values.get("levels", ("commune",)))
+        # Records imported before the catalogue owned fee schedules carry a bare `fee_vnd` and no schedule:
+        # such a version charges nothing through the catalogue (payment held those schedules then).
+        values.pop("fee_vnd", None)
+        values["fee_schedules"] = tuple(FeeSchedule.from_record(s) for s in values.get("fee_schedules", ()))
         return cls(**values, effective_from=effective_from)
 
 

@@ -67,9 +67,11 @@ class Dossier(MotcuaAggregate):
 
     class Received(MotcuaAggregate.Created):
         """Version 2 added `forwarded_at` (the 15:00 rule): before it, dossiers went on at once.
-        Version 3 added `calendar_group`, the calendar its deadline was computed on (None: default)."""
+        Version 3 added `calendar_group`, the calendar its deadline was computed on (None: default).
+        Version 4 added `fee_schedule`, the catalogue's fee schedule in force on the day it was received
+        (FeeSchedule.record(); {}: none in force, free). Older events upcast to None: not recorded."""
 
-        class_version = 3
+        class_version = 4
         code: str
         procedure_code: str
         receiving_agency_code: str
@@ -82,6 +84,7 @@ class Dossier(MotcuaAggregate):
         deadline_working_days: float
         forwarded_at: datetime
         calendar_group: str | None
+        fee_schedule: dict | None
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
@@ -90,6 +93,10 @@ class Dossier(MotcuaAggregate):
         @staticmethod
         def upcast_v2_v3(state: dict) -> None:
             state["calendar_group"] = None
+
+        @staticmethod
+        def upcast_v3_v4(state: dict) -> None:
+            state["fee_schedule"] = None
 
     @event(Received)
     def __init__(
@@ -107,6 +114,7 @@ class Dossier(MotcuaAggregate):
         deadline_working_days: float,
         forwarded_at: datetime,
         calendar_group: str | None = None,
+        fee_schedule: dict | None = None,
     ) -> None:
         self.code = code
         self.procedure_code = procedure_code
@@ -120,6 +128,7 @@ class Dossier(MotcuaAggregate):
         self.deadline_working_days = deadline_working_days
         self.forwarded_at = forwarded_at
         self.calendar_group = calendar_group
+        self.fee_schedule = fee_schedule
         self.national_status = int(NationalStatus.RECEIVED)
         self.withdrawn = False
 

@@ -1,7 +1,7 @@
 """intake's gRPC edge (its own process; never inside nameko/eventlet)."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -41,7 +41,9 @@ class IntakeServicer(pb_grpc.IntakeServiceServicer):
 
     def ListProcedures(self, request: pb.ListProceduresRequest, context: grpc.ServicerContext) -> pb.ListProceduresResponse:
         language, on = _language_and_day(request)
-        return pb.ListProceduresResponse(procedures=[procedure_to_proto(p, language)
+        # The fee schedule shown is the one in force on the day asked (today when not asked).
+        fee_day = on or datetime.now(VIETNAM_TZ).date()
+        return pb.ListProceduresResponse(procedures=[procedure_to_proto(p, language, fee_day)
                                                      for p in self.app.list_procedures(on)])
 
     def SearchDossiers(self, request: pb.SearchDossiersRequest,

@@ -1,7 +1,9 @@
-"""Fee schedules and discount rules as effective-dated data, and the charge of one dossier.
+"""Discount rules as effective-dated data, and the charge of one dossier.
 
-A dossier is charged by the schedule and the discount rules in force on the day it was received,
-that day taken in Vietnam time. Pure data and functions: no I/O.
+A dossier is charged by the fee schedule and the discount rules in force on the day it was received,
+that day taken in Vietnam time. The schedule is the catalogue's (intake records the one of the day and
+publishes it in DossierReceived); the discount rules and receipt templates are payment's. Pure data
+and functions: no I/O.
 
 Rounding rule (stated once, here): a discount of p percent on an item of amount a is
 floor(a * p / 100) đồng, so the amount due, a - discount, is rounded up to the whole đồng;
@@ -17,57 +19,10 @@ from typing import Iterable, Mapping
 from motcua_common.province.dossier_rules import CHANNELS
 from motcua_common.province.working_calendar import VIETNAM_TZ
 
-ITEM_KINDS = ("phi", "le_phi")  # phí (a charge, cost recovery) / lệ phí (a fee for a state act)
-PAYMENT_DUE = ("before_processing", "before_result")
-# What a paid invoice gives back when its dossier ends without a result (refund_on in fees.yaml):
-# everything, only its lệ phí items (the state act was not performed; the phí covered work done), or nothing.
-REFUND_FULL, REFUND_LE_PHI, REFUND_NONE = "full", "le_phi", "none"
-REFUND_RULES = (REFUND_FULL, REFUND_LE_PHI, REFUND_NONE)
-DOSSIER_ENDINGS = ("withdrawn", "refused")
-
-
-@dataclass(frozen=True)
-class FeeItem:
-    code: str
-    kind: str
-    name: str
-    amount_vnd: int  # per unit
-    legal_basis: str
-    unit: str = ""  # what one unit is ("trang", "bản"), empty for a flat amount
-    example: bool = False  # a made-up value for the demo, not taken from the legal basis
-
-
-@dataclass(frozen=True)
-class Exemption:
-    code: str
-    name: str
-    legal_basis: str
-    items: tuple[str, ...] = ()  # the items it exempts; empty: every item
-    example: bool = False
-
-
-@dataclass(frozen=True)
-class FeeSchedule:
-    """One procedure's fees from `effective_from` until the next schedule of the same procedure."""
-
-    procedure_code: str
-    group: str  # the procedure's group (lĩnh vực), which discount rules may name
-    effective_from: date
-    due: str
-    collector: str  # who collects (the agency or unit named by the legal basis)
-    items: tuple[FeeItem, ...]
-    exemptions: tuple[Exemption, ...] = ()
-    source: str = ""
-    # how much of a paid invoice is refunded when the dossier is withdrawn / refused (DOSSIER_ENDINGS);
-    # an ending not listed refunds everything (REFUND_FULL)
-    refund_on: Mapping[str, str] = field(default_factory=dict)
-    # Whether the case's clock stands still while a fee due before processing is unpaid (workflow
-    # stops it on InvoiceIssued and restarts it on InvoicePaid or InvoiceCancelled). Only a fee due
-    # before processing can hold the clock; the data file's default is true for those.
-    clock_stops_while_unpaid: bool = False
-
-    def refund_rule(self, ending: str) -> str:
-        return self.refund_on.get(ending, REFUND_FULL)
+# The schedule model is the catalogue's (libs/common): re-exported here for payment's modules.
+from motcua_common.province.fees import (DOSSIER_ENDINGS, ITEM_KINDS, PAYMENT_DUE, REFUND_FULL,  # noqa: E402,F401
+                                         REFUND_LE_PHI, REFUND_NONE, REFUND_RULES, Exemption, FeeItem,
+                                         FeeSchedule)
 
 
 @dataclass(frozen=True)
@@ -120,6 +75,7 @@ class Charge:
     collector: str
     lines: tuple[ChargeLine, ...] = field(default=())
     clock_stops_while_unpaid: bool = False  # the schedule's: the case's clock stands still until paid
+    refund_on: Mapping[str, str] = field(default_factory=dict, hash=False)  # the schedule's refund rules
 
     @property
     def total_vnd(self) -> int:
@@ -146,37 +102,26 @@ def vietnam_day(at: datetime) -> date:
 
 
 class FeeBook:
-    """Every procedure's schedules (all their versions) and the discount rules of a province."""
+    """A province's discount rules and receipt templates (fees.yaml). The schedules are the catalogue's:
+    each charge is given the schedule recorded with the dossier (published in DossierReceived)."""
 
-    def __init__(self, schedules: Iterable[FeeSchedule], rules: Iterable[DiscountRule],
-                 receipt_templates: Iterable["ReceiptTemplate"] = ()) -> None:
+    def __init__(self, rules: Iterable[DiscountRule], receipt_templates: Iterable["ReceiptTemplate"] = ()) -> None:
         self.receipt_templates = tuple(sorted(receipt_templates, key=lambda t: t.effective_from))
-        self._schedules: dict[str, list[FeeSchedule]] = {}
-        for s in schedules:
-            self._schedules.setdefault(s.procedure_code, []).append(s)
-        for versions in self._schedules.values():
-            versions.sort(key=lambda s: s.effective_from)
         self.rules = tuple(rules)
 
-    def procedures(self) -> list[str]:
-        return sorted(self._schedules)
-
-    def schedule_on(self, procedure_code: str, day: date) -> FeeSchedule | None:
-        """The schedule in force on `day`: the latest one that took effect on or before it."""
-        in_force = [s for s in self._schedules.get(procedure_code, ()) if s.effective_from <= day]
-        return in_force[-1] if in_force else None
-
-    def charge(self, procedure_code: str, channel: str, received_at: datetime,
-               quantities: Mapping[str, int] | None = None, exemptions: Iterable[str] = ()) -> Charge:
-        """What a dossier owes: the schedule and rules of the day it was received (Vietnam time).
+    def charge(self, schedule: FeeSchedule | None, channel: str, received_at: datetime,
+               quantities: Mapping[str, int] | None = None, exemptions: Iterable[str] = (),
+               procedure_code: str = "") -> Charge:
+        """What a dossier owes: `schedule` (the one in force on the day it was received, as the catalogue
+        recorded it; None: nothing is charged) and the discount rules of that day (Vietnam time).
         `quantities` gives units per item (default 1; 0 leaves the item out); `exemptions` the exemption codes the
         applicant qualifies for (checked by the official who receives the dossier)."""
         if channel not in CHANNELS:
             raise ChargeError("channel", f"must be one of {CHANNELS}")
         day = vietnam_day(received_at)
-        schedule = self.schedule_on(procedure_code, day)
         if schedule is None:
             return Charge(procedure_code, day, channel, "", "")
+        procedure_code = schedule.procedure_code
         quantities = dict(quantities or {})
         known_items = {i.code for i in schedule.items}
         unknown = sorted(set(quantities) - known_items)
@@ -208,7 +153,7 @@ class FeeBook:
             lines.append(ChargeLine(item.code, item.kind, item.name, item.legal_basis, quantity, base, best,
                                     base - best, discount_rule=best_rule))
         return Charge(procedure_code, day, channel, schedule.due, schedule.collector, tuple(lines),
-                      clock_stops_while_unpaid=schedule.clock_stops_while_unpaid)
+                      clock_stops_while_unpaid=schedule.clock_stops_while_unpaid, refund_on=dict(schedule.refund_on))
 
 
 @dataclass(frozen=True)

@@ -105,9 +105,11 @@ class Invoice(MotcuaAggregate):
         """Version 2 added the dossier's receiving unit and its applicant's pseudonymous subject id
         (who may read and pay it); version-1 invoices have neither (""). Version 3 added
         `clock_stops_while_unpaid` (the schedule's: the case's clock stands still until paid); before
-        it, a fee due before processing stopped the clock (the data's default)."""
+        it, a fee due before processing stopped the clock (the data's default). Version 4 added
+        `refund_on`, the charged schedule's refund rule per ending (published with the dossier's
+        DossierReceived); older invoices upcast to {}: an ending refunds in full."""
 
-        class_version = 3
+        class_version = 4
         dossier_id: UUID
         dossier_code: str
         procedure_code: str
@@ -121,6 +123,7 @@ class Invoice(MotcuaAggregate):
         unit_code: str
         applicant: str
         clock_stops_while_unpaid: bool
+        refund_on: dict
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
@@ -130,6 +133,10 @@ class Invoice(MotcuaAggregate):
         @staticmethod
         def upcast_v2_v3(state: dict) -> None:
             state["clock_stops_while_unpaid"] = state["due"] == "before_processing"
+
+        @staticmethod
+        def upcast_v3_v4(state: dict) -> None:
+            state["refund_on"] = {}
 
     @classmethod
     def issue(cls, province: str, dossier_id: UUID, dossier_code: str, charge: Charge, unit_code: str = "",
@@ -141,13 +148,16 @@ class Invoice(MotcuaAggregate):
                    procedure_code=charge.procedure_code, channel=charge.channel, received_on=charge.received_on,
                    due=charge.due, collector=charge.collector, lines=[line.as_dict() for line in charge.lines],
                    total_vnd=charge.total_vnd, order_id=cls.order_id_for(invoice_id), unit_code=unit_code,
-                   applicant=applicant, clock_stops_while_unpaid=charge.clock_stops_while_unpaid)
+                   applicant=applicant, clock_stops_while_unpaid=charge.clock_stops_while_unpaid,
+                   refund_on=dict(charge.refund_on))
 
     @event(Issued)
     def __init__(self, id: UUID, dossier_id: UUID, dossier_code: str, procedure_code: str, channel: str,
                  received_on: date, due: str, collector: str, lines: list[dict], total_vnd: int,
-                 order_id: str, unit_code: str = "", applicant: str = "", clock_stops_while_unpaid: bool = False) -> None:
+                 order_id: str, unit_code: str = "", applicant: str = "", clock_stops_while_unpaid: bool = False,
+                 refund_on: dict | None = None) -> None:
         self.dossier_id = dossier_id
+        self.refund_on = dict(refund_on or {})  # ending -> refund rule (REFUND_RULES); absent: full
         self.clock_stops_while_unpaid = clock_stops_while_unpaid
         self.unit_code = unit_code  # the unit that received the dossier (its desk takes the cash)
         self.applicant = applicant
