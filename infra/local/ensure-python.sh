@@ -14,7 +14,7 @@ inputs=$(cat constraints.txt libs/*/pyproject.toml services/*/pyproject.toml | s
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   echo "==> installing Python dependencies (pinned in constraints.txt)"
   .venv/bin/pip install -q --upgrade pip==25.3
-  .venv/bin/pip install -q -c constraints.txt pytest pytest-timeout hypothesis zxing-cpp grpcio-tools kubernetes-validate import-linter \
+  .venv/bin/pip install -q -c constraints.txt pytest pytest-timeout hypothesis zxing-cpp napas-qr-python grpcio-tools kubernetes-validate import-linter \
     -e libs/common -e libs/testkit -e services/intake -e services/workflow -e services/reporting -e services/payment -e services/evaluation -e "services/notification[test]"
   echo "$inputs" > "$stamp"
 fi
