@@ -38,7 +38,7 @@ def test_the_readme_names_its_commands_between_markers():
     for rpc in ("SubmitDossier", "GetReceiptForm", "GetCase", "ListCases", "CompleteStep", "AssignStep",
                 "TransferCase", "ReturnFromTransfer", "SignResult", "VerifyResult", "ReturnResult",
                 "RequestIntakeSupplement", "SupplementDossier", "SearchDossiers", "ListUnits", "StreamHistory",
-                "ExportHistory", "verify-export"):
+                "ExportHistory", "verify-export", "GetInvoice", "StartGatewayPayment", "GetReceipt", "RefundPayment"):
         assert rpc in script, rpc
     assert "<" not in re.sub(r"<<|<\(", "", script.replace("2>/dev/null", "")), "a placeholder is left to fill in"
 
@@ -48,8 +48,9 @@ def test_every_readme_command_works_in_order_on_a_fresh_platform(platform, tmp_p
     env_file.write_text("".join(f"{k}={v}\n" for k, v in platform["env"].items() if k.startswith("MOTCUA_")))
 
     def as_a_reader_would(script: str) -> str:
-        for port, service in (("50051", "intake"), ("50052", "workflow"), ("50056", "reporting")):
+        for port, service in (("50051", "intake"), ("50052", "workflow"), ("50053", "payment"), ("50056", "reporting")):
             script = script.replace(f"localhost:{port}", platform[service])
+        script = script.replace("127.0.0.1:18080", f"127.0.0.1:{platform['env']['MOTCUA_PAYGOV_SANDBOX_PORT']}")
         return (script.replace("$PWD/build/tools/bin", str(GRPCURL_DIR)).replace(".local/quang-tri.env", str(env_file))
                 .replace(".venv/bin/python", sys.executable))
 
@@ -72,6 +73,12 @@ def test_every_readme_command_works_in_order_on_a_fresh_platform(platform, tmp_p
     assert case["status"] == "CASE_STATUS_PROCESSED" and case["result"]["sha256"]
     assert '"valid": true' in done.stdout and "VERIFIED" in done.stdout
     assert json.loads((work / "history.json").read_text())
+    invoice = json.loads((work / "invoice.json").read_text())["invoice"]
+    assert (invoice["status"], invoice["total_vnd"], invoice["payment"]["method"]) == ("paid", "10000", "gateway")
+    assert invoice["refunded_vnd"] == "4000"  # the refund asked for twice with one key: made once
+    assert (work / "bien-lai.pdf").read_bytes().startswith(b"%PDF")
+    assert (work / "callbacks.txt").read_text().strip() == "3"  # the sandbox called back three times, one payment
+    assert '"paid_online": 1' in done.stdout
 
     # Run again, the reader's first block gives a new dossier: its idempotency key is new.
     run(readme_blocks()[0])
