@@ -89,7 +89,10 @@ def rpcs(platform) -> list[Rpc]:  # type: ignore[no-untyped-def]
     names = {r.path for r in found}
     # the services of today, as a floor: discovery must not silently shrink
     assert {"/motcua.intake.v1.IntakeService/SubmitDossier", "/motcua.workflow.v1.WorkflowService/ListCases",
-            "/motcua.audit.v1.AuditService/StreamHistory", "/grpc.health.v1.Health/Check"} <= names
+            "/motcua.audit.v1.AuditService/StreamHistory", "/grpc.health.v1.Health/Check",
+            "/motcua.payment.v1.PaymentService/RefundPayment", "/motcua.payment.v1.PaymentService/ResolveDiscrepancy",
+            "/motcua.notification.v1.NotificationService/SetPreferences",
+            "/motcua.evaluation.v1.EvaluationService/RateDossier"} <= names
     return found
 
 

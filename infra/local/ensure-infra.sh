@@ -14,6 +14,9 @@ command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
 # (nothing downloads at run time); pdftotext reads them back in the tests.
 [ -f /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ] || need+=(fonts-liberation2)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+# the README's commands (run as written by e2e-tests/test_readme.py) use curl and jq
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]} from Debian packages"
   $SUDO apt-get update -qq
